@@ -1,0 +1,137 @@
+# sitegate — see README.md.
+#
+#   make            build build/sitegate (optimised)
+#   make run        install what is missing, build, start on conf/sitegate.json
+#   make check      install what the tests need, build with ASan+UBSan, run every test
+#   make bench      build optimised benchmarks and run them
+#   make install    install the binary and the default configuration (PREFIX, DESTDIR)
+#
+# Two build trees: build/ is optimised, build/asan/ carries the sanitizers and
+# is what the tests run. Every .c under src/ (except src/main.c) and policy/
+# goes into one static library per tree, so a unit test or benchmark is just
+# tests/unit/test_<name>.c or tests/bench/bench_<name>.c linked against it:
+# adding one needs no change here.
+
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+
+PKGS = libevent libevent_openssl openssl libcjson sqlite3 libmosquitto
+
+# Debian packages: to build and run; and in addition to test.
+RUN_DEBS   = gcc libc6-dev make pkg-config libevent-dev libssl-dev libcjson-dev \
+             libsqlite3-dev libmosquitto-dev libwslay-dev
+CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm
+
+# Deferred (=) on purpose: pkg-config is asked only when something is
+# compiled, after the deps target has had a chance to install it.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lwslay -lm
+
+WARN     = -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes \
+           -Wstrict-prototypes -Wshadow -Wwrite-strings -Wvla
+BASE     = -std=gnu11 -D_GNU_SOURCE -g $(WARN) -Isrc -I. -MMD -MP
+REL_OPT  = -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SAN_OPT  = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=all
+
+SRCS     := $(sort $(shell find src -name '*.c' ! -path src/main.c))
+POLICY   := $(sort $(wildcard policy/*.c))
+LIBSRCS  := $(SRCS) $(POLICY)
+UNITS    := $(sort $(wildcard tests/unit/test_*.c))
+BENCHES  := $(sort $(wildcard tests/bench/bench_*.c))
+TOOLS    := $(sort $(wildcard tests/tools/*.c))
+
+REL_OBJS := $(LIBSRCS:%.c=build/obj/%.o)
+SAN_OBJS := $(LIBSRCS:%.c=build/asan/obj/%.o)
+UNIT_BIN := $(UNITS:tests/unit/%.c=build/asan/tests/%)
+BENCH_BIN:= $(BENCHES:tests/bench/%.c=build/bench/%)
+TOOL_BIN := $(TOOLS:tests/tools/%.c=build/asan/tools/%)
+
+.PHONY: all run check bench deps deps-check npm-deps unit integration install clean
+all: build/sitegate
+
+# ---------------------------------------------------------------- release
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/libsitegate.a: $(REL_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/sitegate: build/obj/src/main.o build/libsitegate.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---------------------------------------------------------------- sanitized
+build/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/asan/libsitegate.a: $(SAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/sitegate: build/asan/obj/src/main.o build/asan/libsitegate.a
+	$(CC) $(SAN_OPT) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/tests/%: tests/unit/%.c build/asan/libsitegate.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+		build/asan/libsitegate.a $(PKG_LIBS) -lcmocka
+
+# Small C programs the integration tests drive (e.g. our own OCPP client).
+build/asan/tools/%: tests/tools/%.c build/asan/libsitegate.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+		build/asan/libsitegate.a $(PKG_LIBS)
+
+# ---------------------------------------------------------------- bench
+build/bench/%: tests/bench/%.c build/libsitegate.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+		build/libsitegate.a $(PKG_LIBS)
+
+# ---------------------------------------------------------------- commands
+deps:
+	@tools/deps.sh $(RUN_DEBS)
+
+deps-check:
+	@tools/deps.sh $(CHECK_DEBS)
+
+# npm ci only when the lock file changed since the last install.
+tests/node_modules/.package-lock.json: tests/package-lock.json tests/package.json
+	cd tests && npm ci --no-audit --no-fund
+	@touch $@
+npm-deps: tests/node_modules/.package-lock.json
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p var
+	./build/sitegate --config conf/sitegate.json
+
+check: deps-check
+	@$(MAKE) --no-print-directory npm-deps build/asan/sitegate $(UNIT_BIN) \
+		$(TOOL_BIN) build/sitegate
+	@tests/run.sh $(UNIT_BIN)
+
+unit: $(UNIT_BIN)
+	@tests/run.sh --unit-only $(UNIT_BIN)
+
+integration: build/asan/sitegate $(TOOL_BIN) npm-deps
+	@tests/run.sh --integration-only
+
+bench: deps
+	@$(MAKE) --no-print-directory build/sitegate $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; ./$$b || exit 1; done
+
+install: build/sitegate
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/sitegate
+	install -m 0755 build/sitegate $(DESTDIR)$(PREFIX)/bin/sitegate
+	install -m 0640 conf/sitegate.json $(DESTDIR)/etc/sitegate/sitegate.json
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,190 @@
+/*
+ * config — the one JSON configuration file: parse, validate, describe errors.
+ *
+ * The file is the operator's intent; runtime facts live in the state store.
+ * Validation is strict and complete: every problem is reported (not only the
+ * first), each as one line "<json path>: <what was expected>, got <what was
+ * found>", e.g.
+ *
+ *   chargers[1].max_current_a: expected a number from 6 to 80, got "32A"
+ *
+ * Unknown keys are errors, so a typo never silently falls back to a default.
+ * Cross-references are checked after the shapes: circuit parents exist and
+ * form one tree with one root, every charger names an existing circuit, ids
+ * are unique.
+ *
+ * Why struct config is not opaque: it is a plain value, read by every module,
+ * with no invariant that a setter would protect — validation establishes
+ * them all at once, and a loaded config is never modified afterwards (a
+ * reload builds a new one and swaps it). Getters for forty keys would hide
+ * nothing and only add noise. Treat every field as read-only.
+ *
+ * Charger passwords are hashed during parsing (util/pwhash.h) and the plain
+ * text is wiped from the parse buffers; no struct here holds it.
+ */
+#ifndef SITEGATE_CONFIG_H
+#define SITEGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "util/pwhash.h"
+
+#define CONFIG_MAX_FILE_BYTES (1024 * 1024)
+#define CONFIG_ID_MAX 48		/* charger, circuit, site and upstream ids */
+#define CONFIG_TOKEN_MAX 36		/* id tokens (2.0.1 IdToken.idToken) */
+
+/* OCPP versions, in order of preference (newest last). */
+enum config_ocpp_version {
+	CONFIG_OCPP16 = 0,
+	CONFIG_OCPP201,
+	CONFIG_OCPP21,
+	CONFIG_OCPP_NVERSIONS,
+};
+
+enum config_auth_mode {
+	CONFIG_AUTH_LOCAL_LIST = 0,
+	CONFIG_AUTH_ACCEPT_ALL,
+	CONFIG_AUTH_UPSTREAM,
+};
+
+enum config_token_status {
+	CONFIG_TOKEN_ACCEPTED = 0,
+	CONFIG_TOKEN_BLOCKED,
+	CONFIG_TOKEN_EXPIRED,
+	CONFIG_TOKEN_INVALID,
+};
+
+/* A host:port pair from "listen" keys. host is a literal address or name. */
+struct config_endpoint {
+	char *host;
+	uint16_t port;
+};
+
+struct config_tls {
+	char *cert;		/* PEM certificate chain */
+	char *key;		/* PEM private key */
+	char *client_ca;	/* NULL: no client certificates (profiles 1/2) */
+};
+
+struct config_ocpp {
+	struct config_endpoint listen;
+	bool versions[CONFIG_OCPP_NVERSIONS];	/* which subprotocols are enabled */
+	struct config_tls *tls;			/* NULL: plain ws:// */
+	bool allow_unknown_chargers;
+	int heartbeat_interval_s;
+	int call_timeout_s;
+	int ping_interval_s;			/* 0: no WebSocket pings */
+	int max_message_bytes;
+	int max_connections;
+	int handshake_timeout_s;
+	int idle_timeout_s;			/* 0: no idle timeout */
+};
+
+struct config_charger {
+	char *id;
+	struct pwhash password;		/* .set false: no Basic auth configured */
+	struct pwhash password_raw;	/* 40-hex-digit keys: the 20 raw bytes */
+	double max_current_a;
+	int phases;			/* 1 or 3 */
+	/* Grid phase (0 = L1 .. 2 = L3) that the charger's phase i lands on;
+	 * for a 1-phase charger only grid_phase[0] is meaningful. */
+	int grid_phase[3];
+	char *circuit;
+	int circuit_index;		/* index into config_site.circuits */
+	int priority;			/* higher is served first */
+};
+
+struct config_circuit {
+	char *id;
+	char *parent;			/* NULL for the grid connection */
+	int parent_index;		/* -1 for the grid connection */
+	double max_current_a[3];	/* per grid phase L1, L2, L3 */
+};
+
+struct config_site {
+	double voltage_v;
+	double min_current_a;
+	double failsafe_current_a;
+	struct config_circuit *circuits;
+	size_t ncircuits;
+	int root_index;			/* the circuit without a parent */
+};
+
+struct config_token {
+	char *id_token;
+	enum config_token_status status;
+	time_t expiry;			/* 0: none */
+};
+
+struct config_auth {
+	enum config_auth_mode mode;
+	struct config_token *local_list;
+	size_t nlocal;
+};
+
+struct config_mqtt {
+	char *host;
+	uint16_t port;
+	char *prefix;			/* default "sitegate/<site_id>" */
+	int limit_timeout_s;
+};
+
+struct config_upstream {
+	char *url;			/* ws:// or wss:// */
+	char *id;
+	enum config_ocpp_version version;
+	char *password;			/* we send it, so it is kept; NULL: none */
+	char *ca_file;			/* NULL: system default CAs */
+	char *cert;			/* client certificate (profile 3) */
+	char *key;
+};
+
+struct config_web {
+	struct config_endpoint listen;
+};
+
+struct config {
+	char *site_id;
+	char *state_file;
+	enum log_level log_level;
+	struct config_ocpp ocpp;
+	struct config_charger *chargers;
+	size_t nchargers;
+	struct config_site site;
+	struct config_auth auth;
+	struct config_mqtt *mqtt;		/* NULL: no EMS link */
+	struct config_upstream *upstream;	/* NULL: no uplink */
+	struct config_web *web;			/* NULL: no web page */
+};
+
+/* Parse and validate a configuration held in memory (len bytes, need not be
+ * NUL-terminated). Returns a new config (free with config_free), or NULL when
+ * anything is wrong; then *errors (when errors is not NULL) receives a
+ * malloc'd string of one error per line, and *nerrors the count. */
+struct config *config_parse(const char *text, size_t len, char **errors,
+    int *nerrors);
+
+/* Read the file at path (at most CONFIG_MAX_FILE_BYTES) and config_parse()
+ * it. I/O problems are reported through *errors like validation errors. */
+struct config *config_load(const char *path, char **errors, int *nerrors);
+
+/* Free a config. NULL is a no-op. */
+void config_free(struct config *cfg);
+
+/* Find a charger by id. Returns NULL when it is not configured. */
+const struct config_charger *config_charger_find(const struct config *cfg,
+    const char *id);
+
+/* Compare two valid configs and describe, one per line in a malloc'd string,
+ * the keys that changed but only take effect after a restart (listen
+ * addresses, TLS files, the state file). Returns NULL when none did. */
+char *config_restart_needed(const struct config *old, const struct config *new);
+
+/* The subprotocol name of a version ("ocpp1.6", "ocpp2.0.1", "ocpp2.1"). */
+const char *config_version_name(enum config_ocpp_version v);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * Unit tests for site/store: migrations from an empty file and from every
+ * earlier schema version, persistence across reopen, and the files that
+ * must be refused (corrupt, truncated, newer, unreadable).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "site/store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/sg-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/state.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static int
+user_version(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s,
+	    NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_fresh_file(void **state)
+{
+	struct fixture *f = *state;
+	int err;
+	char *cause;
+	struct store *st = store_open(f->path, &err, &cause);
+	char buf[16];
+
+	assert_non_null(st);
+	assert_int_equal(err, STORE_OK);
+	assert_null(cause);
+	assert_int_equal(store_version(st), STORE_SCHEMA_VERSION);
+	assert_string_equal(store_path(st), f->path);
+	assert_int_equal(store_meta_get(st, "nothing", buf, sizeof buf),
+	    STORE_ERR_NOTFOUND);
+	assert_string_equal(buf, "");
+	store_close(st);
+	assert_int_equal(user_version(f->path), STORE_SCHEMA_VERSION);
+	store_close(NULL);
+}
+
+static void
+test_persists_across_reopen(void **state)
+{
+	struct fixture *f = *state;
+	int err;
+	char *cause, buf[32];
+	int64_t n = 0;
+	struct store *st = store_open(f->path, &err, &cause);
+
+	assert_non_null(st);
+	assert_int_equal(store_meta_set(st, "greeting", "hello"), STORE_OK);
+	assert_int_equal(store_meta_set(st, "greeting", "hello again"), STORE_OK);
+	assert_int_equal(store_count_start(st, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	store_close(st);
+
+	st = store_open(f->path, &err, &cause);
+	assert_non_null(st);
+	assert_int_equal(store_meta_get(st, "greeting", buf, sizeof buf), STORE_OK);
+	assert_string_equal(buf, "hello again");
+	assert_int_equal(store_count_start(st, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	/* A short buffer gets a terminated prefix. */
+	assert_int_equal(store_meta_get(st, "greeting", buf, 4), STORE_OK);
+	assert_string_equal(buf, "hel");
+	store_close(st);
+}
+
+/* From every earlier version (0 = an empty file) to the current one. */
+static void
+test_migrates_from_each_version(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int from = 0; from < STORE_SCHEMA_VERSION; from++) {
+		int err;
+		char *cause;
+		struct store *st;
+
+		unlink(f->path);
+		st = store_open_version(f->path, from, &err, &cause);
+		assert_non_null(st);
+		assert_int_equal(store_version(st), from);
+		store_close(st);
+		assert_int_equal(user_version(f->path), from);
+
+		st = store_open(f->path, &err, &cause);
+		assert_non_null(st);
+		assert_int_equal(store_version(st), STORE_SCHEMA_VERSION);
+		assert_int_equal(store_meta_set(st, "k", "v"), STORE_OK);
+		store_close(st);
+		assert_int_equal(user_version(f->path), STORE_SCHEMA_VERSION);
+	}
+}
+
+static void
+test_newer_version_refused(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+	int err;
+	char *cause;
+	struct store *st;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE future(x); "
+	    "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = store_open(f->path, &err, &cause);
+	assert_null(st);
+	assert_int_equal(err, STORE_ERR_NEWER);
+	assert_non_null(strstr(cause, "schema version 99"));
+	assert_non_null(strstr(cause, "newer sitegate"));
+	free(cause);
+	/* Refusing must not touch the file. */
+	assert_int_equal(user_version(f->path), 99);
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void
+test_garbage_refused(void **state)
+{
+	struct fixture *f = *state;
+	char junk[8192];
+	int err;
+	char *cause;
+	struct store *st;
+
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (char)(i * 7 + 3);
+	write_file(f->path, junk, sizeof junk);
+	st = store_open(f->path, &err, &cause);
+	assert_null(st);
+	assert_int_equal(err, STORE_ERR_CORRUPT);
+	assert_non_null(strstr(cause, f->path));
+	assert_non_null(strstr(cause, "damaged"));
+	free(cause);
+}
+
+/* A real database cut in half: header fine, pages missing. */
+static void
+test_truncated_refused(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+	struct stat sb;
+	int err;
+	char *cause;
+	struct store *st;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x); "
+	    "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+	    "WHERE i < 5000) INSERT INTO t SELECT hex(randomblob(64)) FROM c; "
+	    "CREATE INDEX ti ON t(x);", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(truncate(f->path, sb.st_size / 2), 0);
+
+	st = store_open(f->path, &err, &cause);
+	assert_null(st);
+	assert_int_equal(err, STORE_ERR_CORRUPT);
+	free(cause);
+}
+
+static void
+test_unreadable_refused(void **state)
+{
+	struct fixture *f = *state;
+	char path[160];
+	int err;
+	char *cause;
+	struct store *st;
+
+	snprintf(path, sizeof path, "%s/no-such-dir/state.db", f->dir);
+	st = store_open(path, &err, &cause);
+	assert_null(st);
+	assert_int_equal(err, STORE_ERR_IO);
+	assert_non_null(strstr(cause, "no-such-dir"));
+	free(cause);
+
+	/* A directory where the file should be. */
+	st = store_open(f->dir, &err, &cause);
+	assert_null(st);
+	assert_true(err == STORE_ERR_IO || err == STORE_ERR_CORRUPT);
+	free(cause);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fresh_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persists_across_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_from_each_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
