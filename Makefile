@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, start on conf/sitegate.json
 #   make check      install what the tests need, build with ASan+UBSan, run every test
 #   make bench      build optimised benchmarks and run them
+#   make fuzz       build the libFuzzer targets with clang and run each a while
 #   make install    install the binary and the default configuration (PREFIX, DESTDIR)
 #
 # Two build trees: build/ is optimised, build/asan/ carries the sanitizers and
@@ -23,6 +24,9 @@ PKGS = libevent libevent_openssl openssl libcjson sqlite3 libmosquitto
 RUN_DEBS   = gcc libc6-dev make pkg-config libevent-dev libssl-dev libcjson-dev \
              libsqlite3-dev libmosquitto-dev libwslay-dev
 CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm
+FUZZ_DEBS  = $(RUN_DEBS) clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 30
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Deferred (=) on purpose: pkg-config is asked only when something is
 # compiled, after the deps target has had a chance to install it.
@@ -42,14 +46,18 @@ LIBSRCS  := $(SRCS) $(POLICY)
 UNITS    := $(sort $(wildcard tests/unit/test_*.c))
 BENCHES  := $(sort $(wildcard tests/bench/bench_*.c))
 TOOLS    := $(sort $(wildcard tests/tools/*.c))
+FUZZERS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 REL_OBJS := $(LIBSRCS:%.c=build/obj/%.o)
 SAN_OBJS := $(LIBSRCS:%.c=build/asan/obj/%.o)
 UNIT_BIN := $(UNITS:tests/unit/%.c=build/asan/tests/%)
 BENCH_BIN:= $(BENCHES:tests/bench/%.c=build/bench/%)
 TOOL_BIN := $(TOOLS:tests/tools/%.c=build/asan/tools/%)
+FUZZ_OBJS:= $(LIBSRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_BIN := $(FUZZERS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OPT  = -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run check bench deps deps-check npm-deps unit integration install clean
+.PHONY: all run check bench fuzz deps deps-check npm-deps unit integration install clean
 all: build/sitegate
 
 # ---------------------------------------------------------------- release
@@ -93,6 +101,19 @@ build/bench/%: tests/bench/%.c build/libsitegate.a
 	$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
 		build/libsitegate.a $(PKG_LIBS)
 
+# ---------------------------------------------------------------- fuzz (clang)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(BASE) -Wno-unknown-warning-option $(FUZZ_OPT) $(PKG_CFLAGS) -c $< -o $@
+
+build/fuzz/libsitegate.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libsitegate.a
+	clang $(BASE) $(FUZZ_OPT) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< \
+		build/fuzz/libsitegate.a $(PKG_LIBS)
+
 # ---------------------------------------------------------------- commands
 deps:
 	@tools/deps.sh $(RUN_DEBS)
@@ -112,8 +133,8 @@ run: deps
 	./build/sitegate --config conf/sitegate.json
 
 check: deps-check
-	@$(MAKE) --no-print-directory npm-deps build/asan/sitegate $(UNIT_BIN) \
-		$(TOOL_BIN) build/sitegate
+	@$(MAKE) --no-print-directory -j$(JOBS) npm-deps build/asan/sitegate \
+		$(UNIT_BIN) $(TOOL_BIN) build/sitegate
 	@tests/run.sh $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
@@ -125,6 +146,19 @@ integration: build/asan/sitegate $(TOOL_BIN) npm-deps
 bench: deps
 	@$(MAKE) --no-print-directory build/sitegate $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; ./$$b || exit 1; done
+
+# Each target runs FUZZ_SECONDS on its corpus in build/fuzz/corpus/<name>,
+# seeded from tests/fuzz/<name>/ when that folder exists.
+fuzz:
+	@tools/deps.sh $(FUZZ_DEBS)
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus/$$n; \
+		seeds=; [ -d tests/fuzz/$$n ] && seeds=tests/fuzz/$$n; \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus/$$n $$seeds 2>&1 | tail -n 12 || exit 1; \
+	done
 
 install: build/sitegate
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/sitegate
