@@ -15,6 +15,7 @@
 #include "site/store.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,46 @@ static const char *const migrations[] = {
 	"  key   TEXT PRIMARY KEY NOT NULL,"
 	"  value TEXT NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 1 -> 2: the site model. Session ids come from AUTOINCREMENT so that
+	 * a 1.6 transactionId is never handed out twice, even after rows are
+	 * pruned. */
+	"CREATE TABLE chargers ("
+	"  id           TEXT PRIMARY KEY NOT NULL,"
+	"  ocpp_version INTEGER NOT NULL,"
+	"  boot         INTEGER NOT NULL,"
+	"  approved     INTEGER NOT NULL DEFAULT 0,"
+	"  vendor TEXT, model TEXT, serial TEXT, firmware TEXT,"
+	"  last_seen_ms INTEGER NOT NULL DEFAULT 0,"
+	"  caps_json    TEXT"
+	") WITHOUT ROWID;"
+	"CREATE TABLE sessions ("
+	"  id             INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  charger_id     TEXT NOT NULL,"
+	"  evse           INTEGER NOT NULL,"
+	"  connector      INTEGER NOT NULL,"
+	"  charger_tx_id  TEXT NOT NULL,"
+	"  id_token       TEXT,"
+	"  start_ms       INTEGER NOT NULL,"
+	"  stop_ms        INTEGER NOT NULL DEFAULT 0,"
+	"  meter_start_wh REAL NOT NULL,"
+	"  meter_stop_wh  REAL NOT NULL DEFAULT -1,"
+	"  stop_reason    TEXT,"
+	"  last_seq_no    INTEGER NOT NULL DEFAULT -1,"
+	"  offline        INTEGER NOT NULL DEFAULT 0,"
+	"  open           INTEGER NOT NULL"
+	");"
+	"CREATE INDEX sessions_open ON sessions(open) WHERE open = 1;"
+	"CREATE INDEX sessions_tx ON sessions(charger_id, charger_tx_id);"
+	"CREATE TABLE readings ("
+	"  charger_id TEXT NOT NULL,"
+	"  evse       INTEGER NOT NULL,"
+	"  ts_ms      INTEGER NOT NULL,"
+	"  have       INTEGER NOT NULL,"
+	"  i1 REAL, i2 REAL, i3 REAL, offered REAL, power REAL, energy REAL,"
+	"  v1 REAL, v2 REAL, v3 REAL, soc REAL,"
+	"  PRIMARY KEY (charger_id, evse)"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -40,7 +81,61 @@ struct store {
 	int version;
 	sqlite3_stmt *meta_get;
 	sqlite3_stmt *meta_set;
+	sqlite3_stmt *charger_put;
+	sqlite3_stmt *chargers_load;
+	sqlite3_stmt *session_insert;
+	sqlite3_stmt *session_set_tx;
+	sqlite3_stmt *session_update;
+	sqlite3_stmt *sessions_open;
+	sqlite3_stmt *reading_put;
+	sqlite3_stmt *readings_load;
 };
+
+/* The statements prepared at open for each schema version: a statement
+ * needs the tables of its version. */
+struct prepared {
+	int version;
+	size_t offset;			/* of the sqlite3_stmt * in struct store */
+	const char *sql;
+};
+
+#define STMT(v, field, sql) { v, offsetof(struct store, field), sql }
+
+static const struct prepared statements[] = {
+	STMT(1, meta_get, "SELECT value FROM meta WHERE key = ?1"),
+	STMT(1, meta_set, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+	STMT(2, charger_put, "INSERT OR REPLACE INTO chargers(id, ocpp_version, "
+	    "boot, approved, vendor, model, serial, firmware, last_seen_ms, "
+	    "caps_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+	STMT(2, chargers_load, "SELECT id, ocpp_version, boot, approved, vendor, "
+	    "model, serial, firmware, last_seen_ms, caps_json FROM chargers "
+	    "ORDER BY id"),
+	STMT(2, session_insert, "INSERT INTO sessions(charger_id, evse, "
+	    "connector, charger_tx_id, id_token, start_ms, meter_start_wh, "
+	    "offline, open) VALUES (?1, ?2, ?3, coalesce(?4, ''), ?5, ?6, ?7, "
+	    "?8, 1)"),
+	STMT(2, session_set_tx, "UPDATE sessions SET charger_tx_id = ?2 "
+	    "WHERE id = ?1"),
+	STMT(2, session_update, "UPDATE sessions SET id_token = ?2, stop_ms = "
+	    "?3, meter_stop_wh = ?4, stop_reason = ?5, last_seq_no = ?6, open = "
+	    "?7 WHERE id = ?1"),
+	STMT(2, sessions_open, "SELECT id, charger_id, evse, connector, "
+	    "charger_tx_id, id_token, start_ms, stop_ms, meter_start_wh, "
+	    "meter_stop_wh, stop_reason, last_seq_no, offline, open FROM "
+	    "sessions WHERE open = 1 ORDER BY id"),
+	STMT(2, reading_put, "INSERT OR REPLACE INTO readings(charger_id, evse, "
+	    "ts_ms, have, i1, i2, i3, offered, power, energy, v1, v2, v3, soc) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+	STMT(2, readings_load, "SELECT charger_id, evse, ts_ms, have, i1, i2, i3, "
+	    "offered, power, energy, v1, v2, v3, soc FROM readings"),
+};
+
+static sqlite3_stmt **
+stmt_slot(struct store *st, const struct prepared *p)
+{
+	return (sqlite3_stmt **)(void *)((char *)st + p->offset);
+}
 
 static void
 sqlite_log(void *arg, int code, const char *msg)
@@ -240,14 +335,11 @@ store_open_version(const char *path, int target, int *err, char **cause)
 	if (migrate(st, target, err, cause) != 0)
 		goto bad;
 
-	if (st->version >= 1) {
-		rc = sqlite3_prepare_v3(st->db, "SELECT value FROM meta WHERE key = ?1",
-		    -1, SQLITE_PREPARE_PERSISTENT, &st->meta_get, NULL);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_prepare_v3(st->db, "INSERT INTO meta(key, value) "
-			    "VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = "
-			    "excluded.value", -1, SQLITE_PREPARE_PERSISTENT,
-			    &st->meta_set, NULL);
+	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
+		if (statements[i].version > st->version)
+			continue;
+		rc = sqlite3_prepare_v3(st->db, statements[i].sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, stmt_slot(st, &statements[i]), NULL);
 		if (rc != SQLITE_OK) {
 			fail(st, rc, err, cause, "cannot prepare statements");
 			goto bad;
@@ -273,8 +365,8 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	sqlite3_finalize(st->meta_get);
-	sqlite3_finalize(st->meta_set);
+	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
+		sqlite3_finalize(*stmt_slot(st, &statements[i]));
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warn("store", "close failed path=%s err=%s", st->path,
 		    sqlite3_errmsg(st->db));
@@ -357,4 +449,214 @@ store_count_start(struct store *st, int64_t *count)
 	if (rc == STORE_OK)
 		*count = n;
 	return rc;
+}
+
+/* ------------------------------------------------------------------ rows */
+
+/* Bind a text that may be NULL. */
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Step a write statement to completion and reset it. */
+static int
+step_write(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		log_error("store", "write failed path=%s what=%s err=%s", st->path,
+		    what, sqlite3_errmsg(st->db));
+		return classify(rc);
+	}
+	return STORE_OK;
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+int
+store_charger_put(struct store *st, const struct store_charger_row *r)
+{
+	sqlite3_stmt *s = st->charger_put;
+
+	bind_text(s, 1, r->id);
+	sqlite3_bind_int(s, 2, r->ocpp_version);
+	sqlite3_bind_int(s, 3, r->boot);
+	sqlite3_bind_int(s, 4, r->approved);
+	bind_text(s, 5, r->vendor);
+	bind_text(s, 6, r->model);
+	bind_text(s, 7, r->serial);
+	bind_text(s, 8, r->firmware);
+	sqlite3_bind_int64(s, 9, r->last_seen_ms);
+	bind_text(s, 10, r->caps_json);
+	return step_write(st, s, "charger");
+}
+
+int
+store_chargers_load(struct store *st, store_charger_cb *cb, void *arg)
+{
+	sqlite3_stmt *s = st->chargers_load;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_charger_row r = {
+			.id = col_text(s, 0),
+			.ocpp_version = sqlite3_column_int(s, 1),
+			.boot = sqlite3_column_int(s, 2),
+			.approved = sqlite3_column_int(s, 3),
+			.vendor = col_text(s, 4),
+			.model = col_text(s, 5),
+			.serial = col_text(s, 6),
+			.firmware = col_text(s, 7),
+			.last_seen_ms = sqlite3_column_int64(s, 8),
+			.caps_json = col_text(s, 9),
+		};
+		cb(&r, arg);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
+}
+
+int
+store_session_insert(struct store *st, struct store_session_row *r,
+    char *txbuf, size_t txlen)
+{
+	sqlite3_stmt *s = st->session_insert;
+	int rc;
+
+	rc = sqlite3_exec(st->db, "SAVEPOINT session_insert", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return classify(rc);
+	bind_text(s, 1, r->charger_id);
+	sqlite3_bind_int(s, 2, r->evse);
+	sqlite3_bind_int(s, 3, r->connector);
+	bind_text(s, 4, r->charger_tx_id);
+	bind_text(s, 5, r->id_token);
+	sqlite3_bind_int64(s, 6, r->start_ms);
+	sqlite3_bind_double(s, 7, r->meter_start_wh);
+	sqlite3_bind_int(s, 8, r->offline);
+	rc = step_write(st, s, "session");
+	if (rc == STORE_OK) {
+		r->id = sqlite3_last_insert_rowid(st->db);
+		if (r->charger_tx_id == NULL) {
+			snprintf(txbuf, txlen, "%lld", (long long)r->id);
+			sqlite3_bind_int64(st->session_set_tx, 1, r->id);
+			sqlite3_bind_text(st->session_set_tx, 2, txbuf, -1,
+			    SQLITE_STATIC);
+			rc = step_write(st, st->session_set_tx, "session tx id");
+		} else {
+			snprintf(txbuf, txlen, "%s", r->charger_tx_id);
+		}
+	}
+	/* One durable commit for both statements. */
+	if (rc == STORE_OK &&
+	    sqlite3_exec(st->db, "RELEASE session_insert", NULL, NULL, NULL) ==
+	    SQLITE_OK)
+		return STORE_OK;
+	sqlite3_exec(st->db, "ROLLBACK TO session_insert; RELEASE session_insert",
+	    NULL, NULL, NULL);
+	r->id = 0;
+	return rc == STORE_OK ? STORE_ERR_SQL : rc;
+}
+
+int
+store_session_update(struct store *st, const struct store_session_row *r)
+{
+	sqlite3_stmt *s = st->session_update;
+
+	sqlite3_bind_int64(s, 1, r->id);
+	bind_text(s, 2, r->id_token);
+	sqlite3_bind_int64(s, 3, r->stop_ms);
+	sqlite3_bind_double(s, 4, r->meter_stop_wh);
+	bind_text(s, 5, r->stop_reason);
+	sqlite3_bind_int(s, 6, r->last_seq_no);
+	sqlite3_bind_int(s, 7, r->open);
+	return step_write(st, s, "session update");
+}
+
+int
+store_sessions_load_open(struct store *st, store_session_cb *cb, void *arg)
+{
+	sqlite3_stmt *s = st->sessions_open;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_session_row r = {
+			.id = sqlite3_column_int64(s, 0),
+			.charger_id = col_text(s, 1),
+			.evse = sqlite3_column_int(s, 2),
+			.connector = sqlite3_column_int(s, 3),
+			.charger_tx_id = col_text(s, 4),
+			.id_token = col_text(s, 5),
+			.start_ms = sqlite3_column_int64(s, 6),
+			.stop_ms = sqlite3_column_int64(s, 7),
+			.meter_start_wh = sqlite3_column_double(s, 8),
+			.meter_stop_wh = sqlite3_column_double(s, 9),
+			.stop_reason = col_text(s, 10),
+			.last_seq_no = sqlite3_column_int(s, 11),
+			.offline = sqlite3_column_int(s, 12),
+			.open = sqlite3_column_int(s, 13),
+		};
+		cb(&r, arg);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
+}
+
+int
+store_reading_put(struct store *st, const struct store_reading_row *r)
+{
+	sqlite3_stmt *s = st->reading_put;
+
+	bind_text(s, 1, r->charger_id);
+	sqlite3_bind_int(s, 2, r->evse);
+	sqlite3_bind_int64(s, 3, r->ts_ms);
+	sqlite3_bind_int(s, 4, (int)r->have);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_double(s, 5 + i, r->current_a[i]);
+	sqlite3_bind_double(s, 8, r->offered_a);
+	sqlite3_bind_double(s, 9, r->power_w);
+	sqlite3_bind_double(s, 10, r->energy_wh);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_double(s, 11 + i, r->voltage_v[i]);
+	sqlite3_bind_double(s, 14, r->soc_pct);
+	return step_write(st, s, "reading");
+}
+
+int
+store_readings_load(struct store *st, store_reading_cb *cb, void *arg)
+{
+	sqlite3_stmt *s = st->readings_load;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_reading_row r = {
+			.charger_id = col_text(s, 0),
+			.evse = sqlite3_column_int(s, 1),
+			.ts_ms = sqlite3_column_int64(s, 2),
+			.have = (unsigned)sqlite3_column_int(s, 3),
+			.offered_a = sqlite3_column_double(s, 7),
+			.power_w = sqlite3_column_double(s, 8),
+			.energy_wh = sqlite3_column_double(s, 9),
+			.soc_pct = sqlite3_column_double(s, 13),
+		};
+		for (int i = 0; i < 3; i++) {
+			r.current_a[i] = sqlite3_column_double(s, 4 + i);
+			r.voltage_v[i] = sqlite3_column_double(s, 10 + i);
+		}
+		cb(&r, arg);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
 }

@@ -31,7 +31,7 @@ enum store_err {
 };
 
 /* The schema version this build writes. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Open (creating if needed) the state file at path and migrate it to
  * STORE_SCHEMA_VERSION. The directory must exist. Returns the store, or
@@ -64,5 +64,70 @@ int store_meta_set(struct store *st, const char *key, const char *value);
 /* Count this start of the gateway: increments and returns, through *count,
  * how many times the gateway has started on this state file. */
 int store_count_start(struct store *st, int64_t *count);
+
+/*
+ * Rows of the site model (site/site.h). The store reads and writes plain
+ * rows; the site turns them into its entities.
+ */
+struct store_charger_row {
+	const char *id;
+	int ocpp_version;		/* enum config_ocpp_version */
+	int boot;			/* enum site_boot */
+	int approved;
+	const char *vendor, *model, *serial, *firmware;
+	int64_t last_seen_ms;
+	const char *caps_json;		/* NULL: not discovered */
+};
+
+struct store_session_row {
+	int64_t id;			/* 0 on insert: assigned */
+	const char *charger_id;
+	int evse, connector;
+	const char *charger_tx_id;	/* NULL on insert: the decimal of id */
+	const char *id_token;
+	int64_t start_ms, stop_ms;
+	double meter_start_wh, meter_stop_wh;
+	const char *stop_reason;
+	int last_seq_no;
+	int offline;
+	int open;
+};
+
+struct store_reading_row {
+	const char *charger_id;
+	int evse;
+	int64_t ts_ms;
+	unsigned have;
+	double current_a[3], offered_a, power_w, energy_wh, voltage_v[3], soc_pct;
+};
+
+typedef void store_charger_cb(const struct store_charger_row *row, void *arg);
+typedef void store_session_cb(const struct store_session_row *row, void *arg);
+typedef void store_reading_cb(const struct store_reading_row *row, void *arg);
+
+/* Insert or replace a charger row. Returns STORE_OK or a store_err. */
+int store_charger_put(struct store *st, const struct store_charger_row *row);
+
+/* Call cb for every charger row. Returns STORE_OK or a store_err. */
+int store_chargers_load(struct store *st, store_charger_cb *cb, void *arg);
+
+/* Insert a new session; on success row->id holds its id, and the stored
+ * charger_tx_id is row->charger_tx_id or, when NULL, the decimal of the id
+ * (written to txbuf, txlen bytes, which the caller may then use). Ids are
+ * never reused, even after the row is deleted. */
+int store_session_insert(struct store *st, struct store_session_row *row,
+    char *txbuf, size_t txlen);
+
+/* Update a session's mutable fields (token, stop, seqNo, open). */
+int store_session_update(struct store *st, const struct store_session_row *row);
+
+/* Call cb for every open session, oldest first. */
+int store_sessions_load_open(struct store *st, store_session_cb *cb, void *arg);
+
+/* Insert or replace the latest reading of an EVSE. */
+int store_reading_put(struct store *st, const struct store_reading_row *row);
+
+/* Call cb for every stored reading. */
+int store_readings_load(struct store *st, store_reading_cb *cb, void *arg);
 
 #endif

@@ -132,6 +132,8 @@ test_migrates_from_each_version(void **state)
 		st = store_open_version(f->path, from, &err, &cause);
 		assert_non_null(st);
 		assert_int_equal(store_version(st), from);
+		if (from >= 1)	/* the meta table exists from version 1 on */
+			assert_int_equal(store_meta_set(st, "old", "kept"), STORE_OK);
 		store_close(st);
 		assert_int_equal(user_version(f->path), from);
 
@@ -139,6 +141,12 @@ test_migrates_from_each_version(void **state)
 		assert_non_null(st);
 		assert_int_equal(store_version(st), STORE_SCHEMA_VERSION);
 		assert_int_equal(store_meta_set(st, "k", "v"), STORE_OK);
+		if (from >= 1) {
+			char buf[16];
+			assert_int_equal(store_meta_get(st, "old", buf, sizeof buf),
+			    STORE_OK);
+			assert_string_equal(buf, "kept");
+		}
 		store_close(st);
 		assert_int_equal(user_version(f->path), STORE_SCHEMA_VERSION);
 	}

@@ -1,0 +1,283 @@
+/*
+ * site — the version-neutral model of the depot: chargers, EVSEs and their
+ * connectors, charging sessions, and the latest meter reading per EVSE.
+ *
+ * Everything here is in the gateway's own terms. The OCPP codecs translate
+ * 1.6 and 2.0.1 messages into calls of this API; the allocator's control
+ * loop, the uplink and the web page read it and subscribe to its events.
+ * N OCPP versions therefore cost N codecs, not N x M translations.
+ *
+ * Terms:
+ *   - A charger is one OCPP connection identity.
+ *   - An EVSE is what can charge one vehicle at a time. 2.0.1 numbers them
+ *     (evseId 1..n); in 1.6 every connectorId 1..n is its own EVSE with a
+ *     single connector 1. Connector/EVSE 0 means "the whole charger".
+ *   - A session is one charging transaction. It has our id (unique across
+ *     restarts: the 1.6 transactionId we hand out) and the charger's id
+ *     for it (2.0.1 transactionId; for 1.6 the decimal of ours).
+ *
+ * Ownership: the site owns every entity. The entity structs below are
+ * visible so that readers need no getter per field, but they are read-only
+ * outside site.c: change them only through the site_* verbs, which keep the
+ * state file in step and fire the events. Pointers stay valid until the
+ * entity is removed (chargers: site_free or a reload that drops them;
+ * sessions: until the next call that ends them and an event has passed).
+ *
+ * Persistence: chargers, open and ended sessions and each EVSE's latest
+ * reading are written to the store as they change, so after kill -9 the
+ * site is rebuilt from the store and a stop for a session opened before
+ * the restart finds it.
+ */
+#ifndef SITEGATE_SITE_H
+#define SITEGATE_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+struct store;
+struct site;
+
+#define SITE_ID_LEN 49		/* charger ids: 48 + NUL */
+#define SITE_TOKEN_LEN 37	/* id tokens and transaction ids: 36 + NUL */
+#define SITE_TEXT_LEN 51	/* vendor, model, firmware: 50 + NUL */
+#define SITE_MAX_EVSES 32	/* per charger */
+#define SITE_MAX_CONNECTORS 4	/* per EVSE */
+
+enum site_err {
+	SITE_OK = 0,
+	SITE_ERR_UNKNOWN_CHARGER = -1,
+	SITE_ERR_BAD_EVSE = -2,		/* evse or connector out of range */
+	SITE_ERR_NO_SESSION = -3,
+	SITE_ERR_STORE = -4,		/* the state file refused a write */
+};
+
+/* What an EVSE is doing, in the gateway's terms. */
+enum site_status {
+	SITE_STATUS_UNKNOWN = 0,	/* never reported */
+	SITE_STATUS_AVAILABLE,
+	SITE_STATUS_OCCUPIED,		/* vehicle plugged in / preparing, not charging */
+	SITE_STATUS_CHARGING,
+	SITE_STATUS_SUSPENDED_EV,
+	SITE_STATUS_SUSPENDED_EVSE,
+	SITE_STATUS_FINISHING,
+	SITE_STATUS_RESERVED,
+	SITE_STATUS_UNAVAILABLE,
+	SITE_STATUS_FAULTED,
+	SITE_STATUS_COUNT,
+};
+
+enum site_boot {
+	SITE_BOOT_NONE = 0,		/* connected, no BootNotification yet */
+	SITE_BOOT_ACCEPTED,
+	SITE_BOOT_PENDING,
+	SITE_BOOT_REJECTED,
+};
+
+/* Which fields of a reading are present. */
+enum site_reading_have {
+	SITE_HAVE_CURRENT = 1 << 0,	/* current_a[] (per charger phase) */
+	SITE_HAVE_OFFERED = 1 << 1,
+	SITE_HAVE_POWER = 1 << 2,
+	SITE_HAVE_ENERGY = 1 << 3,
+	SITE_HAVE_VOLTAGE = 1 << 4,
+	SITE_HAVE_SOC = 1 << 5,
+};
+
+/* A meter reading, normalised: A, W, Wh, V, percent. Phases are the
+ * charger's own L1..L3 (the allocator maps them onto the grid's). */
+struct site_reading {
+	int64_t ts_ms;
+	unsigned have;			/* enum site_reading_have bits */
+	double current_a[3];
+	double offered_a;
+	double power_w;
+	double energy_wh;		/* the register, not a delta */
+	double voltage_v[3];
+	double soc_pct;
+};
+
+/* Smart-charging capabilities, learnt after boot. */
+struct site_caps {
+	bool discovered;		/* the discovery round has finished */
+	bool smart_charging;		/* the charger supports profiles at all */
+	bool rate_a, rate_w;		/* accepted charging rate units */
+	int max_stack_level;
+	int max_periods;
+	int max_profiles;
+	bool phase_switching;
+	int meter_interval_s;		/* the sampling interval configured */
+};
+
+struct site_connector {
+	enum site_status status;
+	char error_code[SITE_TEXT_LEN];	/* as reported; "" or "NoError" */
+};
+
+struct site_session;
+
+struct site_evse {
+	struct site_charger *charger;
+	int id;				/* 1..n */
+	int nconnectors;
+	struct site_connector connectors[SITE_MAX_CONNECTORS]; /* [0] = connector 1 */
+	enum site_status status;	/* derived: connectors + charging state */
+	int64_t status_ms;
+	struct site_session *session;	/* the open session, or NULL */
+	struct site_reading reading;	/* latest; .ts_ms 0 = none yet */
+};
+
+struct site_charger {
+	char id[SITE_ID_LEN];
+	bool configured;		/* listed in the configuration */
+	bool approved;			/* unknown charger approved (web page) */
+	bool connected;
+	enum config_ocpp_version version;
+	enum site_boot boot;
+	char vendor[SITE_TEXT_LEN], model[SITE_TEXT_LEN];
+	char serial[SITE_TEXT_LEN], firmware[SITE_TEXT_LEN];
+	int64_t last_seen_ms;
+	struct site_caps caps;
+	int nevses;
+	struct site_evse evses[SITE_MAX_EVSES];	/* [0] = EVSE 1 */
+};
+
+struct site_session {
+	int64_t id;			/* ours; unique across restarts */
+	struct site_evse *evse;
+	int connector;
+	char charger_tx_id[SITE_TOKEN_LEN];
+	char id_token[SITE_TOKEN_LEN];
+	int64_t start_ms, stop_ms;	/* stop_ms 0 while open */
+	double meter_start_wh, meter_stop_wh;
+	char stop_reason[SITE_TOKEN_LEN];
+	int last_seq_no;		/* 2.0.1 TransactionEvent seqNo; -1 none */
+	bool offline;			/* started while the charger was offline */
+	bool open;
+};
+
+enum site_event_type {
+	SITE_EV_CHARGER_CONNECTED = 1 << 0,
+	SITE_EV_CHARGER_DISCONNECTED = 1 << 1,
+	SITE_EV_CHARGER_BOOTED = 1 << 2,
+	SITE_EV_STATUS = 1 << 3,
+	SITE_EV_SESSION_STARTED = 1 << 4,
+	SITE_EV_SESSION_ENDED = 1 << 5,
+	SITE_EV_READING = 1 << 6,
+	SITE_EV_CAPS = 1 << 7,
+	SITE_EV_ALL = 0xff,
+};
+
+struct site_event {
+	enum site_event_type type;
+	const struct site_charger *charger;
+	const struct site_evse *evse;		/* NULL for charger-wide events */
+	const struct site_session *session;	/* session events */
+};
+
+typedef void site_event_cb(const struct site_event *ev, void *arg);
+
+/* Build the site from cfg and the state file: configured chargers, plus
+ * every charger, open session and latest reading the store remembers.
+ * Neither cfg nor st is owned; st must outlive the site, cfg is only read
+ * during the call. Returns NULL with *cause (malloc'd) on a store error. */
+struct site *site_new(struct store *st, const struct config *cfg, char **cause);
+
+/* Free the site and every entity. NULL is a no-op. */
+void site_free(struct site *s);
+
+/* Apply a new configuration: chargers added become known, chargers removed
+ * stay while they are connected or have an open session (and are no longer
+ * "configured"). Returns SITE_OK. */
+int site_reconfigure(struct site *s, const struct config *cfg);
+
+/* Call cb for the events in mask (enum site_event_type bits), in the order
+ * subscribed, synchronously, after the change is stored. At most 16
+ * subscribers. Returns SITE_OK, or -1 when full. */
+int site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg);
+
+/* The charger with this id, or NULL. */
+struct site_charger *site_charger(struct site *s, const char *id);
+
+/* The n-th charger (0 <= n < site_charger_count()), in a stable order. */
+size_t site_charger_count(const struct site *s);
+struct site_charger *site_charger_at(struct site *s, size_t n);
+
+/* The EVSE evse_id (1-based) of ch, creating it (and EVSEs below it) when
+ * the charger reports one it had not mentioned; NULL when out of range. */
+struct site_evse *site_evse(struct site_charger *ch, int evse_id);
+
+/* A charger connected with version v; an unknown id is added (configured
+ * false) so that it can boot as Pending. Returns the charger. */
+struct site_charger *site_charger_connected(struct site *s, const char *id,
+    enum config_ocpp_version v, int64_t now_ms);
+
+/* The connection of ch closed. */
+void site_charger_disconnected(struct site *s, struct site_charger *ch,
+    int64_t now_ms);
+
+/* Any message from ch: updates last_seen (not stored on every call). */
+void site_charger_seen(struct site *s, struct site_charger *ch, int64_t now_ms);
+
+/* A BootNotification: records the identity strings (NULL = absent) and
+ * decides: Accepted for configured or approved chargers, Pending for others.
+ * Returns the decision, also kept in ch->boot. */
+enum site_boot site_charger_booted(struct site *s, struct site_charger *ch,
+    const char *vendor, const char *model, const char *serial,
+    const char *firmware, int64_t now_ms);
+
+/* Approve (or revoke) an unknown charger. Returns SITE_OK or
+ * SITE_ERR_UNKNOWN_CHARGER. */
+int site_charger_approve(struct site *s, const char *id, bool approved);
+
+/* Record capabilities learnt from the charger. */
+void site_charger_caps(struct site *s, struct site_charger *ch,
+    const struct site_caps *caps);
+
+/* A status report for connector (1-based; 0 = the whole EVSE) of EVSE
+ * evse_id; evse_id 0 means every EVSE of the charger. error_code may be
+ * NULL. Returns SITE_OK or SITE_ERR_BAD_EVSE. */
+int site_status(struct site *s, struct site_charger *ch, int evse_id,
+    int connector, enum site_status st, const char *error_code,
+    int64_t ts_ms);
+
+/* A session started on EVSE evse_id, connector. charger_tx_id NULL: the
+ * gateway issues the id (1.6); it is then the decimal of our id. Returns
+ * the session, or NULL with *err set. */
+struct site_session *site_session_start(struct site *s, struct site_charger *ch,
+    int evse_id, int connector, const char *charger_tx_id,
+    const char *id_token, double meter_start_wh, int64_t ts_ms, bool offline,
+    int *err);
+
+/* The session ch knows by charger_tx_id (open or recently ended), or
+ * NULL. */
+struct site_session *site_session_find(struct site *s,
+    const struct site_charger *ch, const char *charger_tx_id);
+
+/* Record a 2.0.1 seqNo for sess. Returns 0 when it is the next one,
+ * the size of the gap (> 0) when some were skipped, or -1 for a duplicate
+ * or an old one. The caller logs; the session is updated either way. */
+int site_session_seq(struct site *s, struct site_session *sess, int seq_no);
+
+/* Set or change the id token of an open session (2.0.1 sends it in a later
+ * event when authorization happened after plug-in). */
+void site_session_token(struct site *s, struct site_session *sess,
+    const char *id_token);
+
+/* End sess. meter_stop_wh < 0: unknown (the last reading's register is
+ * used when there is one). reason may be NULL. */
+int site_session_stop(struct site *s, struct site_session *sess,
+    double meter_stop_wh, const char *reason, int64_t ts_ms);
+
+/* A meter reading for EVSE evse_id (0: the charger's main meter, kept on
+ * no EVSE). Fields not in r->have keep their previous values. */
+int site_reading(struct site *s, struct site_charger *ch, int evse_id,
+    const struct site_reading *r);
+
+/* Stable names for logs, MQTT and the web API. */
+const char *site_status_name(enum site_status st);
+const char *site_boot_name(enum site_boot b);
+
+#endif

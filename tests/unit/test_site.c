@@ -1,0 +1,397 @@
+/*
+ * Unit tests for site/site: the neutral model over a real state file —
+ * boot decisions, statuses, sessions across a restart, seqNo tracking,
+ * readings, events.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "site/site.h"
+#include "site/store.h"
+
+static const char cfg_json[] =
+    "{ \"site_id\": \"t\", \"ocpp\": { \"listen\": \"127.0.0.1:0\" },"
+    "  \"chargers\": [ { \"id\": \"CP-01\", \"max_current_a\": 32 },"
+    "                  { \"id\": \"CP-02\", \"max_current_a\": 16, \"phases\": 1 } ],"
+    "  \"site\": { \"circuits\": [ { \"id\": \"grid\", \"max_current_a\": 63 } ] } }";
+
+struct fx {
+	char dir[64], path[128];
+	struct config *cfg;
+	struct store *st;
+	struct site *site;
+	int events[9];			/* count per event bit */
+	const struct site_session *last_session;
+};
+
+static void
+on_event(const struct site_event *ev, void *arg)
+{
+	struct fx *f = arg;
+
+	for (int b = 0; b < 8; b++)
+		if (ev->type == 1u << b)
+			f->events[b]++;
+	if (ev->session)
+		f->last_session = ev->session;
+}
+
+static void
+open_site(struct fx *f)
+{
+	int err;
+	char *cause = NULL;
+
+	f->st = store_open(f->path, &err, &cause);
+	assert_non_null(f->st);
+	f->site = site_new(f->st, f->cfg, &cause);
+	assert_non_null(f->site);
+	assert_int_equal(site_subscribe(f->site, SITE_EV_ALL, on_event, f), 0);
+}
+
+static void
+close_site(struct fx *f)
+{
+	site_free(f->site);
+	store_close(f->st);
+	f->site = NULL;
+	f->st = NULL;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/sg-site-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/state.db", f->dir);
+	f->cfg = config_parse(cfg_json, strlen(cfg_json), NULL, NULL);
+	if (f->cfg == NULL)
+		return -1;
+	open_site(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+
+	close_site(f);
+	config_free(f->cfg);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void
+test_configured_chargers(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(site_charger_count(f->site), 2);
+	assert_non_null(site_charger(f->site, "CP-01"));
+	assert_true(site_charger(f->site, "CP-02")->configured);
+	assert_null(site_charger(f->site, "CP-09"));
+	assert_non_null(site_charger_at(f->site, 1));
+	assert_null(site_charger_at(f->site, 2));
+}
+
+static void
+test_boot_decisions(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *known, *stranger;
+
+	known = site_charger_connected(f->site, "CP-01", CONFIG_OCPP201, 1000);
+	assert_true(known->connected);
+	assert_int_equal(site_charger_booted(f->site, known, "ACME", "Wall",
+	    "SN1", "1.0", 1001), SITE_BOOT_ACCEPTED);
+	assert_string_equal(known->vendor, "ACME");
+
+	stranger = site_charger_connected(f->site, "CP-99", CONFIG_OCPP16, 1002);
+	assert_false(stranger->configured);
+	assert_int_equal(site_charger_booted(f->site, stranger, "X", "Y", NULL,
+	    NULL, 1003), SITE_BOOT_PENDING);
+	assert_string_equal(stranger->serial, "");
+	assert_int_equal(site_charger_approve(f->site, "CP-99", true), SITE_OK);
+	assert_int_equal(site_charger_booted(f->site, stranger, "X", "Y", NULL,
+	    NULL, 1004), SITE_BOOT_ACCEPTED);
+	assert_int_equal(site_charger_approve(f->site, "nobody", true),
+	    SITE_ERR_UNKNOWN_CHARGER);
+	assert_int_equal(f->events[0], 2);	/* connected */
+	assert_int_equal(f->events[2], 3);	/* booted */
+
+	/* The approval and identity survive a restart. */
+	close_site(f);
+	open_site(f);
+	stranger = site_charger(f->site, "CP-99");
+	assert_non_null(stranger);
+	assert_true(stranger->approved);
+	assert_string_equal(stranger->model, "Y");
+	assert_int_equal(stranger->version, CONFIG_OCPP16);
+	assert_int_equal(stranger->boot, SITE_BOOT_NONE);
+}
+
+static void
+test_status_and_connectors(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *ch = site_charger(f->site, "CP-01");
+	struct site_evse *e;
+
+	assert_int_equal(site_status(f->site, ch, 1, 0, SITE_STATUS_AVAILABLE,
+	    NULL, 5), SITE_OK);
+	e = site_evse(ch, 1);
+	assert_int_equal(e->status, SITE_STATUS_AVAILABLE);
+	/* A second connector appears and has a vehicle: the EVSE is occupied. */
+	assert_int_equal(site_status(f->site, ch, 1, 2, SITE_STATUS_OCCUPIED,
+	    NULL, 6), SITE_OK);
+	assert_int_equal(e->nconnectors, 2);
+	assert_int_equal(e->status, SITE_STATUS_OCCUPIED);
+	assert_int_equal(site_status(f->site, ch, 1, 2, SITE_STATUS_CHARGING,
+	    NULL, 7), SITE_OK);
+	assert_int_equal(e->status, SITE_STATUS_CHARGING);
+	/* EVSE 0: every EVSE of the charger. */
+	site_evse(ch, 2);
+	assert_int_equal(site_status(f->site, ch, 0, 0, SITE_STATUS_UNAVAILABLE,
+	    "NoError", 8), SITE_OK);
+	assert_int_equal(site_evse(ch, 2)->status, SITE_STATUS_UNAVAILABLE);
+	assert_int_equal(e->status, SITE_STATUS_UNAVAILABLE);
+	assert_int_equal(site_status(f->site, ch, 33, 0, SITE_STATUS_AVAILABLE,
+	    NULL, 9), SITE_ERR_BAD_EVSE);
+	assert_int_equal(site_status(f->site, ch, 1, 5, SITE_STATUS_AVAILABLE,
+	    NULL, 9), SITE_ERR_BAD_EVSE);
+	assert_true(f->events[3] >= 4);
+	assert_string_equal(site_status_name(SITE_STATUS_SUSPENDED_EV),
+	    "suspended_ev");
+}
+
+static void
+test_sessions_survive_restart(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *ch = site_charger(f->site, "CP-01");
+	struct site_session *a, *b, *found;
+	int err;
+	int64_t first_id;
+	char tx[SITE_TOKEN_LEN];
+
+	/* 1.6: the gateway issues the transaction id. */
+	a = site_session_start(f->site, ch, 1, 1, NULL, "TOKEN-A", 1000.0, 100,
+	    false, &err);
+	assert_non_null(a);
+	assert_int_equal(err, SITE_OK);
+	first_id = a->id;
+	snprintf(tx, sizeof tx, "%lld", (long long)a->id);
+	assert_string_equal(a->charger_tx_id, tx);
+	assert_ptr_equal(site_evse(ch, 1)->session, a);
+	/* 2.0.1: the charger's id is kept. */
+	b = site_session_start(f->site, ch, 2, 1, "uuid-b", "TOKEN-B", 50.0, 110,
+	    true, &err);
+	assert_non_null(b);
+	assert_string_equal(b->charger_tx_id, "uuid-b");
+	assert_true(b->id > a->id);
+	assert_int_equal(f->events[4], 2);
+
+	/* kill -9: the model comes back from the state file alone. */
+	close_site(f);
+	open_site(f);
+	ch = site_charger(f->site, "CP-01");
+	found = site_session_find(f->site, ch, tx);
+	assert_non_null(found);
+	assert_true(found->open);
+	assert_string_equal(found->id_token, "TOKEN-A");
+	assert_int_equal(found->start_ms, 100);
+	assert_true(found->meter_start_wh == 1000.0);
+	found = site_session_find(f->site, ch, "uuid-b");
+	assert_non_null(found);
+	assert_true(found->offline);
+	assert_ptr_equal(site_evse(ch, 2)->session, found);
+
+	/* A stop after the restart is matched and ends it. */
+	assert_int_equal(site_session_stop(f->site, found, 2050.0, "EVDisconnected",
+	    500), SITE_OK);
+	assert_null(site_evse(ch, 2)->session);
+	assert_false(found->open);
+	assert_int_equal(f->events[5], 1);
+	/* A repeated stop finds the ended session and is refused. */
+	found = site_session_find(f->site, ch, "uuid-b");
+	assert_non_null(found);
+	assert_int_equal(site_session_stop(f->site, found, 2050.0, NULL, 600),
+	    SITE_ERR_NO_SESSION);
+
+	close_site(f);
+	open_site(f);
+	ch = site_charger(f->site, "CP-01");
+	assert_null(site_evse(ch, 2)->session);
+	assert_non_null(site_evse(ch, 1)->session);
+	/* Ids are never reused, across restarts too. */
+	a = site_session_start(f->site, ch, 2, 1, NULL, "TOKEN-C", 0, 700, false,
+	    &err);
+	assert_non_null(a);
+	assert_true(a->id > first_id + 1);
+}
+
+static void
+test_new_start_closes_stale_session(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *ch = site_charger(f->site, "CP-02");
+	struct site_session *a, *b;
+	int err;
+
+	a = site_session_start(f->site, ch, 1, 1, NULL, "T1", 0, 1, false, &err);
+	assert_non_null(a);
+	b = site_session_start(f->site, ch, 1, 1, NULL, "T2", 0, 2, false, &err);
+	assert_non_null(b);
+	assert_ptr_equal(site_evse(ch, 1)->session, b);
+	assert_int_equal(f->events[5], 1);	/* a ended */
+	assert_null(site_session_start(f->site, ch, 0, 1, NULL, "T3", 0, 3, false,
+	    &err));
+	assert_int_equal(err, SITE_ERR_BAD_EVSE);
+}
+
+static void
+test_seq_numbers(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *ch = site_charger(f->site, "CP-01");
+	int err;
+	struct site_session *x = site_session_start(f->site, ch, 1, 1, "tx-1",
+	    NULL, 0, 1, false, &err);
+
+	assert_non_null(x);
+	assert_int_equal(site_session_seq(f->site, x, 0), 0);
+	assert_int_equal(site_session_seq(f->site, x, 1), 0);
+	assert_int_equal(site_session_seq(f->site, x, 4), 2);	/* 2, 3 missing */
+	assert_int_equal(site_session_seq(f->site, x, 4), -1);	/* duplicate */
+	assert_int_equal(site_session_seq(f->site, x, 3), -1);	/* late */
+	assert_int_equal(x->last_seq_no, 4);
+	site_session_token(f->site, x, "LATE-TOKEN");
+	close_site(f);
+	open_site(f);
+	x = site_session_find(f->site, site_charger(f->site, "CP-01"), "tx-1");
+	assert_non_null(x);
+	assert_int_equal(x->last_seq_no, 4);
+	assert_string_equal(x->id_token, "LATE-TOKEN");
+	assert_int_equal(site_session_seq(f->site, x, 5), 0);
+}
+
+static void
+test_readings(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *ch = site_charger(f->site, "CP-01");
+	struct site_reading r = { .ts_ms = 10, .have = SITE_HAVE_CURRENT |
+	    SITE_HAVE_ENERGY, .current_a = { 10, 11, 12 }, .energy_wh = 5000 };
+	struct site_reading p = { .ts_ms = 20, .have = SITE_HAVE_POWER,
+	    .power_w = 7000 };
+	struct site_evse *e;
+	struct site_session *x;
+	int err;
+
+	x = site_session_start(f->site, ch, 1, 1, NULL, "T", 4000, 5, false, &err);
+	assert_int_equal(site_reading(f->site, ch, 1, &r), SITE_OK);
+	assert_int_equal(site_reading(f->site, ch, 1, &p), SITE_OK);
+	e = site_evse(ch, 1);
+	/* Merged: the power arrived later, the currents stay. */
+	assert_true(e->reading.current_a[2] == 12);
+	assert_true(e->reading.power_w == 7000);
+	assert_int_equal(e->reading.have, SITE_HAVE_CURRENT | SITE_HAVE_ENERGY |
+	    SITE_HAVE_POWER);
+	assert_int_equal(e->reading.ts_ms, 20);
+	assert_int_equal(f->events[6], 2);
+	/* A stop without a meter value takes the register. */
+	assert_int_equal(site_session_stop(f->site, x, -1, NULL, 30), SITE_OK);
+	assert_true(x->meter_stop_wh == 5000);
+	assert_string_equal(x->stop_reason, "Local");
+
+	close_site(f);
+	open_site(f);
+	e = site_evse(site_charger(f->site, "CP-01"), 1);
+	assert_true(e->reading.current_a[1] == 11);
+	assert_true(e->reading.power_w == 7000);
+	assert_int_equal(site_reading(f->site, site_charger(f->site, "CP-01"), 40,
+	    &r), SITE_ERR_BAD_EVSE);
+}
+
+static void
+test_caps_persist(void **state)
+{
+	struct fx *f = *state;
+	struct site_caps c = { .smart_charging = true, .rate_a = true,
+	    .max_stack_level = 8, .max_periods = 24, .phase_switching = true,
+	    .meter_interval_s = 10 };
+
+	site_charger_caps(f->site, site_charger(f->site, "CP-02"), &c);
+	assert_int_equal(f->events[7], 1);
+	close_site(f);
+	open_site(f);
+	const struct site_caps *got = &site_charger(f->site, "CP-02")->caps;
+	assert_true(got->discovered);
+	assert_true(got->rate_a);
+	assert_false(got->rate_w);
+	assert_int_equal(got->max_stack_level, 8);
+	assert_int_equal(got->max_periods, 24);
+	assert_true(got->phase_switching);
+	assert_int_equal(got->meter_interval_s, 10);
+}
+
+static void
+test_reconfigure(void **state)
+{
+	struct fx *f = *state;
+	static const char one[] =
+	    "{ \"site_id\": \"t\", \"ocpp\": { \"listen\": \"127.0.0.1:0\" },"
+	    "  \"chargers\": [ { \"id\": \"CP-03\", \"max_current_a\": 32 } ],"
+	    "  \"site\": { \"circuits\": [ { \"id\": \"grid\", \"max_current_a\": 63 } ] } }";
+	struct config *cfg = config_parse(one, strlen(one), NULL, NULL);
+	int err;
+
+	assert_non_null(cfg);
+	/* CP-01 is busy (a session), CP-02 idle. */
+	assert_non_null(site_session_start(f->site, site_charger(f->site, "CP-01"),
+	    1, 1, NULL, "T", 0, 1, false, &err));
+	assert_int_equal(site_reconfigure(f->site, cfg), SITE_OK);
+	assert_non_null(site_charger(f->site, "CP-03"));
+	assert_true(site_charger(f->site, "CP-03")->configured);
+	assert_non_null(site_charger(f->site, "CP-01"));
+	assert_false(site_charger(f->site, "CP-01")->configured);
+	assert_null(site_charger(f->site, "CP-02"));
+	config_free(cfg);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_configured_chargers),
+		T(test_boot_decisions),
+		T(test_status_and_connectors),
+		T(test_sessions_survive_restart),
+		T(test_new_start_closes_stale_session),
+		T(test_seq_numbers),
+		T(test_readings),
+		T(test_caps_persist),
+		T(test_reconfigure),
+	};
+#undef T
+	return cmocka_run_group_tests_name("site", tests, NULL, NULL);
+}
