@@ -1,0 +1,153 @@
+/*
+ * model.h — OCPP messages in the gateway's own terms (types only).
+ *
+ * The codecs (v16.c, v201.c) translate between OCPP JSON and these structs;
+ * the roles (csms, later the uplink) work with these structs and the site
+ * model only. A 1.6 StartTransaction, StopTransaction and a 2.0.1
+ * TransactionEvent all become one struct ocpp_tx; a 1.6 MeterValues and
+ * the meterValue of a TransactionEvent both become struct ocpp_meter, with
+ * every unit normalised (A, W, Wh, V, %) and every phase mapped to the
+ * charger's L1..L3.
+ *
+ * Payloads reach a decoder only after src/ocpp/schema has validated them
+ * against the message's schema, so decoders may rely on required fields
+ * and types; what the schemas cannot express (a 1.6 meter value that is
+ * not a number) is reported by the decoder as a property violation.
+ */
+#ifndef SITEGATE_OCPP_MODEL_H
+#define SITEGATE_OCPP_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "site/site.h"
+
+#define OCPP_STR_LEN 51		/* most CiString fields: 50 + NUL */
+
+/* The charger → CSMS requests the gateway understands. */
+enum ocpp_request {
+	OCPP_REQ_NONE = 0,
+	OCPP_REQ_BOOT,		/* BootNotification */
+	OCPP_REQ_HEARTBEAT,
+	OCPP_REQ_STATUS,	/* StatusNotification */
+	OCPP_REQ_AUTHORIZE,
+	OCPP_REQ_TX,		/* 1.6 Start/StopTransaction, 2.0.1 TransactionEvent */
+	OCPP_REQ_METER,		/* MeterValues */
+	OCPP_REQ_DATA_TRANSFER,
+	OCPP_REQ_NOTICE,	/* recorded and acknowledged: see ocpp_notice */
+};
+
+/* Why a decoder refused a payload, as an OCPP-J CallError class. */
+enum ocpp_violation {
+	OCPP_VIOLATION_NONE = 0,
+	OCPP_VIOLATION_OCCURRENCE,
+	OCPP_VIOLATION_TYPE,
+	OCPP_VIOLATION_PROPERTY,
+	OCPP_VIOLATION_FORMAT,
+};
+
+struct ocpp_error {
+	enum ocpp_violation violation;
+	char text[256];		/* names the field, e.g. "meterValue[0]..." */
+};
+
+enum ocpp_auth_status {
+	OCPP_AUTH_ACCEPTED = 0,
+	OCPP_AUTH_BLOCKED,
+	OCPP_AUTH_EXPIRED,
+	OCPP_AUTH_INVALID,
+	OCPP_AUTH_UNKNOWN,		/* 2.0.1; 1.6 says Invalid */
+	OCPP_AUTH_CONCURRENT_TX,
+};
+
+struct ocpp_id_token {
+	char id[SITE_TOKEN_LEN];
+	char type[21];			/* 2.0.1 IdTokenEnumType; 1.6: "" */
+};
+
+/* A meter reading reduced to the latest value of each measurand. */
+struct ocpp_meter {
+	int evse;			/* 0: the charger's main meter */
+	char tx_id[SITE_TOKEN_LEN];	/* "" when not about a transaction */
+	struct site_reading reading;	/* .have 0: nothing we use */
+	int nsamples;			/* sampled values seen, used or not */
+};
+
+enum ocpp_tx_kind {
+	OCPP_TX_STARTED = 0,
+	OCPP_TX_UPDATED,
+	OCPP_TX_ENDED,
+};
+
+struct ocpp_tx {
+	enum ocpp_tx_kind kind;
+	char tx_id[SITE_TOKEN_LEN];	/* 1.6 start: "" (we issue it) */
+	int evse, connector;		/* 0 when not given (2.0.1 updates) */
+	bool has_token;
+	struct ocpp_id_token token;
+	double meter_wh;		/* start/stop register; -1: not given */
+	int64_t ts_ms;
+	int seq_no;			/* 2.0.1; -1 for 1.6 */
+	bool offline;
+	char trigger[OCPP_STR_LEN];	/* 2.0.1 triggerReason */
+	char stop_reason[OCPP_STR_LEN];	/* when ENDED; "" = Local */
+	enum site_status charging_state; /* UNKNOWN when not given */
+	int reservation_id;		/* -1 none */
+	struct ocpp_meter meter;	/* transactionData / meterValue */
+};
+
+struct ocpp_status {
+	int evse, connector;		/* 1.6: evse = connectorId, connector 0 */
+	enum site_status status;
+	char error_code[OCPP_STR_LEN];
+	int64_t ts_ms;			/* 0: not given */
+};
+
+struct ocpp_boot {
+	char vendor[OCPP_STR_LEN], model[OCPP_STR_LEN];
+	char serial[OCPP_STR_LEN], firmware[OCPP_STR_LEN];
+	char reason[OCPP_STR_LEN];	/* 2.0.1 BootReason; 1.6 "" */
+};
+
+struct ocpp_data_transfer {
+	char vendor_id[256];
+	char message_id[OCPP_STR_LEN];
+};
+
+/* Messages that are only recorded (logged, kept for the web page). */
+struct ocpp_notice {
+	char action[OCPP_STR_LEN];	/* the OCPP action */
+	char summary[256];		/* e.g. "type=FirmwareUpdated" */
+};
+
+struct ocpp_request_msg {
+	enum ocpp_request type;
+	union {
+		struct ocpp_boot boot;
+		struct ocpp_status status;
+		struct ocpp_id_token authorize;
+		struct ocpp_tx tx;
+		struct ocpp_meter meter;
+		struct ocpp_data_transfer data_transfer;
+		struct ocpp_notice notice;
+	} u;
+};
+
+/* The CSMS's answer, filled by the role, encoded by the codec. */
+struct ocpp_reply {
+	/* BootNotification */
+	enum site_boot boot;
+	int interval_s;
+	int64_t now_ms;			/* currentTime (boot, heartbeat) */
+	/* Authorize, Start/StopTransaction, TransactionEvent with a token */
+	bool has_auth;
+	enum ocpp_auth_status auth;
+	int64_t auth_expiry_ms;		/* 0: none */
+	/* 1.6 StartTransaction: the id we issued */
+	int64_t tx_id;
+	/* DataTransfer: "Accepted", "Rejected", "UnknownMessageId",
+	 * "UnknownVendorId" */
+	const char *data_transfer_status;
+};
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * v16 — the OCPP 1.6J codec: charger requests into the neutral model
+ * (ocpp/model.h), the CSMS's replies back into 1.6 JSON.
+ *
+ * 1.6 has no EVSE level: every connectorId 1..n is its own EVSE with one
+ * connector, so connectorId N becomes evse N, connector 1 (0 stays 0, the
+ * whole charger). Transaction ids are integers that the CSMS (we) issue in
+ * the StartTransaction answer; they travel as their decimal text in the
+ * model. Meter values are strings in 1.6: one that is not a number is a
+ * property violation naming the field.
+ *
+ * Pure: no I/O, no logging, no clock (the time comes in the reply).
+ */
+#ifndef SITEGATE_OCPP_V16_H
+#define SITEGATE_OCPP_V16_H
+
+#include <cjson/cJSON.h>
+
+#include "ocpp/model.h"
+
+/* Decode the payload of a charger request (already schema-valid). Returns
+ * 0 and fills *out (out->type OCPP_REQ_NONE: an action this codec does not
+ * translate), or -1 with *err describing the violation. */
+int v16_decode_request(const char *action, const cJSON *payload,
+    struct ocpp_request_msg *out, struct ocpp_error *err);
+
+/* Build the CALLRESULT payload answering req with reply. The caller owns
+ * the result (cJSON_Delete). */
+cJSON *v16_encode_reply(const struct ocpp_request_msg *req,
+    const struct ocpp_reply *reply);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * v201 — see v201.h.
+ */
+#include "ocpp/v201.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocpp/meter.h"
+#include "util/json.h"
+
+struct name_status {
+	const char *name;
+	enum site_status status;
+};
+
+static const struct name_status connector_statuses[] = {
+	{ "Available", SITE_STATUS_AVAILABLE },
+	{ "Occupied", SITE_STATUS_OCCUPIED },
+	{ "Reserved", SITE_STATUS_RESERVED },
+	{ "Unavailable", SITE_STATUS_UNAVAILABLE },
+	{ "Faulted", SITE_STATUS_FAULTED },
+};
+
+static const struct name_status charging_states[] = {
+	{ "Charging", SITE_STATUS_CHARGING },
+	{ "EVConnected", SITE_STATUS_OCCUPIED },
+	{ "SuspendedEV", SITE_STATUS_SUSPENDED_EV },
+	{ "SuspendedEVSE", SITE_STATUS_SUSPENDED_EVSE },
+	{ "Idle", SITE_STATUS_UNKNOWN },
+};
+
+/* Messages only recorded: the action, and a member (a path of up to two
+ * keys) that summarises it. */
+static const struct {
+	const char *action;
+	const char *key, *subkey;
+} notices[] = {
+	{ "SecurityEventNotification", "type", NULL },
+	{ "NotifyReport", "requestId", NULL },
+	{ "NotifyEvent", "seqNo", NULL },
+	{ "FirmwareStatusNotification", "status", NULL },
+	{ "LogStatusNotification", "status", NULL },
+	{ "NotifyChargingLimit", "chargingLimit", "chargingLimitSource" },
+	{ "ClearedChargingLimit", "chargingLimitSource", NULL },
+	{ "ReportChargingProfiles", "chargingLimitSource", NULL },
+};
+
+static int
+violation(struct ocpp_error *err, enum ocpp_violation v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+violation(struct ocpp_error *err, enum ocpp_violation v, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->violation = v;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static enum site_status
+lookup(const struct name_status *t, size_t n, const char *name,
+    enum site_status dflt)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(name, t[i].name) == 0)
+			return t[i].status;
+	return dflt;
+}
+
+static int
+decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
+    struct ocpp_error *err)
+{
+	int i = 0;
+
+	for (const cJSON *mv = arr ? arr->child : NULL; mv; mv = mv->next, i++) {
+		const cJSON *svs = cJSON_GetObjectItemCaseSensitive(mv, "sampledValue");
+		int64_t ts;
+
+		if (json_time(mv, "timestamp", &ts) != 0)
+			return violation(err, OCPP_VIOLATION_PROPERTY,
+			    "%s[%d].timestamp: not an RFC 3339 date-time", name, i);
+		if (ts > m->reading.ts_ms)
+			m->reading.ts_ms = ts;
+		for (const cJSON *sv = svs ? svs->child : NULL; sv; sv = sv->next) {
+			const cJSON *uom = cJSON_GetObjectItemCaseSensitive(sv,
+			    "unitOfMeasure");
+			struct meter_sample s = {
+				.measurand = json_str(sv, "measurand"),
+				.phase = json_str(sv, "phase"),
+				.unit = json_str(uom, "unit"),
+				.multiplier = json_int(uom, "multiplier", 0),
+				.value = json_num(sv, "value", 0),
+			};
+
+			m->nsamples++;
+			meter_apply(&m->reading, &s);
+		}
+	}
+	meter_finish(&m->reading);
+	return 0;
+}
+
+static int
+decode_tx(const cJSON *p, struct ocpp_tx *t, struct ocpp_error *err)
+{
+	const char *type = json_str(p, "eventType");
+	const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "transactionInfo");
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(p, "idToken");
+	const cJSON *evse = cJSON_GetObjectItemCaseSensitive(p, "evse");
+
+	if (type && strcmp(type, "Started") == 0)
+		t->kind = OCPP_TX_STARTED;
+	else if (type && strcmp(type, "Updated") == 0)
+		t->kind = OCPP_TX_UPDATED;
+	else if (type && strcmp(type, "Ended") == 0)
+		t->kind = OCPP_TX_ENDED;
+	else
+		return violation(err, OCPP_VIOLATION_PROPERTY, "eventType: \"%.40s\" "
+		    "is not Started, Updated or Ended", type ? type : "");
+	if (json_time(p, "timestamp", &t->ts_ms) != 0)
+		return violation(err, OCPP_VIOLATION_PROPERTY, "timestamp: not an "
+		    "RFC 3339 date-time");
+	json_copy(t->tx_id, sizeof t->tx_id, info, "transactionId");
+	json_copy(t->trigger, sizeof t->trigger, p, "triggerReason");
+	json_copy(t->stop_reason, sizeof t->stop_reason, info, "stoppedReason");
+	t->charging_state = lookup(charging_states, sizeof charging_states /
+	    sizeof *charging_states, json_str(info, "chargingState"),
+	    SITE_STATUS_UNKNOWN);
+	t->seq_no = json_int(p, "seqNo", -1);
+	t->offline = json_bool(p, "offline", false);
+	t->reservation_id = json_int(p, "reservationId", -1);
+	t->evse = json_int(evse, "id", 0);
+	t->connector = json_int(evse, "connectorId", 0);
+	if (tok != NULL) {
+		t->has_token = true;
+		json_copy(t->token.id, sizeof t->token.id, tok, "idToken");
+		json_copy(t->token.type, sizeof t->token.type, tok, "type");
+	}
+	snprintf(t->meter.tx_id, sizeof t->meter.tx_id, "%s", t->tx_id);
+	t->meter.evse = t->evse;
+	if (decode_meter_values(cJSON_GetObjectItemCaseSensitive(p, "meterValue"),
+	    &t->meter, "meterValue", err) != 0)
+		return -1;
+	t->meter_wh = t->kind != OCPP_TX_UPDATED &&
+	    (t->meter.reading.have & SITE_HAVE_ENERGY) ?
+	    t->meter.reading.energy_wh : -1;
+	return 0;
+}
+
+int
+v201_decode_request(const char *action, const cJSON *p,
+    struct ocpp_request_msg *out, struct ocpp_error *err)
+{
+	memset(out, 0, sizeof *out);
+	memset(err, 0, sizeof *err);
+	if (!cJSON_IsObject(p))
+		return violation(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		    "object");
+
+	if (strcmp(action, "BootNotification") == 0) {
+		struct ocpp_boot *b = &out->u.boot;
+		const cJSON *cs = cJSON_GetObjectItemCaseSensitive(p,
+		    "chargingStation");
+		out->type = OCPP_REQ_BOOT;
+		json_copy(b->vendor, sizeof b->vendor, cs, "vendorName");
+		json_copy(b->model, sizeof b->model, cs, "model");
+		json_copy(b->serial, sizeof b->serial, cs, "serialNumber");
+		json_copy(b->firmware, sizeof b->firmware, cs, "firmwareVersion");
+		json_copy(b->reason, sizeof b->reason, p, "reason");
+		return 0;
+	}
+	if (strcmp(action, "Heartbeat") == 0) {
+		out->type = OCPP_REQ_HEARTBEAT;
+		return 0;
+	}
+	if (strcmp(action, "StatusNotification") == 0) {
+		struct ocpp_status *s = &out->u.status;
+		const char *st = json_str(p, "connectorStatus");
+		out->type = OCPP_REQ_STATUS;
+		s->evse = json_int(p, "evseId", 0);
+		s->connector = json_int(p, "connectorId", 0);
+		s->status = lookup(connector_statuses, sizeof connector_statuses /
+		    sizeof *connector_statuses, st, SITE_STATUS_UNKNOWN);
+		if (s->status == SITE_STATUS_UNKNOWN)
+			return violation(err, OCPP_VIOLATION_PROPERTY, "connectorStatus: "
+			    "\"%.40s\" is not a ConnectorStatus", st ? st : "");
+		if (json_time(p, "timestamp", &s->ts_ms) != 0)
+			return violation(err, OCPP_VIOLATION_PROPERTY, "timestamp: not "
+			    "an RFC 3339 date-time");
+		return 0;
+	}
+	if (strcmp(action, "Authorize") == 0) {
+		const cJSON *tok = cJSON_GetObjectItemCaseSensitive(p, "idToken");
+		out->type = OCPP_REQ_AUTHORIZE;
+		json_copy(out->u.authorize.id, sizeof out->u.authorize.id, tok,
+		    "idToken");
+		json_copy(out->u.authorize.type, sizeof out->u.authorize.type, tok,
+		    "type");
+		return 0;
+	}
+	if (strcmp(action, "TransactionEvent") == 0) {
+		out->type = OCPP_REQ_TX;
+		return decode_tx(p, &out->u.tx, err);
+	}
+	if (strcmp(action, "MeterValues") == 0) {
+		struct ocpp_meter *m = &out->u.meter;
+		out->type = OCPP_REQ_METER;
+		m->evse = json_int(p, "evseId", 0);
+		return decode_meter_values(cJSON_GetObjectItemCaseSensitive(p,
+		    "meterValue"), m, "meterValue", err);
+	}
+	if (strcmp(action, "DataTransfer") == 0) {
+		struct ocpp_data_transfer *d = &out->u.data_transfer;
+		out->type = OCPP_REQ_DATA_TRANSFER;
+		json_copy(d->vendor_id, sizeof d->vendor_id, p, "vendorId");
+		json_copy(d->message_id, sizeof d->message_id, p, "messageId");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof notices / sizeof *notices; i++)
+		if (strcmp(action, notices[i].action) == 0) {
+			struct ocpp_notice *n = &out->u.notice;
+			const cJSON *o = p;
+			const char *key = notices[i].key;
+			const cJSON *v;
+			char val[128] = "";
+
+			if (notices[i].subkey) {
+				o = cJSON_GetObjectItemCaseSensitive(p, key);
+				key = notices[i].subkey;
+			}
+			v = cJSON_GetObjectItemCaseSensitive(o, key);
+			if (cJSON_IsString(v))
+				snprintf(val, sizeof val, "%s", v->valuestring);
+			else if (cJSON_IsNumber(v))
+				snprintf(val, sizeof val, "%.0f", v->valuedouble);
+			out->type = OCPP_REQ_NOTICE;
+			snprintf(n->action, sizeof n->action, "%s", action);
+			snprintf(n->summary, sizeof n->summary, "%s=%s", key, val);
+			return 0;
+		}
+	out->type = OCPP_REQ_NONE;
+	return 0;
+}
+
+static const char *
+auth_name(enum ocpp_auth_status a)
+{
+	switch (a) {
+	case OCPP_AUTH_ACCEPTED:
+		return "Accepted";
+	case OCPP_AUTH_BLOCKED:
+		return "Blocked";
+	case OCPP_AUTH_EXPIRED:
+		return "Expired";
+	case OCPP_AUTH_CONCURRENT_TX:
+		return "ConcurrentTx";
+	case OCPP_AUTH_UNKNOWN:
+		return "Unknown";
+	case OCPP_AUTH_INVALID:
+	default:
+		return "Invalid";
+	}
+}
+
+static void
+add_id_token_info(cJSON *o, const struct ocpp_reply *r)
+{
+	cJSON *info = cJSON_AddObjectToObject(o, "idTokenInfo");
+
+	cJSON_AddStringToObject(info, "status", auth_name(r->auth));
+	if (r->auth_expiry_ms > 0)
+		json_add_time(info, "cacheExpiryDateTime", r->auth_expiry_ms);
+}
+
+cJSON *
+v201_encode_reply(const struct ocpp_request_msg *req,
+    const struct ocpp_reply *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		abort();
+	switch (req->type) {
+	case OCPP_REQ_BOOT:
+		json_add_time(o, "currentTime", r->now_ms);
+		cJSON_AddNumberToObject(o, "interval", r->interval_s);
+		cJSON_AddStringToObject(o, "status", r->boot == SITE_BOOT_ACCEPTED ?
+		    "Accepted" : r->boot == SITE_BOOT_PENDING ? "Pending" :
+		    "Rejected");
+		break;
+	case OCPP_REQ_HEARTBEAT:
+		json_add_time(o, "currentTime", r->now_ms);
+		break;
+	case OCPP_REQ_AUTHORIZE:
+		add_id_token_info(o, r);
+		break;
+	case OCPP_REQ_TX:
+		if (r->has_auth)
+			add_id_token_info(o, r);
+		break;
+	case OCPP_REQ_DATA_TRANSFER:
+		cJSON_AddStringToObject(o, "status", r->data_transfer_status ?
+		    r->data_transfer_status : "UnknownVendorId");
+		break;
+	case OCPP_REQ_STATUS:
+	case OCPP_REQ_METER:
+	case OCPP_REQ_NOTICE:
+	case OCPP_REQ_NONE:
+		break;
+	}
+	return o;
+}

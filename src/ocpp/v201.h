@@ -1,0 +1,32 @@
+/*
+ * v201 — the OCPP 2.0.1 codec: charger requests into the neutral model
+ * (ocpp/model.h), the CSMS's replies back into 2.0.1 JSON.
+ *
+ * The EVSE level is native here (evseId, connectorId). A TransactionEvent
+ * becomes one struct ocpp_tx whatever its eventType, with its seqNo, the
+ * offline flag and the chargingState (Charging, EVConnected, SuspendedEV,
+ * SuspendedEVSE; Idle says nothing about the EVSE and maps to UNKNOWN).
+ * The meter register at the start or end of a transaction comes from
+ * Energy.Active.Import.Register in the event's meterValue when present.
+ *
+ * Pure: no I/O, no logging, no clock (the time comes in the reply).
+ */
+#ifndef SITEGATE_OCPP_V201_H
+#define SITEGATE_OCPP_V201_H
+
+#include <cjson/cJSON.h>
+
+#include "ocpp/model.h"
+
+/* Decode the payload of a charger request (already schema-valid). Returns
+ * 0 and fills *out (out->type OCPP_REQ_NONE: an action this codec does not
+ * translate), or -1 with *err describing the violation. */
+int v201_decode_request(const char *action, const cJSON *payload,
+    struct ocpp_request_msg *out, struct ocpp_error *err);
+
+/* Build the CALLRESULT payload answering req with reply. The caller owns
+ * the result (cJSON_Delete). */
+cJSON *v201_encode_reply(const struct ocpp_request_msg *req,
+    const struct ocpp_reply *reply);
+
+#endif

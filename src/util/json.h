@@ -1,0 +1,36 @@
+/*
+ * json — small readers over cJSON for payloads that were already
+ * validated: absent or mistyped members read as "not there".
+ */
+#ifndef SITEGATE_JSON_H
+#define SITEGATE_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The string member key of obj, or NULL. */
+const char *json_str(const cJSON *obj, const char *key);
+
+/* Copy the string member key into dst (len bytes, always terminated; ""
+ * when absent). Returns true when it was there. */
+bool json_copy(char *dst, size_t len, const cJSON *obj, const char *key);
+
+/* The number member key as an int (truncated toward zero), or dflt. */
+int json_int(const cJSON *obj, const char *key, int dflt);
+
+/* The number member key, or dflt. */
+double json_num(const cJSON *obj, const char *key, double dflt);
+
+/* The boolean member key, or dflt. */
+bool json_bool(const cJSON *obj, const char *key, bool dflt);
+
+/* Parse the RFC 3339 member key into *ms. Returns 0, 1 when absent, or -1
+ * when present but not a date-time. */
+int json_time(const cJSON *obj, const char *key, int64_t *ms);
+
+/* Add an RFC 3339 time member (UTC, milliseconds). */
+void json_add_time(cJSON *obj, const char *key, int64_t ms);
+
+#endif

@@ -1,0 +1,499 @@
+/*
+ * Unit tests for the OCPP codecs (ocpp/v16, ocpp/v201) and the meter
+ * normalisation they share (ocpp/meter), on recorded frames: each message,
+ * optional fields absent and present, odd units and phases, and the
+ * violations only a decoder can see.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocpp/meter.h"
+#include "ocpp/v16.h"
+#include "ocpp/v201.h"
+#include "util/isotime.h"
+
+typedef int decode_fn(const char *, const cJSON *, struct ocpp_request_msg *,
+    struct ocpp_error *);
+
+static void
+decode_ok(decode_fn *fn, const char *action, const char *json,
+    struct ocpp_request_msg *out)
+{
+	struct ocpp_error err;
+	cJSON *p = cJSON_Parse(json);
+
+	assert_non_null(p);
+	if (fn(action, p, out, &err) != 0) {
+		fprintf(stderr, "%s refused: %s\n", action, err.text);
+		fail();
+	}
+	cJSON_Delete(p);
+}
+
+static void
+decode_bad(decode_fn *fn, const char *action, const char *json,
+    enum ocpp_violation want, const char *text)
+{
+	struct ocpp_request_msg out;
+	struct ocpp_error err;
+	cJSON *p = cJSON_Parse(json);
+
+	assert_non_null(p);
+	assert_int_equal(fn(action, p, &out, &err), -1);
+	assert_int_equal(err.violation, want);
+	if (strstr(err.text, text) == NULL) {
+		fprintf(stderr, "want \"%s\" in \"%s\"\n", text, err.text);
+		fail();
+	}
+	cJSON_Delete(p);
+}
+
+static int64_t
+ms(const char *iso)
+{
+	int64_t v = 0;
+
+	assert_int_equal(isotime_parse(iso, &v), 0);
+	return v;
+}
+
+/* ------------------------------------------------------------------ 1.6 */
+
+static void
+test_v16_boot_heartbeat(void **state)
+{
+	struct ocpp_request_msg m;
+
+	(void)state;
+	decode_ok(v16_decode_request, "BootNotification",
+	    "{\"chargePointVendor\":\"ACME\",\"chargePointModel\":\"Wall-22\"}", &m);
+	assert_int_equal(m.type, OCPP_REQ_BOOT);
+	assert_string_equal(m.u.boot.vendor, "ACME");
+	assert_string_equal(m.u.boot.serial, "");
+	decode_ok(v16_decode_request, "BootNotification",
+	    "{\"chargePointVendor\":\"ACME\",\"chargePointModel\":\"W\","
+	    "\"chargeBoxSerialNumber\":\"BOX-7\",\"firmwareVersion\":\"2.4.1\","
+	    "\"iccid\":\"1\",\"imsi\":\"2\",\"meterType\":\"m\"}", &m);
+	assert_string_equal(m.u.boot.serial, "BOX-7");
+	assert_string_equal(m.u.boot.firmware, "2.4.1");
+	decode_ok(v16_decode_request, "BootNotification",
+	    "{\"chargePointVendor\":\"A\",\"chargePointModel\":\"W\","
+	    "\"chargePointSerialNumber\":\"CP-SN\",\"chargeBoxSerialNumber\":\"BOX\"}",
+	    &m);
+	assert_string_equal(m.u.boot.serial, "CP-SN");
+	decode_ok(v16_decode_request, "Heartbeat", "{}", &m);
+	assert_int_equal(m.type, OCPP_REQ_HEARTBEAT);
+}
+
+static void
+test_v16_status(void **state)
+{
+	static const struct { const char *name; enum site_status st; } map[] = {
+		{ "Available", SITE_STATUS_AVAILABLE },
+		{ "Preparing", SITE_STATUS_OCCUPIED },
+		{ "Charging", SITE_STATUS_CHARGING },
+		{ "SuspendedEVSE", SITE_STATUS_SUSPENDED_EVSE },
+		{ "SuspendedEV", SITE_STATUS_SUSPENDED_EV },
+		{ "Finishing", SITE_STATUS_FINISHING },
+		{ "Reserved", SITE_STATUS_RESERVED },
+		{ "Unavailable", SITE_STATUS_UNAVAILABLE },
+		{ "Faulted", SITE_STATUS_FAULTED },
+	};
+	struct ocpp_request_msg m;
+	char json[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
+		snprintf(json, sizeof json, "{\"connectorId\":2,\"errorCode\":"
+		    "\"NoError\",\"status\":\"%s\"}", map[i].name);
+		decode_ok(v16_decode_request, "StatusNotification", json, &m);
+		assert_int_equal(m.type, OCPP_REQ_STATUS);
+		assert_int_equal(m.u.status.status, map[i].st);
+		assert_int_equal(m.u.status.evse, 2);
+		assert_int_equal(m.u.status.connector, 0);
+		assert_int_equal(m.u.status.ts_ms, 0);
+	}
+	decode_ok(v16_decode_request, "StatusNotification", "{\"connectorId\":0,"
+	    "\"errorCode\":\"GroundFailure\",\"status\":\"Faulted\",\"timestamp\":"
+	    "\"2026-11-21T10:00:00Z\",\"info\":\"x\",\"vendorId\":\"v\","
+	    "\"vendorErrorCode\":\"E42\"}", &m);
+	assert_string_equal(m.u.status.error_code, "GroundFailure");
+	assert_int_equal(m.u.status.ts_ms, ms("2026-11-21T10:00:00Z"));
+	decode_bad(v16_decode_request, "StatusNotification", "{\"connectorId\":1,"
+	    "\"errorCode\":\"NoError\",\"status\":\"Occupied\"}",
+	    OCPP_VIOLATION_PROPERTY, "status: \"Occupied\" is not a ChargePointStatus");
+}
+
+static void
+test_v16_transactions(void **state)
+{
+	struct ocpp_request_msg m;
+
+	(void)state;
+	decode_ok(v16_decode_request, "StartTransaction", "{\"connectorId\":2,"
+	    "\"idTag\":\"04A2B3C4D5\",\"meterStart\":12345,\"timestamp\":"
+	    "\"2026-11-21T10:00:00.250Z\"}", &m);
+	assert_int_equal(m.type, OCPP_REQ_TX);
+	assert_int_equal(m.u.tx.kind, OCPP_TX_STARTED);
+	assert_int_equal(m.u.tx.evse, 2);
+	assert_int_equal(m.u.tx.connector, 1);
+	assert_string_equal(m.u.tx.tx_id, "");
+	assert_string_equal(m.u.tx.token.id, "04A2B3C4D5");
+	assert_true(m.u.tx.meter_wh == 12345);
+	assert_int_equal(m.u.tx.reservation_id, -1);
+	assert_int_equal(m.u.tx.seq_no, -1);
+	assert_int_equal(m.u.tx.ts_ms, ms("2026-11-21T10:00:00.250Z"));
+
+	decode_bad(v16_decode_request, "StartTransaction", "{\"connectorId\":0,"
+	    "\"idTag\":\"T\",\"meterStart\":0,\"timestamp\":\"2026-11-21T10:00:00Z\"}",
+	    OCPP_VIOLATION_PROPERTY, "connectorId");
+
+	decode_ok(v16_decode_request, "StopTransaction", "{\"transactionId\":77,"
+	    "\"meterStop\":20000,\"timestamp\":\"2026-11-21T11:00:00Z\"}", &m);
+	assert_int_equal(m.u.tx.kind, OCPP_TX_ENDED);
+	assert_string_equal(m.u.tx.tx_id, "77");
+	assert_false(m.u.tx.has_token);
+	assert_string_equal(m.u.tx.stop_reason, "");
+	assert_int_equal(m.u.tx.meter.reading.have, 0);
+
+	decode_ok(v16_decode_request, "StopTransaction", "{\"transactionId\":78,"
+	    "\"idTag\":\"T\",\"meterStop\":3,\"reason\":\"EVDisconnected\","
+	    "\"timestamp\":\"2026-11-21T11:00:00Z\",\"transactionData\":[{"
+	    "\"timestamp\":\"2026-11-21T11:00:00Z\",\"sampledValue\":[{\"value\":"
+	    "\"3.5\",\"measurand\":\"Energy.Active.Import.Register\",\"unit\":\"kWh\","
+	    "\"context\":\"Transaction.End\"}]}]}", &m);
+	assert_true(m.u.tx.has_token);
+	assert_string_equal(m.u.tx.stop_reason, "EVDisconnected");
+	assert_true(m.u.tx.meter.reading.energy_wh == 3500);
+	assert_string_equal(m.u.tx.meter.tx_id, "78");
+}
+
+static void
+test_v16_meter_values(void **state)
+{
+	struct ocpp_request_msg m;
+	const struct site_reading *r;
+
+	(void)state;
+	decode_ok(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"transactionId\":5,\"meterValue\":[{\"timestamp\":"
+	    "\"2026-11-21T10:00:00Z\",\"sampledValue\":["
+	    "{\"value\":\"15.5\",\"measurand\":\"Current.Import\",\"phase\":\"L1\",\"unit\":\"A\"},"
+	    "{\"value\":\"16\",\"measurand\":\"Current.Import\",\"phase\":\"L2\",\"unit\":\"A\"},"
+	    "{\"value\":\"14\",\"measurand\":\"Current.Import\",\"phase\":\"L3\"},"
+	    "{\"value\":\"32\",\"measurand\":\"Current.Offered\"},"
+	    "{\"value\":\"10.9\",\"measurand\":\"Power.Active.Import\",\"unit\":\"kW\"},"
+	    "{\"value\":\"231.5\",\"measurand\":\"Voltage\",\"phase\":\"L1-N\",\"unit\":\"V\"},"
+	    "{\"value\":\"400\",\"measurand\":\"Voltage\",\"phase\":\"L1-L2\",\"unit\":\"V\"},"
+	    "{\"value\":\"1.2\",\"measurand\":\"Current.Import\",\"phase\":\"N\"},"
+	    "{\"value\":\"55\",\"measurand\":\"SoC\",\"unit\":\"Percent\"},"
+	    "{\"value\":\"9\",\"measurand\":\"Frequency\"},"
+	    "{\"value\":\"4711\"}]},"
+	    "{\"timestamp\":\"2026-11-21T10:00:10Z\",\"sampledValue\":["
+	    "{\"value\":\"4712\",\"context\":\"Sample.Periodic\",\"unit\":\"Wh\"}]}]}", &m);
+	assert_int_equal(m.type, OCPP_REQ_METER);
+	assert_int_equal(m.u.meter.evse, 1);
+	assert_string_equal(m.u.meter.tx_id, "5");
+	assert_int_equal(m.u.meter.nsamples, 12);
+	r = &m.u.meter.reading;
+	assert_int_equal(r->ts_ms, ms("2026-11-21T10:00:10Z"));
+	assert_int_equal(r->have, SITE_HAVE_CURRENT | SITE_HAVE_OFFERED |
+	    SITE_HAVE_POWER | SITE_HAVE_ENERGY | SITE_HAVE_VOLTAGE | SITE_HAVE_SOC);
+	assert_true(r->current_a[0] == 15.5 && r->current_a[1] == 16 &&
+	    r->current_a[2] == 14);
+	assert_true(r->offered_a == 32);
+	assert_true(r->power_w == 10900);
+	assert_true(r->voltage_v[0] == 231.5);
+	assert_true(r->voltage_v[1] == 0);	/* L1-L2 is not a phase voltage */
+	assert_true(r->soc_pct == 55);
+	assert_true(r->energy_wh == 4712);	/* the later sample, Wh default */
+
+	/* Not a number: only the decoder can tell. */
+	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"12\"},{\"value\":\"twelve\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "meterValue[0].sampledValue[1].value: \"twelve\" is not a number");
+	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"1e999\"}]}]}", OCPP_VIOLATION_PROPERTY, "is not a number");
+	/* Signed data is not a number and is skipped, not refused. */
+	decode_ok(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"AB01FE\",\"format\":\"SignedData\"}]}]}", &m);
+	assert_int_equal(m.u.meter.reading.have, 0);
+	assert_int_equal(m.u.meter.nsamples, 1);
+}
+
+static void
+test_v16_other_messages(void **state)
+{
+	struct ocpp_request_msg m;
+	struct ocpp_error err;
+
+	(void)state;
+	decode_ok(v16_decode_request, "Authorize", "{\"idTag\":\"ABC\"}", &m);
+	assert_int_equal(m.type, OCPP_REQ_AUTHORIZE);
+	assert_string_equal(m.u.authorize.id, "ABC");
+	decode_ok(v16_decode_request, "DataTransfer", "{\"vendorId\":\"com.acme\","
+	    "\"messageId\":\"hello\",\"data\":\"x\"}", &m);
+	assert_int_equal(m.type, OCPP_REQ_DATA_TRANSFER);
+	assert_string_equal(m.u.data_transfer.vendor_id, "com.acme");
+	decode_ok(v16_decode_request, "FirmwareStatusNotification",
+	    "{\"status\":\"Installed\"}", &m);
+	assert_int_equal(m.type, OCPP_REQ_NOTICE);
+	assert_string_equal(m.u.notice.summary, "status=Installed");
+	decode_ok(v16_decode_request, "SecurityEventNotification",
+	    "{\"type\":\"FirmwareUpdated\",\"timestamp\":\"2026-11-21T10:00:00Z\"}", &m);
+	assert_string_equal(m.u.notice.summary, "type=FirmwareUpdated");
+	decode_ok(v16_decode_request, "DiagnosticsStatusNotification",
+	    "{\"status\":\"Uploaded\"}", &m);
+	assert_int_equal(m.type, OCPP_REQ_NOTICE);
+	decode_ok(v16_decode_request, "LogStatusNotification",
+	    "{\"status\":\"Uploaded\",\"requestId\":3}", &m);
+	assert_int_equal(m.type, OCPP_REQ_NOTICE);
+	/* Not a message the codec translates: NONE, not an error. */
+	decode_ok(v16_decode_request, "FancyVendorThing", "{}", &m);
+	assert_int_equal(m.type, OCPP_REQ_NONE);
+	{
+		cJSON *arr = cJSON_Parse("[1]");
+		assert_int_equal(v16_decode_request("Heartbeat", arr, &m, &err), -1);
+		assert_int_equal(err.violation, OCPP_VIOLATION_FORMAT);
+		cJSON_Delete(arr);
+	}
+}
+
+static char *
+encode(cJSON *(*fn)(const struct ocpp_request_msg *, const struct ocpp_reply *),
+    enum ocpp_request type, enum ocpp_tx_kind kind, const struct ocpp_reply *r)
+{
+	struct ocpp_request_msg req = { .type = type };
+	cJSON *o;
+	char *s;
+
+	req.u.tx.kind = kind;
+	o = fn(&req, r);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static void
+expect_json(char *got, const char *want)
+{
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "want %s\n got %s\n", want, got);
+		free(got);
+		fail();
+	}
+	free(got);
+}
+
+static void
+test_v16_replies(void **state)
+{
+	struct ocpp_reply r = { .boot = SITE_BOOT_PENDING, .interval_s = 300,
+	    .now_ms = ms("2026-11-21T10:00:00Z"), .auth = OCPP_AUTH_UNKNOWN,
+	    .tx_id = 42, .has_auth = false };
+
+	(void)state;
+	expect_json(encode(v16_encode_reply, OCPP_REQ_BOOT, 0, &r),
+	    "{\"status\":\"Pending\",\"currentTime\":\"2026-11-21T10:00:00.000Z\","
+	    "\"interval\":300}");
+	expect_json(encode(v16_encode_reply, OCPP_REQ_HEARTBEAT, 0, &r),
+	    "{\"currentTime\":\"2026-11-21T10:00:00.000Z\"}");
+	/* 1.6 has no Unknown: an unknown token is Invalid. */
+	expect_json(encode(v16_encode_reply, OCPP_REQ_AUTHORIZE, 0, &r),
+	    "{\"idTagInfo\":{\"status\":\"Invalid\"}}");
+	r.auth = OCPP_AUTH_ACCEPTED;
+	r.auth_expiry_ms = ms("2026-12-01T00:00:00Z");
+	expect_json(encode(v16_encode_reply, OCPP_REQ_TX, OCPP_TX_STARTED, &r),
+	    "{\"idTagInfo\":{\"status\":\"Accepted\",\"expiryDate\":"
+	    "\"2026-12-01T00:00:00.000Z\"},\"transactionId\":42}");
+	expect_json(encode(v16_encode_reply, OCPP_REQ_TX, OCPP_TX_ENDED, &r), "{}");
+	r.has_auth = true;
+	r.auth = OCPP_AUTH_BLOCKED;
+	r.auth_expiry_ms = 0;
+	expect_json(encode(v16_encode_reply, OCPP_REQ_TX, OCPP_TX_ENDED, &r),
+	    "{\"idTagInfo\":{\"status\":\"Blocked\"}}");
+	expect_json(encode(v16_encode_reply, OCPP_REQ_DATA_TRANSFER, 0, &r),
+	    "{\"status\":\"UnknownVendorId\"}");
+	r.data_transfer_status = "Rejected";
+	expect_json(encode(v16_encode_reply, OCPP_REQ_DATA_TRANSFER, 0, &r),
+	    "{\"status\":\"Rejected\"}");
+	expect_json(encode(v16_encode_reply, OCPP_REQ_STATUS, 0, &r), "{}");
+	expect_json(encode(v16_encode_reply, OCPP_REQ_METER, 0, &r), "{}");
+}
+
+/* ---------------------------------------------------------------- 2.0.1 */
+
+static void
+test_v201_boot_status(void **state)
+{
+	struct ocpp_request_msg m;
+
+	(void)state;
+	decode_ok(v201_decode_request, "BootNotification", "{\"reason\":\"PowerUp\","
+	    "\"chargingStation\":{\"model\":\"DC-50\",\"vendorName\":\"ACME\"}}", &m);
+	assert_int_equal(m.type, OCPP_REQ_BOOT);
+	assert_string_equal(m.u.boot.model, "DC-50");
+	assert_string_equal(m.u.boot.reason, "PowerUp");
+	assert_string_equal(m.u.boot.firmware, "");
+	decode_ok(v201_decode_request, "BootNotification", "{\"reason\":\"Watchdog\","
+	    "\"chargingStation\":{\"model\":\"M\",\"vendorName\":\"V\","
+	    "\"serialNumber\":\"S-1\",\"firmwareVersion\":\"9.9\",\"modem\":"
+	    "{\"iccid\":\"1\"}},\"customData\":{\"vendorId\":\"x\"}}", &m);
+	assert_string_equal(m.u.boot.serial, "S-1");
+	assert_string_equal(m.u.boot.firmware, "9.9");
+
+	decode_ok(v201_decode_request, "StatusNotification", "{\"timestamp\":"
+	    "\"2026-11-21T10:00:00Z\",\"connectorStatus\":\"Occupied\",\"evseId\":2,"
+	    "\"connectorId\":1}", &m);
+	assert_int_equal(m.u.status.status, SITE_STATUS_OCCUPIED);
+	assert_int_equal(m.u.status.evse, 2);
+	assert_int_equal(m.u.status.connector, 1);
+	decode_bad(v201_decode_request, "StatusNotification", "{\"timestamp\":"
+	    "\"2026-11-21T10:00:00Z\",\"connectorStatus\":\"Charging\",\"evseId\":2,"
+	    "\"connectorId\":1}", OCPP_VIOLATION_PROPERTY, "connectorStatus");
+}
+
+static void
+test_v201_transaction_events(void **state)
+{
+	struct ocpp_request_msg m;
+	const struct ocpp_tx *t = &m.u.tx;
+
+	(void)state;
+	decode_ok(v201_decode_request, "TransactionEvent", "{\"eventType\":\"Started\","
+	    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"triggerReason\":\"CablePluggedIn\","
+	    "\"seqNo\":0,\"transactionInfo\":{\"transactionId\":\"tx-9f\","
+	    "\"chargingState\":\"EVConnected\"},\"evse\":{\"id\":2,\"connectorId\":1},"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":1.5,\"measurand\":\"Energy.Active.Import.Register\","
+	    "\"context\":\"Transaction.Begin\",\"unitOfMeasure\":{\"unit\":\"kWh\"}}]}]}",
+	    &m);
+	assert_int_equal(m.type, OCPP_REQ_TX);
+	assert_int_equal(t->kind, OCPP_TX_STARTED);
+	assert_string_equal(t->tx_id, "tx-9f");
+	assert_int_equal(t->evse, 2);
+	assert_int_equal(t->connector, 1);
+	assert_int_equal(t->seq_no, 0);
+	assert_false(t->offline);
+	assert_false(t->has_token);
+	assert_int_equal(t->charging_state, SITE_STATUS_OCCUPIED);
+	assert_string_equal(t->trigger, "CablePluggedIn");
+	assert_true(t->meter_wh == 1500);
+
+	decode_ok(v201_decode_request, "TransactionEvent", "{\"eventType\":\"Updated\","
+	    "\"timestamp\":\"2026-11-21T10:01:00Z\",\"triggerReason\":\"Authorized\","
+	    "\"seqNo\":1,\"offline\":true,\"transactionInfo\":{\"transactionId\":"
+	    "\"tx-9f\",\"chargingState\":\"Charging\"},\"idToken\":{\"idToken\":"
+	    "\"04A2B3\",\"type\":\"ISO14443\"},\"meterValue\":[{\"timestamp\":"
+	    "\"2026-11-21T10:01:00Z\",\"sampledValue\":["
+	    "{\"value\":16,\"measurand\":\"Current.Import\",\"phase\":\"L1\"},"
+	    "{\"value\":11,\"measurand\":\"Power.Active.Import\",\"unitOfMeasure\":"
+	    "{\"unit\":\"W\",\"multiplier\":3}}]}]}", &m);
+	assert_int_equal(t->kind, OCPP_TX_UPDATED);
+	assert_true(t->offline);
+	assert_true(t->has_token);
+	assert_string_equal(t->token.type, "ISO14443");
+	assert_int_equal(t->evse, 0);
+	assert_int_equal(t->charging_state, SITE_STATUS_CHARGING);
+	assert_true(t->meter_wh < 0);
+	assert_true(t->meter.reading.power_w == 11000);
+	assert_true(t->meter.reading.current_a[0] == 16);
+	assert_true(t->meter.reading.current_a[1] == 0);
+
+	decode_ok(v201_decode_request, "TransactionEvent", "{\"eventType\":\"Ended\","
+	    "\"timestamp\":\"2026-11-21T11:00:00Z\",\"triggerReason\":\"EVDeparted\","
+	    "\"seqNo\":5,\"transactionInfo\":{\"transactionId\":\"tx-9f\","
+	    "\"stoppedReason\":\"EVDisconnected\",\"chargingState\":\"Idle\"}}", &m);
+	assert_int_equal(t->kind, OCPP_TX_ENDED);
+	assert_string_equal(t->stop_reason, "EVDisconnected");
+	assert_int_equal(t->charging_state, SITE_STATUS_UNKNOWN);
+	assert_true(t->meter_wh < 0);
+
+	decode_bad(v201_decode_request, "TransactionEvent", "{\"eventType\":\"Paused\","
+	    "\"timestamp\":\"2026-11-21T11:00:00Z\",\"triggerReason\":\"X\",\"seqNo\":1,"
+	    "\"transactionInfo\":{\"transactionId\":\"t\"}}", OCPP_VIOLATION_PROPERTY,
+	    "eventType");
+}
+
+static void
+test_v201_meter_and_notices(void **state)
+{
+	struct ocpp_request_msg m;
+
+	(void)state;
+	decode_ok(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
+	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
+	    "{\"value\":7.5,\"measurand\":\"Current.Import\"},"
+	    "{\"value\":230,\"measurand\":\"Voltage\",\"phase\":\"L2-N\"},"
+	    "{\"value\":2,\"unitOfMeasure\":{\"unit\":\"kWh\",\"multiplier\":1}}]}]}", &m);
+	assert_int_equal(m.type, OCPP_REQ_METER);
+	assert_int_equal(m.u.meter.evse, 1);
+	/* An unphased current stands for every phase. */
+	assert_true(m.u.meter.reading.current_a[2] == 7.5);
+	assert_true(m.u.meter.reading.voltage_v[1] == 230);
+	assert_true(fabs(m.u.meter.reading.energy_wh - 20000) < 1e-6);
+
+	decode_ok(v201_decode_request, "NotifyChargingLimit", "{\"chargingLimit\":"
+	    "{\"chargingLimitSource\":\"EMS\"},\"evseId\":1}", &m);
+	assert_int_equal(m.type, OCPP_REQ_NOTICE);
+	assert_string_equal(m.u.notice.summary, "chargingLimitSource=EMS");
+	decode_ok(v201_decode_request, "NotifyEvent", "{\"generatedAt\":"
+	    "\"2026-11-21T10:00:00Z\",\"seqNo\":3,\"eventData\":[]}", &m);
+	assert_string_equal(m.u.notice.summary, "seqNo=3");
+	decode_ok(v201_decode_request, "ReportChargingProfiles", "{\"requestId\":1,"
+	    "\"chargingLimitSource\":\"CSO\",\"evseId\":1,\"chargingProfile\":[]}", &m);
+	assert_string_equal(m.u.notice.action, "ReportChargingProfiles");
+	decode_ok(v201_decode_request, "Authorize", "{\"idToken\":{\"idToken\":"
+	    "\"AA\",\"type\":\"Central\"}}", &m);
+	assert_string_equal(m.u.authorize.type, "Central");
+}
+
+static void
+test_v201_replies(void **state)
+{
+	struct ocpp_reply r = { .boot = SITE_BOOT_ACCEPTED, .interval_s = 60,
+	    .now_ms = ms("2026-11-21T10:00:00Z"), .auth = OCPP_AUTH_UNKNOWN };
+
+	(void)state;
+	expect_json(encode(v201_encode_reply, OCPP_REQ_BOOT, 0, &r),
+	    "{\"currentTime\":\"2026-11-21T10:00:00.000Z\",\"interval\":60,"
+	    "\"status\":\"Accepted\"}");
+	expect_json(encode(v201_encode_reply, OCPP_REQ_AUTHORIZE, 0, &r),
+	    "{\"idTokenInfo\":{\"status\":\"Unknown\"}}");
+	expect_json(encode(v201_encode_reply, OCPP_REQ_TX, OCPP_TX_UPDATED, &r), "{}");
+	r.has_auth = true;
+	r.auth = OCPP_AUTH_EXPIRED;
+	expect_json(encode(v201_encode_reply, OCPP_REQ_TX, OCPP_TX_UPDATED, &r),
+	    "{\"idTokenInfo\":{\"status\":\"Expired\"}}");
+	expect_json(encode(v201_encode_reply, OCPP_REQ_NOTICE, 0, &r), "{}");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v16_boot_heartbeat),
+		cmocka_unit_test(test_v16_status),
+		cmocka_unit_test(test_v16_transactions),
+		cmocka_unit_test(test_v16_meter_values),
+		cmocka_unit_test(test_v16_other_messages),
+		cmocka_unit_test(test_v16_replies),
+		cmocka_unit_test(test_v201_boot_status),
+		cmocka_unit_test(test_v201_transaction_events),
+		cmocka_unit_test(test_v201_meter_and_notices),
+		cmocka_unit_test(test_v201_replies),
+	};
+
+	return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
+}
