@@ -150,4 +150,143 @@ struct ocpp_reply {
 	const char *data_transfer_status;
 };
 
+/* ------------------------------------------------------------ commands */
+
+/* What the gateway asks of a charger. 1.6 and 2.0.1 names differ (Remote-
+ * vs RequestStartTransaction, GetConfiguration vs GetVariables); the codec
+ * picks the action. */
+enum ocpp_command_type {
+	OCPP_CMD_SET_PROFILE = 0,
+	OCPP_CMD_CLEAR_PROFILE,
+	OCPP_CMD_GET_COMPOSITE,
+	OCPP_CMD_GET_PROFILES,		/* 2.0.1 only */
+	OCPP_CMD_REMOTE_START,
+	OCPP_CMD_REMOTE_STOP,
+	OCPP_CMD_AVAILABILITY,
+	OCPP_CMD_RESET,
+	OCPP_CMD_UNLOCK,
+	OCPP_CMD_TRIGGER,
+	OCPP_CMD_GET_CONFIG,		/* GetConfiguration / GetVariables */
+	OCPP_CMD_SET_CONFIG,		/* ChangeConfiguration / SetVariables */
+	OCPP_CMD_SEND_LOCAL_LIST,
+	OCPP_CMD_CLEAR_CACHE,
+};
+
+enum ocpp_purpose {
+	OCPP_PURPOSE_ANY = -1,		/* ClearChargingProfile criteria */
+	OCPP_PURPOSE_MAX = 0,		/* ChargePointMax / ChargingStationMax */
+	OCPP_PURPOSE_TX_DEFAULT,
+	OCPP_PURPOSE_TX,
+};
+
+enum ocpp_unit {
+	OCPP_UNIT_ANY = -1,
+	OCPP_UNIT_A = 0,
+	OCPP_UNIT_W,
+};
+
+#define OCPP_MAX_PERIODS 8
+#define OCPP_MAX_KEYS 16
+
+struct ocpp_period {
+	int start_s;
+	double limit;			/* in the profile's unit */
+	int phases;			/* numberPhases; 0 = not given */
+};
+
+struct ocpp_profile {
+	int id;
+	int stack_level;
+	enum ocpp_purpose purpose;
+	bool relative;			/* Relative kind; else Absolute */
+	enum ocpp_unit unit;
+	char tx_id[SITE_TOKEN_LEN];	/* TxProfile only */
+	int64_t start_ms;		/* startSchedule; 0 = none */
+	int64_t valid_to_ms;		/* 0 = none */
+	int duration_s;			/* 0 = none */
+	int nperiods;
+	struct ocpp_period periods[OCPP_MAX_PERIODS];
+};
+
+/* A configuration key: 1.6 uses only .variable (the key); 2.0.1 the
+ * component and variable names. */
+struct ocpp_key {
+	char component[OCPP_STR_LEN];
+	char variable[OCPP_STR_LEN];
+	char value[501];
+	bool has_value;
+};
+
+struct ocpp_list_entry {
+	const char *id_token;
+	enum ocpp_auth_status status;
+	int64_t expiry_ms;		/* 0 = none */
+};
+
+struct ocpp_command {
+	enum ocpp_command_type type;
+	int evse;			/* 0 = the whole charger */
+	int connector;			/* UnlockConnector (2.0.1: per EVSE) */
+	union {
+		struct ocpp_profile profile;		/* SET_PROFILE */
+		struct {
+			int id;				/* -1 any */
+			enum ocpp_purpose purpose;
+			int stack_level;		/* -1 any */
+		} clear;
+		struct {
+			int duration_s;
+			enum ocpp_unit unit;
+		} composite;
+		struct {
+			int request_id;
+		} get_profiles;
+		struct {
+			struct ocpp_id_token token;
+			int remote_start_id;		/* 2.0.1 */
+		} start;
+		struct {
+			char tx_id[SITE_TOKEN_LEN];
+		} stop;
+		struct {
+			bool operative;
+		} availability;
+		struct {
+			bool hard;			/* 2.0.1: Immediate */
+		} reset;
+		struct {
+			char message[OCPP_STR_LEN];	/* the 2.0.1 spelling */
+		} trigger;
+		struct {
+			int nkeys;			/* GET 1.6: 0 = all */
+			struct ocpp_key keys[OCPP_MAX_KEYS];
+		} config;
+		struct {
+			int version;
+			bool full;
+			size_t nentries;
+			const struct ocpp_list_entry *entries;	/* caller's */
+		} local_list;
+	} u;
+};
+
+/* The charger's answer, decoded. status is the wire word ("Accepted",
+ * "Rejected", "Scheduled", "NotSupported", "Unlocked", ...) so that
+ * nothing is lost in translation; accepted says whether it means yes. */
+struct ocpp_command_result {
+	bool accepted;
+	char status[OCPP_STR_LEN];
+	char reason[OCPP_STR_LEN];	/* 2.0.1 statusInfo.reasonCode */
+	char tx_id[SITE_TOKEN_LEN];	/* RequestStartTransaction */
+	struct ocpp_profile schedule;	/* GetCompositeSchedule */
+	int nkeys;			/* config: per-key outcome */
+	struct {
+		struct ocpp_key key;
+		char status[OCPP_STR_LEN];	/* 2.0.1 per-variable status */
+		bool readonly;
+		bool known;
+	} keys[OCPP_MAX_KEYS];
+	int nunknown;			/* 1.6 GetConfiguration unknownKey */
+};
+
 #endif

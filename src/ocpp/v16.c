@@ -4,6 +4,7 @@
 #include "ocpp/v16.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,4 +301,259 @@ v16_encode_reply(const struct ocpp_request_msg *req,
 		break;
 	}
 	return o;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static const char *const purposes[] = { "ChargePointMaxProfile",
+	"TxDefaultProfile", "TxProfile" };
+
+/* 1.6 limits are multiples of 0.1: round down, so a limit never grows. */
+static double
+tenths_down(double v)
+{
+	return floor(v * 10 + 1e-9) / 10;
+}
+
+static void
+add_tx_id(cJSON *o, const char *key, const char *tx_id)
+{
+	cJSON_AddNumberToObject(o, key, strtol(tx_id, NULL, 10));
+}
+
+static cJSON *
+encode_profile(const struct ocpp_profile *p)
+{
+	cJSON *o = cJSON_CreateObject(), *sched, *periods;
+
+	cJSON_AddNumberToObject(o, "chargingProfileId", p->id);
+	if (p->purpose == OCPP_PURPOSE_TX && p->tx_id[0])
+		add_tx_id(o, "transactionId", p->tx_id);
+	cJSON_AddNumberToObject(o, "stackLevel", p->stack_level);
+	cJSON_AddStringToObject(o, "chargingProfilePurpose",
+	    purposes[p->purpose < 0 ? 0 : p->purpose]);
+	cJSON_AddStringToObject(o, "chargingProfileKind", p->relative ?
+	    "Relative" : "Absolute");
+	if (p->valid_to_ms > 0)
+		json_add_time(o, "validTo", p->valid_to_ms);
+	sched = cJSON_AddObjectToObject(o, "chargingSchedule");
+	if (p->duration_s > 0)
+		cJSON_AddNumberToObject(sched, "duration", p->duration_s);
+	if (p->start_ms > 0)
+		json_add_time(sched, "startSchedule", p->start_ms);
+	cJSON_AddStringToObject(sched, "chargingRateUnit",
+	    p->unit == OCPP_UNIT_W ? "W" : "A");
+	periods = cJSON_AddArrayToObject(sched, "chargingSchedulePeriod");
+	for (int i = 0; i < p->nperiods; i++) {
+		cJSON *pe = cJSON_CreateObject();
+		cJSON_AddNumberToObject(pe, "startPeriod", p->periods[i].start_s);
+		cJSON_AddNumberToObject(pe, "limit", tenths_down(p->periods[i].limit));
+		if (p->periods[i].phases > 0)
+			cJSON_AddNumberToObject(pe, "numberPhases",
+			    p->periods[i].phases);
+		cJSON_AddItemToArray(periods, pe);
+	}
+	return o;
+}
+
+int
+v16_encode_command(const struct ocpp_command *c, const char **action,
+    cJSON **payload)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		abort();
+	*payload = NULL;
+	switch (c->type) {
+	case OCPP_CMD_SET_PROFILE:
+		*action = "SetChargingProfile";
+		cJSON_AddNumberToObject(o, "connectorId", c->evse);
+		cJSON_AddItemToObject(o, "csChargingProfiles",
+		    encode_profile(&c->u.profile));
+		break;
+	case OCPP_CMD_CLEAR_PROFILE:
+		*action = "ClearChargingProfile";
+		if (c->u.clear.id >= 0)
+			cJSON_AddNumberToObject(o, "id", c->u.clear.id);
+		else
+			cJSON_AddNumberToObject(o, "connectorId", c->evse);
+		if (c->u.clear.purpose != OCPP_PURPOSE_ANY)
+			cJSON_AddStringToObject(o, "chargingProfilePurpose",
+			    purposes[c->u.clear.purpose]);
+		if (c->u.clear.stack_level >= 0)
+			cJSON_AddNumberToObject(o, "stackLevel", c->u.clear.stack_level);
+		break;
+	case OCPP_CMD_GET_COMPOSITE:
+		*action = "GetCompositeSchedule";
+		cJSON_AddNumberToObject(o, "connectorId", c->evse);
+		cJSON_AddNumberToObject(o, "duration", c->u.composite.duration_s);
+		if (c->u.composite.unit != OCPP_UNIT_ANY)
+			cJSON_AddStringToObject(o, "chargingRateUnit",
+			    c->u.composite.unit == OCPP_UNIT_W ? "W" : "A");
+		break;
+	case OCPP_CMD_REMOTE_START:
+		*action = "RemoteStartTransaction";
+		if (c->evse > 0)
+			cJSON_AddNumberToObject(o, "connectorId", c->evse);
+		cJSON_AddStringToObject(o, "idTag", c->u.start.token.id);
+		break;
+	case OCPP_CMD_REMOTE_STOP:
+		*action = "RemoteStopTransaction";
+		add_tx_id(o, "transactionId", c->u.stop.tx_id);
+		break;
+	case OCPP_CMD_AVAILABILITY:
+		*action = "ChangeAvailability";
+		cJSON_AddNumberToObject(o, "connectorId", c->evse);
+		cJSON_AddStringToObject(o, "type", c->u.availability.operative ?
+		    "Operative" : "Inoperative");
+		break;
+	case OCPP_CMD_RESET:
+		*action = "Reset";
+		cJSON_AddStringToObject(o, "type", c->u.reset.hard ? "Hard" : "Soft");
+		break;
+	case OCPP_CMD_UNLOCK:
+		*action = "UnlockConnector";
+		cJSON_AddNumberToObject(o, "connectorId", c->evse);
+		break;
+	case OCPP_CMD_TRIGGER:
+		*action = "TriggerMessage";
+		cJSON_AddStringToObject(o, "requestedMessage", c->u.trigger.message);
+		if (c->evse > 0)
+			cJSON_AddNumberToObject(o, "connectorId", c->evse);
+		break;
+	case OCPP_CMD_GET_CONFIG:
+		*action = "GetConfiguration";
+		if (c->u.config.nkeys > 0) {
+			cJSON *keys = cJSON_AddArrayToObject(o, "key");
+			for (int i = 0; i < c->u.config.nkeys; i++)
+				cJSON_AddItemToArray(keys, cJSON_CreateString(
+				    c->u.config.keys[i].variable));
+		}
+		break;
+	case OCPP_CMD_SET_CONFIG:
+		*action = "ChangeConfiguration";
+		if (c->u.config.nkeys != 1)
+			goto unsupported;
+		cJSON_AddStringToObject(o, "key", c->u.config.keys[0].variable);
+		cJSON_AddStringToObject(o, "value", c->u.config.keys[0].value);
+		break;
+	case OCPP_CMD_SEND_LOCAL_LIST: {
+		cJSON *list;
+		*action = "SendLocalList";
+		cJSON_AddNumberToObject(o, "listVersion", c->u.local_list.version);
+		cJSON_AddStringToObject(o, "updateType", c->u.local_list.full ?
+		    "Full" : "Differential");
+		list = cJSON_AddArrayToObject(o, "localAuthorizationList");
+		for (size_t i = 0; i < c->u.local_list.nentries; i++) {
+			const struct ocpp_list_entry *e = &c->u.local_list.entries[i];
+			cJSON *item = cJSON_CreateObject();
+			struct ocpp_reply r = { .auth = e->status,
+			    .auth_expiry_ms = e->expiry_ms };
+			cJSON_AddStringToObject(item, "idTag", e->id_token);
+			add_id_tag_info(item, &r);
+			cJSON_AddItemToArray(list, item);
+		}
+		break;
+	}
+	case OCPP_CMD_CLEAR_CACHE:
+		*action = "ClearCache";
+		break;
+	case OCPP_CMD_GET_PROFILES:
+	default:
+		goto unsupported;
+	}
+	*payload = o;
+	return 0;
+unsupported:
+	cJSON_Delete(o);
+	*action = NULL;
+	return -1;
+}
+
+static bool
+status_means_yes(const char *s)
+{
+	static const char *const yes[] = { "Accepted", "Scheduled", "Unlocked",
+		"RebootRequired" };
+
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+		if (strcmp(s, yes[i]) == 0)
+			return true;
+	return false;
+}
+
+static void
+decode_schedule(const cJSON *sched, struct ocpp_profile *p)
+{
+	const cJSON *periods = cJSON_GetObjectItemCaseSensitive(sched,
+	    "chargingSchedulePeriod");
+	const char *unit = json_str(sched, "chargingRateUnit");
+
+	p->unit = unit && strcmp(unit, "W") == 0 ? OCPP_UNIT_W : OCPP_UNIT_A;
+	p->duration_s = json_int(sched, "duration", 0);
+	if (json_time(sched, "startSchedule", &p->start_ms) != 0)
+		p->start_ms = 0;
+	for (const cJSON *pe = periods ? periods->child : NULL;
+	    pe && p->nperiods < OCPP_MAX_PERIODS; pe = pe->next) {
+		struct ocpp_period *x = &p->periods[p->nperiods++];
+		x->start_s = json_int(pe, "startPeriod", 0);
+		x->limit = json_num(pe, "limit", 0);
+		x->phases = json_int(pe, "numberPhases", 0);
+	}
+}
+
+int
+v16_decode_result(const struct ocpp_command *c, const cJSON *p,
+    struct ocpp_command_result *out, struct ocpp_error *err)
+{
+	memset(out, 0, sizeof *out);
+	memset(err, 0, sizeof *err);
+	if (!cJSON_IsObject(p))
+		return violation(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		    "object");
+	if (c->type == OCPP_CMD_GET_CONFIG) {
+		const cJSON *keys = cJSON_GetObjectItemCaseSensitive(p,
+		    "configurationKey");
+		const cJSON *unknown = cJSON_GetObjectItemCaseSensitive(p,
+		    "unknownKey");
+		for (const cJSON *k = keys ? keys->child : NULL;
+		    k && out->nkeys < OCPP_MAX_KEYS; k = k->next) {
+			struct ocpp_key *key = &out->keys[out->nkeys].key;
+			json_copy(key->variable, sizeof key->variable, k, "key");
+			key->has_value = json_copy(key->value, sizeof key->value, k,
+			    "value");
+			out->keys[out->nkeys].readonly = json_bool(k, "readonly", false);
+			out->keys[out->nkeys].known = true;
+			snprintf(out->keys[out->nkeys].status, OCPP_STR_LEN, "Accepted");
+			out->nkeys++;
+		}
+		out->nunknown = unknown ? cJSON_GetArraySize(unknown) : 0;
+		/* Unknown keys are listed too, so the caller sees every key. */
+		for (const cJSON *k = unknown ? unknown->child : NULL;
+		    k && out->nkeys < OCPP_MAX_KEYS; k = k->next) {
+			if (!cJSON_IsString(k))
+				continue;
+			snprintf(out->keys[out->nkeys].key.variable, OCPP_STR_LEN,
+			    "%s", k->valuestring);
+			snprintf(out->keys[out->nkeys].status, OCPP_STR_LEN,
+			    "UnknownVariable");
+			out->nkeys++;
+		}
+		out->accepted = true;
+		snprintf(out->status, sizeof out->status, "Accepted");
+		return 0;
+	}
+	json_copy(out->status, sizeof out->status, p, "status");
+	out->accepted = status_means_yes(out->status);
+	if (c->type == OCPP_CMD_SET_CONFIG && c->u.config.nkeys == 1) {
+		out->nkeys = 1;
+		out->keys[0].key = c->u.config.keys[0];
+		out->keys[0].known = strcmp(out->status, "NotSupported") != 0;
+		snprintf(out->keys[0].status, OCPP_STR_LEN, "%s", out->status);
+	}
+	if (c->type == OCPP_CMD_GET_COMPOSITE)
+		decode_schedule(cJSON_GetObjectItemCaseSensitive(p,
+		    "chargingSchedule"), &out->schedule);
+	return 0;
 }

@@ -29,4 +29,16 @@ int v16_decode_request(const char *action, const cJSON *payload,
 cJSON *v16_encode_reply(const struct ocpp_request_msg *req,
     const struct ocpp_reply *reply);
 
+/* Build the action and payload asking a 1.6 charger for cmd. Returns 0 with
+ * *payload owned by the caller, or -1 when the version has no such command
+ * or cmd cannot be expressed in it (GetChargingProfiles; ChangeConfiguration of
+ * other than one key). */
+int v16_encode_command(const struct ocpp_command *cmd, const char **action,
+    cJSON **payload);
+
+/* Decode the charger's CALLRESULT payload for cmd (already schema-valid).
+ * Returns 0, or -1 with *err. */
+int v16_decode_result(const struct ocpp_command *cmd, const cJSON *payload,
+    struct ocpp_command_result *out, struct ocpp_error *err);
+
 #endif

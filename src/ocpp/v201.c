@@ -318,3 +318,289 @@ v201_encode_reply(const struct ocpp_request_msg *req,
 	}
 	return o;
 }
+
+/* ------------------------------------------------------------ commands */
+
+static const char *const purposes[] = { "ChargingStationMaxProfile",
+	"TxDefaultProfile", "TxProfile" };
+
+static cJSON *
+encode_profile(const struct ocpp_profile *p)
+{
+	cJSON *o = cJSON_CreateObject(), *scheds, *sched, *periods;
+
+	cJSON_AddNumberToObject(o, "id", p->id);
+	cJSON_AddNumberToObject(o, "stackLevel", p->stack_level);
+	cJSON_AddStringToObject(o, "chargingProfilePurpose",
+	    purposes[p->purpose < 0 ? 0 : p->purpose]);
+	cJSON_AddStringToObject(o, "chargingProfileKind", p->relative ?
+	    "Relative" : "Absolute");
+	if (p->valid_to_ms > 0)
+		json_add_time(o, "validTo", p->valid_to_ms);
+	if (p->purpose == OCPP_PURPOSE_TX && p->tx_id[0])
+		cJSON_AddStringToObject(o, "transactionId", p->tx_id);
+	scheds = cJSON_AddArrayToObject(o, "chargingSchedule");
+	sched = cJSON_CreateObject();
+	cJSON_AddItemToArray(scheds, sched);
+	/* One schedule per profile: its id may equal the profile's. */
+	cJSON_AddNumberToObject(sched, "id", p->id);
+	if (p->start_ms > 0)
+		json_add_time(sched, "startSchedule", p->start_ms);
+	if (p->duration_s > 0)
+		cJSON_AddNumberToObject(sched, "duration", p->duration_s);
+	cJSON_AddStringToObject(sched, "chargingRateUnit",
+	    p->unit == OCPP_UNIT_W ? "W" : "A");
+	periods = cJSON_AddArrayToObject(sched, "chargingSchedulePeriod");
+	for (int i = 0; i < p->nperiods; i++) {
+		cJSON *pe = cJSON_CreateObject();
+		cJSON_AddNumberToObject(pe, "startPeriod", p->periods[i].start_s);
+		cJSON_AddNumberToObject(pe, "limit", p->periods[i].limit);
+		if (p->periods[i].phases > 0)
+			cJSON_AddNumberToObject(pe, "numberPhases",
+			    p->periods[i].phases);
+		cJSON_AddItemToArray(periods, pe);
+	}
+	return o;
+}
+
+static cJSON *
+named(const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", name);
+	return o;
+}
+
+static void
+add_evse(cJSON *o, int evse, int connector)
+{
+	cJSON *e;
+
+	if (evse <= 0)
+		return;
+	e = cJSON_AddObjectToObject(o, "evse");
+	cJSON_AddNumberToObject(e, "id", evse);
+	if (connector > 0)
+		cJSON_AddNumberToObject(e, "connectorId", connector);
+}
+
+static void
+add_id_token(cJSON *o, const char *id, const char *type)
+{
+	cJSON *t = cJSON_AddObjectToObject(o, "idToken");
+
+	cJSON_AddStringToObject(t, "idToken", id);
+	cJSON_AddStringToObject(t, "type", type && *type ? type : "Central");
+}
+
+int
+v201_encode_command(const struct ocpp_command *c, const char **action,
+    cJSON **payload)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		abort();
+	*payload = NULL;
+	switch (c->type) {
+	case OCPP_CMD_SET_PROFILE:
+		*action = "SetChargingProfile";
+		cJSON_AddNumberToObject(o, "evseId", c->evse);
+		cJSON_AddItemToObject(o, "chargingProfile",
+		    encode_profile(&c->u.profile));
+		break;
+	case OCPP_CMD_CLEAR_PROFILE:
+		*action = "ClearChargingProfile";
+		if (c->u.clear.id >= 0) {
+			cJSON_AddNumberToObject(o, "chargingProfileId", c->u.clear.id);
+		} else {
+			cJSON *crit = cJSON_AddObjectToObject(o,
+			    "chargingProfileCriteria");
+			cJSON_AddNumberToObject(crit, "evseId", c->evse);
+			if (c->u.clear.purpose != OCPP_PURPOSE_ANY)
+				cJSON_AddStringToObject(crit, "chargingProfilePurpose",
+				    purposes[c->u.clear.purpose]);
+			if (c->u.clear.stack_level >= 0)
+				cJSON_AddNumberToObject(crit, "stackLevel",
+				    c->u.clear.stack_level);
+		}
+		break;
+	case OCPP_CMD_GET_COMPOSITE:
+		*action = "GetCompositeSchedule";
+		cJSON_AddNumberToObject(o, "duration", c->u.composite.duration_s);
+		if (c->u.composite.unit != OCPP_UNIT_ANY)
+			cJSON_AddStringToObject(o, "chargingRateUnit",
+			    c->u.composite.unit == OCPP_UNIT_W ? "W" : "A");
+		cJSON_AddNumberToObject(o, "evseId", c->evse);
+		break;
+	case OCPP_CMD_GET_PROFILES:
+		*action = "GetChargingProfiles";
+		cJSON_AddNumberToObject(o, "requestId", c->u.get_profiles.request_id);
+		if (c->evse > 0)
+			cJSON_AddNumberToObject(o, "evseId", c->evse);
+		cJSON_AddObjectToObject(o, "chargingProfile");
+		break;
+	case OCPP_CMD_REMOTE_START:
+		*action = "RequestStartTransaction";
+		if (c->evse > 0)
+			cJSON_AddNumberToObject(o, "evseId", c->evse);
+		cJSON_AddNumberToObject(o, "remoteStartId", c->u.start.remote_start_id);
+		add_id_token(o, c->u.start.token.id, c->u.start.token.type);
+		break;
+	case OCPP_CMD_REMOTE_STOP:
+		*action = "RequestStopTransaction";
+		cJSON_AddStringToObject(o, "transactionId", c->u.stop.tx_id);
+		break;
+	case OCPP_CMD_AVAILABILITY:
+		*action = "ChangeAvailability";
+		cJSON_AddStringToObject(o, "operationalStatus",
+		    c->u.availability.operative ? "Operative" : "Inoperative");
+		add_evse(o, c->evse, 0);
+		break;
+	case OCPP_CMD_RESET:
+		*action = "Reset";
+		cJSON_AddStringToObject(o, "type", c->u.reset.hard ? "Immediate" :
+		    "OnIdle");
+		if (c->evse > 0)
+			cJSON_AddNumberToObject(o, "evseId", c->evse);
+		break;
+	case OCPP_CMD_UNLOCK:
+		*action = "UnlockConnector";
+		cJSON_AddNumberToObject(o, "evseId", c->evse);
+		cJSON_AddNumberToObject(o, "connectorId", c->connector > 0 ?
+		    c->connector : 1);
+		break;
+	case OCPP_CMD_TRIGGER:
+		*action = "TriggerMessage";
+		cJSON_AddStringToObject(o, "requestedMessage", c->u.trigger.message);
+		add_evse(o, c->evse, 0);
+		break;
+	case OCPP_CMD_GET_CONFIG:
+	case OCPP_CMD_SET_CONFIG: {
+		bool set = c->type == OCPP_CMD_SET_CONFIG;
+		cJSON *arr;
+
+		if (c->u.config.nkeys < 1)
+			goto unsupported;
+		*action = set ? "SetVariables" : "GetVariables";
+		arr = cJSON_AddArrayToObject(o, set ? "setVariableData" :
+		    "getVariableData");
+		for (int i = 0; i < c->u.config.nkeys; i++) {
+			const struct ocpp_key *k = &c->u.config.keys[i];
+			cJSON *item = cJSON_CreateObject();
+			if (set)
+				cJSON_AddStringToObject(item, "attributeValue", k->value);
+			cJSON_AddItemToObject(item, "component", named(k->component));
+			cJSON_AddItemToObject(item, "variable", named(k->variable));
+			cJSON_AddItemToArray(arr, item);
+		}
+		break;
+	}
+	case OCPP_CMD_SEND_LOCAL_LIST: {
+		cJSON *list;
+		*action = "SendLocalList";
+		cJSON_AddNumberToObject(o, "versionNumber", c->u.local_list.version);
+		cJSON_AddStringToObject(o, "updateType", c->u.local_list.full ?
+		    "Full" : "Differential");
+		list = cJSON_AddArrayToObject(o, "localAuthorizationList");
+		for (size_t i = 0; i < c->u.local_list.nentries; i++) {
+			const struct ocpp_list_entry *e = &c->u.local_list.entries[i];
+			cJSON *item = cJSON_CreateObject();
+			struct ocpp_reply r = { .auth = e->status,
+			    .auth_expiry_ms = e->expiry_ms };
+			add_id_token(item, e->id_token, "Central");
+			add_id_token_info(item, &r);
+			cJSON_AddItemToArray(list, item);
+		}
+		break;
+	}
+	case OCPP_CMD_CLEAR_CACHE:
+		*action = "ClearCache";
+		break;
+	default:
+		goto unsupported;
+	}
+	*payload = o;
+	return 0;
+unsupported:
+	cJSON_Delete(o);
+	*action = NULL;
+	return -1;
+}
+
+static bool
+status_means_yes(const char *s)
+{
+	static const char *const yes[] = { "Accepted", "Scheduled", "Unlocked",
+		"RebootRequired" };
+
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+		if (strcmp(s, yes[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+v201_decode_result(const struct ocpp_command *c, const cJSON *p,
+    struct ocpp_command_result *out, struct ocpp_error *err)
+{
+	const cJSON *info;
+
+	memset(out, 0, sizeof *out);
+	memset(err, 0, sizeof *err);
+	if (!cJSON_IsObject(p))
+		return violation(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		    "object");
+	if (c->type == OCPP_CMD_GET_CONFIG || c->type == OCPP_CMD_SET_CONFIG) {
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(p,
+		    c->type == OCPP_CMD_GET_CONFIG ? "getVariableResult" :
+		    "setVariableResult");
+		for (const cJSON *r = arr ? arr->child : NULL;
+		    r && out->nkeys < OCPP_MAX_KEYS; r = r->next) {
+			struct ocpp_key *key = &out->keys[out->nkeys].key;
+			const char *st = json_str(r, "attributeStatus");
+			json_copy(key->component, sizeof key->component,
+			    cJSON_GetObjectItemCaseSensitive(r, "component"), "name");
+			json_copy(key->variable, sizeof key->variable,
+			    cJSON_GetObjectItemCaseSensitive(r, "variable"), "name");
+			key->has_value = json_copy(key->value, sizeof key->value, r,
+			    "attributeValue");
+			snprintf(out->keys[out->nkeys].status, OCPP_STR_LEN, "%s",
+			    st ? st : "");
+			out->keys[out->nkeys].known = st &&
+			    strcmp(st, "UnknownComponent") != 0 &&
+			    strcmp(st, "UnknownVariable") != 0;
+			out->nkeys++;
+		}
+		out->accepted = true;
+		snprintf(out->status, sizeof out->status, "Accepted");
+		return 0;
+	}
+	json_copy(out->status, sizeof out->status, p, "status");
+	out->accepted = status_means_yes(out->status);
+	info = cJSON_GetObjectItemCaseSensitive(p, "statusInfo");
+	json_copy(out->reason, sizeof out->reason, info, "reasonCode");
+	if (c->type == OCPP_CMD_REMOTE_START)
+		json_copy(out->tx_id, sizeof out->tx_id, p, "transactionId");
+	if (c->type == OCPP_CMD_GET_COMPOSITE) {
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(p, "schedule");
+		const cJSON *periods = cJSON_GetObjectItemCaseSensitive(s,
+		    "chargingSchedulePeriod");
+		const char *unit = json_str(s, "chargingRateUnit");
+		struct ocpp_profile *pr = &out->schedule;
+
+		pr->unit = unit && strcmp(unit, "W") == 0 ? OCPP_UNIT_W : OCPP_UNIT_A;
+		pr->duration_s = json_int(s, "duration", 0);
+		if (json_time(s, "scheduleStart", &pr->start_ms) != 0)
+			pr->start_ms = 0;
+		for (const cJSON *pe = periods ? periods->child : NULL;
+		    pe && pr->nperiods < OCPP_MAX_PERIODS; pe = pe->next) {
+			struct ocpp_period *x = &pr->periods[pr->nperiods++];
+			x->start_s = json_int(pe, "startPeriod", 0);
+			x->limit = json_num(pe, "limit", 0);
+			x->phases = json_int(pe, "numberPhases", 0);
+		}
+	}
+	return 0;
+}

@@ -479,6 +479,231 @@ test_v201_replies(void **state)
 	expect_json(encode(v201_encode_reply, OCPP_REQ_NOTICE, 0, &r), "{}");
 }
 
+/* ------------------------------------------------------------ commands */
+
+typedef int encode_cmd_fn(const struct ocpp_command *, const char **, cJSON **);
+
+static char *
+command_json(encode_cmd_fn *fn, const struct ocpp_command *c, const char *action)
+{
+	const char *got_action = NULL;
+	cJSON *payload = NULL;
+	char *s;
+
+	assert_int_equal(fn(c, &got_action, &payload), 0);
+	assert_string_equal(got_action, action);
+	s = cJSON_PrintUnformatted(payload);
+	cJSON_Delete(payload);
+	return s;
+}
+
+static struct ocpp_command
+profile_command(void)
+{
+	struct ocpp_command c = { .type = OCPP_CMD_SET_PROFILE, .evse = 2 };
+
+	c.u.profile = (struct ocpp_profile){ .id = 1002, .stack_level = 1,
+	    .purpose = OCPP_PURPOSE_TX, .unit = OCPP_UNIT_A, .tx_id = "41",
+	    .valid_to_ms = ms("2026-11-21T10:05:00Z"), .nperiods = 1 };
+	c.u.profile.periods[0] = (struct ocpp_period){ 0, 10.67, 3 };
+	return c;
+}
+
+static void
+test_v16_commands(void **state)
+{
+	struct ocpp_command c = profile_command();
+	const char *action;
+	cJSON *payload;
+
+	(void)state;
+	/* 1.6 limits are rounded down to a tenth; the tx id is a number. */
+	expect_json(command_json(v16_encode_command, &c, "SetChargingProfile"),
+	    "{\"connectorId\":2,\"csChargingProfiles\":{\"chargingProfileId\":1002,"
+	    "\"transactionId\":41,\"stackLevel\":1,\"chargingProfilePurpose\":"
+	    "\"TxProfile\",\"chargingProfileKind\":\"Absolute\",\"validTo\":"
+	    "\"2026-11-21T10:05:00.000Z\",\"chargingSchedule\":{\"chargingRateUnit\":"
+	    "\"A\",\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":10.6,"
+	    "\"numberPhases\":3}]}}}");
+	c.u.profile.purpose = OCPP_PURPOSE_TX_DEFAULT;
+	c.u.profile.unit = OCPP_UNIT_W;
+	c.u.profile.periods[0].limit = 7360;
+	c.u.profile.periods[0].phases = 0;
+	expect_json(command_json(v16_encode_command, &c, "SetChargingProfile"),
+	    "{\"connectorId\":2,\"csChargingProfiles\":{\"chargingProfileId\":1002,"
+	    "\"stackLevel\":1,\"chargingProfilePurpose\":\"TxDefaultProfile\","
+	    "\"chargingProfileKind\":\"Absolute\",\"validTo\":"
+	    "\"2026-11-21T10:05:00.000Z\",\"chargingSchedule\":{\"chargingRateUnit\":"
+	    "\"W\",\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":7360}]}}}");
+
+	c = (struct ocpp_command){ .type = OCPP_CMD_CLEAR_PROFILE, .evse = 1 };
+	c.u.clear.id = -1;
+	c.u.clear.purpose = OCPP_PURPOSE_TX_DEFAULT;
+	c.u.clear.stack_level = -1;
+	expect_json(command_json(v16_encode_command, &c, "ClearChargingProfile"),
+	    "{\"connectorId\":1,\"chargingProfilePurpose\":\"TxDefaultProfile\"}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_REMOTE_STOP };
+	snprintf(c.u.stop.tx_id, sizeof c.u.stop.tx_id, "77");
+	expect_json(command_json(v16_encode_command, &c, "RemoteStopTransaction"),
+	    "{\"transactionId\":77}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_AVAILABILITY, .evse = 0 };
+	expect_json(command_json(v16_encode_command, &c, "ChangeAvailability"),
+	    "{\"connectorId\":0,\"type\":\"Inoperative\"}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_GET_CONFIG };
+	c.u.config.nkeys = 2;
+	snprintf(c.u.config.keys[0].variable, OCPP_STR_LEN, "ChargeProfileMaxStackLevel");
+	snprintf(c.u.config.keys[1].variable, OCPP_STR_LEN, "NumberOfConnectors");
+	expect_json(command_json(v16_encode_command, &c, "GetConfiguration"),
+	    "{\"key\":[\"ChargeProfileMaxStackLevel\",\"NumberOfConnectors\"]}");
+	/* 1.6 changes one key per call, and has no GetChargingProfiles. */
+	c.type = OCPP_CMD_SET_CONFIG;
+	assert_int_equal(v16_encode_command(&c, &action, &payload), -1);
+	assert_null(payload);
+	c.type = OCPP_CMD_GET_PROFILES;
+	assert_int_equal(v16_encode_command(&c, &action, &payload), -1);
+	c = (struct ocpp_command){ .type = OCPP_CMD_RESET };
+	c.u.reset.hard = true;
+	expect_json(command_json(v16_encode_command, &c, "Reset"),
+	    "{\"type\":\"Hard\"}");
+}
+
+static void
+decode_result_ok(int (*fn)(const struct ocpp_command *, const cJSON *,
+    struct ocpp_command_result *, struct ocpp_error *),
+    const struct ocpp_command *c, const char *json,
+    struct ocpp_command_result *out)
+{
+	struct ocpp_error err;
+	cJSON *p = cJSON_Parse(json);
+
+	assert_non_null(p);
+	assert_int_equal(fn(c, p, out, &err), 0);
+	cJSON_Delete(p);
+}
+
+static void
+test_v16_results(void **state)
+{
+	struct ocpp_command c = { .type = OCPP_CMD_GET_CONFIG };
+	struct ocpp_command_result r;
+
+	(void)state;
+	decode_result_ok(v16_decode_result, &c, "{\"configurationKey\":[{\"key\":"
+	    "\"ChargeProfileMaxStackLevel\",\"readonly\":true,\"value\":\"8\"}],"
+	    "\"unknownKey\":[\"MeterValuesSampledData\"]}", &r);
+	assert_int_equal(r.nkeys, 2);
+	assert_int_equal(r.nunknown, 1);
+	assert_string_equal(r.keys[0].key.value, "8");
+	assert_true(r.keys[0].readonly && r.keys[0].known);
+	assert_false(r.keys[1].known);
+	assert_string_equal(r.keys[1].status, "UnknownVariable");
+
+	c.type = OCPP_CMD_SET_PROFILE;
+	decode_result_ok(v16_decode_result, &c, "{\"status\":\"Rejected\"}", &r);
+	assert_false(r.accepted);
+	assert_string_equal(r.status, "Rejected");
+	c.type = OCPP_CMD_UNLOCK;
+	decode_result_ok(v16_decode_result, &c, "{\"status\":\"Unlocked\"}", &r);
+	assert_true(r.accepted);
+	c.type = OCPP_CMD_GET_COMPOSITE;
+	decode_result_ok(v16_decode_result, &c, "{\"status\":\"Accepted\","
+	    "\"connectorId\":1,\"scheduleStart\":\"2026-11-21T10:00:00Z\","
+	    "\"chargingSchedule\":{\"duration\":600,\"chargingRateUnit\":\"W\","
+	    "\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":7000},"
+	    "{\"startPeriod\":300,\"limit\":3500.5,\"numberPhases\":1}]}}", &r);
+	assert_true(r.accepted);
+	assert_int_equal(r.schedule.unit, OCPP_UNIT_W);
+	assert_int_equal(r.schedule.nperiods, 2);
+	assert_true(r.schedule.periods[1].limit == 3500.5);
+	assert_int_equal(r.schedule.periods[1].phases, 1);
+	c.type = OCPP_CMD_SET_CONFIG;
+	c.u.config.nkeys = 1;
+	snprintf(c.u.config.keys[0].variable, OCPP_STR_LEN, "MeterValueSampleInterval");
+	decode_result_ok(v16_decode_result, &c, "{\"status\":\"NotSupported\"}", &r);
+	assert_false(r.accepted);
+	assert_int_equal(r.nkeys, 1);
+	assert_false(r.keys[0].known);
+}
+
+static void
+test_v201_commands(void **state)
+{
+	struct ocpp_command c = profile_command();
+
+	(void)state;
+	/* 2.0.1 takes any decimal, a string tx id, a schedule array. */
+	expect_json(command_json(v201_encode_command, &c, "SetChargingProfile"),
+	    "{\"evseId\":2,\"chargingProfile\":{\"id\":1002,\"stackLevel\":1,"
+	    "\"chargingProfilePurpose\":\"TxProfile\",\"chargingProfileKind\":"
+	    "\"Absolute\",\"validTo\":\"2026-11-21T10:05:00.000Z\",\"transactionId\":"
+	    "\"41\",\"chargingSchedule\":[{\"id\":1002,\"chargingRateUnit\":\"A\","
+	    "\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":10.67,"
+	    "\"numberPhases\":3}]}]}}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_REMOTE_START, .evse = 1 };
+	snprintf(c.u.start.token.id, sizeof c.u.start.token.id, "TOKEN");
+	c.u.start.remote_start_id = 9;
+	expect_json(command_json(v201_encode_command, &c, "RequestStartTransaction"),
+	    "{\"evseId\":1,\"remoteStartId\":9,\"idToken\":{\"idToken\":\"TOKEN\","
+	    "\"type\":\"Central\"}}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_GET_CONFIG };
+	c.u.config.nkeys = 1;
+	snprintf(c.u.config.keys[0].component, OCPP_STR_LEN, "SmartChargingCtrlr");
+	snprintf(c.u.config.keys[0].variable, OCPP_STR_LEN, "RateUnit");
+	expect_json(command_json(v201_encode_command, &c, "GetVariables"),
+	    "{\"getVariableData\":[{\"component\":{\"name\":\"SmartChargingCtrlr\"},"
+	    "\"variable\":{\"name\":\"RateUnit\"}}]}");
+	c.type = OCPP_CMD_SET_CONFIG;
+	snprintf(c.u.config.keys[0].value, sizeof c.u.config.keys[0].value, "A,W");
+	expect_json(command_json(v201_encode_command, &c, "SetVariables"),
+	    "{\"setVariableData\":[{\"attributeValue\":\"A,W\",\"component\":"
+	    "{\"name\":\"SmartChargingCtrlr\"},\"variable\":{\"name\":\"RateUnit\"}}]}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_AVAILABILITY, .evse = 2 };
+	c.u.availability.operative = true;
+	expect_json(command_json(v201_encode_command, &c, "ChangeAvailability"),
+	    "{\"operationalStatus\":\"Operative\",\"evse\":{\"id\":2}}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_TRIGGER };
+	snprintf(c.u.trigger.message, OCPP_STR_LEN, "StatusNotification");
+	expect_json(command_json(v201_encode_command, &c, "TriggerMessage"),
+	    "{\"requestedMessage\":\"StatusNotification\"}");
+	c = (struct ocpp_command){ .type = OCPP_CMD_GET_PROFILES, .evse = 1 };
+	c.u.get_profiles.request_id = 4;
+	expect_json(command_json(v201_encode_command, &c, "GetChargingProfiles"),
+	    "{\"requestId\":4,\"evseId\":1,\"chargingProfile\":{}}");
+}
+
+static void
+test_v201_results(void **state)
+{
+	struct ocpp_command c = { .type = OCPP_CMD_GET_CONFIG };
+	struct ocpp_command_result r;
+
+	(void)state;
+	decode_result_ok(v201_decode_result, &c, "{\"getVariableResult\":["
+	    "{\"attributeStatus\":\"Accepted\",\"attributeValue\":\"A,W\","
+	    "\"component\":{\"name\":\"SmartChargingCtrlr\"},\"variable\":"
+	    "{\"name\":\"RateUnit\"}},{\"attributeStatus\":\"UnknownVariable\","
+	    "\"component\":{\"name\":\"SmartChargingCtrlr\"},\"variable\":"
+	    "{\"name\":\"ACPhaseSwitchingSupported\"}}]}", &r);
+	assert_int_equal(r.nkeys, 2);
+	assert_string_equal(r.keys[0].key.value, "A,W");
+	assert_true(r.keys[0].known);
+	assert_false(r.keys[1].known);
+	assert_string_equal(r.keys[1].key.variable, "ACPhaseSwitchingSupported");
+	c.type = OCPP_CMD_SET_PROFILE;
+	decode_result_ok(v201_decode_result, &c, "{\"status\":\"Rejected\","
+	    "\"statusInfo\":{\"reasonCode\":\"InvalidSchedule\"}}", &r);
+	assert_false(r.accepted);
+	assert_string_equal(r.reason, "InvalidSchedule");
+	c.type = OCPP_CMD_REMOTE_START;
+	decode_result_ok(v201_decode_result, &c, "{\"status\":\"Accepted\","
+	    "\"transactionId\":\"tx-1\"}", &r);
+	assert_true(r.accepted);
+	assert_string_equal(r.tx_id, "tx-1");
+	c.type = OCPP_CMD_RESET;
+	decode_result_ok(v201_decode_result, &c, "{\"status\":\"Scheduled\"}", &r);
+	assert_true(r.accepted);
+}
+
 int
 main(void)
 {
@@ -493,6 +718,10 @@ main(void)
 		cmocka_unit_test(test_v201_transaction_events),
 		cmocka_unit_test(test_v201_meter_and_notices),
 		cmocka_unit_test(test_v201_replies),
+		cmocka_unit_test(test_v16_commands),
+		cmocka_unit_test(test_v16_results),
+		cmocka_unit_test(test_v201_commands),
+		cmocka_unit_test(test_v201_results),
 	};
 
 	return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
