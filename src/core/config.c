@@ -771,11 +771,14 @@ valid_topic_prefix(const char *s)
 }
 
 static void
-read_mqtt(struct ctx *c, const cJSON *root, struct config *cfg)
+read_mqtt(struct ctx *c, cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = { "host", "port", "prefix",
-		"limit_timeout_s", NULL };
-	const cJSON *obj = read_object(c, root, "", "mqtt", false);
+		"limit_timeout_s", "client_id", "username", "password",
+		"keepalive_s", "tls", NULL };
+	static const char *const tls_keys[] = { "ca_file", "cert", "key", NULL };
+	cJSON *obj = (cJSON *)read_object(c, root, "", "mqtt", false);
+	const cJSON *tls;
 	struct config_mqtt *m;
 	int port = 1883;
 
@@ -783,6 +786,7 @@ read_mqtt(struct ctx *c, const cJSON *root, struct config *cfg)
 		return;
 	m = cfg->mqtt = xmalloc(sizeof *m);
 	m->limit_timeout_s = 120;
+	m->keepalive_s = 30;
 	check_keys(c, obj, "mqtt", keys);
 	read_string(c, obj, "mqtt", "host", true, 1, 253, &m->host);
 	read_int(c, obj, "mqtt", "port", 1, 65535, &port);
@@ -792,6 +796,23 @@ read_mqtt(struct ctx *c, const cJSON *root, struct config *cfg)
 		err(c, "mqtt.prefix", "expected a topic without '+', '#', empty "
 		    "levels or a leading or trailing '/', got \"%s\"", m->prefix);
 	read_int(c, obj, "mqtt", "limit_timeout_s", 10, 86400, &m->limit_timeout_s);
+	read_string(c, obj, "mqtt", "client_id", false, 1, 23 * 10, &m->client_id);
+	read_string(c, obj, "mqtt", "username", false, 1, 256, &m->username);
+	read_string(c, obj, "mqtt", "password", false, 1, 256, &m->password);
+	wipe(obj, "password");
+	if (m->password != NULL && m->username == NULL)
+		err(c, "mqtt.username", "required when mqtt.password is set");
+	read_int(c, obj, "mqtt", "keepalive_s", 5, 3600, &m->keepalive_s);
+	if ((tls = read_object(c, obj, "mqtt", "tls", false)) != NULL) {
+		check_keys(c, tls, "mqtt.tls", tls_keys);
+		read_string(c, tls, "mqtt.tls", "ca_file", true, 1, 4096, &m->ca_file);
+		read_string(c, tls, "mqtt.tls", "cert", false, 1, 4096, &m->cert);
+		read_string(c, tls, "mqtt.tls", "key", false, 1, 4096, &m->key);
+		if ((m->cert == NULL) != (m->key == NULL))
+			err(c, m->cert ? "mqtt.tls.key" : "mqtt.tls.cert",
+			    "required when mqtt.tls.%s is set", m->cert ? "cert" :
+			    "key");
+	}
 }
 
 static void
@@ -1107,6 +1128,11 @@ config_parse(const char *text, size_t len, char **errors, int *nerrors)
 		cfg->mqtt->prefix = xmalloc(n);
 		snprintf(cfg->mqtt->prefix, n, "sitegate/%s", cfg->site_id);
 	}
+	if (cfg->mqtt && cfg->mqtt->client_id == NULL && cfg->site_id) {
+		size_t n = strlen(cfg->site_id) + sizeof "sitegate-";
+		cfg->mqtt->client_id = xmalloc(n);
+		snprintf(cfg->mqtt->client_id, n, "sitegate-%s", cfg->site_id);
+	}
 	if (c.n == 0)
 		check_references(&c, cfg);
 out:
@@ -1231,9 +1257,19 @@ config_free(struct config *cfg)
 		free(cfg->auth.local_list[i].id_token);
 	free(cfg->auth.local_list);
 	if (cfg->mqtt) {
-		free(cfg->mqtt->host);
-		free(cfg->mqtt->prefix);
-		free(cfg->mqtt);
+		struct config_mqtt *m = cfg->mqtt;
+		free(m->host);
+		free(m->prefix);
+		free(m->client_id);
+		free(m->username);
+		if (m->password) {
+			explicit_bzero(m->password, strlen(m->password));
+			free(m->password);
+		}
+		free(m->ca_file);
+		free(m->cert);
+		free(m->key);
+		free(m);
 	}
 	if (cfg->upstream) {
 		struct config_upstream *u = cfg->upstream;

@@ -131,6 +131,15 @@ struct config_mqtt {
 	uint16_t port;
 	char *prefix;			/* default "sitegate/<site_id>" */
 	int limit_timeout_s;
+	char *client_id;		/* default "sitegate-<site_id>" */
+	char *username;			/* NULL: no authentication */
+	char *password;			/* we send it, so it is kept */
+	int keepalive_s;
+	/* TLS: ca_file set turns it on; cert and key for a client
+	 * certificate (both or neither). */
+	char *ca_file;
+	char *cert;
+	char *key;
 };
 
 struct config_upstream {

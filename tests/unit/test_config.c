@@ -229,6 +229,10 @@ test_defaults(void **state)
 	assert_true(cfg->site.min_current_a == 6);
 	assert_true(cfg->site.circuits[0].max_current_a[2] == 100);
 	assert_string_equal(cfg->mqtt->prefix, "sitegate/s");
+	assert_string_equal(cfg->mqtt->client_id, "sitegate-s");
+	assert_int_equal(cfg->mqtt->keepalive_s, 30);
+	assert_null(cfg->mqtt->ca_file);
+	assert_null(cfg->mqtt->username);
 	assert_int_equal(cfg->mqtt->port, 1883);
 	assert_null(cfg->upstream);
 	assert_null(cfg->web);
@@ -412,6 +416,11 @@ static const struct bad_case bad_cases[] = {
 	{ "mqtt.prefix", "\"a//b\"", "mqtt.prefix: expected a topic without" },
 	{ "mqtt.host", NULL, "mqtt.host: required key is missing" },
 	{ "mqtt.limit_timeout_s", "1", "mqtt.limit_timeout_s: expected an integer" },
+	{ "mqtt.password", "\"secret\"", "mqtt.username: required when mqtt.password is set" },
+	{ "mqtt.keepalive_s", "1", "mqtt.keepalive_s: expected an integer from 5 to 3600" },
+	{ "mqtt.tls", "{\"cert\":\"c.pem\"}", "mqtt.tls.ca_file: required key is missing" },
+	{ "mqtt.tls", "{\"ca_file\":\"ca.pem\",\"cert\":\"c.pem\"}",
+	  "mqtt.tls.key: required when mqtt.tls.cert is set" },
 	{ "upstream.url", "\"http://csms.example.com\"",
 	  "upstream.url: expected a ws:// or wss:// URL" },
 	{ "upstream.url", "\"ws://\"", "upstream.url: expected a string of 6 to"
