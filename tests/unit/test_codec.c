@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ocpp/meter.h"
+#include "ocpp/schema.h"
 #include "ocpp/v16.h"
 #include "ocpp/v201.h"
 #include "util/isotime.h"
@@ -270,16 +271,64 @@ test_v16_other_messages(void **state)
 	}
 }
 
+/* Everything a codec emits must pass the schema of what it claims to be:
+ * an independent transcription of the official schemas (ocpp/schema). */
+static void
+assert_schema_valid(enum schema_version v, const char *action,
+    enum schema_kind kind, const cJSON *payload)
+{
+	struct schema_error err;
+
+	if (schema_validate(v, action, kind, payload, &err) != SCHEMA_OK) {
+		char *text = cJSON_PrintUnformatted(payload);
+		fprintf(stderr, "%s %s %s violates its schema: %s (%s)\n",
+		    v == SCHEMA_OCPP16 ? "1.6" : "2.0.1", action,
+		    kind == SCHEMA_REQUEST ? "request" : "response",
+		    err.description, text);
+		free(text);
+		fail();
+	}
+}
+
+static const char *
+reply_action(bool v16, enum ocpp_request type, enum ocpp_tx_kind kind)
+{
+	switch (type) {
+	case OCPP_REQ_BOOT:
+		return "BootNotification";
+	case OCPP_REQ_HEARTBEAT:
+		return "Heartbeat";
+	case OCPP_REQ_STATUS:
+		return "StatusNotification";
+	case OCPP_REQ_AUTHORIZE:
+		return "Authorize";
+	case OCPP_REQ_TX:
+		if (!v16)
+			return "TransactionEvent";
+		return kind == OCPP_TX_STARTED ? "StartTransaction" :
+		    "StopTransaction";
+	case OCPP_REQ_METER:
+		return "MeterValues";
+	case OCPP_REQ_DATA_TRANSFER:
+		return "DataTransfer";
+	default:
+		return v16 ? "FirmwareStatusNotification" : "NotifyEvent";
+	}
+}
+
 static char *
 encode(cJSON *(*fn)(const struct ocpp_request_msg *, const struct ocpp_reply *),
     enum ocpp_request type, enum ocpp_tx_kind kind, const struct ocpp_reply *r)
 {
 	struct ocpp_request_msg req = { .type = type };
+	bool v16 = fn == v16_encode_reply;
 	cJSON *o;
 	char *s;
 
 	req.u.tx.kind = kind;
 	o = fn(&req, r);
+	assert_schema_valid(v16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201,
+	    reply_action(v16, type, kind), SCHEMA_RESPONSE, o);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
@@ -492,6 +541,8 @@ command_json(encode_cmd_fn *fn, const struct ocpp_command *c, const char *action
 
 	assert_int_equal(fn(c, &got_action, &payload), 0);
 	assert_string_equal(got_action, action);
+	assert_schema_valid(fn == v16_encode_command ? SCHEMA_OCPP16 :
+	    SCHEMA_OCPP201, action, SCHEMA_REQUEST, payload);
 	s = cJSON_PrintUnformatted(payload);
 	cJSON_Delete(payload);
 	return s;
@@ -704,6 +755,88 @@ test_v201_results(void **state)
 	assert_true(r.accepted);
 }
 
+/* Every command either version can express, with every field filled,
+ * passes its schema. */
+static void
+test_every_command_is_schema_valid(void **state)
+{
+	static const struct ocpp_list_entry entries[] = {
+		{ "TOKEN-1", OCPP_AUTH_ACCEPTED, 1800000000000LL },
+		{ "TOKEN-2", OCPP_AUTH_BLOCKED, 0 },
+	};
+	encode_cmd_fn *fns[] = { v16_encode_command, v201_encode_command };
+
+	(void)state;
+	for (int v = 0; v < 2; v++)
+		for (int t = OCPP_CMD_SET_PROFILE; t <= OCPP_CMD_CLEAR_CACHE; t++) {
+			struct ocpp_command c = profile_command();
+			const char *action = NULL;
+			cJSON *payload = NULL;
+
+			c.type = (enum ocpp_command_type)t;
+			if (c.type != OCPP_CMD_SET_PROFILE)
+				memset(&c.u, 0, sizeof c.u);
+			switch (c.type) {
+			case OCPP_CMD_SET_PROFILE:
+				c.u.profile.nperiods = 2;
+				c.u.profile.periods[1] = (struct ocpp_period){ 300, 6, 1 };
+				c.u.profile.start_ms = ms("2026-11-21T10:00:00Z");
+				c.u.profile.duration_s = 600;
+				break;
+			case OCPP_CMD_CLEAR_PROFILE:
+				c.u.clear.id = -1;
+				c.u.clear.purpose = OCPP_PURPOSE_TX;
+				c.u.clear.stack_level = 2;
+				break;
+			case OCPP_CMD_GET_COMPOSITE:
+				c.u.composite.duration_s = 3600;
+				c.u.composite.unit = OCPP_UNIT_W;
+				break;
+			case OCPP_CMD_GET_PROFILES:
+				c.u.get_profiles.request_id = 1;
+				break;
+			case OCPP_CMD_REMOTE_START:
+				memset(&c.u.start, 0, sizeof c.u.start);
+				snprintf(c.u.start.token.id, sizeof c.u.start.token.id, "T");
+				break;
+			case OCPP_CMD_REMOTE_STOP:
+				snprintf(c.u.stop.tx_id, sizeof c.u.stop.tx_id, "12");
+				break;
+			case OCPP_CMD_TRIGGER:
+				snprintf(c.u.trigger.message, OCPP_STR_LEN, "MeterValues");
+				break;
+			case OCPP_CMD_GET_CONFIG:
+			case OCPP_CMD_SET_CONFIG:
+				memset(&c.u.config, 0, sizeof c.u.config);
+				c.u.config.nkeys = 1;
+				snprintf(c.u.config.keys[0].component, OCPP_STR_LEN,
+				    "SampledDataCtrlr");
+				snprintf(c.u.config.keys[0].variable, OCPP_STR_LEN,
+				    "TxUpdatedInterval");
+				snprintf(c.u.config.keys[0].value,
+				    sizeof c.u.config.keys[0].value, "10");
+				break;
+			case OCPP_CMD_SEND_LOCAL_LIST:
+				c.u.local_list.version = 3;
+				c.u.local_list.full = true;
+				c.u.local_list.nentries = 2;
+				c.u.local_list.entries = entries;
+				break;
+			default:
+				break;
+			}
+			if (fns[v](&c, &action, &payload) != 0) {
+				/* Only GetChargingProfiles has no 1.6 form. */
+				assert_int_equal(v, 0);
+				assert_int_equal(t, OCPP_CMD_GET_PROFILES);
+				continue;
+			}
+			assert_schema_valid(v == 0 ? SCHEMA_OCPP16 : SCHEMA_OCPP201,
+			    action, SCHEMA_REQUEST, payload);
+			cJSON_Delete(payload);
+		}
+}
+
 int
 main(void)
 {
@@ -722,6 +855,7 @@ main(void)
 		cmocka_unit_test(test_v16_results),
 		cmocka_unit_test(test_v201_commands),
 		cmocka_unit_test(test_v201_results),
+		cmocka_unit_test(test_every_command_is_schema_valid),
 	};
 
 	return cmocka_run_group_tests_name("codec", tests, NULL, NULL);

@@ -1,0 +1,115 @@
+/*
+ * schema — strict validation of OCPP JSON payloads against the rules of the
+ * official OCPP 1.6 and 2.0.1 JSON schemas.
+ *
+ * Every request and response of both versions is known: OCPP 1.6 with its
+ * security extension (39 actions) and OCPP 2.0.1 (64 actions). The gateway
+ * receives both kinds in both versions: as the chargers' CSMS it gets their
+ * requests and the responses to its commands, and as a charge point toward
+ * the upstream CSMS it gets that CSMS's requests and the responses to its
+ * own requests.
+ *
+ * The rules were transcribed from the official schemas into compact C
+ * tables (schema.c); the schemas themselves are neither shipped nor read.
+ * Checked: required fields, JSON types, integer vs number, enums, string
+ * maxLength (counted in Unicode code points, as JSON Schema does), numeric
+ * minimum/maximum, 1.6's "multipleOf": 0.1 (with a 1e-6 tolerance, so 0.3
+ * passes although 0.3 / 0.1 is not exactly 3 in binary floating point),
+ * array minItems/maxItems, date-time (RFC 3339, util/isotime), uri (RFC 3986),
+ * nested objects and arrays of objects, and unknown properties (every object
+ * is "additionalProperties": false). In 2.0.1 every object may carry
+ * "customData": an object with a required "vendorId" (string, at most 255)
+ * and any other properties.
+ *
+ * Where the OCA's published schemas and the corrected reference set (the
+ * one the mobilityhouse "ocpp" package ships) differ, the rules follow the
+ * corrections:
+ *  - 1.6 MeterValues.req needs at least one meterValue and, in each, at
+ *    least one sampledValue (the 1..* of the 1.6 specification);
+ *    StopTransaction's transactionData has no such minimum in either set;
+ *  - 1.6 units of measure include "Hertz" (errata v4), here in MeterValues
+ *    and StopTransaction alike, because the specification has one
+ *    UnitOfMeasure type (the reference set adds it to MeterValues only);
+ *  - 2.0.1 Get15118EVCertificate.conf exiResponse may have 7500
+ *    characters (5600 in the OCA's schema).
+ *
+ * Violations map 1:1 onto OCPP-J CallError codes (a project decision that
+ * follows the OCPP-J definitions of the codes):
+ *   SCHEMA_OCCURRENCE  a required field is missing, or an array has fewer
+ *                      than minItems or more than maxItems elements
+ *                      -> OccurrenceConstraintViolation
+ *                         (1.6 spelling: OccurenceConstraintViolation)
+ *   SCHEMA_TYPE        a value of the wrong JSON type, or a non-integral
+ *                      number where an integer is required
+ *                      -> TypeConstraintViolation
+ *   SCHEMA_PROPERTY    an invalid value: not in the enum, too long, out of
+ *                      range, not a multiple of 0.1, not a date-time or uri;
+ *                      or an unknown property
+ *                      -> PropertyConstraintViolation
+ *   SCHEMA_FORMAT      the payload is not a JSON object
+ *                      -> FormatViolation (1.6 spelling: FormationViolation)
+ *   SCHEMA_UNKNOWN     no such action in this version -> NotImplemented
+ *
+ * Only the first violation found is reported. The module is pure: no I/O,
+ * no logging, no allocation; it only walks the caller's cJSON tree.
+ */
+#ifndef SITEGATE_OCPP_SCHEMA_H
+#define SITEGATE_OCPP_SCHEMA_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+enum schema_version {
+	SCHEMA_OCPP16,
+	SCHEMA_OCPP201,
+};
+
+enum schema_kind {
+	SCHEMA_REQUEST,		/* 1.6 ".req", 2.0.1 "Request" */
+	SCHEMA_RESPONSE,	/* 1.6 ".conf", 2.0.1 "Response" */
+};
+
+enum schema_violation {
+	SCHEMA_OK = 0,
+	SCHEMA_OCCURRENCE = -1,
+	SCHEMA_TYPE = -2,
+	SCHEMA_PROPERTY = -3,
+	SCHEMA_FORMAT = -4,
+	SCHEMA_UNKNOWN = -5,
+};
+
+struct schema_error {
+	/* JSON path of the offending field, e.g.
+	 * "meterValue[0].sampledValue[2].unit"; "" for the payload itself. */
+	char path[128];
+	/* English, names the field, e.g. `idTag: string longer than 20
+	 * characters`. Text taken from the payload is quoted, cut short and
+	 * has its control characters escaped. */
+	char description[256];
+};
+
+/* Validate payload (a cJSON tree the caller owns; NULL counts as "not an
+ * object") against the schema of action's request or response in version
+ * v. Returns SCHEMA_OK or a negative enum schema_violation. On a violation
+ * err, when not NULL, receives the path and a description of the first one
+ * found: in each object a missing required field comes first, then the
+ * members in document order, depth first. On SCHEMA_OK err is left with
+ * empty strings. */
+int schema_validate(enum schema_version v, const char *action,
+    enum schema_kind kind, const cJSON *payload, struct schema_error *err);
+
+/* Whether action is an OCPP action of version v (case-sensitive). A CSMS
+ * answers an unknown action with NotImplemented and a known one it does not
+ * handle with NotSupported. */
+bool schema_has_action(enum schema_version v, const char *action);
+
+/* The OCPP-J CallError code for violation e in version v's spelling
+ * ("OccurenceConstraintViolation" and "FormationViolation" in 1.6,
+ * "OccurrenceConstraintViolation" and "FormatViolation" in 2.0.1);
+ * "NotImplemented" for SCHEMA_UNKNOWN; NULL for SCHEMA_OK or any other
+ * value. The string is static. */
+const char *schema_violation_code(enum schema_violation e,
+    enum schema_version v);
+
+#endif
