@@ -1059,7 +1059,7 @@ struct config *
 config_parse(const char *text, size_t len, char **errors, int *nerrors)
 {
 	static const char *const keys[] = { "site_id", "state_file", "log_level",
-		"ocpp", "chargers", "site", "authorization", "mqtt", "upstream",
+		"meter_retention_days", "ocpp", "chargers", "site", "authorization", "mqtt", "upstream",
 		"web", NULL };
 	struct ctx c = { 0 };
 	struct config *cfg = xmalloc(sizeof *cfg);
@@ -1069,6 +1069,7 @@ config_parse(const char *text, size_t len, char **errors, int *nerrors)
 	int k;
 
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->meter_retention_days = 7;
 	cfg->state_file = xstrdup("/var/lib/sitegate/state.db");
 
 	if (len > CONFIG_MAX_FILE_BYTES) {
@@ -1110,6 +1111,8 @@ config_parse(const char *text, size_t len, char **errors, int *nerrors)
 		err(&c, "site_id", "expected letters, digits, '.', '_' or '-' (it "
 		    "becomes part of MQTT topics), got \"%s\"", cfg->site_id);
 	read_string(&c, root, "", "state_file", false, 1, 4096, &cfg->state_file);
+	read_int(&c, root, "", "meter_retention_days", 1, 3650,
+	    &cfg->meter_retention_days);
 	{
 		static const char *const lv[] = { "debug", "info", "warn", "error" };
 		if (read_enum(&c, root, "", "log_level", lv, 4, &k))

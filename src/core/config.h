@@ -159,6 +159,7 @@ struct config_web {
 struct config {
 	char *site_id;
 	char *state_file;
+	int meter_retention_days;		/* meter samples kept this long */
 	enum log_level log_level;
 	struct config_ocpp ocpp;
 	struct config_charger *chargers;

@@ -724,6 +724,15 @@ site_reading(struct site *s, struct site_charger *ch, int evse_id,
 	memcpy(row.voltage_v, m->voltage_v, sizeof row.voltage_v);
 	if (store_reading_put(s->store, &row) != STORE_OK)
 		return SITE_ERR_STORE;
+	/* The history keeps what this reading said, not the merged state. */
+	row.have = r->have;
+	memcpy(row.current_a, r->current_a, sizeof row.current_a);
+	row.power_w = r->power_w;
+	row.energy_wh = r->energy_wh;
+	row.soc_pct = r->soc_pct;
+	if (store_sample_add(s->store, &row, e->session ? e->session->id : 0) !=
+	    STORE_OK)
+		return SITE_ERR_STORE;
 	emit(s, SITE_EV_READING, ch, e, e->session);
 	return SITE_OK;
 }

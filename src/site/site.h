@@ -272,7 +272,9 @@ int site_session_stop(struct site *s, struct site_session *sess,
     double meter_stop_wh, const char *reason, int64_t ts_ms);
 
 /* A meter reading for EVSE evse_id (0: the charger's main meter, kept on
- * no EVSE). Fields not in r->have keep their previous values. */
+ * no EVSE). Fields not in r->have keep their previous values. The reading
+ * is also appended to the sample history (store_sample_add), which the
+ * gateway prunes after meter_retention_days. */
 int site_reading(struct site *s, struct site_charger *ch, int evse_id,
     const struct site_reading *r);
 

@@ -70,6 +70,18 @@ static const char *const migrations[] = {
 	"  v1 REAL, v2 REAL, v3 REAL, soc REAL,"
 	"  PRIMARY KEY (charger_id, evse)"
 	") WITHOUT ROWID;",
+
+	/* 2 -> 3: the meter history, kept for a retention period. */
+	"CREATE TABLE samples ("
+	"  charger_id TEXT NOT NULL,"
+	"  evse       INTEGER NOT NULL,"
+	"  ts_ms      INTEGER NOT NULL,"
+	"  session_id INTEGER NOT NULL DEFAULT 0,"
+	"  have       INTEGER NOT NULL,"
+	"  i1 REAL, i2 REAL, i3 REAL, power REAL, energy REAL, soc REAL"
+	");"
+	"CREATE INDEX samples_ts ON samples(ts_ms);"
+	"CREATE INDEX samples_evse ON samples(charger_id, evse, ts_ms);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -89,6 +101,10 @@ struct store {
 	sqlite3_stmt *sessions_open;
 	sqlite3_stmt *reading_put;
 	sqlite3_stmt *readings_load;
+	sqlite3_stmt *sample_add;
+	sqlite3_stmt *samples_prune;
+	sqlite3_stmt *samples_count;
+	int batch_open;			/* a BEGIN without its COMMIT yet */
 };
 
 /* The statements prepared at open for each schema version: a statement
@@ -129,6 +145,12 @@ static const struct prepared statements[] = {
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
 	STMT(2, readings_load, "SELECT charger_id, evse, ts_ms, have, i1, i2, i3, "
 	    "offered, power, energy, v1, v2, v3, soc FROM readings"),
+	STMT(3, sample_add, "INSERT INTO samples(charger_id, evse, ts_ms, "
+	    "session_id, have, i1, i2, i3, power, energy, soc) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+	STMT(3, samples_prune, "DELETE FROM samples WHERE ts_ms < ?1"),
+	STMT(3, samples_count, "SELECT count(*) FROM samples WHERE charger_id = "
+	    "?1 AND evse = ?2 AND ts_ms >= ?3"),
 };
 
 static sqlite3_stmt **
@@ -365,6 +387,8 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	if (st->db != NULL)
+		store_flush(st);
 	for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
 		sqlite3_finalize(*stmt_slot(st, &statements[i]));
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
@@ -384,6 +408,46 @@ const char *
 store_path(const struct store *st)
 {
 	return st->path;
+}
+
+int
+store_flush(struct store *st)
+{
+	int rc;
+
+	if (!st->batch_open)
+		return STORE_OK;
+	st->batch_open = 0;
+	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store", "commit failed path=%s err=%s", st->path,
+		    sqlite3_errmsg(st->db));
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return classify(rc);
+	}
+	return STORE_OK;
+}
+
+/* Join (or open) the batch for a write that may wait for store_flush(). */
+static int
+batch(struct store *st)
+{
+	int rc;
+
+	if (st->batch_open)
+		return STORE_OK;
+	rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return classify(rc);
+	st->batch_open = 1;
+	return STORE_OK;
+}
+
+/* Before a write that must be on disk when it returns. */
+static int
+durable(struct store *st)
+{
+	return store_flush(st);
 }
 
 int
@@ -412,8 +476,10 @@ store_meta_get(struct store *st, const char *key, char *buf, size_t len)
 int
 store_meta_set(struct store *st, const char *key, const char *value)
 {
-	int rc;
+	int rc = durable(st);
 
+	if (rc != STORE_OK)
+		return classify(rc);
 	sqlite3_bind_text(st->meta_set, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st->meta_set, 2, value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st->meta_set);
@@ -453,6 +519,7 @@ store_count_start(struct store *st, int64_t *count)
 
 /* ------------------------------------------------------------------ rows */
 
+
 /* Bind a text that may be NULL. */
 static void
 bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -489,7 +556,10 @@ int
 store_charger_put(struct store *st, const struct store_charger_row *r)
 {
 	sqlite3_stmt *s = st->charger_put;
+	int rc = durable(st);
 
+	if (rc != STORE_OK)
+		return rc;
 	bind_text(s, 1, r->id);
 	sqlite3_bind_int(s, 2, r->ocpp_version);
 	sqlite3_bind_int(s, 3, r->boot);
@@ -533,8 +603,10 @@ store_session_insert(struct store *st, struct store_session_row *r,
     char *txbuf, size_t txlen)
 {
 	sqlite3_stmt *s = st->session_insert;
-	int rc;
+	int rc = durable(st);
 
+	if (rc != STORE_OK)
+		return rc;
 	rc = sqlite3_exec(st->db, "SAVEPOINT session_insert", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return classify(rc);
@@ -574,7 +646,10 @@ int
 store_session_update(struct store *st, const struct store_session_row *r)
 {
 	sqlite3_stmt *s = st->session_update;
+	int rc = durable(st);
 
+	if (rc != STORE_OK)
+		return rc;
 	sqlite3_bind_int64(s, 1, r->id);
 	bind_text(s, 2, r->id_token);
 	sqlite3_bind_int64(s, 3, r->stop_ms);
@@ -618,7 +693,10 @@ int
 store_reading_put(struct store *st, const struct store_reading_row *r)
 {
 	sqlite3_stmt *s = st->reading_put;
+	int rc = batch(st);
 
+	if (rc != STORE_OK)
+		return rc;
 	bind_text(s, 1, r->charger_id);
 	sqlite3_bind_int(s, 2, r->evse);
 	sqlite3_bind_int64(s, 3, r->ts_ms);
@@ -659,4 +737,56 @@ store_readings_load(struct store *st, store_reading_cb *cb, void *arg)
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
+}
+
+int
+store_sample_add(struct store *st, const struct store_reading_row *r,
+    int64_t session_id)
+{
+	sqlite3_stmt *s = st->sample_add;
+	int rc = batch(st);
+
+	if (rc != STORE_OK)
+		return rc;
+	bind_text(s, 1, r->charger_id);
+	sqlite3_bind_int(s, 2, r->evse);
+	sqlite3_bind_int64(s, 3, r->ts_ms);
+	sqlite3_bind_int64(s, 4, session_id);
+	sqlite3_bind_int(s, 5, (int)r->have);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_double(s, 6 + i, r->current_a[i]);
+	sqlite3_bind_double(s, 9, r->power_w);
+	sqlite3_bind_double(s, 10, r->energy_wh);
+	sqlite3_bind_double(s, 11, r->soc_pct);
+	return step_write(st, s, "sample");
+}
+
+int
+store_samples_prune(struct store *st, int64_t before_ms, int64_t *deleted)
+{
+	int rc = durable(st);
+
+	if (rc != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st->samples_prune, 1, before_ms);
+	rc = step_write(st, st->samples_prune, "prune");
+	*deleted = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
+int
+store_samples_count(struct store *st, const char *charger_id, int evse,
+    int64_t since_ms, int64_t *count)
+{
+	sqlite3_stmt *s = st->samples_count;
+	int rc;
+
+	bind_text(s, 1, charger_id);
+	sqlite3_bind_int(s, 2, evse);
+	sqlite3_bind_int64(s, 3, since_ms);
+	rc = sqlite3_step(s);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW ? STORE_OK : classify(rc);
 }

@@ -12,6 +12,14 @@
  * database, is damaged, cannot be read or written, or was written by a
  * newer sitegate is refused with one clear message — never repaired or
  * reset silently, because it may hold transactions nobody has billed yet.
+ *
+ * Writes come in two kinds. Facts that must survive a power cut the moment
+ * the charger is answered (sessions, chargers) commit on their own, one
+ * fsync each. Meter readings and samples, which arrive from every charger
+ * every few seconds, are batched: they join an open transaction that
+ * store_flush() commits (the gateway calls it once a second), so an SD card
+ * sees one sync per second instead of one per reading. A durable write
+ * first commits the open batch, keeping the order of events on disk.
  */
 #ifndef SITEGATE_STORE_H
 #define SITEGATE_STORE_H
@@ -31,7 +39,7 @@ enum store_err {
 };
 
 /* The schema version this build writes. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Open (creating if needed) the state file at path and migrate it to
  * STORE_SCHEMA_VERSION. The directory must exist. Returns the store, or
@@ -124,8 +132,23 @@ int store_session_update(struct store *st, const struct store_session_row *row);
 /* Call cb for every open session, oldest first. */
 int store_sessions_load_open(struct store *st, store_session_cb *cb, void *arg);
 
-/* Insert or replace the latest reading of an EVSE. */
+/* Insert or replace the latest reading of an EVSE (batched). */
 int store_reading_put(struct store *st, const struct store_reading_row *row);
+
+/* Append a reading to the sample history (batched); session_id 0 when no
+ * session was open. */
+int store_sample_add(struct store *st, const struct store_reading_row *row,
+    int64_t session_id);
+
+/* Delete samples older than before_ms; *deleted gets the count. */
+int store_samples_prune(struct store *st, int64_t before_ms, int64_t *deleted);
+
+/* Samples kept for an EVSE since since_ms (for tests and the web page). */
+int store_samples_count(struct store *st, const char *charger_id, int evse,
+    int64_t since_ms, int64_t *count);
+
+/* Commit the open batch, if any. Returns STORE_OK or a store_err. */
+int store_flush(struct store *st);
 
 /* Call cb for every stored reading. */
 int store_readings_load(struct store *st, store_reading_cb *cb, void *arg);

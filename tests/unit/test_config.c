@@ -216,6 +216,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->ocpp.listen.host, "::1");
 	assert_int_equal(cfg->ocpp.listen.port, 0);
 	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
+	assert_int_equal(cfg->meter_retention_days, 7);
 	assert_int_equal(cfg->ocpp.call_timeout_s, 30);
 	assert_int_equal(cfg->ocpp.max_message_bytes, 65536);
 	assert_true(cfg->ocpp.versions[CONFIG_OCPP16] && cfg->ocpp.versions[CONFIG_OCPP201]);
@@ -328,6 +329,8 @@ static const struct bad_case bad_cases[] = {
 	  "site_id: expected a string of 1 to 48 characters" },
 	{ "site_id", "42", "site_id: expected a string of 1 to 48 characters, got 42" },
 	{ "state_file", "\"\"", "state_file: expected a string of 1 to 4096" },
+	{ "meter_retention_days", "0", "meter_retention_days: expected an integer "
+	  "from 1 to 3650, got 0" },
 	{ "log_level", "\"verbose\"", "log_level: expected one of \"debug\", "
 	  "\"info\", \"warn\", \"error\", got \"verbose\"" },
 	{ "ocpp", NULL, "ocpp: required key is missing" },

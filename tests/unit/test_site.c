@@ -317,6 +317,13 @@ test_readings(void **state)
 	    SITE_HAVE_POWER);
 	assert_int_equal(e->reading.ts_ms, 20);
 	assert_int_equal(f->events[6], 2);
+	/* Each reading joined the history. */
+	{
+		int64_t n = 0;
+		assert_int_equal(store_samples_count(f->st, "CP-01", 1, 0, &n),
+		    STORE_OK);
+		assert_int_equal(n, 2);
+	}
 	/* A stop without a meter value takes the register. */
 	assert_int_equal(site_session_stop(f->site, x, -1, NULL, 30), SITE_OK);
 	assert_true(x->meter_stop_wh == 5000);

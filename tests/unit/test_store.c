@@ -255,6 +255,69 @@ test_unreadable_refused(void **state)
 	free(cause);
 }
 
+/* Rows committed, as another process (or the next start) would see them. */
+static int64_t
+committed_samples(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM samples",
+	    -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+test_samples_batched_and_pruned(void **state)
+{
+	struct fixture *f = *state;
+	int err;
+	char *cause;
+	struct store *st = store_open(f->path, &err, &cause);
+	struct store_reading_row r = { .charger_id = "CP-01", .evse = 1,
+	    .have = 1, .current_a = { 10, 11, 12 } };
+	int64_t n;
+
+	assert_non_null(st);
+	for (int i = 0; i < 3; i++) {
+		r.ts_ms = 1000 * (i + 1);
+		assert_int_equal(store_sample_add(st, &r, 7), STORE_OK);
+	}
+	/* Batched: nothing is on disk until the flush. */
+	assert_int_equal(committed_samples(f->path), 0);
+	assert_int_equal(store_flush(st), STORE_OK);
+	assert_int_equal(committed_samples(f->path), 3);
+	assert_int_equal(store_flush(st), STORE_OK);	/* nothing open: fine */
+
+	/* A durable write commits the batch before itself. */
+	r.ts_ms = 4000;
+	assert_int_equal(store_sample_add(st, &r, 0), STORE_OK);
+	assert_int_equal(committed_samples(f->path), 3);
+	assert_int_equal(store_meta_set(st, "k", "v"), STORE_OK);
+	assert_int_equal(committed_samples(f->path), 4);
+
+	assert_int_equal(store_samples_count(st, "CP-01", 1, 2000, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_samples_prune(st, 2500, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_samples_count(st, "CP-01", 1, 0, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_samples_count(st, "CP-02", 1, 0, &n), STORE_OK);
+	assert_int_equal(n, 0);
+
+	/* Closing commits a batch still open. */
+	r.ts_ms = 5000;
+	assert_int_equal(store_sample_add(st, &r, 0), STORE_OK);
+	store_close(st);
+	assert_int_equal(committed_samples(f->path), 3);
+}
+
 int
 main(void)
 {
@@ -266,6 +329,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_samples_batched_and_pruned, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
