@@ -509,7 +509,7 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 	static const char *const keys[] = { "listen", "versions", "tls",
 		"allow_unknown_chargers", "heartbeat_interval_s", "call_timeout_s",
 		"ping_interval_s", "max_message_bytes", "max_connections",
-		"handshake_timeout_s", "idle_timeout_s", NULL };
+		"handshake_timeout_s", "idle_timeout_s", "meter_interval_s", NULL };
 	static const char *const tls_keys[] = { "cert", "key", "client_ca", NULL };
 	const cJSON *obj = read_object(c, root, "", "ocpp", true);
 	const cJSON *vers, *tls;
@@ -523,6 +523,7 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 	o->max_connections = 2000;
 	o->handshake_timeout_s = 10;
 	o->idle_timeout_s = 900;
+	o->meter_interval_s = 10;
 	if (obj == NULL)
 		return;
 	check_keys(c, obj, "ocpp", keys);
@@ -574,6 +575,8 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 	read_int(c, obj, "ocpp", "handshake_timeout_s", 1, 120,
 	    &o->handshake_timeout_s);
 	read_int(c, obj, "ocpp", "idle_timeout_s", 0, 86400, &o->idle_timeout_s);
+	read_int(c, obj, "ocpp", "meter_interval_s", 0, 3600,
+	    &o->meter_interval_s);
 }
 
 static int

@@ -82,6 +82,7 @@ struct config_ocpp {
 	int max_connections;
 	int handshake_timeout_s;
 	int idle_timeout_s;			/* 0: no idle timeout */
+	int meter_interval_s;			/* asked of chargers; 0: leave */
 };
 
 struct config_charger {

@@ -470,15 +470,17 @@ site_charger_seen(struct site *s, struct site_charger *ch, int64_t now_ms)
 enum site_boot
 site_charger_booted(struct site *s, struct site_charger *ch,
     const char *vendor, const char *model, const char *serial,
-    const char *firmware, int64_t now_ms)
+    const char *firmware, bool allow_unknown, int64_t now_ms)
 {
 	copy(ch->vendor, sizeof ch->vendor, vendor);
 	copy(ch->model, sizeof ch->model, model);
 	copy(ch->serial, sizeof ch->serial, serial);
 	copy(ch->firmware, sizeof ch->firmware, firmware);
 	ch->last_seen_ms = now_ms;
-	ch->boot = ch->configured || ch->approved ? SITE_BOOT_ACCEPTED :
-	    SITE_BOOT_PENDING;
+	if (ch->configured || ch->approved)
+		ch->boot = SITE_BOOT_ACCEPTED;
+	else
+		ch->boot = allow_unknown ? SITE_BOOT_PENDING : SITE_BOOT_REJECTED;
 	save_charger(s, ch);
 	emit(s, SITE_EV_CHARGER_BOOTED, ch, NULL, NULL);
 	return ch->boot;

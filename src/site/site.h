@@ -222,11 +222,13 @@ void site_charger_disconnected(struct site *s, struct site_charger *ch,
 void site_charger_seen(struct site *s, struct site_charger *ch, int64_t now_ms);
 
 /* A BootNotification: records the identity strings (NULL = absent) and
- * decides: Accepted for configured or approved chargers, Pending for others.
- * Returns the decision, also kept in ch->boot. */
+ * decides: Accepted for configured or approved chargers; for others
+ * Pending (waiting for approval) when allow_unknown, else Rejected (a
+ * charger taken out of the configuration while connected). Returns the
+ * decision, also kept in ch->boot. */
 enum site_boot site_charger_booted(struct site *s, struct site_charger *ch,
     const char *vendor, const char *model, const char *serial,
-    const char *firmware, int64_t now_ms);
+    const char *firmware, bool allow_unknown, int64_t now_ms);
 
 /* Approve (or revoke) an unknown charger. Returns SITE_OK or
  * SITE_ERR_UNKNOWN_CHARGER. */

@@ -219,6 +219,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->meter_retention_days, 7);
 	assert_int_equal(cfg->ocpp.call_timeout_s, 30);
 	assert_int_equal(cfg->ocpp.max_message_bytes, 65536);
+	assert_int_equal(cfg->ocpp.meter_interval_s, 10);
 	assert_true(cfg->ocpp.versions[CONFIG_OCPP16] && cfg->ocpp.versions[CONFIG_OCPP201]);
 	assert_null(cfg->ocpp.tls);
 	assert_int_equal(cfg->chargers[0].phases, 3);
@@ -355,6 +356,8 @@ static const struct bad_case bad_cases[] = {
 	  "ocpp.heartbeat_interval_s: expected an integer from 10 to 86400, got 12.5" },
 	{ "ocpp.call_timeout_s", "0", "ocpp.call_timeout_s: expected an integer" },
 	{ "ocpp.max_message_bytes", "100", "ocpp.max_message_bytes: expected an integer" },
+	{ "ocpp.meter_interval_s", "-1", "ocpp.meter_interval_s: expected an integer "
+	  "from 0 to 3600, got -1" },
 	{ "chargers", "{}", "chargers: expected an array, got an object" },
 	{ "chargers[1]", "7", "chargers[1]: expected an object, got 7" },
 	{ "chargers[1].max_current_a", "\"32A\"",

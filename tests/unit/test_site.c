@@ -121,21 +121,24 @@ test_boot_decisions(void **state)
 	known = site_charger_connected(f->site, "CP-01", CONFIG_OCPP201, 1000);
 	assert_true(known->connected);
 	assert_int_equal(site_charger_booted(f->site, known, "ACME", "Wall",
-	    "SN1", "1.0", 1001), SITE_BOOT_ACCEPTED);
+	    "SN1", "1.0", false, 1001), SITE_BOOT_ACCEPTED);
 	assert_string_equal(known->vendor, "ACME");
 
 	stranger = site_charger_connected(f->site, "CP-99", CONFIG_OCPP16, 1002);
 	assert_false(stranger->configured);
 	assert_int_equal(site_charger_booted(f->site, stranger, "X", "Y", NULL,
-	    NULL, 1003), SITE_BOOT_PENDING);
+	    NULL, true, 1003), SITE_BOOT_PENDING);
+	/* Not allowed to wait for approval: refused. */
+	assert_int_equal(site_charger_booted(f->site, stranger, "X", "Y", NULL,
+	    NULL, false, 1003), SITE_BOOT_REJECTED);
 	assert_string_equal(stranger->serial, "");
 	assert_int_equal(site_charger_approve(f->site, "CP-99", true), SITE_OK);
 	assert_int_equal(site_charger_booted(f->site, stranger, "X", "Y", NULL,
-	    NULL, 1004), SITE_BOOT_ACCEPTED);
+	    NULL, false, 1004), SITE_BOOT_ACCEPTED);
 	assert_int_equal(site_charger_approve(f->site, "nobody", true),
 	    SITE_ERR_UNKNOWN_CHARGER);
 	assert_int_equal(f->events[0], 2);	/* connected */
-	assert_int_equal(f->events[2], 3);	/* booted */
+	assert_int_equal(f->events[2], 4);	/* booted */
 
 	/* The approval and identity survive a restart. */
 	close_site(f);
