@@ -2,7 +2,9 @@
 # Run the C unit tests (cmocka binaries given as arguments) and the node
 # integration tests, keep the logs of failures only, and end with one line:
 #   check: N passed, N failed
-# Exit status: 0 when nothing failed.
+# Exit status: 0 when nothing failed. The node tests as a whole are bounded
+# by SITEGATE_TEST_TIMEOUT seconds (default 1800), so a hung peer can never
+# hold CI.
 #
 # usage: tests/run.sh [--unit-only | --integration-only] [UNIT_BINARY...]
 set -u
@@ -57,6 +59,7 @@ if [ "$mode" != unit ]; then
 		    SITEGATE_BIN="$top/build/asan/sitegate" \
 		    SITEGATE_TOOLS="$top/build/asan/tools" \
 		    SITEGATE_TMP="$top/build/test-tmp" \
+		    timeout --kill-after=10 "${SITEGATE_TEST_TIMEOUT:-1800}" \
 		    node --test --test-reporter=tap $files) >"$log" 2>&1
 		rc=$?
 		p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)

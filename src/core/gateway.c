@@ -13,16 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/ems.h"
 #include "core/config.h"
+#include "roles/csms.h"
+#include "site/site.h"
 #include "site/store.h"
+#include "util/isotime.h"
 #include "util/log.h"
 
 struct gateway {
 	char *config_path;
 	struct config *cfg;
 	struct store *store;
+	struct site *site;
+	struct event *flush_timer;	/* commits batched store writes */
+	struct event *prune_timer;	/* drops meter samples past retention */
+	struct csms *csms;
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup;
+	struct ems *ems;		/* NULL without an mqtt section */
 	int exit_code;
 };
 
@@ -71,6 +80,80 @@ log_lines(enum log_level level, const char *what, const char *path,
 	}
 }
 
+/* Batched writes (meter readings) reach the disk once a second. */
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway *gw = arg;
+
+	(void)fd;
+	(void)what;
+	store_flush(gw->store);
+}
+
+static void
+prune(struct gateway *gw)
+{
+	int64_t cutoff = isotime_now_ms() -
+	    (int64_t)gw->cfg->meter_retention_days * 86400 * 1000;
+	int64_t deleted = 0;
+
+	if (store_samples_prune(gw->store, cutoff, &deleted) == STORE_OK &&
+	    deleted > 0)
+		log_info("store", "pruned samples=%lld retention_days=%d",
+		    (long long)deleted, gw->cfg->meter_retention_days);
+}
+
+static void
+on_prune(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	prune(arg);
+}
+
+/* ems: status. Until the control loop publishes the full site status,
+ * the gateway publishes this minimal one (the ems module adds "online" and
+ * the EMS limit, its source and the link state) whenever the limit
+ * changes. */
+static void
+publish_ems_status(struct ems *ems, const struct config *cfg)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	if (doc == NULL)
+		abort();
+	cJSON_AddTrueToObject(doc, "online");
+	cJSON_AddNumberToObject(doc, "chargers_configured", (double)cfg->nchargers);
+	ems_publish_status(ems, doc);
+	cJSON_Delete(doc);
+}
+
+static void
+on_ems_limit(const struct ems_limit *limit, void *arg)
+{
+	struct gateway *gw = arg;
+
+	(void)limit;
+	publish_ems_status(gw->ems, gw->cfg);
+}
+
+static struct ems *
+start_ems(struct gateway *gw, const struct config *cfg)
+{
+	struct ems_callbacks cb = { on_ems_limit, NULL, gw };
+	char *cause = NULL;
+	struct ems *ems = ems_new(gw->base, cfg, &cb, &cause);
+
+	if (ems == NULL) {
+		log_error("ems", "cannot start: %s", cause);
+		free(cause);
+		return NULL;
+	}
+	publish_ems_status(ems, cfg);
+	return ems;
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -102,7 +185,26 @@ reload(struct gateway *gw)
 		free(restart);
 	}
 	log_set_level(cfg->log_level);
+	site_reconfigure(gw->site, cfg);
 	/* csms: reconfigure */
+	csms_reconfigure(gw->csms, cfg);
+	/* ems: reconfigure */
+	if (gw->ems != NULL && cfg->mqtt == NULL) {
+		ems_free(gw->ems);
+		gw->ems = NULL;
+		log_info("ems", "stopped: no mqtt section any more");
+	} else if (gw->ems != NULL) {
+		char *cause = NULL;
+
+		if (ems_reconfigure(gw->ems, cfg, &cause) != EMS_OK) {
+			log_error("ems", "reconfigure refused: %s; the running "
+			    "link stays", cause);
+			free(cause);
+		}
+		publish_ems_status(gw->ems, cfg);
+	} else if (cfg->mqtt != NULL) {
+		gw->ems = start_ems(gw, cfg);
+	}
 
 	config_free(gw->cfg);
 	gw->cfg = cfg;
@@ -157,9 +259,28 @@ gateway_new(const char *config_path, int *exit_code)
 		goto fail;
 	}
 
+	gw->site = site_new(gw->store, gw->cfg, &cause);
+	if (gw->site == NULL) {
+		log_error("site", "cannot start: %s", cause);
+		free(cause);
+		*exit_code = GATEWAY_EXIT_STATE;
+		goto fail;
+	}
+
 	gw->base = event_base_new();
 	if (gw->base == NULL)
 		abort();
+	{
+		struct timeval second = { 1, 0 }, hour = { 3600, 0 };
+
+		gw->flush_timer = event_new(gw->base, -1, EV_PERSIST, on_flush, gw);
+		gw->prune_timer = event_new(gw->base, -1, EV_PERSIST, on_prune, gw);
+		if (gw->flush_timer == NULL || gw->prune_timer == NULL ||
+		    event_add(gw->flush_timer, &second) != 0 ||
+		    event_add(gw->prune_timer, &hour) != 0)
+			abort();
+		prune(gw);
+	}
 	gw->sig_term = evsignal_new(gw->base, SIGTERM, on_stop, gw);
 	gw->sig_int = evsignal_new(gw->base, SIGINT, on_stop, gw);
 	gw->sig_hup = evsignal_new(gw->base, SIGHUP, on_hup, gw);
@@ -169,6 +290,19 @@ gateway_new(const char *config_path, int *exit_code)
 		abort();
 
 	/* csms: create */
+	gw->csms = csms_new(gw->base, gw->cfg, gw->site, &cause);
+	if (gw->csms == NULL) {
+		log_error("ocpp", "cannot start: %s", cause);
+		free(cause);
+		*exit_code = GATEWAY_EXIT_START;
+		goto fail;
+	}
+	/* ems: create */
+	if (gw->cfg->mqtt != NULL &&
+	    (gw->ems = start_ems(gw, gw->cfg)) == NULL) {
+		*exit_code = GATEWAY_EXIT_START;
+		goto fail;
+	}
 
 	log_info("gateway", "ready version=%s site=%s config=%s state=%s "
 	    "starts=%lld", SITEGATE_VERSION, gw->cfg->site_id, config_path,
@@ -196,7 +330,14 @@ gateway_free(struct gateway *gw)
 {
 	if (gw == NULL)
 		return;
+	/* ems: free */
+	ems_free(gw->ems);
 	/* csms: free */
+	csms_free(gw->csms);
+	if (gw->flush_timer)
+		event_free(gw->flush_timer);
+	if (gw->prune_timer)
+		event_free(gw->prune_timer);
 	if (gw->sig_term)
 		event_free(gw->sig_term);
 	if (gw->sig_int)
@@ -205,7 +346,8 @@ gateway_free(struct gateway *gw)
 		event_free(gw->sig_hup);
 	if (gw->base)
 		event_base_free(gw->base);
-	store_close(gw->store);
+	site_free(gw->site);
+	store_close(gw->store);	/* commits what is still batched */
 	config_free(gw->cfg);
 	free(gw->config_path);
 	free(gw);

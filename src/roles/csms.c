@@ -1,0 +1,927 @@
+/*
+ * csms — see csms.h.
+ *
+ * One struct conn per connected charger; the rpc layer frees the rpc, and
+ * on_disconnect frees the conn. A charger that connects again while its
+ * old connection is still closing has two conns for a moment: the site is
+ * told it disconnected only when the last one goes.
+ *
+ * Every request goes through handle_request(): the schema check first (so
+ * the codecs only see well-formed payloads), then the codec of the
+ * connection's version, then the site model. The answer is built by the
+ * codec from a struct ocpp_reply. Replies are synchronous: nothing here
+ * waits on I/O before answering a charger (the state file write happens
+ * inside the site call, batched or committed as its durability needs).
+ */
+#include "roles/csms.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ocpp/schema.h"
+#include "ocpp/v16.h"
+#include "ocpp/v201.h"
+#include "roles/auth.h"
+#include "site/site.h"
+#include "transport/rpc.h"
+#include "transport/ws.h"
+#include "util/isotime.h"
+#include "util/log.h"
+
+#define MOD "ocpp"
+#define RETRY_INTERVAL_S 60	/* BootNotification interval when not accepted */
+
+struct csms_auth {
+	char *id;
+	struct pwhash password;
+	struct pwhash password_raw;
+};
+
+struct conn {
+	struct csms *cs;
+	struct conn *prev, *next;
+	struct rpc *rpc;
+	enum rpc_version version;
+	struct site_charger *ch;
+	char id[CONFIG_ID_MAX + 1];
+};
+
+struct csms {
+	struct event_base *base;
+	struct site *site;
+	const struct config *cfg;
+	struct ws_server *srv;
+	struct rpc_handlers *handlers;
+	struct csms_auth *auth;
+	size_t nauth;
+	bool allow_unknown;
+	bool client_ca;
+	struct conn *conns;
+	size_t nconns;
+};
+
+/* A command on its way: freed when its rpc callback has run. */
+struct pending {
+	struct csms *cs;
+	struct ocpp_command cmd;
+	enum rpc_version version;
+	csms_command_cb *cb;
+	void *arg;
+};
+
+/* The codec of a connection's version. 2.1 chargers are served with the
+ * 2.0.1 message set. */
+struct codec {
+	enum schema_version schema;
+	int (*decode)(const char *, const cJSON *, struct ocpp_request_msg *,
+	    struct ocpp_error *);
+	cJSON *(*encode)(const struct ocpp_request_msg *,
+	    const struct ocpp_reply *);
+	int (*encode_command)(const struct ocpp_command *, const char **,
+	    cJSON **);
+	int (*decode_result)(const struct ocpp_command *, const cJSON *,
+	    struct ocpp_command_result *, struct ocpp_error *);
+};
+
+static const struct codec codec16 = { SCHEMA_OCPP16, v16_decode_request,
+	v16_encode_reply, v16_encode_command, v16_decode_result };
+static const struct codec codec201 = { SCHEMA_OCPP201, v201_decode_request,
+	v201_encode_reply, v201_encode_command, v201_decode_result };
+
+static const struct codec *
+codec_of(enum rpc_version v)
+{
+	return v == RPC_V16 ? &codec16 : &codec201;
+}
+
+static enum config_ocpp_version
+config_version(enum rpc_version v)
+{
+	return v == RPC_V16 ? CONFIG_OCPP16 : v == RPC_V201 ? CONFIG_OCPP201 :
+	    CONFIG_OCPP21;
+}
+
+/* The charger requests the codecs translate (both versions' names). */
+static const char *const actions[] = {
+	"BootNotification", "Heartbeat", "StatusNotification", "Authorize",
+	"StartTransaction", "StopTransaction", "TransactionEvent",
+	"MeterValues", "DataTransfer", "DiagnosticsStatusNotification",
+	"FirmwareStatusNotification", "SecurityEventNotification",
+	"LogStatusNotification", "SignedFirmwareStatusNotification",
+	"NotifyReport", "NotifyEvent", "NotifyChargingLimit",
+	"ClearedChargingLimit", "ReportChargingProfiles",
+};
+
+static void
+auth_free(struct csms_auth *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].id);
+		explicit_bzero(&a[i].password, sizeof a[i].password);
+		explicit_bzero(&a[i].password_raw, sizeof a[i].password_raw);
+	}
+	free(a);
+}
+
+static const struct csms_auth *
+auth_find(const struct csms *cs, const char *id)
+{
+	for (size_t i = 0; i < cs->nauth; i++)
+		if (strcmp(cs->auth[i].id, id) == 0)
+			return &cs->auth[i];
+	return NULL;
+}
+
+static enum ws_auth
+on_auth(const struct ws_auth_request *r, void *arg)
+{
+	struct csms *cs = arg;
+	const struct csms_auth *a = auth_find(cs, r->id);
+	char esc[LOG_ESC_LEN], cesc[LOG_ESC_LEN];
+
+	if (a == NULL && !cs->allow_unknown)
+		return WS_AUTH_NOT_FOUND;
+	if (r->cert != NULL) {
+		if (r->cert_cn != NULL && strcmp(r->cert_cn, r->id) == 0)
+			return WS_AUTH_ACCEPT;
+		log_warn(MOD, "certificate names another charger peer=%s "
+		    "charger=%s cn=%s", r->peer, log_esc(esc, sizeof esc, r->id),
+		    log_esc(cesc, sizeof cesc, r->cert_cn));
+		return WS_AUTH_UNAUTHORIZED;
+	}
+	if (a != NULL && a->password.set) {
+		if (!r->basic_ok || strcmp(r->user, r->id) != 0)
+			return WS_AUTH_UNAUTHORIZED;
+		if (pwhash_check(&a->password, r->password, r->password_len) ||
+		    (a->password_raw.set && pwhash_check(&a->password_raw,
+		    r->password, r->password_len)))
+			return WS_AUTH_ACCEPT;
+		return WS_AUTH_UNAUTHORIZED;
+	}
+	if (cs->client_ca)
+		return WS_AUTH_UNAUTHORIZED;
+	return WS_AUTH_ACCEPT;
+}
+
+/* Copy what this module needs from cfg; cfg itself stays referenced until
+ * the next reconfigure. */
+static void
+take_config(struct csms *cs, const struct config *cfg)
+{
+	struct csms_auth *a = calloc(cfg->nchargers + 1, sizeof *a);
+
+	if (a == NULL)
+		abort();
+	for (size_t i = 0; i < cfg->nchargers; i++) {
+		if ((a[i].id = strdup(cfg->chargers[i].id)) == NULL)
+			abort();
+		a[i].password = cfg->chargers[i].password;
+		a[i].password_raw = cfg->chargers[i].password_raw;
+	}
+	auth_free(cs->auth, cs->nauth);
+	cs->auth = a;
+	cs->nauth = cfg->nchargers;
+	cs->cfg = cfg;
+	cs->allow_unknown = cfg->ocpp.allow_unknown_chargers;
+	cs->client_ca = cfg->ocpp.tls != NULL &&
+	    cfg->ocpp.tls->client_ca != NULL;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static enum rpc_errcode
+errcode_of(enum ocpp_violation v)
+{
+	switch (v) {
+	case OCPP_VIOLATION_OCCURRENCE:
+		return RPC_OCCURRENCE_CONSTRAINT_VIOLATION;
+	case OCPP_VIOLATION_TYPE:
+		return RPC_TYPE_CONSTRAINT_VIOLATION;
+	case OCPP_VIOLATION_PROPERTY:
+		return RPC_PROPERTY_CONSTRAINT_VIOLATION;
+	case OCPP_VIOLATION_FORMAT:
+	default:
+		return RPC_FORMAT_VIOLATION;
+	}
+}
+
+static enum ocpp_violation
+violation_of(int schema_rc)
+{
+	switch (schema_rc) {
+	case SCHEMA_OCCURRENCE:
+		return OCPP_VIOLATION_OCCURRENCE;
+	case SCHEMA_TYPE:
+		return OCPP_VIOLATION_TYPE;
+	case SCHEMA_PROPERTY:
+		return OCPP_VIOLATION_PROPERTY;
+	default:
+		return OCPP_VIOLATION_FORMAT;
+	}
+}
+
+static void
+refuse(struct conn *c, struct rpc_call *call, enum rpc_errcode code,
+    const char *why)
+{
+	char esc[LOG_ESC_LEN], wesc[LOG_ESC_LEN * 2];
+
+	log_warn(MOD, "refused charger=%s action=%s code=%s why=%s",
+	    log_esc(esc, sizeof esc, c->id), rpc_call_action(call),
+	    rpc_errcode_name(code, c->version), log_esc(wesc, sizeof wesc, why));
+	rpc_reply_error(call, code, why, NULL);
+}
+
+static int64_t
+ts_or_now(int64_t ts_ms, int64_t now)
+{
+	return ts_ms > 0 ? ts_ms : now;
+}
+
+static void
+set_auth(struct csms *cs, struct ocpp_reply *r, const char *token, int64_t now)
+{
+	struct auth_result a = auth_decide(&cs->cfg->auth, token, now);
+
+	r->has_auth = true;
+	r->auth = a.status;
+	r->auth_expiry_ms = a.expiry_ms;
+}
+
+static void discover(struct conn *c);
+
+/* 1.6 StartTransaction / StopTransaction. */
+static int
+handle_tx16(struct conn *c, struct ocpp_tx *t, struct ocpp_reply *r,
+    int64_t now)
+{
+	struct csms *cs = c->cs;
+	struct site_session *x;
+	char esc[LOG_ESC_LEN];
+	int err;
+
+	if (t->kind == OCPP_TX_STARTED) {
+		set_auth(cs, r, t->token.id, now);
+		x = site_session_start(cs->site, c->ch, t->evse, t->connector, NULL,
+		    t->token.id, t->meter_wh < 0 ? 0 : t->meter_wh,
+		    ts_or_now(t->ts_ms, now), false, &err);
+		if (x == NULL)
+			return -1;
+		r->tx_id = x->id;
+		log_info(MOD, "session started charger=%s evse=%d tx=%s token=%s",
+		    c->id, x->evse->id, x->charger_tx_id,
+		    log_esc(esc, sizeof esc, x->id_token));
+		return 0;
+	}
+	if (t->has_token)
+		set_auth(cs, r, t->token.id, now);
+	x = site_session_find(cs->site, c->ch, t->tx_id);
+	if (x == NULL || !x->open) {
+		log_warn(MOD, "stop for an unknown or ended session charger=%s "
+		    "tx=%s", c->id, t->tx_id);
+		return 0;
+	}
+	if (t->meter.reading.have)
+		site_reading(cs->site, c->ch, x->evse->id, &t->meter.reading);
+	site_session_stop(cs->site, x, t->meter_wh, t->stop_reason[0] ?
+	    t->stop_reason : NULL, ts_or_now(t->ts_ms, now));
+	log_info(MOD, "session ended charger=%s evse=%d tx=%s reason=%s",
+	    c->id, x->evse->id, x->charger_tx_id, x->stop_reason);
+	return 0;
+}
+
+/* 2.0.1 TransactionEvent: every event of a transaction lands in one
+ * session; one that arrives for a transaction we never saw start (lost
+ * with a previous state file) opens it. */
+static int
+handle_tx201(struct conn *c, struct ocpp_tx *t, struct ocpp_reply *r,
+    int64_t now)
+{
+	struct csms *cs = c->cs;
+	struct site_session *x = site_session_find(cs->site, c->ch, t->tx_id);
+	int64_t ts = ts_or_now(t->ts_ms, now);
+	int evse, gap, err;
+
+	if (x == NULL) {
+		if (t->evse < 1) {
+			log_warn(MOD, "event for an unknown transaction without an "
+			    "evse charger=%s tx=%s", c->id, t->tx_id);
+			return 0;
+		}
+		x = site_session_start(cs->site, c->ch, t->evse, t->connector,
+		    t->tx_id, t->has_token ? t->token.id : NULL,
+		    t->meter_wh < 0 ? 0 : t->meter_wh, ts, t->offline, &err);
+		if (x == NULL)
+			return -1;
+		log_info(MOD, "session started charger=%s evse=%d tx=%s offline=%d",
+		    c->id, x->evse->id, x->charger_tx_id, t->offline);
+	}
+	gap = site_session_seq(cs->site, x, t->seq_no);
+	if (gap < 0) {
+		/* Already seen: answer again, change nothing. */
+		log_warn(MOD, "duplicate event charger=%s tx=%s seq=%d", c->id,
+		    t->tx_id, t->seq_no);
+		if (t->has_token)
+			set_auth(cs, r, t->token.id, now);
+		return 0;
+	}
+	if (gap > 0)
+		log_warn(MOD, "events missing charger=%s tx=%s before_seq=%d "
+		    "missing=%d", c->id, t->tx_id, t->seq_no, gap);
+	evse = x->evse->id;
+	if (t->has_token) {
+		set_auth(cs, r, t->token.id, now);
+		site_session_token(cs->site, x, t->token.id);
+	}
+	if (t->meter.reading.have)
+		site_reading(cs->site, c->ch, evse, &t->meter.reading);
+	if (t->charging_state != SITE_STATUS_UNKNOWN && x->open)
+		site_status(cs->site, c->ch, evse, t->connector > 0 ? t->connector :
+		    x->connector, t->charging_state, NULL, ts);
+	if (t->kind == OCPP_TX_ENDED && x->open) {
+		site_session_stop(cs->site, x, t->meter_wh, t->stop_reason[0] ?
+		    t->stop_reason : NULL, ts);
+		log_info(MOD, "session ended charger=%s evse=%d tx=%s reason=%s",
+		    c->id, evse, x->charger_tx_id, x->stop_reason);
+	}
+	return 0;
+}
+
+/* Apply a decoded request to the site and fill the reply. Returns 0, or
+ * -1 when the state file refused a write the answer depends on. */
+static int
+apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
+    int64_t now)
+{
+	struct csms *cs = c->cs;
+	char esc[LOG_ESC_LEN], e2[LOG_ESC_LEN];
+
+	r->now_ms = now;
+	switch (m->type) {
+	case OCPP_REQ_BOOT:
+		r->boot = site_charger_booted(cs->site, c->ch, m->u.boot.vendor,
+		    m->u.boot.model, m->u.boot.serial, m->u.boot.firmware,
+		    cs->allow_unknown, now);
+		r->interval_s = r->boot == SITE_BOOT_ACCEPTED ?
+		    cs->cfg->ocpp.heartbeat_interval_s : RETRY_INTERVAL_S;
+		log_info(MOD, "boot charger=%s vendor=%s model=%s status=%s", c->id,
+		    log_esc(esc, sizeof esc, m->u.boot.vendor),
+		    log_esc(e2, sizeof e2, m->u.boot.model),
+		    site_boot_name(r->boot));
+		return 0;
+	case OCPP_REQ_HEARTBEAT:
+		return 0;
+	case OCPP_REQ_STATUS:
+		if (m->u.status.evse < 1)
+			return 0;	/* the charger as a whole: nothing per EVSE */
+		if (site_status(cs->site, c->ch, m->u.status.evse,
+		    m->u.status.connector, m->u.status.status,
+		    m->u.status.error_code, ts_or_now(m->u.status.ts_ms, now)) !=
+		    SITE_OK)
+			log_warn(MOD, "status for an evse out of range charger=%s "
+			    "evse=%d connector=%d", c->id, m->u.status.evse,
+			    m->u.status.connector);
+		return 0;
+	case OCPP_REQ_AUTHORIZE:
+		set_auth(cs, r, m->u.authorize.id, now);
+		log_info(MOD, "authorize charger=%s token=%s status=%d", c->id,
+		    log_esc(esc, sizeof esc, m->u.authorize.id), r->auth);
+		return 0;
+	case OCPP_REQ_TX:
+		return c->version == RPC_V16 ? handle_tx16(c, &m->u.tx, r, now) :
+		    handle_tx201(c, &m->u.tx, r, now);
+	case OCPP_REQ_METER:
+		if (m->u.meter.evse >= 1 && m->u.meter.reading.have)
+			site_reading(cs->site, c->ch, m->u.meter.evse,
+			    &m->u.meter.reading);
+		return 0;
+	case OCPP_REQ_DATA_TRANSFER:
+		/* No vendor extension is configured: say so. */
+		r->data_transfer_status = "UnknownVendorId";
+		return 0;
+	case OCPP_REQ_NOTICE:
+		log_info(MOD, "notice charger=%s action=%s summary=%s", c->id,
+		    m->u.notice.action, log_esc(esc, sizeof esc, m->u.notice.summary));
+		return 0;
+	case OCPP_REQ_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* May this charger send action now? See the boot rules in csms.h. */
+static bool
+boot_allows(const struct conn *c, const char *action)
+{
+	const struct site_charger *ch = c->ch;
+
+	if (strcmp(action, "BootNotification") == 0)
+		return true;
+	if (ch->boot == SITE_BOOT_ACCEPTED)
+		return true;
+	return ch->boot == SITE_BOOT_NONE && (ch->configured || ch->approved);
+}
+
+static void
+handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
+    void *arg)
+{
+	struct conn *c = rpc_arg(rpc);
+	const struct codec *k = codec_of(c->version);
+	const char *action = rpc_call_action(call);
+	struct ocpp_request_msg m;
+	struct ocpp_reply r;
+	struct ocpp_error err;
+	struct schema_error serr;
+	int64_t now = isotime_now_ms();
+	int rc;
+
+	(void)arg;
+	site_charger_seen(c->cs->site, c->ch, now);
+	rc = schema_validate(k->schema, action, SCHEMA_REQUEST, payload, &serr);
+	if (rc != SCHEMA_OK) {
+		refuse(c, call, errcode_of(violation_of(rc)), serr.description);
+		return;
+	}
+	if (!boot_allows(c, action)) {
+		refuse(c, call, RPC_SECURITY_ERROR, "the charger is not accepted "
+		    "yet: send BootNotification first");
+		return;
+	}
+	if (k->decode(action, payload, &m, &err) != 0) {
+		refuse(c, call, errcode_of(err.violation), err.text);
+		return;
+	}
+	if (m.type == OCPP_REQ_NONE) {
+		refuse(c, call, RPC_NOT_SUPPORTED, "not supported by this CSMS");
+		return;
+	}
+	memset(&r, 0, sizeof r);
+	if (apply(c, &m, &r, now) != 0) {
+		/* The charger keeps the message and sends it again. */
+		refuse(c, call, RPC_INTERNAL_ERROR, "the gateway could not store "
+		    "this; send it again");
+		return;
+	}
+	rpc_reply(call, k->encode(&m, &r));
+	if (m.type == OCPP_REQ_BOOT && r.boot == SITE_BOOT_ACCEPTED)
+		discover(c);
+}
+
+/* ------------------------------------------------------------ commands */
+
+static const char *
+describe_failure(const struct rpc_response *res, char *buf, size_t len)
+{
+	switch (res->outcome) {
+	case RPC_OUTCOME_ERROR:
+		snprintf(buf, len, "CALLERROR %s: %.120s", res->code_name,
+		    res->description ? res->description : "");
+		return buf;
+	case RPC_OUTCOME_TIMEOUT:
+		return "timeout";
+	case RPC_OUTCOME_CLOSED:
+		return "closed";
+	default:
+		return "?";
+	}
+}
+
+static void
+on_command_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
+{
+	struct pending *p = arg;
+	const struct codec *k = codec_of(p->version);
+	struct ocpp_command_result out;
+	struct schema_error serr;
+	struct ocpp_error err;
+	char buf[256];
+
+	(void)rpc;
+	if (res->outcome != RPC_OUTCOME_RESULT) {
+		if (p->cb)
+			p->cb(NULL, describe_failure(res, buf, sizeof buf), p->arg);
+	} else if (schema_validate(k->schema, res->action, SCHEMA_RESPONSE,
+	    res->payload, &serr) != SCHEMA_OK) {
+		snprintf(buf, sizeof buf, "invalid answer: %.200s", serr.description);
+		if (p->cb)
+			p->cb(NULL, buf, p->arg);
+	} else if (k->decode_result(&p->cmd, res->payload, &out, &err) != 0) {
+		snprintf(buf, sizeof buf, "invalid answer: %.200s", err.text);
+		if (p->cb)
+			p->cb(NULL, buf, p->arg);
+	} else if (p->cb) {
+		p->cb(&out, NULL, p->arg);
+	}
+	free(p);
+}
+
+static struct conn *
+conn_find(struct csms *cs, const char *id)
+{
+	/* Newest first: after a replacement the new connection is in front. */
+	for (struct conn *c = cs->conns; c; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+static int
+send_command(struct conn *c, const struct ocpp_command *cmd,
+    csms_command_cb *cb, void *arg)
+{
+	const struct codec *k = codec_of(c->version);
+	const char *action;
+	cJSON *payload;
+	struct pending *p;
+
+	if (k->encode_command(cmd, &action, &payload) != 0)
+		return -1;
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		abort();
+	p->cs = c->cs;
+	p->cmd = *cmd;
+	p->version = c->version;
+	p->cb = cb;
+	p->arg = arg;
+	if (rpc_call(c->rpc, action, payload, on_command_done, p) != RPC_OK) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int
+csms_command(struct csms *cs, const char *charger_id,
+    const struct ocpp_command *cmd, csms_command_cb *cb, void *arg)
+{
+	struct conn *c = conn_find(cs, charger_id);
+
+	return c == NULL ? -1 : send_command(c, cmd, cb, arg);
+}
+
+/* ------------------------------------------------------------ discovery
+ *
+ * 1.6: GetConfiguration of the smart-charging keys, then (when asked for)
+ * ChangeConfiguration of MeterValuesSampledData and
+ * MeterValueSampleInterval. 2.0.1: GetVariables of SmartChargingCtrlr and
+ * SampledDataCtrlr, then SetVariables of the sampled measurands and the
+ * interval. The rpc layer queues the calls one after another. A key the
+ * charger does not know leaves the default; nothing is asked twice.
+ */
+
+static const char *const measurands =
+    "Current.Import,Current.Offered,Power.Active.Import,"
+    "Energy.Active.Import.Register,Voltage,SoC";
+
+/* What a discovery round is collecting. The connection may go away while
+ * the calls are out: the conn pointer is checked against the live list by
+ * charger id before use. */
+struct discovery {
+	struct csms *cs;
+	char id[CONFIG_ID_MAX + 1];
+	struct site_caps caps;
+	int outstanding;
+};
+
+static void
+discovery_finish(struct discovery *d)
+{
+	struct site_charger *ch;
+
+	if (--d->outstanding > 0)
+		return;
+	ch = site_charger(d->cs->site, d->id);
+	if (ch != NULL) {
+		site_charger_caps(d->cs->site, ch, &d->caps);
+		log_info(MOD, "capabilities charger=%s smart_charging=%d rate=%s%s "
+		    "stack_levels=%d periods=%d phase_switching=%d "
+		    "meter_interval_s=%d", d->id, d->caps.smart_charging,
+		    d->caps.rate_a ? "A" : "", d->caps.rate_w ? "W" : "",
+		    d->caps.max_stack_level, d->caps.max_periods,
+		    d->caps.phase_switching, d->caps.meter_interval_s);
+	}
+	free(d);
+}
+
+static int
+int_value(const char *s, int dflt)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return end != s && *end == '\0' && v >= 0 && v <= 1000000 ? (int)v : dflt;
+}
+
+static void
+on_caps(const struct ocpp_command_result *res, const char *error, void *arg)
+{
+	struct discovery *d = arg;
+	struct site_caps *c = &d->caps;
+
+	if (res == NULL) {
+		log_warn(MOD, "capability discovery failed charger=%s error=%s",
+		    d->id, error);
+		discovery_finish(d);
+		return;
+	}
+	for (int i = 0; i < res->nkeys; i++) {
+		const char *v = res->keys[i].key.variable;
+		const char *val = res->keys[i].key.value;
+
+		if (!res->keys[i].known || !res->keys[i].key.has_value)
+			continue;
+		if (!strcmp(v, "ChargeProfileMaxStackLevel") ||
+		    !strcmp(v, "ProfileStackLevel"))
+			c->max_stack_level = int_value(val, c->max_stack_level);
+		else if (!strcmp(v, "ChargingScheduleMaxPeriods") ||
+		    !strcmp(v, "PeriodsPerSchedule"))
+			c->max_periods = int_value(val, c->max_periods);
+		else if (!strcmp(v, "MaxChargingProfilesInstalled") ||
+		    !strcmp(v, "Entries"))
+			c->max_profiles = int_value(val, c->max_profiles);
+		else if (!strcmp(v, "ChargingScheduleAllowedChargingRateUnit") ||
+		    !strcmp(v, "RateUnit")) {
+			c->rate_a = strstr(val, "Current") || strstr(val, "A");
+			c->rate_w = strstr(val, "Power") || strstr(val, "W");
+		} else if (!strcmp(v, "ACPhaseSwitchingSupported"))
+			c->phase_switching = !strcmp(val, "true");
+		else if (!strcmp(v, "Enabled"))
+			c->smart_charging = !strcmp(val, "true");
+		else if (!strcmp(v, "MeterValueSampleInterval") ||
+		    !strcmp(v, "TxUpdatedInterval"))
+			c->meter_interval_s = int_value(val, c->meter_interval_s);
+	}
+	discovery_finish(d);
+}
+
+static void
+on_configured(const struct ocpp_command_result *res, const char *error,
+    void *arg)
+{
+	struct discovery *d = arg;
+	bool ok = res != NULL;
+
+	for (int i = 0; res && i < res->nkeys; i++)
+		if (strcmp(res->keys[i].status, "Accepted") != 0 &&
+		    strcmp(res->keys[i].status, "RebootRequired") != 0)
+			ok = false;
+	if (ok && d->cs->cfg->ocpp.meter_interval_s > 0)
+		d->caps.meter_interval_s = d->cs->cfg->ocpp.meter_interval_s;
+	else
+		log_warn(MOD, "meter sampling not configured charger=%s why=%s",
+		    d->id, error ? error : res && res->nkeys ? res->keys[0].status :
+		    "refused");
+	discovery_finish(d);
+}
+
+static void
+add_key(struct ocpp_command *cmd, const char *component, const char *variable,
+    const char *value)
+{
+	struct ocpp_key *k = &cmd->u.config.keys[cmd->u.config.nkeys++];
+
+	snprintf(k->component, sizeof k->component, "%s", component);
+	snprintf(k->variable, sizeof k->variable, "%s", variable);
+	if (value != NULL) {
+		snprintf(k->value, sizeof k->value, "%s", value);
+		k->has_value = true;
+	}
+}
+
+static void
+discover(struct conn *c)
+{
+	struct discovery *d = calloc(1, sizeof *d);
+	struct ocpp_command get = { .type = OCPP_CMD_GET_CONFIG };
+	int interval = c->cs->cfg->ocpp.meter_interval_s;
+	char ival[16];
+
+	if (d == NULL)
+		abort();
+	d->cs = c->cs;
+	snprintf(d->id, sizeof d->id, "%s", c->id);
+	/* Defaults for whatever the charger does not tell. */
+	d->caps.smart_charging = true;
+	d->caps.rate_a = true;
+	d->caps.max_stack_level = 1;
+	d->caps.max_periods = 1;
+	d->caps.max_profiles = 1;
+	snprintf(ival, sizeof ival, "%d", interval);
+	if (c->version == RPC_V16) {
+		static const char *const keys[] = { "ChargeProfileMaxStackLevel",
+			"ChargingScheduleAllowedChargingRateUnit",
+			"ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
+			"NumberOfConnectors", "MeterValuesSampledData",
+			"MeterValueSampleInterval" };
+		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+			add_key(&get, "", keys[i], NULL);
+	} else {
+		static const char *const sc[] = { "Enabled", "RateUnit",
+			"ProfileStackLevel", "PeriodsPerSchedule", "Entries",
+			"ACPhaseSwitchingSupported" };
+		for (size_t i = 0; i < sizeof sc / sizeof *sc; i++)
+			add_key(&get, "SmartChargingCtrlr", sc[i], NULL);
+		add_key(&get, "SampledDataCtrlr", "TxUpdatedMeasurands", NULL);
+		add_key(&get, "SampledDataCtrlr", "TxUpdatedInterval", NULL);
+	}
+	d->outstanding = 1;
+	if (send_command(c, &get, on_caps, d) != 0) {
+		free(d);
+		return;
+	}
+	if (interval <= 0)
+		return;
+	if (c->version == RPC_V16) {
+		/* 1.6 changes one key per call. */
+		struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
+		add_key(&set, "", "MeterValuesSampledData", measurands);
+		if (send_command(c, &set, on_configured, d) == 0)
+			d->outstanding++;
+		set.u.config.nkeys = 0;
+		add_key(&set, "", "MeterValueSampleInterval", ival);
+		if (send_command(c, &set, on_configured, d) == 0)
+			d->outstanding++;
+	} else {
+		struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
+		add_key(&set, "SampledDataCtrlr", "TxUpdatedMeasurands", measurands);
+		add_key(&set, "SampledDataCtrlr", "TxUpdatedInterval", ival);
+		if (send_command(c, &set, on_configured, d) == 0)
+			d->outstanding++;
+	}
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void
+on_disconnect(struct rpc *rpc, const struct ws_close_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct csms *cs = c->cs;
+	char esc[LOG_ESC_LEN], resc[LOG_ESC_LEN];
+
+	(void)rpc;
+	log_info(MOD, "charger disconnected charger=%s code=%u reason=%s",
+	    log_esc(esc, sizeof esc, c->id), info->code,
+	    log_esc(resc, sizeof resc, info->reason));
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		cs->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	cs->nconns--;
+	/* A replacement connection may already be up. */
+	if (conn_find(cs, c->id) == NULL)
+		site_charger_disconnected(cs->site, c->ch, isotime_now_ms());
+	free(c);
+}
+
+static void
+on_connect(struct ws_conn *conn, void *arg)
+{
+	struct csms *cs = arg;
+	struct conn *c;
+	struct rpc_opts o;
+	enum rpc_version v;
+	char esc[LOG_ESC_LEN];
+
+	if (rpc_version_parse(ws_conn_protocol(conn), &v) != RPC_OK) {
+		ws_conn_close(conn, WS_CLOSE_PROTOCOL_ERROR, "unknown subprotocol");
+		return;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		abort();
+	c->cs = cs;
+	c->version = v;
+	snprintf(c->id, sizeof c->id, "%s", ws_conn_id(conn));
+	c->ch = site_charger_connected(cs->site, c->id, config_version(v),
+	    isotime_now_ms());
+	memset(&o, 0, sizeof o);
+	o.version = v;
+	o.handlers = cs->handlers;
+	o.call_timeout_ms = cs->cfg->ocpp.call_timeout_s * 1000;
+	o.on_disconnect = on_disconnect;
+	o.arg = c;
+	o.log_module = MOD;
+	c->rpc = rpc_new(cs->base, conn, &o);
+	c->next = cs->conns;
+	if (cs->conns)
+		cs->conns->prev = c;
+	cs->conns = c;
+	cs->nconns++;
+	log_info(MOD, "charger connected charger=%s protocol=%s peer=%s tls=%s",
+	    log_esc(esc, sizeof esc, c->id), ws_conn_protocol(conn),
+	    ws_conn_peer(conn), ws_conn_is_tls(conn) ? "yes" : "no");
+}
+
+/* ------------------------------------------------------------ server */
+
+static void
+server_opts(struct csms *cs, const struct config *cfg,
+    struct ws_server_opts *o, const char **protos)
+{
+	const struct config_ocpp *oc = &cfg->ocpp;
+	size_t n = 0;
+
+	memset(o, 0, sizeof *o);
+	/* Newest first: the server picks the first the charger offers. */
+	for (int v = CONFIG_OCPP_NVERSIONS - 1; v >= 0; v--)
+		if (oc->versions[v])
+			protos[n++] = config_version_name((enum config_ocpp_version)v);
+	o->host = oc->listen.host;
+	o->port = oc->listen.port;
+	o->path_prefix = "/ocpp/";
+	o->protocols = protos;
+	o->nprotocols = n;
+	if (oc->tls != NULL) {
+		o->tls_cert = oc->tls->cert;
+		o->tls_key = oc->tls->key;
+		o->tls_client_ca = oc->tls->client_ca;
+	}
+	o->limits.max_message_bytes = (size_t)oc->max_message_bytes;
+	o->limits.max_connections = oc->max_connections;
+	o->limits.handshake_timeout_ms = oc->handshake_timeout_s * 1000;
+	o->limits.ping_interval_ms = oc->ping_interval_s * 1000;
+	o->limits.idle_timeout_ms = oc->idle_timeout_s * 1000;
+	o->auth = on_auth;
+	o->on_connect = on_connect;
+	o->arg = cs;
+	o->log_module = MOD;
+}
+
+struct csms *
+csms_new(struct event_base *base, const struct config *cfg, struct site *site,
+    char **cause)
+{
+	struct csms *cs = calloc(1, sizeof *cs);
+	const char *protos[CONFIG_OCPP_NVERSIONS];
+	struct ws_server_opts o;
+	const char *host = cfg->ocpp.listen.host ? cfg->ocpp.listen.host : "";
+	bool v6 = strchr(host, ':') != NULL;
+
+	*cause = NULL;
+	if (cs == NULL || (cs->handlers = rpc_handlers_new()) == NULL)
+		abort();
+	cs->base = base;
+	cs->site = site;
+	take_config(cs, cfg);
+	for (int v = 0; v < RPC_NVERSIONS; v++) {
+		enum schema_version sv = v == RPC_V16 ? SCHEMA_OCPP16 :
+		    SCHEMA_OCPP201;
+		for (size_t i = 0; i < sizeof actions / sizeof *actions; i++)
+			if (schema_has_action(sv, actions[i]))
+				rpc_handlers_add(cs->handlers, (enum rpc_version)v,
+				    actions[i], handle_request, cs);
+	}
+	server_opts(cs, cfg, &o, protos);
+	cs->srv = ws_server_new(base, &o, cause);
+	if (cs->srv == NULL) {
+		csms_free(cs);
+		return NULL;
+	}
+	log_info(MOD, "listening addr=%s%s%s:%u", v6 ? "[" : "", host,
+	    v6 ? "]" : "", ws_server_port(cs->srv));
+	return cs;
+}
+
+int
+csms_reconfigure(struct csms *cs, const struct config *cfg)
+{
+	const char *protos[CONFIG_OCPP_NVERSIONS];
+	struct ws_server_opts o;
+
+	take_config(cs, cfg);
+	server_opts(cs, cfg, &o, protos);
+	ws_server_reconfigure(cs->srv, &o);
+	log_info(MOD, "reconfigured chargers=%zu connected=%zu", cs->nauth,
+	    cs->nconns);
+	return 0;
+}
+
+size_t
+csms_count(const struct csms *cs)
+{
+	return cs->nconns;
+}
+
+void
+csms_free(struct csms *cs)
+{
+	if (cs == NULL)
+		return;
+	/* Closes every connection; their on_disconnect frees the conns. */
+	ws_server_free(cs->srv);
+	while (cs->conns != NULL) {
+		struct conn *c = cs->conns;
+
+		cs->conns = c->next;
+		free(c);
+	}
+	rpc_handlers_free(cs->handlers);
+	auth_free(cs->auth, cs->nauth);
+	free(cs);
+}

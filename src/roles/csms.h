@@ -1,0 +1,86 @@
+/*
+ * csms — the gateway as the CSMS of the site's chargers.
+ *
+ * It owns the OCPP WebSocket server built from cfg->ocpp, decides who may
+ * connect (cfg->chargers, ocpp.allow_unknown_chargers), runs one rpc per
+ * connection, and serves every charger request of OCPP 1.6J and 2.0.1
+ * (2.1 chargers get the 2.0.1 message set) through one pipeline:
+ *
+ *   payload --schema_validate--> CallError naming the field, or
+ *           --v16/v201 decode--> neutral message (ocpp/model.h)
+ *           --site model + auth--> reply --encode--> CALLRESULT
+ *
+ * so that no other module parses or builds OCPP JSON. The site model
+ * (site/site.h) is the only state: this module adds connections.
+ *
+ * Boot: a configured or approved charger is Accepted; an unknown one
+ * (allowed by ocpp.allow_unknown_chargers) is Pending until approved; one
+ * no longer in the configuration is Rejected. Until a charger is Accepted,
+ * requests other than BootNotification get SecurityError — except that a
+ * configured charger reconnecting without a new BootNotification (OCPP
+ * chargers boot once per power-up, not per connection) is served at once.
+ *
+ * After an Accepted boot the gateway learns the charger's smart-charging
+ * capabilities (1.6 GetConfiguration, 2.0.1 GetVariables) and asks for
+ * per-phase current sampling every ocpp.meter_interval_s; what a charger
+ * refuses or does not know is recorded with defaults, once per boot.
+ *
+ * Auth policy, per connection (the handshake is refused with the status):
+ *   unknown identity, ocpp.allow_unknown_chargers false      404
+ *   a verified client certificate (profile 3): its subject CN must be the
+ *     identity                                               401 otherwise
+ *   else a charger with a password (profile 1/2): HTTP Basic with
+ *     user = identity and the password (a 40-hex-digit AuthorizationKey
+ *     also as the 20 bytes it encodes)                       401 otherwise
+ *   else, when ocpp.tls.client_ca is set: a certificate is required  401
+ *   else (no credentials configured for it): accepted
+ * A certificate that does not verify against ocpp.tls.client_ca fails the
+ * TLS handshake itself.
+ */
+#ifndef SITEGATE_CSMS_H
+#define SITEGATE_CSMS_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "core/config.h"
+#include "ocpp/model.h"
+
+struct csms;
+struct site;
+
+/* Start listening on cfg->ocpp.listen and log "ocpp: listening
+ * addr=<host>:<port>" with the bound port. The site is not owned and must
+ * outlive the csms; cfg must stay valid until the next csms_reconfigure()
+ * or csms_free(). Returns NULL with a malloc'd *cause when the server
+ * cannot start (port in use, TLS files). */
+struct csms *csms_new(struct event_base *base, const struct config *cfg,
+    struct site *site, char **cause);
+
+/* Apply a new configuration: chargers, passwords, versions, limits and
+ * allow_unknown_chargers take effect for new connections; open connections
+ * are kept. Listen address and TLS files need a restart (the gateway says
+ * so). cfg replaces the previous one (same lifetime rule). Returns 0. */
+int csms_reconfigure(struct csms *cs, const struct config *cfg);
+
+/* Connected chargers. */
+size_t csms_count(const struct csms *cs);
+
+/* How a command ended: result when the charger answered with a valid
+ * CALLRESULT; else NULL and error says why ("CALLERROR NotSupported: ...",
+ * "timeout", "closed", "invalid answer: ..."). Both valid during the call. */
+typedef void csms_command_cb(const struct ocpp_command_result *result,
+    const char *error, void *arg);
+
+/* Send cmd to the connected charger charger_id, in its OCPP version. cb
+ * (may be NULL) runs exactly once, later, from the loop. Returns 0, or -1
+ * when the charger is not connected, the command does not exist in its
+ * version, or its queue is full (then cb never runs). */
+int csms_command(struct csms *cs, const char *charger_id,
+    const struct ocpp_command *cmd, csms_command_cb *cb, void *arg);
+
+/* Close every connection cleanly (1001) and free. NULL is a no-op. */
+void csms_free(struct csms *cs);
+
+#endif

@@ -1,0 +1,1038 @@
+/*
+ * rpc — see rpc.h for the contract. Notes on the implementation:
+ *
+ * Outbound calls are serialised when rpc_call() is made (so a bad payload
+ * is the caller's problem at once, not later) and kept in a singly linked
+ * FIFO; `out` is the one on the wire. Its timeout is one evtimer per rpc.
+ * Every completion goes through complete(), which unlinks the call before
+ * running its callback, so a callback may call rpc_call() again.
+ *
+ * Inbound calls get a small handle (struct rpc_call) on a list; the handle
+ * is freed when answered or when the connection goes. Answers go straight
+ * to ws_conn_send() (which buffers while the connection is inside its read
+ * callback).
+ *
+ * The wire format is built with cJSON, so ids and strings that came from
+ * the peer are escaped correctly when echoed.
+ */
+#include "transport/rpc.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "util/log.h"
+
+#define ACTION_MAX 64		/* longer action names are unknown anyway */
+#define LOG_MSG_MAX 600		/* how much of a message a debug line shows */
+
+struct out_call {
+	struct out_call *next;
+	char id[RPC_ID_MAX + 1];
+	char *action;
+	char *frame;
+	size_t len;
+	rpc_result_fn cb;
+	void *arg;
+};
+
+struct rpc_call {
+	struct rpc *rpc;
+	struct rpc_call *prev, *next;
+	char id[RPC_ID_MAX + 1];
+	char action[ACTION_MAX + 1];
+};
+
+struct rpc {
+	struct event_base *base;
+	struct ws_conn *conn;
+	struct rpc_opts o;
+	char *logmod;
+	struct rpc_idgen ids;
+	struct out_call *out;		/* on the wire */
+	struct out_call *qhead, *qtail;	/* waiting */
+	size_t qlen;
+	struct event *timeout;
+	struct rpc_call *inbound;
+	size_t ninbound;
+	int bad_in_row;
+	bool closing;
+};
+
+struct handler_entry {
+	enum rpc_version v;
+	char *action;
+	rpc_handler_fn fn;
+	void *arg;
+};
+
+struct rpc_handlers {
+	struct handler_entry *e;
+	size_t n;
+};
+
+/* ---------------------------------------------------------------- names */
+
+static const char *const errnames[RPC_NERRCODES][2] = {
+	[RPC_ERRCODE_OTHER] = { "GenericError", "GenericError" },
+	[RPC_NOT_IMPLEMENTED] = { "NotImplemented", "NotImplemented" },
+	[RPC_NOT_SUPPORTED] = { "NotSupported", "NotSupported" },
+	[RPC_INTERNAL_ERROR] = { "InternalError", "InternalError" },
+	[RPC_PROTOCOL_ERROR] = { "ProtocolError", "ProtocolError" },
+	[RPC_SECURITY_ERROR] = { "SecurityError", "SecurityError" },
+	[RPC_FORMAT_VIOLATION] = { "FormationViolation", "FormatViolation" },
+	[RPC_PROPERTY_CONSTRAINT_VIOLATION] = { "PropertyConstraintViolation",
+		"PropertyConstraintViolation" },
+	[RPC_OCCURRENCE_CONSTRAINT_VIOLATION] = {
+		"OccurenceConstraintViolation", "OccurrenceConstraintViolation" },
+	[RPC_TYPE_CONSTRAINT_VIOLATION] = { "TypeConstraintViolation",
+		"TypeConstraintViolation" },
+	[RPC_GENERIC_ERROR] = { "GenericError", "GenericError" },
+	/* 1.6 has no word for a broken frame but FormationViolation. */
+	[RPC_FRAMEWORK_ERROR] = { "FormationViolation", "RpcFrameworkError" },
+	[RPC_MESSAGE_TYPE_NOT_SUPPORTED] = { "GenericError",
+		"MessageTypeNotSupported" },
+};
+
+const char *
+rpc_errcode_name(enum rpc_errcode code, enum rpc_version v)
+{
+	if ((int)code < 0 || code >= RPC_NERRCODES)
+		code = RPC_GENERIC_ERROR;
+	return errnames[code][v == RPC_V16 ? 0 : 1];
+}
+
+enum rpc_errcode
+rpc_errcode_parse(const char *name)
+{
+	for (int c = 1; c < RPC_NERRCODES; c++) {
+		/* FormationViolation is RPC_FORMAT_VIOLATION on input. */
+		if (c == RPC_FRAMEWORK_ERROR) {
+			if (strcmp(name, errnames[c][1]) == 0)
+				return RPC_FRAMEWORK_ERROR;
+			continue;
+		}
+		if (c == RPC_MESSAGE_TYPE_NOT_SUPPORTED) {
+			if (strcmp(name, errnames[c][1]) == 0)
+				return RPC_MESSAGE_TYPE_NOT_SUPPORTED;
+			continue;
+		}
+		if (strcmp(name, errnames[c][0]) == 0 ||
+		    strcmp(name, errnames[c][1]) == 0)
+			return (enum rpc_errcode)c;
+	}
+	return RPC_ERRCODE_OTHER;
+}
+
+static const char *const version_names[RPC_NVERSIONS] = {
+	"ocpp1.6", "ocpp2.0.1", "ocpp2.1",
+};
+
+const char *
+rpc_version_name(enum rpc_version v)
+{
+	return (int)v >= 0 && v < RPC_NVERSIONS ? version_names[v] : "?";
+}
+
+int
+rpc_version_parse(const char *subprotocol, enum rpc_version *out)
+{
+	for (int v = 0; v < RPC_NVERSIONS; v++)
+		if (strcmp(subprotocol, version_names[v]) == 0) {
+			*out = (enum rpc_version)v;
+			return RPC_OK;
+		}
+	return RPC_E_ARG;
+}
+
+/* Every action of each version, sorted (strcmp) for bsearch. From the
+ * specifications' message lists (1.6 with the security extension). */
+static const char *const actions16[] = {
+	"Authorize", "BootNotification", "CancelReservation",
+	"CertificateSigned", "ChangeAvailability", "ChangeConfiguration",
+	"ClearCache", "ClearChargingProfile", "DataTransfer",
+	"DeleteCertificate", "DiagnosticsStatusNotification",
+	"ExtendedTriggerMessage", "FirmwareStatusNotification",
+	"GetCompositeSchedule", "GetConfiguration", "GetDiagnostics",
+	"GetInstalledCertificateIds", "GetLocalListVersion", "GetLog",
+	"Heartbeat", "InstallCertificate", "LogStatusNotification",
+	"MeterValues", "RemoteStartTransaction", "RemoteStopTransaction",
+	"ReserveNow", "Reset", "SecurityEventNotification", "SendLocalList",
+	"SetChargingProfile", "SignCertificate",
+	"SignedFirmwareStatusNotification", "SignedUpdateFirmware",
+	"StartTransaction", "StatusNotification", "StopTransaction",
+	"TriggerMessage", "UnlockConnector", "UpdateFirmware",
+};
+
+static const char *const actions201[] = {
+	"Authorize", "BootNotification", "CancelReservation",
+	"CertificateSigned", "ChangeAvailability", "ClearCache",
+	"ClearChargingProfile", "ClearDisplayMessage",
+	"ClearVariableMonitoring", "ClearedChargingLimit", "CostUpdated",
+	"CustomerInformation", "DataTransfer", "DeleteCertificate",
+	"FirmwareStatusNotification", "Get15118EVCertificate",
+	"GetBaseReport", "GetCertificateStatus", "GetChargingProfiles",
+	"GetCompositeSchedule", "GetDisplayMessages",
+	"GetInstalledCertificateIds", "GetLocalListVersion", "GetLog",
+	"GetMonitoringReport", "GetReport", "GetTransactionStatus",
+	"GetVariables", "Heartbeat", "InstallCertificate",
+	"LogStatusNotification", "MeterValues", "NotifyChargingLimit",
+	"NotifyCustomerInformation", "NotifyDisplayMessages",
+	"NotifyEVChargingNeeds", "NotifyEVChargingSchedule", "NotifyEvent",
+	"NotifyMonitoringReport", "NotifyReport", "PublishFirmware",
+	"PublishFirmwareStatusNotification", "ReportChargingProfiles",
+	"RequestStartTransaction", "RequestStopTransaction",
+	"ReservationStatusUpdate", "ReserveNow", "Reset",
+	"SecurityEventNotification", "SendLocalList", "SetChargingProfile",
+	"SetDisplayMessage", "SetMonitoringBase", "SetMonitoringLevel",
+	"SetNetworkProfile", "SetVariableMonitoring", "SetVariables",
+	"SignCertificate", "StatusNotification", "TransactionEvent",
+	"TriggerMessage", "UnlockConnector", "UnpublishFirmware",
+	"UpdateFirmware",
+};
+
+static const char *const actions21[] = {
+	"AFRRSignal", "AdjustPeriodicEventStream", "Authorize", "BatterySwap",
+	"BootNotification", "CancelReservation", "CertificateSigned",
+	"ChangeAvailability", "ChangeTransactionTariff", "ClearCache",
+	"ClearChargingProfile", "ClearDERControl", "ClearDisplayMessage",
+	"ClearTariffs", "ClearVariableMonitoring", "ClearedChargingLimit",
+	"ClosePeriodicEventStream", "CostUpdated", "CustomerInformation",
+	"DataTransfer", "DeleteCertificate", "FirmwareStatusNotification",
+	"Get15118EVCertificate", "GetBaseReport", "GetCertificateChainStatus",
+	"GetCertificateStatus", "GetChargingProfiles", "GetCompositeSchedule",
+	"GetDERControl", "GetDisplayMessages", "GetInstalledCertificateIds",
+	"GetLocalListVersion", "GetLog", "GetMonitoringReport",
+	"GetPeriodicEventStream", "GetReport", "GetTariffs",
+	"GetTransactionStatus", "GetVariables", "Heartbeat",
+	"InstallCertificate", "LogStatusNotification", "MeterValues",
+	"NotifyAllowedEnergyTransfer", "NotifyChargingLimit",
+	"NotifyCustomerInformation", "NotifyDERAlarm", "NotifyDERStartStop",
+	"NotifyDisplayMessages", "NotifyEVChargingNeeds",
+	"NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport",
+	"NotifyPeriodicEventStream", "NotifyPriorityCharging", "NotifyReport",
+	"NotifySettlement", "NotifyWebPaymentStarted",
+	"OpenPeriodicEventStream", "PublishFirmware",
+	"PublishFirmwareStatusNotification", "PullDynamicScheduleUpdate",
+	"ReportChargingProfiles", "ReportDERControl", "RequestBatterySwap",
+	"RequestStartTransaction", "RequestStopTransaction",
+	"ReservationStatusUpdate", "ReserveNow", "Reset",
+	"SecurityEventNotification", "SendLocalList", "SetChargingProfile",
+	"SetDERControl", "SetDefaultTariff", "SetDisplayMessage",
+	"SetMonitoringBase", "SetMonitoringLevel", "SetNetworkProfile",
+	"SetVariableMonitoring", "SetVariables", "SignCertificate",
+	"StatusNotification", "TransactionEvent", "TriggerMessage",
+	"UnlockConnector", "UnpublishFirmware", "UpdateDynamicSchedule",
+	"UpdateFirmware", "UsePriorityCharging", "VatNumberValidation",
+};
+
+static int
+cmp_action(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+bool
+rpc_action_known(enum rpc_version v, const char *action)
+{
+	const char *const *list;
+	size_t n;
+
+	switch (v) {
+	case RPC_V16:
+		list = actions16;
+		n = sizeof actions16 / sizeof *actions16;
+		break;
+	case RPC_V201:
+		list = actions201;
+		n = sizeof actions201 / sizeof *actions201;
+		break;
+	case RPC_V21:
+		list = actions21;
+		n = sizeof actions21 / sizeof *actions21;
+		break;
+	default:
+		return false;
+	}
+	return bsearch(action, list, n, sizeof *list, cmp_action) != NULL;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static int
+bad(struct rpc_frame *f, bool reply, enum rpc_errcode code, const char *why)
+{
+	f->reply = reply;
+	f->error = code;
+	f->why = why;
+	return RPC_E_FRAME;
+}
+
+static bool
+is_small_int(const cJSON *it, int *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(it))
+		return false;
+	d = it->valuedouble;
+	if (!(d >= 0 && d <= 1000) || floor(d) != d)
+		return false;
+	*out = (int)d;
+	return true;
+}
+
+int
+rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
+    struct rpc_frame *f)
+{
+	const char *end = NULL;
+	const cJSON *type_it, *id_it, *it;
+	int type = 0, n;
+	bool known, id_ok;
+
+	memset(f, 0, sizeof *f);
+	strcpy(f->id, "-1");
+	f->root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (f->root != NULL) {
+		while (end < text + len && (*end == ' ' || *end == '\t' ||
+		    *end == '\r' || *end == '\n'))
+			end++;
+		if (end != text + len) {
+			cJSON_Delete(f->root);
+			f->root = NULL;
+		}
+	}
+	if (f->root == NULL)
+		return bad(f, true, RPC_FRAMEWORK_ERROR,
+		    "message is not valid JSON");
+	if (!cJSON_IsArray(f->root))
+		return bad(f, true, RPC_FRAMEWORK_ERROR,
+		    "message is not a JSON array");
+	n = cJSON_GetArraySize(f->root);
+	type_it = f->root->child;
+	if (type_it == NULL || !is_small_int(type_it, &type))
+		return bad(f, true, RPC_FRAMEWORK_ERROR,
+		    "message type is not an integer");
+	id_it = type_it->next;
+	id_ok = cJSON_IsString(id_it) && id_it->valuestring[0] != '\0' &&
+	    strlen(id_it->valuestring) <= RPC_ID_MAX;
+	if (id_ok)
+		strcpy(f->id, id_it->valuestring);
+	known = (type >= RPC_MSG_CALL && type <= RPC_MSG_CALLERROR) ||
+	    (v == RPC_V21 && (type == RPC_MSG_CALLRESULTERROR ||
+	    type == RPC_MSG_SEND));
+	f->type = type;
+	if (!known) {
+		if (v == RPC_V16)
+			return bad(f, false, RPC_GENERIC_ERROR,
+			    "unknown message type");
+		return bad(f, true, RPC_MESSAGE_TYPE_NOT_SUPPORTED,
+		    "unknown message type");
+	}
+	if (!id_ok) {
+		strcpy(f->id, "-1");
+		return bad(f, type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+		    "message id is not a string of 1 to 36 characters");
+	}
+	switch (type) {
+	case RPC_MSG_CALL:
+	case RPC_MSG_SEND:
+		if (n != 4)
+			return bad(f, type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+			    "a CALL has 4 elements");
+		it = id_it->next;
+		if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
+			return bad(f, type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+			    "action is not a string");
+		f->action = it->valuestring;
+		it = it->next;
+		if (!cJSON_IsObject(it))
+			return bad(f, type == RPC_MSG_CALL, RPC_FORMAT_VIOLATION,
+			    "payload is not a JSON object");
+		f->payload = it;
+		break;
+	case RPC_MSG_CALLRESULT:
+		if (n != 3 || !cJSON_IsObject(id_it->next))
+			return bad(f, false, RPC_FORMAT_VIOLATION,
+			    "a CALLRESULT is [3, id, {payload}]");
+		f->payload = id_it->next;
+		break;
+	default:	/* CALLERROR, CALLRESULTERROR */
+		it = id_it->next;
+		if ((n != 4 && n != 5) || !cJSON_IsString(it) ||
+		    !cJSON_IsString(it->next) ||
+		    (n == 5 && !cJSON_IsObject(it->next->next)))
+			return bad(f, false, RPC_FORMAT_VIOLATION, "a CALLERROR is "
+			    "[4, id, code, description, {details}]");
+		f->code_name = it->valuestring;
+		f->code = rpc_errcode_parse(it->valuestring);
+		f->description = it->next->valuestring;
+		f->details = n == 5 ? it->next->next : NULL;
+		break;
+	}
+	return RPC_OK;
+}
+
+void
+rpc_frame_clear(struct rpc_frame *f)
+{
+	cJSON_Delete(f->root);
+	f->root = NULL;
+}
+
+void
+rpc_idgen_init(struct rpc_idgen *g)
+{
+	unsigned char r[4] = { 0 };
+
+	if (RAND_bytes(r, sizeof r) != 1) {
+		/* Not secret, only distinct: fall back to the address. */
+		uintptr_t p = (uintptr_t)g;
+		memcpy(r, &p, sizeof r);
+	}
+	snprintf(g->prefix, sizeof g->prefix, "%02x%02x%02x%02x", r[0], r[1],
+	    r[2], r[3]);
+	g->n = 0;
+}
+
+void
+rpc_idgen_next(struct rpc_idgen *g, char out[RPC_ID_MAX + 1])
+{
+	/* 8 + 1 + at most 20 digits: always within 36. */
+	snprintf(out, RPC_ID_MAX + 1, "%s-%llu", g->prefix,
+	    (unsigned long long)++g->n);
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+struct rpc_handlers *
+rpc_handlers_new(void)
+{
+	return calloc(1, sizeof(struct rpc_handlers));
+}
+
+int
+rpc_handlers_add(struct rpc_handlers *h, enum rpc_version v,
+    const char *action, rpc_handler_fn fn, void *arg)
+{
+	struct handler_entry *e;
+
+	if ((int)v < 0 || v >= RPC_NVERSIONS || action == NULL ||
+	    action[0] == '\0' || strlen(action) > ACTION_MAX || fn == NULL)
+		return RPC_E_ARG;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->e[i].v == v && strcmp(h->e[i].action, action) == 0) {
+			h->e[i].fn = fn;
+			h->e[i].arg = arg;
+			return RPC_OK;
+		}
+	e = realloc(h->e, (h->n + 1) * sizeof *h->e);
+	if (e == NULL)
+		abort();
+	h->e = e;
+	e = &h->e[h->n++];
+	e->v = v;
+	if ((e->action = strdup(action)) == NULL)
+		abort();
+	e->fn = fn;
+	e->arg = arg;
+	return RPC_OK;
+}
+
+static const struct handler_entry *
+handler_find(const struct rpc_handlers *h, enum rpc_version v,
+    const char *action)
+{
+	if (h == NULL)
+		return NULL;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->e[i].v == v && strcmp(h->e[i].action, action) == 0)
+			return &h->e[i];
+	return NULL;
+}
+
+void
+rpc_handlers_free(struct rpc_handlers *h)
+{
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		free(h->e[i].action);
+	free(h->e);
+	free(h);
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static void
+check_alloc(const void *p)
+{
+	if (p == NULL)
+		abort();
+}
+
+/* Print a frame array and free it. */
+static char *
+print_frame(cJSON *a, size_t *len)
+{
+	char *s = cJSON_PrintUnformatted(a);
+
+	check_alloc(s);
+	cJSON_Delete(a);
+	*len = strlen(s);
+	return s;
+}
+
+static cJSON *
+frame_head(int type, const char *id)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	check_alloc(a);
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(type));
+	cJSON_AddItemToArray(a, cJSON_CreateString(id));
+	return a;
+}
+
+static void
+log_msg(struct rpc *rpc, const char *dir, const char *text, size_t len)
+{
+	char copy[LOG_MSG_MAX + 1], esc[LOG_MSG_MAX * 2], idesc[LOG_ESC_LEN];
+	size_t n = len < LOG_MSG_MAX ? len : LOG_MSG_MAX;
+
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	memcpy(copy, text, n);
+	copy[n] = '\0';
+	log_debug(rpc->logmod, "%s charger=%s msg=%s%s", dir,
+	    log_esc(idesc, sizeof idesc, ws_conn_id(rpc->conn)),
+	    log_esc(esc, sizeof esc, copy), len > n ? "..." : "");
+}
+
+static int
+send_text(struct rpc *rpc, const char *text, size_t len)
+{
+	log_msg(rpc, "send", text, len);
+	if (ws_conn_send(rpc->conn, text, len) != WS_OK) {
+		rpc->closing = true;
+		return RPC_E_CLOSED;
+	}
+	return RPC_OK;
+}
+
+static int
+send_error(struct rpc *rpc, const char *id, enum rpc_errcode code,
+    const char *description, cJSON *details)
+{
+	cJSON *a = frame_head(RPC_MSG_CALLERROR, id);
+	size_t len;
+	char *s;
+	int r;
+
+	cJSON_AddItemToArray(a, cJSON_CreateString(rpc_errcode_name(code,
+	    rpc->o.version)));
+	cJSON_AddItemToArray(a, cJSON_CreateString(description ? description :
+	    ""));
+	cJSON_AddItemToArray(a, details ? details : cJSON_CreateObject());
+	s = print_frame(a, &len);
+	r = send_text(rpc, s, len);
+	free(s);
+	return r;
+}
+
+static void
+out_free(struct out_call *oc)
+{
+	free(oc->action);
+	free(oc->frame);
+	free(oc);
+}
+
+/* Finish one call: it is already unlinked from out/queue. */
+static void
+complete(struct rpc *rpc, struct out_call *oc, struct rpc_response *res)
+{
+	res->action = oc->action;
+	res->id = oc->id;
+	if (oc->cb != NULL)
+		oc->cb(rpc, res, oc->arg);
+	out_free(oc);
+}
+
+static void
+complete_closed(struct rpc *rpc, struct out_call *oc)
+{
+	struct rpc_response res = { .outcome = RPC_OUTCOME_CLOSED };
+
+	complete(rpc, oc, &res);
+}
+
+static void
+start_timeout(struct rpc *rpc)
+{
+	struct timeval tv = { rpc->o.call_timeout_ms / 1000,
+		rpc->o.call_timeout_ms % 1000 * 1000 };
+
+	evtimer_add(rpc->timeout, &tv);
+}
+
+/* Put queued calls on the wire while none is outstanding. */
+static void
+pump(struct rpc *rpc)
+{
+	while (rpc->out == NULL && rpc->qhead != NULL) {
+		struct out_call *oc = rpc->qhead;
+
+		rpc->qhead = oc->next;
+		if (rpc->qhead == NULL)
+			rpc->qtail = NULL;
+		rpc->qlen--;
+		oc->next = NULL;
+		if (rpc->closing || send_text(rpc, oc->frame, oc->len) != RPC_OK) {
+			complete_closed(rpc, oc);
+			continue;
+		}
+		free(oc->frame);
+		oc->frame = NULL;
+		rpc->out = oc;
+		start_timeout(rpc);
+	}
+}
+
+static void
+on_call_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc *rpc = arg;
+	struct out_call *oc = rpc->out;
+	struct rpc_response res = { .outcome = RPC_OUTCOME_TIMEOUT };
+	char esc[LOG_ESC_LEN];
+
+	(void)fd;
+	(void)what;
+	if (oc == NULL)
+		return;
+	rpc->out = NULL;
+	log_warn(rpc->logmod, "call timeout charger=%s action=%s id=%s "
+	    "timeout_ms=%d", log_esc(esc, sizeof esc, ws_conn_id(rpc->conn)),
+	    oc->action, oc->id, rpc->o.call_timeout_ms);
+	complete(rpc, oc, &res);
+	pump(rpc);
+}
+
+int
+rpc_call(struct rpc *rpc, const char *action, cJSON *payload,
+    rpc_result_fn cb, void *arg)
+{
+	struct out_call *oc;
+	cJSON *a;
+
+	if (action == NULL || action[0] == '\0' ||
+	    (payload != NULL && !cJSON_IsObject(payload))) {
+		cJSON_Delete(payload);
+		return RPC_E_ARG;
+	}
+	if (rpc->closing) {
+		cJSON_Delete(payload);
+		return RPC_E_CLOSED;
+	}
+	if (rpc->out != NULL && rpc->qlen >= rpc->o.queue_max) {
+		cJSON_Delete(payload);
+		return RPC_E_QUEUE_FULL;
+	}
+	oc = calloc(1, sizeof *oc);
+	check_alloc(oc);
+	rpc_idgen_next(&rpc->ids, oc->id);
+	oc->action = strdup(action);
+	check_alloc(oc->action);
+	oc->cb = cb;
+	oc->arg = arg;
+	a = frame_head(RPC_MSG_CALL, oc->id);
+	cJSON_AddItemToArray(a, cJSON_CreateString(action));
+	cJSON_AddItemToArray(a, payload ? payload : cJSON_CreateObject());
+	oc->frame = print_frame(a, &oc->len);
+	if (rpc->out == NULL) {
+		/* Straight to the wire; a failure here is reported by the
+		 * return value, so cb never runs from inside this call. */
+		if (send_text(rpc, oc->frame, oc->len) != RPC_OK) {
+			out_free(oc);
+			return RPC_E_CLOSED;
+		}
+		free(oc->frame);
+		oc->frame = NULL;
+		rpc->out = oc;
+		start_timeout(rpc);
+		return RPC_OK;
+	}
+	if (rpc->qtail)
+		rpc->qtail->next = oc;
+	else
+		rpc->qhead = oc;
+	rpc->qtail = oc;
+	rpc->qlen++;
+	return RPC_OK;
+}
+
+int
+rpc_send_message(struct rpc *rpc, const char *action, cJSON *payload)
+{
+	char id[RPC_ID_MAX + 1];
+	cJSON *a;
+	size_t len;
+	char *s;
+	int r;
+
+	if (rpc->o.version != RPC_V21 || action == NULL || action[0] == '\0') {
+		cJSON_Delete(payload);
+		return RPC_E_ARG;
+	}
+	if (rpc->closing) {
+		cJSON_Delete(payload);
+		return RPC_E_CLOSED;
+	}
+	rpc_idgen_next(&rpc->ids, id);
+	a = frame_head(RPC_MSG_SEND, id);
+	cJSON_AddItemToArray(a, cJSON_CreateString(action));
+	cJSON_AddItemToArray(a, payload ? payload : cJSON_CreateObject());
+	s = print_frame(a, &len);
+	r = send_text(rpc, s, len);
+	free(s);
+	return r;
+}
+
+static void
+call_unlink(struct rpc_call *call)
+{
+	struct rpc *rpc = call->rpc;
+
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		rpc->inbound = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	rpc->ninbound--;
+}
+
+int
+rpc_reply(struct rpc_call *call, cJSON *result)
+{
+	struct rpc *rpc = call->rpc;
+	cJSON *a;
+	size_t len;
+	char *s;
+	int r;
+
+	call_unlink(call);
+	if (result != NULL && !cJSON_IsObject(result)) {
+		/* A codec bug, not the peer's fault: say so to the peer. */
+		cJSON_Delete(result);
+		r = send_error(rpc, call->id, RPC_INTERNAL_ERROR,
+		    "the answer is not an object", NULL);
+		free(call);
+		return r;
+	}
+	a = frame_head(RPC_MSG_CALLRESULT, call->id);
+	cJSON_AddItemToArray(a, result ? result : cJSON_CreateObject());
+	s = print_frame(a, &len);
+	r = rpc->closing ? RPC_E_CLOSED : send_text(rpc, s, len);
+	free(s);
+	free(call);
+	return r;
+}
+
+int
+rpc_reply_error(struct rpc_call *call, enum rpc_errcode code,
+    const char *description, cJSON *details)
+{
+	struct rpc *rpc = call->rpc;
+	int r;
+
+	call_unlink(call);
+	if (rpc->closing) {
+		cJSON_Delete(details);
+		r = RPC_E_CLOSED;
+	} else {
+		r = send_error(rpc, call->id, code, description, details);
+	}
+	free(call);
+	return r;
+}
+
+const char *
+rpc_call_action(const struct rpc_call *call)
+{
+	return call->action;
+}
+
+const char *
+rpc_call_id(const struct rpc_call *call)
+{
+	return call->id;
+}
+
+struct rpc *
+rpc_call_rpc(const struct rpc_call *call)
+{
+	return call->rpc;
+}
+
+/* ---------------------------------------------------------------- receiving */
+
+static void
+handle_call(struct rpc *rpc, const struct rpc_frame *f)
+{
+	const struct handler_entry *h;
+	struct rpc_call *call;
+	char esc[LOG_ESC_LEN], aesc[LOG_ESC_LEN];
+
+	if (f->type == RPC_MSG_CALL) {
+		for (call = rpc->inbound; call != NULL; call = call->next)
+			if (strcmp(call->id, f->id) == 0) {
+				send_error(rpc, f->id, RPC_GENERIC_ERROR, "a call "
+				    "with this id is still being processed", NULL);
+				return;
+			}
+		if (rpc->ninbound >= rpc->o.max_inbound) {
+			send_error(rpc, f->id, RPC_GENERIC_ERROR, "too many "
+			    "calls at once; wait for the answers", NULL);
+			return;
+		}
+	}
+	h = strlen(f->action) <= ACTION_MAX ?
+	    handler_find(rpc->o.handlers, rpc->o.version, f->action) : NULL;
+	if (h == NULL) {
+		bool known = rpc_action_known(rpc->o.version, f->action);
+
+		log_info(rpc->logmod, "no handler charger=%s action=%s "
+		    "answer=%s", log_esc(esc, sizeof esc, ws_conn_id(rpc->conn)),
+		    log_esc(aesc, sizeof aesc, f->action),
+		    known ? "NotSupported" : "NotImplemented");
+		if (f->type == RPC_MSG_CALL)
+			send_error(rpc, f->id, known ? RPC_NOT_SUPPORTED :
+			    RPC_NOT_IMPLEMENTED, known ? "action not supported" :
+			    "unknown action", NULL);
+		return;
+	}
+	if (f->type == RPC_MSG_SEND) {
+		h->fn(rpc, NULL, f->payload, h->arg);
+		return;
+	}
+	call = calloc(1, sizeof *call);
+	check_alloc(call);
+	call->rpc = rpc;
+	strcpy(call->id, f->id);
+	strcpy(call->action, f->action);
+	call->next = rpc->inbound;
+	if (rpc->inbound)
+		rpc->inbound->prev = call;
+	rpc->inbound = call;
+	rpc->ninbound++;
+	h->fn(rpc, call, f->payload, h->arg);
+}
+
+static void
+handle_response(struct rpc *rpc, const struct rpc_frame *f, bool malformed)
+{
+	struct out_call *oc = rpc->out;
+	struct rpc_response res = { 0 };
+	char esc[LOG_ESC_LEN], idesc[LOG_ESC_LEN];
+
+	if (oc == NULL || strcmp(oc->id, f->id) != 0) {
+		log_warn(rpc->logmod, "response to no pending call dropped "
+		    "charger=%s id=%s", log_esc(esc, sizeof esc,
+		    ws_conn_id(rpc->conn)), log_esc(idesc, sizeof idesc, f->id));
+		return;
+	}
+	rpc->out = NULL;
+	evtimer_del(rpc->timeout);
+	if (malformed) {
+		res.outcome = RPC_OUTCOME_ERROR;
+		res.code = RPC_FORMAT_VIOLATION;
+		res.code_name = rpc_errcode_name(RPC_FORMAT_VIOLATION,
+		    rpc->o.version);
+		res.description = f->why;
+	} else if (f->type == RPC_MSG_CALLRESULT) {
+		res.outcome = RPC_OUTCOME_RESULT;
+		res.payload = f->payload;
+	} else {
+		res.outcome = RPC_OUTCOME_ERROR;
+		res.code = f->code;
+		res.code_name = f->code_name;
+		res.description = f->description;
+		res.details = f->details;
+	}
+	complete(rpc, oc, &res);
+	pump(rpc);
+}
+
+static void
+on_message(struct ws_conn *conn, const char *text, size_t len, void *arg)
+{
+	struct rpc *rpc = arg;
+	struct rpc_frame f;
+	char esc[LOG_ESC_LEN], idesc[LOG_ESC_LEN];
+
+	(void)conn;
+	log_msg(rpc, "recv", text, len);
+	if (rpc->closing)
+		return;
+	if (rpc_frame_parse(text, len, rpc->o.version, &f) != RPC_OK) {
+		log_warn(rpc->logmod, "bad message charger=%s type=%d id=%s "
+		    "error=\"%s\" answer=%s", log_esc(esc, sizeof esc,
+		    ws_conn_id(rpc->conn)), f.type, log_esc(idesc, sizeof idesc,
+		    f.id), f.why, f.reply ? rpc_errcode_name(f.error,
+		    rpc->o.version) : "none");
+		if (f.reply)
+			send_error(rpc, f.id, f.error, f.why, NULL);
+		else if ((f.type == RPC_MSG_CALLRESULT ||
+		    f.type == RPC_MSG_CALLERROR) && strcmp(f.id, "-1") != 0)
+			handle_response(rpc, &f, true);
+		rpc_frame_clear(&f);
+		if (++rpc->bad_in_row >= rpc->o.max_bad_messages) {
+			log_warn(rpc->logmod, "too many bad messages charger=%s",
+			    log_esc(esc, sizeof esc, ws_conn_id(rpc->conn)));
+			rpc_close(rpc, WS_CLOSE_POLICY, "too many bad messages");
+		}
+		return;
+	}
+	rpc->bad_in_row = 0;
+	switch (f.type) {
+	case RPC_MSG_CALL:
+	case RPC_MSG_SEND:
+		handle_call(rpc, &f);
+		break;
+	case RPC_MSG_CALLRESULT:
+	case RPC_MSG_CALLERROR:
+		handle_response(rpc, &f, false);
+		break;
+	default:	/* CALLRESULTERROR: the peer could not use our answer */
+		log_warn(rpc->logmod, "peer refused our answer charger=%s id=%s "
+		    "code=%s", log_esc(esc, sizeof esc, ws_conn_id(rpc->conn)),
+		    log_esc(idesc, sizeof idesc, f.id), rpc_errcode_name(f.code,
+		    rpc->o.version));
+		break;
+	}
+	rpc_frame_clear(&f);
+}
+
+/* Complete every call with "closed" and forget the inbound ones. */
+static void
+drop_all(struct rpc *rpc)
+{
+	struct out_call *oc;
+
+	rpc->closing = true;
+	evtimer_del(rpc->timeout);
+	if ((oc = rpc->out) != NULL) {
+		rpc->out = NULL;
+		complete_closed(rpc, oc);
+	}
+	while ((oc = rpc->qhead) != NULL) {
+		rpc->qhead = oc->next;
+		if (rpc->qhead == NULL)
+			rpc->qtail = NULL;
+		rpc->qlen--;
+		complete_closed(rpc, oc);
+	}
+}
+
+static void
+rpc_destroy(struct rpc *rpc)
+{
+	struct rpc_call *call;
+
+	while ((call = rpc->inbound) != NULL) {
+		call_unlink(call);
+		free(call);
+	}
+	event_free(rpc->timeout);
+	free(rpc->logmod);
+	free(rpc);
+}
+
+static void
+on_close(struct ws_conn *conn, const struct ws_close_info *info, void *arg)
+{
+	struct rpc *rpc = arg;
+
+	(void)conn;
+	drop_all(rpc);
+	if (rpc->o.on_disconnect != NULL)
+		rpc->o.on_disconnect(rpc, info, rpc->o.arg);
+	rpc_destroy(rpc);
+}
+
+struct rpc *
+rpc_new(struct event_base *base, struct ws_conn *conn,
+    const struct rpc_opts *opts)
+{
+	static const struct ws_handler handler = { NULL, on_message, on_close };
+	struct rpc *rpc = calloc(1, sizeof *rpc);
+
+	check_alloc(rpc);
+	rpc->base = base;
+	rpc->conn = conn;
+	rpc->o = *opts;
+	if (rpc->o.call_timeout_ms <= 0)
+		rpc->o.call_timeout_ms = 30000;
+	if (rpc->o.queue_max == 0)
+		rpc->o.queue_max = 32;
+	if (rpc->o.max_inbound == 0)
+		rpc->o.max_inbound = 8;
+	if (rpc->o.max_bad_messages <= 0)
+		rpc->o.max_bad_messages = 20;
+	rpc->logmod = strdup(opts->log_module ? opts->log_module : "rpc");
+	check_alloc(rpc->logmod);
+	rpc->o.log_module = rpc->logmod;
+	rpc_idgen_init(&rpc->ids);
+	rpc->timeout = evtimer_new(base, on_call_timeout, rpc);
+	check_alloc(rpc->timeout);
+	ws_conn_set_handler(conn, &handler, rpc);
+	return rpc;
+}
+
+void
+rpc_close(struct rpc *rpc, uint16_t code, const char *reason)
+{
+	rpc->closing = true;
+	ws_conn_close(rpc->conn, code, reason);
+}
+
+void
+rpc_free(struct rpc *rpc)
+{
+	if (rpc == NULL)
+		return;
+	drop_all(rpc);
+	ws_conn_free(rpc->conn);
+	rpc_destroy(rpc);
+}
+
+enum rpc_version
+rpc_version(const struct rpc *rpc)
+{
+	return rpc->o.version;
+}
+
+struct ws_conn *
+rpc_conn(const struct rpc *rpc)
+{
+	return rpc->conn;
+}
+
+void *
+rpc_arg(const struct rpc *rpc)
+{
+	return rpc->o.arg;
+}
+
+size_t
+rpc_pending(const struct rpc *rpc)
+{
+	return (rpc->out ? 1 : 0) + rpc->qlen;
+}
