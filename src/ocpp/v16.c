@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocpp/codec.h"
 #include "ocpp/meter.h"
 #include "util/json.h"
 
@@ -41,21 +42,6 @@ static const struct {
 	{ "SignedFirmwareStatusNotification", "status" },
 };
 
-static int
-violation(struct ocpp_error *err, enum ocpp_violation v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-violation(struct ocpp_error *err, enum ocpp_violation v, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->violation = v;
-	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof err->text, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int
 timestamp(const cJSON *o, const char *key, int64_t *ms, bool required,
@@ -64,7 +50,7 @@ timestamp(const cJSON *o, const char *key, int64_t *ms, bool required,
 	int rc = json_time(o, key, ms);
 
 	if (rc < 0 || (rc > 0 && required))
-		return violation(err, rc < 0 ? OCPP_VIOLATION_PROPERTY :
+		return codec_refuse(err, rc < 0 ? OCPP_VIOLATION_PROPERTY :
 		    OCPP_VIOLATION_OCCURRENCE, "%s: not an RFC 3339 date-time", key);
 	if (rc > 0)
 		*ms = 0;
@@ -85,7 +71,7 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 		int j = 0;
 
 		if (json_time(mv, "timestamp", &ts) != 0)
-			return violation(err, OCPP_VIOLATION_PROPERTY,
+			return codec_refuse(err, OCPP_VIOLATION_PROPERTY,
 			    "%s[%d].timestamp: not an RFC 3339 date-time", name, i);
 		if (ts > m->reading.ts_ms)
 			m->reading.ts_ms = ts;
@@ -105,7 +91,7 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 			errno = 0;
 			s.value = text ? strtod(text, &end) : 0;
 			if (text == NULL || end == text || *end != '\0' || errno)
-				return violation(err, OCPP_VIOLATION_PROPERTY,
+				return codec_refuse(err, OCPP_VIOLATION_PROPERTY,
 				    "%s[%d].sampledValue[%d].value: \"%.40s\" is not a "
 				    "number", name, i, j, text ? text : "");
 			meter_apply(&m->reading, &s);
@@ -128,7 +114,7 @@ v16_decode_request(const char *action, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return violation(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
 		    "object");
 
 	if (strcmp(action, "BootNotification") == 0) {
@@ -158,7 +144,7 @@ v16_decode_request(const char *action, const cJSON *p,
 			if (strcmp(st, statuses[i].name) == 0)
 				s->status = statuses[i].status;
 		if (s->status == SITE_STATUS_UNKNOWN)
-			return violation(err, OCPP_VIOLATION_PROPERTY, "status: \"%.40s\" "
+			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "status: \"%.40s\" "
 			    "is not a ChargePointStatus", st ? st : "");
 		json_copy(s->error_code, sizeof s->error_code, p, "errorCode");
 		return timestamp(p, "timestamp", &s->ts_ms, false, err);
@@ -180,7 +166,7 @@ v16_decode_request(const char *action, const cJSON *p,
 		t->reservation_id = json_int(p, "reservationId", -1);
 		t->charging_state = SITE_STATUS_UNKNOWN;
 		if (t->evse < 1)
-			return violation(err, OCPP_VIOLATION_PROPERTY, "connectorId: a "
+			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "connectorId: a "
 			    "transaction needs a connector from 1, got %d", t->evse);
 		return timestamp(p, "timestamp", &t->ts_ms, true, err);
 	}
@@ -471,37 +457,7 @@ unsupported:
 	return -1;
 }
 
-static bool
-status_means_yes(const char *s)
-{
-	static const char *const yes[] = { "Accepted", "Scheduled", "Unlocked",
-		"RebootRequired" };
 
-	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-		if (strcmp(s, yes[i]) == 0)
-			return true;
-	return false;
-}
-
-static void
-decode_schedule(const cJSON *sched, struct ocpp_profile *p)
-{
-	const cJSON *periods = cJSON_GetObjectItemCaseSensitive(sched,
-	    "chargingSchedulePeriod");
-	const char *unit = json_str(sched, "chargingRateUnit");
-
-	p->unit = unit && strcmp(unit, "W") == 0 ? OCPP_UNIT_W : OCPP_UNIT_A;
-	p->duration_s = json_int(sched, "duration", 0);
-	if (json_time(sched, "startSchedule", &p->start_ms) != 0)
-		p->start_ms = 0;
-	for (const cJSON *pe = periods ? periods->child : NULL;
-	    pe && p->nperiods < OCPP_MAX_PERIODS; pe = pe->next) {
-		struct ocpp_period *x = &p->periods[p->nperiods++];
-		x->start_s = json_int(pe, "startPeriod", 0);
-		x->limit = json_num(pe, "limit", 0);
-		x->phases = json_int(pe, "numberPhases", 0);
-	}
-}
 
 int
 v16_decode_result(const struct ocpp_command *c, const cJSON *p,
@@ -510,7 +466,7 @@ v16_decode_result(const struct ocpp_command *c, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return violation(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
 		    "object");
 	if (c->type == OCPP_CMD_GET_CONFIG) {
 		const cJSON *keys = cJSON_GetObjectItemCaseSensitive(p,
@@ -545,7 +501,7 @@ v16_decode_result(const struct ocpp_command *c, const cJSON *p,
 		return 0;
 	}
 	json_copy(out->status, sizeof out->status, p, "status");
-	out->accepted = status_means_yes(out->status);
+	out->accepted = codec_status_yes(out->status);
 	if (c->type == OCPP_CMD_SET_CONFIG && c->u.config.nkeys == 1) {
 		out->nkeys = 1;
 		out->keys[0].key = c->u.config.keys[0];
@@ -553,7 +509,7 @@ v16_decode_result(const struct ocpp_command *c, const cJSON *p,
 		snprintf(out->keys[0].status, OCPP_STR_LEN, "%s", out->status);
 	}
 	if (c->type == OCPP_CMD_GET_COMPOSITE)
-		decode_schedule(cJSON_GetObjectItemCaseSensitive(p,
-		    "chargingSchedule"), &out->schedule);
+		codec_schedule(cJSON_GetObjectItemCaseSensitive(p,
+		    "chargingSchedule"), "startSchedule", &out->schedule);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocpp/codec.h"
 #include "ocpp/meter.h"
 #include "util/json.h"
 
@@ -48,21 +49,6 @@ static const struct {
 	{ "ReportChargingProfiles", "chargingLimitSource", NULL },
 };
 
-static int
-violation(struct ocpp_error *err, enum ocpp_violation v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-violation(struct ocpp_error *err, enum ocpp_violation v, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->violation = v;
-	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof err->text, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static enum site_status
 lookup(const struct name_status *t, size_t n, const char *name,
@@ -85,7 +71,7 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 		int64_t ts;
 
 		if (json_time(mv, "timestamp", &ts) != 0)
-			return violation(err, OCPP_VIOLATION_PROPERTY,
+			return codec_refuse(err, OCPP_VIOLATION_PROPERTY,
 			    "%s[%d].timestamp: not an RFC 3339 date-time", name, i);
 		if (ts > m->reading.ts_ms)
 			m->reading.ts_ms = ts;
@@ -123,10 +109,10 @@ decode_tx(const cJSON *p, struct ocpp_tx *t, struct ocpp_error *err)
 	else if (type && strcmp(type, "Ended") == 0)
 		t->kind = OCPP_TX_ENDED;
 	else
-		return violation(err, OCPP_VIOLATION_PROPERTY, "eventType: \"%.40s\" "
+		return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "eventType: \"%.40s\" "
 		    "is not Started, Updated or Ended", type ? type : "");
 	if (json_time(p, "timestamp", &t->ts_ms) != 0)
-		return violation(err, OCPP_VIOLATION_PROPERTY, "timestamp: not an "
+		return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "timestamp: not an "
 		    "RFC 3339 date-time");
 	json_copy(t->tx_id, sizeof t->tx_id, info, "transactionId");
 	json_copy(t->trigger, sizeof t->trigger, p, "triggerReason");
@@ -162,7 +148,7 @@ v201_decode_request(const char *action, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return violation(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
 		    "object");
 
 	if (strcmp(action, "BootNotification") == 0) {
@@ -190,10 +176,10 @@ v201_decode_request(const char *action, const cJSON *p,
 		s->status = lookup(connector_statuses, sizeof connector_statuses /
 		    sizeof *connector_statuses, st, SITE_STATUS_UNKNOWN);
 		if (s->status == SITE_STATUS_UNKNOWN)
-			return violation(err, OCPP_VIOLATION_PROPERTY, "connectorStatus: "
+			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "connectorStatus: "
 			    "\"%.40s\" is not a ConnectorStatus", st ? st : "");
 		if (json_time(p, "timestamp", &s->ts_ms) != 0)
-			return violation(err, OCPP_VIOLATION_PROPERTY, "timestamp: not "
+			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "timestamp: not "
 			    "an RFC 3339 date-time");
 		return 0;
 	}
@@ -529,17 +515,6 @@ unsupported:
 	return -1;
 }
 
-static bool
-status_means_yes(const char *s)
-{
-	static const char *const yes[] = { "Accepted", "Scheduled", "Unlocked",
-		"RebootRequired" };
-
-	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-		if (strcmp(s, yes[i]) == 0)
-			return true;
-	return false;
-}
 
 int
 v201_decode_result(const struct ocpp_command *c, const cJSON *p,
@@ -550,7 +525,7 @@ v201_decode_result(const struct ocpp_command *c, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return violation(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
 		    "object");
 	if (c->type == OCPP_CMD_GET_CONFIG || c->type == OCPP_CMD_SET_CONFIG) {
 		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(p,
@@ -578,29 +553,14 @@ v201_decode_result(const struct ocpp_command *c, const cJSON *p,
 		return 0;
 	}
 	json_copy(out->status, sizeof out->status, p, "status");
-	out->accepted = status_means_yes(out->status);
+	out->accepted = codec_status_yes(out->status);
 	info = cJSON_GetObjectItemCaseSensitive(p, "statusInfo");
 	json_copy(out->reason, sizeof out->reason, info, "reasonCode");
 	if (c->type == OCPP_CMD_REMOTE_START)
 		json_copy(out->tx_id, sizeof out->tx_id, p, "transactionId");
 	if (c->type == OCPP_CMD_GET_COMPOSITE) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(p, "schedule");
-		const cJSON *periods = cJSON_GetObjectItemCaseSensitive(s,
-		    "chargingSchedulePeriod");
-		const char *unit = json_str(s, "chargingRateUnit");
-		struct ocpp_profile *pr = &out->schedule;
-
-		pr->unit = unit && strcmp(unit, "W") == 0 ? OCPP_UNIT_W : OCPP_UNIT_A;
-		pr->duration_s = json_int(s, "duration", 0);
-		if (json_time(s, "scheduleStart", &pr->start_ms) != 0)
-			pr->start_ms = 0;
-		for (const cJSON *pe = periods ? periods->child : NULL;
-		    pe && pr->nperiods < OCPP_MAX_PERIODS; pe = pe->next) {
-			struct ocpp_period *x = &pr->periods[pr->nperiods++];
-			x->start_s = json_int(pe, "startPeriod", 0);
-			x->limit = json_num(pe, "limit", 0);
-			x->phases = json_int(pe, "numberPhases", 0);
-		}
+		codec_schedule(cJSON_GetObjectItemCaseSensitive(p, "schedule"),
+		    "scheduleStart", &out->schedule);
 	}
 	return 0;
 }

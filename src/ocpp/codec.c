@@ -1,0 +1,56 @@
+/*
+ * codec — see codec.h.
+ */
+#include "ocpp/codec.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/json.h"
+
+int
+codec_refuse(struct ocpp_error *err, enum ocpp_violation v, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	err->violation = v;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+bool
+codec_status_yes(const char *s)
+{
+	static const char *const yes[] = { "Accepted", "Scheduled", "Unlocked",
+		"RebootRequired" };
+
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+		if (strcmp(s, yes[i]) == 0)
+			return true;
+	return false;
+}
+
+void
+codec_schedule(const cJSON *sched, const char *start_key,
+    struct ocpp_profile *p)
+{
+	const cJSON *periods = cJSON_GetObjectItemCaseSensitive(sched,
+	    "chargingSchedulePeriod");
+	const char *unit = json_str(sched, "chargingRateUnit");
+
+	p->unit = unit && strcmp(unit, "W") == 0 ? OCPP_UNIT_W : OCPP_UNIT_A;
+	p->duration_s = json_int(sched, "duration", 0);
+	if (json_time(sched, start_key, &p->start_ms) != 0)
+		p->start_ms = 0;
+	for (const cJSON *pe = periods ? periods->child : NULL;
+	    pe && p->nperiods < OCPP_MAX_PERIODS; pe = pe->next) {
+		struct ocpp_period *x = &p->periods[p->nperiods++];
+		x->start_s = json_int(pe, "startPeriod", 0);
+		x->limit = json_num(pe, "limit", 0);
+		x->phases = json_int(pe, "numberPhases", 0);
+	}
+}

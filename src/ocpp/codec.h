@@ -1,0 +1,33 @@
+/*
+ * codec — the few pieces the 1.6 and 2.0.1 codecs share word for word.
+ *
+ * Each codec keeps its own translation (the versions name and shape
+ * things differently); what is identical lives here: how a refusal is
+ * described, which answer words mean yes, and how a charging schedule's
+ * periods are read (the member names of a period are the same in both).
+ */
+#ifndef SITEGATE_OCPP_CODEC_H
+#define SITEGATE_OCPP_CODEC_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "ocpp/model.h"
+
+/* Fill *err with violation v and a printf-style text. Returns -1, so that
+ * a decoder can "return codec_refuse(...)". */
+int codec_refuse(struct ocpp_error *err, enum ocpp_violation v,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* True when a command's answer status means it was done or will be:
+ * Accepted, Scheduled, Unlocked, RebootRequired. */
+bool codec_status_yes(const char *status);
+
+/* Read a schedule: its chargingRateUnit and chargingSchedulePeriod array
+ * (at most OCPP_MAX_PERIODS periods), and duration and the start time
+ * from the members named start_key (1.6 "startSchedule" inside the
+ * schedule, 2.0.1 "scheduleStart"). */
+void codec_schedule(const cJSON *sched, const char *start_key,
+    struct ocpp_profile *p);
+
+#endif
