@@ -49,6 +49,7 @@
 
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
@@ -127,52 +128,9 @@ struct ems {
 
 /* ------------------------------------------------------------ helpers */
 
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
 
-	if (p == NULL)
-		abort();
-	return p;
-}
 
-static char *
-xstrdup(const char *s)
-{
-	char *p;
 
-	if (s == NULL)
-		return NULL;
-	if ((p = strdup(s)) == NULL)
-		abort();
-	return p;
-}
-
-static char *
-xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timeval
 tv_ms(int64_t ms)
@@ -803,7 +761,7 @@ pub_send(struct ems *e, struct pub *p, bool force)
 	free(p->sent);
 	p->sent = text;
 	p->ever_sent = true;
-	p->last_tx_ms = mono_ms();
+	p->last_tx_ms = isotime_mono_ms();
 }
 
 /* Send p now if its rate allows, else when it does. */
@@ -814,7 +772,7 @@ pub_kick(struct ems *e, struct pub *p)
 
 	if (e->link != LINK_UP || !p->dirty)
 		return;
-	now = mono_ms();
+	now = isotime_mono_ms();
 	due = p->last_tx_ms + EMS_PUBLISH_INTERVAL_MS;
 	if (!p->ever_sent || now >= due) {
 		pub_send(e, p, false);
@@ -917,7 +875,7 @@ report_refusal(struct ems *e, const char *what, const char *in_topic,
 	ems_excerpt(ex, sizeof ex, payload, len);
 	/* An EMS gone wrong may repeat its mistake many times a second: log
 	 * a few per window and count the rest (each is still answered). */
-	now = mono_ms();
+	now = isotime_mono_ms();
 	if (now - e->refusal_window_ms >= REFUSAL_WINDOW_MS) {
 		e->refusal_window_ms = now;
 		e->refusal_logs = 0;
@@ -962,7 +920,7 @@ handle_limit(struct ems *e, const struct mosquitto_message *m)
 		    m->payload, (size_t)m->payloadlen, m->retain);
 		return;
 	}
-	now = mono_ms();
+	now = isotime_mono_ms();
 	e->last_valid_ms = now;
 	arm(e->timeout_ev, (int64_t)e->set.limit_timeout_s * 1000);
 	if (l.ttl_s > 0) {
@@ -1209,7 +1167,7 @@ link_down(struct ems *e, const char *why)
 		why = e->lib_error;
 	set_error(e, "%s", why);
 	if (e->down_since_ms == 0) {
-		e->down_since_ms = mono_ms();
+		e->down_since_ms = isotime_mono_ms();
 		arm(e->down_ev, (int64_t)e->set.limit_timeout_s * 1000);
 	}
 	delay = next_backoff(e);
@@ -1474,7 +1432,7 @@ ems_new(struct event_base *base, const struct config *cfg,
 	log_limit(&e->limit, false);
 
 	/* Unreachable until proven otherwise. */
-	e->down_since_ms = mono_ms();
+	e->down_since_ms = isotime_mono_ms();
 	arm(e->down_ev, (int64_t)e->set.limit_timeout_s * 1000);
 	event_add(e->misc_ev, &misc);
 	arm(e->retry_ev, 0);		/* connect from the loop */
@@ -1487,7 +1445,7 @@ rearm_from(struct event *ev, int64_t since_ms, int timeout_s)
 {
 	if (!evtimer_pending(ev, NULL))
 		return;
-	arm(ev, since_ms + (int64_t)timeout_s * 1000 - mono_ms());
+	arm(ev, since_ms + (int64_t)timeout_s * 1000 - isotime_mono_ms());
 }
 
 int
@@ -1537,7 +1495,7 @@ ems_reconfigure(struct ems *e, const struct config *cfg, char **cause)
 		e->link = LINK_IDLE;
 		evtimer_del(e->connect_ev);
 		if (e->down_since_ms == 0) {
-			e->down_since_ms = mono_ms();
+			e->down_since_ms = isotime_mono_ms();
 			arm(e->down_ev, (int64_t)e->set.limit_timeout_s * 1000);
 		}
 		build_topics(e);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "util/isotime.h"
+#include "util/xalloc.h"
 
 #define PATH_LEN 128
 
@@ -53,25 +54,7 @@ static const char *const auth_mode_names[] = {
 	"local_list", "accept_all", "upstream",
 };
 
-static void *
-xmalloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
 
-	if (p == NULL)
-		abort();	/* the daemon may abort on out-of-memory */
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = s ? strdup(s) : NULL;
-
-	if (s && p == NULL)
-		abort();
-	return p;
-}
 
 static void
 err(struct ctx *c, const char *path, const char *fmt, ...)

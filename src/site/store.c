@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/xalloc.h"
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the key/value table for small facts about this gateway. */
@@ -186,21 +187,6 @@ route_sqlite_log(void)
 	}
 }
 
-static char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 /* Map an SQLite result code to a store_err. */
 static int
@@ -234,7 +220,7 @@ fail(struct store *st, int rc, int *err, char **cause, const char *what)
 	else if (e == STORE_ERR_IO)
 		hint = "; check that the directory exists and is writable";
 	*err = e;
-	*cause = fmt("state file %s: %s: %s%s", st->path, what,
+	*cause = xasprintf("state file %s: %s: %s%s", st->path, what,
 	    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), hint);
 	return e;
 }
@@ -321,7 +307,7 @@ store_open_version(const char *path, int target, int *err, char **cause)
 	}
 	if (st->version > STORE_SCHEMA_VERSION) {
 		*err = STORE_ERR_NEWER;
-		*cause = fmt("state file %s: schema version %d was written by a "
+		*cause = xasprintf("state file %s: schema version %d was written by a "
 		    "newer sitegate (this one knows up to %d); upgrade sitegate or "
 		    "use another state file", path, st->version,
 		    STORE_SCHEMA_VERSION);

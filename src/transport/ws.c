@@ -54,7 +54,9 @@
 #include <wslay/wslay.h>
 
 #include "transport/wshs.h"
+#include "util/isotime.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 /* What OCPP asks for (1.6 security whitepaper, 2.0.1 part 2 A00.FR.3xx):
  * the ECDHE suites with AES-GCM, and the two RSA key-exchange suites that
@@ -154,50 +156,9 @@ static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 static void flush(struct ws_conn *c);
 
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
 
-	if (p == NULL)
-		abort();
-	return p;
-}
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
 
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-static char *
-xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 limits_defaults(struct ws_limits *l)
@@ -260,7 +221,7 @@ set_close(struct ws_conn *c, uint16_t code, const char *reason)
 static void
 arm(struct ws_conn *c)
 {
-	int64_t due = -1, now = now_ms();
+	int64_t due = -1, now = isotime_mono_ms();
 	struct timeval tv;
 
 	switch (c->state) {
@@ -327,7 +288,7 @@ enter_drain(struct ws_conn *c)
 		return;
 	}
 	c->state = CS_DRAIN;
-	c->deadline = now_ms() + c->lim.close_timeout_ms;
+	c->deadline = isotime_mono_ms() + c->lim.close_timeout_ms;
 	arm(c);
 }
 
@@ -431,7 +392,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		reap(c);
 		return;
 	}
-	now = now_ms();
+	now = isotime_mono_ms();
 	if (c->state == CS_OPEN) {
 		if (c->lim.idle_timeout_ms > 0 &&
 		    now >= c->last_rx + c->lim.idle_timeout_ms) {
@@ -554,7 +515,7 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 	c->awaiting_pong = false;
 	switch (m->opcode) {
 	case WSLAY_TEXT_FRAME:
-		c->last_rx = now_ms();
+		c->last_rx = isotime_mono_ms();
 		if (c->state == CS_OPEN && c->h.on_message != NULL)
 			c->h.on_message(c, (const char *)m->msg, m->msg_length,
 			    c->harg);
@@ -723,7 +684,7 @@ start_ws(struct ws_conn *c, bool server)
 	    c->lim.max_message_bytes);
 	c->state = CS_OPEN;
 	c->was_open = true;
-	c->last_rx = now_ms();
+	c->last_rx = isotime_mono_ms();
 	c->next_ping = c->last_rx + c->lim.ping_interval_ms;
 	arm(c);
 }
@@ -952,7 +913,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	srv->conns = c;
 	srv->nconns++;
 	c->state = CS_HANDSHAKE;
-	c->deadline = now_ms() + c->lim.handshake_timeout_ms;
+	c->deadline = isotime_mono_ms() + c->lim.handshake_timeout_ms;
 	arm(c);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ);
@@ -1338,7 +1299,7 @@ ws_connect(struct event_base *base, const struct ws_client_opts *o,
 		}
 	}
 	c->state = CS_RESOLVING;
-	c->deadline = now_ms() + lim.handshake_timeout_ms;
+	c->deadline = isotime_mono_ms() + lim.handshake_timeout_ms;
 	arm(c);
 
 	memset(&hints, 0, sizeof hints);
@@ -1546,7 +1507,7 @@ ws_conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 	}
 	close_frame_now(c, code, reason);
 	c->state = CS_CLOSING;
-	c->deadline = now_ms() + c->lim.close_timeout_ms;
+	c->deadline = isotime_mono_ms() + c->lim.close_timeout_ms;
 	arm(c);
 	if (!c->in_recv) {
 		flush(c);

@@ -24,4 +24,7 @@ char *isotime_format(int64_t ms, char *buf);
 /* The wall clock, in ms since the epoch. */
 int64_t isotime_now_ms(void);
 
+/* A monotonic clock in ms (for timeouts and rates; not a date). */
+int64_t isotime_mono_ms(void);
+
 #endif
