@@ -158,6 +158,8 @@ write_config(const char *dir, char *path, size_t size)
 	snprintf(path, size, "%s/sitegate.json", dir);
 	if ((f = fopen(path, "w")) == NULL)
 		die("cannot write %s: %s", path, strerror(errno));
+	/* Every client is a configured charger: an unknown one would wait
+	 * as Pending and be refused. */
 	fprintf(f,
 	    "{\n"
 	    "  \"site_id\": \"bench\",\n"
@@ -165,15 +167,18 @@ write_config(const char *dir, char *path, size_t size)
 	    "  \"log_level\": \"info\",\n"
 	    "  \"ocpp\": { \"listen\": \"127.0.0.1:0\",\n"
 	    "    \"versions\": [\"ocpp2.0.1\", \"ocpp1.6\"],\n"
-	    "    \"allow_unknown_chargers\": true, \"max_connections\": 2000 },\n"
-	    "  \"chargers\": [ { \"id\": \"CP-01\", \"max_current_a\": 32,\n"
-	    "    \"phases\": 3, \"phase_rotation\": \"L1L2L3\", \"circuit\": \"main\",\n"
-	    "    \"priority\": 0 } ],\n"
+	    "    \"max_connections\": 2000 },\n"
+	    "  \"chargers\": [\n", dir);
+	for (int i = 0; i < IDLE_CONNS; i++)
+		fprintf(f, "    { \"id\": \"BENCH-%04d\", \"max_current_a\": 32 }%s\n",
+		    i, i + 1 < IDLE_CONNS ? "," : "");
+	fprintf(f,
+	    "  ],\n"
 	    "  \"site\": { \"voltage_v\": 230, \"min_current_a\": 6,\n"
 	    "    \"failsafe_current_a\": 16,\n"
 	    "    \"circuits\": [ { \"id\": \"main\", \"max_current_a\": 63 } ] },\n"
 	    "  \"authorization\": { \"mode\": \"accept_all\" }\n"
-	    "}\n", dir);
+	    "}\n");
 	fclose(f);
 }
 
@@ -283,8 +288,11 @@ on_heartbeat(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	struct lconn *lc = arg;
 
 	(void)rpc;
+	if (res->outcome == RPC_OUTCOME_ERROR)
+		die("Heartbeat answered with %s: %s", res->code_name,
+		    res->description);
 	if (res->outcome != RPC_OUTCOME_RESULT)
-		return;
+		return;		/* closed or timed out while stopping */
 	if (lc->b->measuring)
 		lc->b->calls++;
 	if (!lc->b->stopping)
