@@ -27,6 +27,7 @@
 
 #include "site/store.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 #define MAX_SUBSCRIBERS 16
 
@@ -131,8 +132,10 @@ charger_drop(struct site *s, size_t i)
 
 	for (int e = 0; e < SITE_MAX_EVSES; e++) {
 		free(s->ended[i * SITE_MAX_EVSES + (size_t)e]);
-		if (e < ch->nevses)
-			free(ch->evses[e].session);
+		if (e < ch->nevses) {
+			free(ch->evses[e]->session);
+			free(ch->evses[e]);
+		}
 	}
 	memmove(&s->chargers[i], &s->chargers[i + 1],
 	    (s->nchargers - i - 1) * sizeof *s->chargers);
@@ -343,7 +346,7 @@ site_new(struct store *st, const struct config *cfg, char **cause)
 		size_t open = 0;
 		for (size_t i = 0; i < s->nchargers; i++)
 			for (int e = 0; e < s->chargers[i]->nevses; e++)
-				open += s->chargers[i]->evses[e].session != NULL;
+				open += s->chargers[i]->evses[e]->session != NULL;
 		log_info("site", "loaded chargers=%zu open_sessions=%zu",
 		    s->nchargers, open);
 	}
@@ -380,7 +383,7 @@ site_reconfigure(struct site *s, const struct config *cfg)
 		bool busy = ch->connected || ch->approved;
 
 		for (int e = 0; e < ch->nevses; e++)
-			busy |= ch->evses[e].session != NULL;
+			busy |= ch->evses[e]->session != NULL;
 		if (!ch->configured && !busy)
 			charger_drop(s, i);
 	}
@@ -423,14 +426,14 @@ site_evse(struct site_charger *ch, int evse_id)
 	if (evse_id < 1 || evse_id > SITE_MAX_EVSES)
 		return NULL;
 	while (ch->nevses < evse_id) {
-		struct site_evse *e = &ch->evses[ch->nevses];
+		struct site_evse *e = xcalloc(1, sizeof *e);
 
-		memset(e, 0, sizeof *e);
+		ch->evses[ch->nevses] = e;
 		e->charger = ch;
 		e->id = ++ch->nevses;
 		e->nconnectors = 1;
 	}
-	return &ch->evses[evse_id - 1];
+	return ch->evses[evse_id - 1];
 }
 
 struct site_charger *
@@ -551,7 +554,7 @@ site_status(struct site *s, struct site_charger *ch, int evse_id,
 		return SITE_ERR_BAD_EVSE;
 	if (evse_id == 0) {
 		for (int i = 0; i < ch->nevses; i++)
-			set_status(s, &ch->evses[i], 0, st, error_code, ts_ms);
+			set_status(s, ch->evses[i], 0, st, error_code, ts_ms);
 		return SITE_OK;
 	}
 	if ((e = site_evse(ch, evse_id)) == NULL)
@@ -624,7 +627,7 @@ site_session_find(struct site *s, const struct site_charger *ch,
 	if (i == SIZE_MAX)
 		return NULL;
 	for (int e = 0; e < ch->nevses; e++) {
-		struct site_session *open = ch->evses[e].session;
+		struct site_session *open = ch->evses[e]->session;
 		struct site_session *ended = s->ended[i * SITE_MAX_EVSES + (size_t)e];
 
 		if (open && strcmp(open->charger_tx_id, charger_tx_id) == 0)

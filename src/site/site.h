@@ -141,7 +141,9 @@ struct site_charger {
 	int64_t last_seen_ms;
 	struct site_caps caps;
 	int nevses;
-	struct site_evse evses[SITE_MAX_EVSES];	/* [0] = EVSE 1 */
+	/* [0] = EVSE 1; the first nevses exist, each allocated when first
+	 * seen, so a charger costs memory for the EVSEs it has, not for 32. */
+	struct site_evse *evses[SITE_MAX_EVSES];
 };
 
 struct site_session {
