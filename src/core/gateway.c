@@ -112,7 +112,7 @@ on_prune(evutil_socket_t fd, short what, void *arg)
 	prune(arg);
 }
 
-/* ems: status. Until the control loop publishes the full site status,
+/* The status document. Until the control loop publishes the full site status,
  * the gateway publishes this minimal one (the ems module adds "online" and
  * the EMS limit, its source and the link state) whenever the limit
  * changes. */
@@ -186,9 +186,8 @@ reload(struct gateway *gw)
 	}
 	log_set_level(cfg->log_level);
 	site_reconfigure(gw->site, cfg);
-	/* csms: reconfigure */
 	csms_reconfigure(gw->csms, cfg);
-	/* ems: reconfigure */
+	/* The EMS link goes away with its section, or reconnects. */
 	if (gw->ems != NULL && cfg->mqtt == NULL) {
 		ems_free(gw->ems);
 		gw->ems = NULL;
@@ -289,7 +288,7 @@ gateway_new(const char *config_path, int *exit_code)
 	    evsignal_add(gw->sig_hup, NULL))
 		abort();
 
-	/* csms: create */
+	/* The chargers' CSMS first: the EMS status reports on its site. */
 	gw->csms = csms_new(gw->base, gw->cfg, gw->site, &cause);
 	if (gw->csms == NULL) {
 		log_error("ocpp", "cannot start: %s", cause);
@@ -297,7 +296,6 @@ gateway_new(const char *config_path, int *exit_code)
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}
-	/* ems: create */
 	if (gw->cfg->mqtt != NULL &&
 	    (gw->ems = start_ems(gw, gw->cfg)) == NULL) {
 		*exit_code = GATEWAY_EXIT_START;
@@ -330,9 +328,8 @@ gateway_free(struct gateway *gw)
 {
 	if (gw == NULL)
 		return;
-	/* ems: free */
+	/* In the reverse order of creation. */
 	ems_free(gw->ems);
-	/* csms: free */
 	csms_free(gw->csms);
 	if (gw->flush_timer)
 		event_free(gw->flush_timer);
