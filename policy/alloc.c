@@ -116,7 +116,7 @@ struct ev_hot {
 	int32_t old;		/* last setpoint if it was active, else 0 */
 	uint32_t node;
 	uint8_t kind, st, mode, mask;
-	uint8_t one;		/* mask of its one-phase mode */
+	uint8_t one;		/* mask of its one-phase mode (fixed) */
 	uint8_t flags;
 	uint8_t reason, max_reason;
 	uint8_t pad[4];
@@ -525,6 +525,8 @@ alloc_site_new(const struct alloc_site_desc *d)
 			s->e_map[3 * j + k] = ed->phases == 3 ?
 			    rot_map[ed->rotation][k] : (uint8_t)ed->grid_phase;
 		s->mem[j].mode = (uint8_t)ed->phases;
+		/* fixed by the wiring: set here, not on every call */
+		s->h[j].one = (uint8_t)(1u << s->e_map[3 * j]);
 		s->adm[j] = (uint32_t)j;
 		s->mord[j] = (uint32_t)j;
 	}
@@ -598,21 +600,17 @@ alloc_site_adopt_state(struct alloc_site *dst, size_t dst_i,
 /*
  * Sort v[0..n) by the keys k[v[]] (unique but for KEY_NONE, whose order
  * does not matter: nothing reads past the last eligible EVSE). A natural
- * merge sort, started from the previous call's order: inputs change little
- * between calls, so this is one check, or a few merging passes. (Runs are
+ * merge sort, started from the previous call's order: a few merging passes
+ * when many keys moved (sort_idx below handles the usual few). (Runs are
  * non-decreasing, not increasing: equal KEY_NONE keys must merge too, or
  * the number of runs would never reach one.)
  */
 static void
-sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const uint64_t *k)
+merge_sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const uint64_t *k)
 {
 	uint32_t *src = v, *dst = tmp, *t;
 	size_t runs, i;
 
-	for (i = 1; i < n && k[v[i - 1]] <= k[v[i]]; i++)
-		;
-	if (i >= n)
-		return;			/* already in order */
 	do {
 		i = 0;
 		runs = 0;
@@ -644,12 +642,67 @@ sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const uint64_t *k)
 		memcpy(v, src, n * sizeof *v);
 }
 
+/*
+ * Sort v[0..n) by k[v[]] as above, for the usual case of a few keys that
+ * moved since the last call: one pass keeps the longest-looking sorted
+ * subsequence in v and moves each element that breaks the order to tmp,
+ * together with the kept element before it (that one may be the one that
+ * moved up, so the kept list never stays stuck behind it). The few moved
+ * are insertion-sorted and merged back from the end. Many moved: the merge
+ * sort. The keys of eligible EVSEs are unique, so any correct sort gives
+ * the same order (KEY_NONE entries are never read), whatever the method.
+ */
+static void
+sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const uint64_t *k)
+{
+	size_t i, nk, nm = 0, lim = n / 16 + 8;
+
+	for (i = 1; i < n && k[v[i - 1]] <= k[v[i]]; i++)
+		;
+	if (i >= n)
+		return;			/* already in order */
+	for (nk = i; i < n; i++) {
+		uint32_t x = v[i];
+
+		if (k[x] < k[v[nk - 1]]) {
+			tmp[nm++] = v[--nk];
+			tmp[nm++] = x;
+			if (nk == 0 || nm > lim)
+				break;
+		} else
+			v[nk++] = x;
+	}
+	if (i < n) {			/* too many out of order */
+		memcpy(v + nk, tmp, nm * sizeof *v);
+		merge_sort_idx(v, tmp, n, k);
+		return;
+	}
+	for (size_t a = 1; a < nm; a++) {
+		uint32_t x = tmp[a];
+		size_t b = a;
+
+		for (; b > 0 && k[tmp[b - 1]] > k[x]; b--)
+			tmp[b] = tmp[b - 1];
+		tmp[b] = x;
+	}
+	/* merge from the end: v[nk..n) is free */
+	for (size_t o = n, a = nk, b = nm; b > 0;) {
+		if (a > 0 && k[v[a - 1]] > k[tmp[b - 1]])
+			v[--o] = v[--a];
+		else
+			v[--o] = tmp[--b];
+	}
+}
+
 /* ------------------------------------------------ constraint helpers */
 
 /*
  * The hot loops below touch the three phases of a node together and use
  * the phase mask arithmetically rather than with one branch per phase:
  * with mixed 1- and 3-phase EVSEs those branches are unpredictable.
+ * The small helpers called once per EVSE or per event (path_load, defer,
+ * node_levels, tt_fix, set_bound, freeze, admit_one) are always_inline:
+ * GCC at -O2 kept them out of line, and the calls cost ~4 % of a call.
  */
 
 #define PATH(s, node, pp, pe)						\
@@ -716,7 +769,7 @@ fits_at(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
 }
 
 /* Add v to load[] on EVSE e's path, on the phases it uses. */
-static void
+static inline __attribute__((always_inline)) void
 path_load(struct alloc_site *s, const struct ev_hot *e, int64_t v)
 {
 	PATH(s, e->node, pp, pe);
@@ -768,7 +821,7 @@ path_grow(struct alloc_site *s, const struct ev_hot *e, int64_t v,
  * change at once (a freeze, a bulk admission) that is one walk per node,
  * not one per EVSE. Nothing may read load[] or g[] in between.
  */
-static void
+static inline __attribute__((always_inline)) void
 defer(struct alloc_site *s, const struct ev_hot *e, int64_t v, int32_t dg)
 {
 	size_t c = 3 * (size_t)e->node;
@@ -862,7 +915,7 @@ room_at_level(const struct alloc_site *s, const struct ev_hot *e, int64_t t)
  * their ancestors are recomputed at once (the dirty list, flush_levels()).
  */
 /* Recompute node n's levels (not its place in the tree). */
-static void
+static inline __attribute__((always_inline)) void
 node_levels(struct alloc_site *s, size_t n)
 {
 	size_t c = 3 * n;
@@ -881,7 +934,7 @@ node_levels(struct alloc_site *s, size_t n)
 }
 
 /* Tournament node j from its children: the left (lower) node wins ties. */
-static void
+static inline __attribute__((always_inline)) void
 tt_fix(struct alloc_site *s, size_t j)
 {
 	size_t l = 2 * j, w = s->tv[l + 1] < s->tv[l] ? l + 1 : l;
@@ -956,7 +1009,7 @@ min_level(struct alloc_site *s)
 	}
 }
 
-static void
+static inline __attribute__((always_inline)) void
 set_bound(struct alloc_site *s, size_t i, int c)
 {
 	s->cold[i].rnode = c < 0 ? -1 : c / 3;
@@ -975,7 +1028,7 @@ first_mask(const struct ev_hot *e)
 
 /* Admit EVSE i in mode (1 or 3): reserve its minimum. Deferred (commit()
  * follows) or at once. */
-static void
+static inline __attribute__((always_inline)) void
 admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
     int deferred, size_t *nf, size_t *ngrow)
 {
@@ -1122,7 +1175,7 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 }
 
 /* Stop an EVSE at v (deferred: commit() follows). */
-static void
+static inline __attribute__((always_inline)) void
 freeze(struct alloc_site *s, struct ev_hot *e, int32_t v, size_t *ngrow)
 {
 	if (e->st == S_GROW) {
@@ -1396,14 +1449,28 @@ adm_key(const struct alloc_site *s, const struct ev_mem *mm, int prio,
 	    group << K_GROUP | t << K_LOW | ext;
 }
 
+/*
+ * The six currents are checked two at a time with SSE2 vector compares
+ * (GCC vector extension): the same ordered comparisons as ok_amp() per
+ * element (-0.0 >= 0 holds, NaN fails both), at a third of the
+ * instructions. This check runs for every EVSE on every call. A cap that
+ * does not count is checked as 0, which passes.
+ */
+typedef double v2d __attribute__((vector_size(16)));
+typedef int64_t v2l __attribute__((vector_size(16)));
+
 static int
 evse_in_ok(const struct alloc_evse_in *e)
 {
-	/* & rather than &&: no branches (ok_amp: -0.0 >= 0 holds, NaN fails) */
+	v2d a = { e->measured_a[0], e->measured_a[1] };
+	v2d b = { e->measured_a[2], e->min_a };
+	v2d c = { e->max_a, e->has_cap ? e->cap_a : 0.0 };
+	v2l ok = (a >= 0) & (a <= ALLOC_MAX_A) & (b >= 0) &
+	    (b <= ALLOC_MAX_A) & (c >= 0) & (c <= ALLOC_MAX_A);
+
+	/* & rather than &&: no branches */
 	return ((unsigned)e->state <= ALLOC_ST_UNCONTROLLABLE) &
-	    ok_amp(e->measured_a[0]) & ok_amp(e->measured_a[1]) &
-	    ok_amp(e->measured_a[2]) & ok_amp(e->min_a) & ok_amp(e->max_a) &
-	    ((e->has_cap == 0) | ok_amp(e->cap_a)) &
+	    ((ok[0] & ok[1]) != 0) &
 	    (e->priority >= 0) & (e->priority <= ALLOC_PRIORITY_MAX);
 }
 
@@ -1436,7 +1503,6 @@ classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
 	e->old = 0;
 	e->st = S_OUT;
 	e->mode = wired;
-	e->one = (uint8_t)(1u << s->e_map[3 * i]);
 	e->mask = wired == 3 ? 7 : e->one;
 	e->flags = 0;
 	cd->rnode = -1;
@@ -1659,10 +1725,9 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		o->max_a = e->M / 10.0;
 		o->held = !!(e->flags & F_HELD);
 		o->switched = !!(e->flags & F_SWITCHED);
-		if (e->x > 0)
-			for (int p = 0; p < 3; p++)
-				if (e->mask & (1u << p))
-					o->grid_a[p] = o->limit_a;
+		/* no branch per phase: the masks of mixed EVSEs are random */
+		for (int p = 0; p < 3; p++)
+			o->grid_a[p] = e->mask >> p & 1 ? o->limit_a : 0.0;
 		if (e->x > 0 && e->old == 0)
 			mm->run_since = now;
 		if (e->x == 0 && e->old > 0)
