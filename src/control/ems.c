@@ -48,6 +48,7 @@
 #include <event2/util.h>
 
 #include "util/isotime.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -228,21 +229,6 @@ refuse(char *why, size_t whylen, const char *fmt, ...)
 	return EMS_ERR_INVALID;
 }
 
-static const char *
-type_name(const cJSON *v)
-{
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	return "an object";
-}
 
 /*
  * The common part of both payloads: size, NUL bytes, JSON syntax, an
@@ -277,7 +263,7 @@ parse_object(const char *payload, size_t len, const char *const *keys,
 		return NULL;
 	}
 	if (!cJSON_IsObject(obj)) {
-		refuse(why, whylen, "not a JSON object, got %s", type_name(obj));
+		refuse(why, whylen, "not a JSON object, got %s", json_type_name(obj));
 		cJSON_Delete(obj);
 		return NULL;
 	}
@@ -310,7 +296,7 @@ check_number(const cJSON *v, const char *name, double lo, double hi,
 {
 	if (!cJSON_IsNumber(v))
 		return refuse(why, whylen, "%s: expected a number, got %s", name,
-		    type_name(v));
+		    json_type_name(v));
 	if (!isfinite(v->valuedouble) || v->valuedouble < lo ||
 	    v->valuedouble > hi)
 		return refuse(why, whylen, "%s: %g is out of range %g..%g%s%s",
@@ -369,7 +355,7 @@ ems_limit_parse(const char *payload, size_t len, double voltage_v,
 	} else if (cur != NULL) {
 		if (!cJSON_IsNumber(cur)) {
 			refuse(why, whylen, "max_current_a: expected a number or an "
-			    "array of 3 numbers, got %s", type_name(cur));
+			    "array of 3 numbers, got %s", json_type_name(cur));
 			goto out;
 		}
 		if (check_number(cur, "max_current_a", 0, EMS_CURRENT_MAX_A, "A",
@@ -429,7 +415,7 @@ ems_evse_set_parse(const char *payload, size_t len, struct ems_evse_set *out,
 	} else if (cap != NULL) {
 		if (!cJSON_IsNumber(cap)) {
 			refuse(why, whylen, "max_current_a: expected a number or "
-			    "null, got %s", type_name(cap));
+			    "null, got %s", json_type_name(cap));
 			goto out;
 		}
 		if (check_number(cap, "max_current_a", 0, EMS_CURRENT_MAX_A, "A",

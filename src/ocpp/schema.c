@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "util/isotime.h"
+#include "util/json.h"
 
 enum sc_kind {
 	SK_STRING,	/* max_len: maxLength in code points, 0 for none */
@@ -2541,23 +2542,6 @@ fail(struct walk *w, int code, const char *fmt, ...)
 	return code;
 }
 
-static const char *
-json_type(const cJSON *v)
-{
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsObject(v))
-		return "an object";
-	return "an invalid value";
-}
 
 /* Length in Unicode code points, as JSON Schema's maxLength counts. */
 static size_t
@@ -2708,7 +2692,7 @@ check_value(struct walk *w, const struct sc_field *f, const cJSON *v)
 	case SK_ENUM:
 		if (!cJSON_IsString(v) || v->valuestring == NULL)
 			return fail(w, SCHEMA_TYPE, "expected a string, got %s",
-			    json_type(v));
+			    json_type_name(v));
 		break;
 	case SK_INT:
 	case SK_NUM:
@@ -2716,17 +2700,17 @@ check_value(struct walk *w, const struct sc_field *f, const cJSON *v)
 		if (!cJSON_IsNumber(v))
 			return fail(w, SCHEMA_TYPE, "expected %s, got %s",
 			    f->kind == SK_INT ? "an integer" : "a number",
-			    json_type(v));
+			    json_type_name(v));
 		break;
 	case SK_BOOL:
 		if (!cJSON_IsBool(v))
 			return fail(w, SCHEMA_TYPE,
-			    "expected a boolean, got %s", json_type(v));
+			    "expected a boolean, got %s", json_type_name(v));
 		return SCHEMA_OK;
 	case SK_OBJECT:
 		if (!cJSON_IsObject(v))
 			return fail(w, SCHEMA_TYPE,
-			    "expected an object, got %s", json_type(v));
+			    "expected an object, got %s", json_type_name(v));
 		return check_object(w, f->obj, v);
 	default:			/* SK_ANY */
 		return SCHEMA_OK;
@@ -2797,7 +2781,7 @@ check_field(struct walk *w, const struct sc_field *f, const cJSON *v)
 		return check_value(w, f, v);
 	if (!cJSON_IsArray(v))
 		return fail(w, SCHEMA_TYPE, "expected an array, got %s",
-		    json_type(v));
+		    json_type_name(v));
 	n = cJSON_GetArraySize(v);
 	if (n < f->min_items)
 		return fail(w, SCHEMA_OCCURRENCE,

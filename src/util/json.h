@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* "a string", "a number", "a boolean", "null", "an array", "an object"
+ * (or "an invalid value"): for messages that say what was found. */
+const char *json_type_name(const cJSON *v);
+
 /* The string member key of obj, or NULL. */
 const char *json_str(const cJSON *obj, const char *key);
 
