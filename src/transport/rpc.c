@@ -25,6 +25,7 @@
 
 #include <openssl/rand.h>
 
+#include "ocpp/schema.h"
 #include "util/log.h"
 
 #define ACTION_MAX 64		/* longer action names are unknown anyway */
@@ -149,52 +150,9 @@ rpc_version_parse(const char *subprotocol, enum rpc_version *out)
 	return RPC_E_ARG;
 }
 
-/* Every action of each version, sorted (strcmp) for bsearch. From the
- * specifications' message lists (1.6 with the security extension). */
-static const char *const actions16[] = {
-	"Authorize", "BootNotification", "CancelReservation",
-	"CertificateSigned", "ChangeAvailability", "ChangeConfiguration",
-	"ClearCache", "ClearChargingProfile", "DataTransfer",
-	"DeleteCertificate", "DiagnosticsStatusNotification",
-	"ExtendedTriggerMessage", "FirmwareStatusNotification",
-	"GetCompositeSchedule", "GetConfiguration", "GetDiagnostics",
-	"GetInstalledCertificateIds", "GetLocalListVersion", "GetLog",
-	"Heartbeat", "InstallCertificate", "LogStatusNotification",
-	"MeterValues", "RemoteStartTransaction", "RemoteStopTransaction",
-	"ReserveNow", "Reset", "SecurityEventNotification", "SendLocalList",
-	"SetChargingProfile", "SignCertificate",
-	"SignedFirmwareStatusNotification", "SignedUpdateFirmware",
-	"StartTransaction", "StatusNotification", "StopTransaction",
-	"TriggerMessage", "UnlockConnector", "UpdateFirmware",
-};
-
-static const char *const actions201[] = {
-	"Authorize", "BootNotification", "CancelReservation",
-	"CertificateSigned", "ChangeAvailability", "ClearCache",
-	"ClearChargingProfile", "ClearDisplayMessage",
-	"ClearVariableMonitoring", "ClearedChargingLimit", "CostUpdated",
-	"CustomerInformation", "DataTransfer", "DeleteCertificate",
-	"FirmwareStatusNotification", "Get15118EVCertificate",
-	"GetBaseReport", "GetCertificateStatus", "GetChargingProfiles",
-	"GetCompositeSchedule", "GetDisplayMessages",
-	"GetInstalledCertificateIds", "GetLocalListVersion", "GetLog",
-	"GetMonitoringReport", "GetReport", "GetTransactionStatus",
-	"GetVariables", "Heartbeat", "InstallCertificate",
-	"LogStatusNotification", "MeterValues", "NotifyChargingLimit",
-	"NotifyCustomerInformation", "NotifyDisplayMessages",
-	"NotifyEVChargingNeeds", "NotifyEVChargingSchedule", "NotifyEvent",
-	"NotifyMonitoringReport", "NotifyReport", "PublishFirmware",
-	"PublishFirmwareStatusNotification", "ReportChargingProfiles",
-	"RequestStartTransaction", "RequestStopTransaction",
-	"ReservationStatusUpdate", "ReserveNow", "Reset",
-	"SecurityEventNotification", "SendLocalList", "SetChargingProfile",
-	"SetDisplayMessage", "SetMonitoringBase", "SetMonitoringLevel",
-	"SetNetworkProfile", "SetVariableMonitoring", "SetVariables",
-	"SignCertificate", "StatusNotification", "TransactionEvent",
-	"TriggerMessage", "UnlockConnector", "UnpublishFirmware",
-	"UpdateFirmware",
-};
-
+/* Every OCPP 2.1 action, sorted (strcmp) for bsearch. The 1.6 and 2.0.1
+ * action sets are not repeated here: ocpp/schema has a table for every
+ * message of those versions and answers for them. */
 static const char *const actions21[] = {
 	"AFRRSignal", "AdjustPeriodicEventStream", "Authorize", "BatterySwap",
 	"BootNotification", "CancelReservation", "CertificateSigned",
@@ -244,13 +202,9 @@ rpc_action_known(enum rpc_version v, const char *action)
 
 	switch (v) {
 	case RPC_V16:
-		list = actions16;
-		n = sizeof actions16 / sizeof *actions16;
-		break;
+		return schema_has_action(SCHEMA_OCPP16, action);
 	case RPC_V201:
-		list = actions201;
-		n = sizeof actions201 / sizeof *actions201;
-		break;
+		return schema_has_action(SCHEMA_OCPP201, action);
 	case RPC_V21:
 		list = actions21;
 		n = sizeof actions21 / sizeof *actions21;
