@@ -16,6 +16,7 @@
 #include "control/ems.h"
 #include "core/config.h"
 #include "roles/csms.h"
+#include "roles/uplink.h"
 #include "site/site.h"
 #include "site/store.h"
 #include "util/isotime.h"
@@ -32,8 +33,11 @@ struct gateway {
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct ems *ems;		/* NULL without an mqtt section */
+	struct uplink *uplink;		/* NULL without an upstream section */
 	int exit_code;
 };
+
+static void publish_status(struct gateway *gw);
 
 /* libevent's own warnings go through our log. */
 static void
@@ -117,7 +121,8 @@ on_prune(evutil_socket_t fd, short what, void *arg)
  * the EMS limit, its source and the link state) whenever the limit
  * changes. */
 static void
-publish_ems_status(struct ems *ems, const struct config *cfg)
+publish_ems_status(struct ems *ems, const struct config *cfg,
+    struct uplink *ul)
 {
 	cJSON *doc = cJSON_CreateObject();
 
@@ -125,6 +130,18 @@ publish_ems_status(struct ems *ems, const struct config *cfg)
 		abort();
 	cJSON_AddTrueToObject(doc, "online");
 	cJSON_AddNumberToObject(doc, "chargers_configured", (double)cfg->nchargers);
+	if (ul != NULL) {
+		struct uplink_state st;
+		cJSON *u = cJSON_AddObjectToObject(doc, "uplink");
+
+		uplink_state(ul, &st);
+		cJSON_AddStringToObject(u, "state", st.link);
+		cJSON_AddBoolToObject(u, "connected", st.connected);
+		cJSON_AddStringToObject(u, "boot", st.boot);
+		cJSON_AddNumberToObject(u, "outbox_depth", (double)st.depth);
+		cJSON_AddNumberToObject(u, "outbox_oldest_age_s",
+		    (double)(st.oldest_age_ms / 1000));
+	}
 	ems_publish_status(ems, doc);
 	cJSON_Delete(doc);
 }
@@ -134,8 +151,10 @@ on_ems_limit(const struct ems_limit *limit, void *arg)
 {
 	struct gateway *gw = arg;
 
-	(void)limit;
-	publish_ems_status(gw->ems, gw->cfg);
+	if (gw->uplink != NULL)
+		uplink_ems_limit(gw->uplink, limit->source == EMS_SOURCE_EMS ?
+		    limit->current_a : NULL);
+	publish_ems_status(gw->ems, gw->cfg, gw->uplink);
 }
 
 static struct ems *
@@ -150,8 +169,92 @@ start_ems(struct gateway *gw, const struct config *cfg)
 		free(cause);
 		return NULL;
 	}
-	publish_ems_status(ems, cfg);
+	publish_ems_status(ems, cfg, gw->uplink);
 	return ems;
+}
+
+/* ------------------------------------------------------------ uplink
+ * The uplink's hooks toward the control loop. TEMPORARY until src/control
+ * lands: they only log what they receive; the lead connects them to
+ * control at merge. */
+static void
+hook_station_limit(const double *limit_a, void *arg)
+{
+	(void)arg;
+	if (limit_a == NULL)
+		log_info("gateway", "upstream station limit cleared");
+	else
+		log_info("gateway", "upstream station limit a=%.1f,%.1f,%.1f",
+		    limit_a[0], limit_a[1], limit_a[2]);
+}
+
+static void
+hook_evse_cap(int number, double cap_a, void *arg)
+{
+	(void)arg;
+	log_info("gateway", "upstream evse cap evse=%d a=%.1f", number, cap_a);
+}
+
+static int
+hook_offer(int number, double *limit_a, int *phases, void *arg)
+{
+	struct gateway *gw = arg;
+	double root = gw->cfg->site.circuits[gw->cfg->site.root_index].
+	    max_current_a[0];
+
+	/* Until control lands: the grid connection for the site, nothing
+	 * known per EVSE. */
+	if (number != 0)
+		return -1;
+	limit_a[0] = limit_a[1] = limit_a[2] = root;
+	*phases = 3;
+	return 0;
+}
+
+static void
+hook_state(void *arg)
+{
+	publish_status(arg);
+}
+
+static struct uplink *
+start_uplink(struct gateway *gw, const struct config *cfg)
+{
+	struct uplink_hooks h = { hook_station_limit, hook_evse_cap, hook_offer,
+		hook_state, gw };
+	char *cause = NULL;
+	struct uplink *ul = uplink_new(gw->base, cfg, gw->site, gw->store,
+	    gw->csms, &h, &cause);
+
+	if (ul == NULL) {
+		log_error("uplink", "cannot start: %s", cause);
+		free(cause);
+	}
+	return ul;
+}
+
+/* Apply a reload to the uplink: it goes with its section, starts with a
+ * new one, or takes the new settings. */
+static void
+reload_uplink(struct gateway *gw, const struct config *cfg)
+{
+	if (gw->uplink != NULL && cfg->upstream == NULL) {
+		uplink_free(gw->uplink);
+		gw->uplink = NULL;
+		log_info("uplink", "stopped: no upstream section any more");
+	} else if (gw->uplink != NULL) {
+		uplink_reconfigure(gw->uplink, cfg);
+	} else if (cfg->upstream != NULL) {
+		gw->uplink = start_uplink(gw, cfg);
+	}
+}
+/* ------------------------------------------------------------ end uplink */
+
+static void
+publish_status(struct gateway *gw)
+{
+	if (gw->ems != NULL)
+		publish_ems_status(gw->ems, gw->cfg, gw->uplink);
 }
 
 static void
@@ -200,10 +303,12 @@ reload(struct gateway *gw)
 			    "link stays", cause);
 			free(cause);
 		}
-		publish_ems_status(gw->ems, cfg);
+		publish_ems_status(gw->ems, cfg, gw->uplink);
 	} else if (cfg->mqtt != NULL) {
 		gw->ems = start_ems(gw, cfg);
 	}
+
+	reload_uplink(gw, cfg);
 
 	config_free(gw->cfg);
 	gw->cfg = cfg;
@@ -301,6 +406,11 @@ gateway_new(const char *config_path, int *exit_code)
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}
+	if (gw->cfg->upstream != NULL &&
+	    (gw->uplink = start_uplink(gw, gw->cfg)) == NULL) {
+		*exit_code = GATEWAY_EXIT_START;
+		goto fail;
+	}
 
 	log_info("gateway", "ready version=%s site=%s config=%s state=%s "
 	    "starts=%lld", SITEGATE_VERSION, gw->cfg->site_id, config_path,
@@ -329,6 +439,7 @@ gateway_free(struct gateway *gw)
 	if (gw == NULL)
 		return;
 	/* In the reverse order of creation. */
+	uplink_free(gw->uplink);
 	ems_free(gw->ems);
 	csms_free(gw->csms);
 	if (gw->flush_timer)

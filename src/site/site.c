@@ -73,12 +73,41 @@ copy(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* PLACEHOLDER until main's EVSE map (schema v4) is merged: numbers given
+ * once, in charger order, not persisted. Replaced by the lead's code. */
+static void
+number_evses(struct site *s)
+{
+	int next = 1;
+
+	for (size_t i = 0; i < s->nchargers; i++)
+		for (int e = 0; e < s->chargers[i]->nevses; e++)
+			if (s->chargers[i]->evses[e]->number >= next)
+				next = s->chargers[i]->evses[e]->number + 1;
+	for (size_t i = 0; i < s->nchargers; i++)
+		for (int e = 0; e < s->chargers[i]->nevses; e++)
+			if (s->chargers[i]->evses[e]->number == 0)
+				s->chargers[i]->evses[e]->number = next++;
+}
+
+struct site_evse *
+site_evse_by_number(struct site *s, int number)
+{
+	number_evses(s);
+	for (size_t i = 0; i < s->nchargers; i++)
+		for (int e = 0; e < s->chargers[i]->nevses; e++)
+			if (s->chargers[i]->evses[e]->number == number)
+				return s->chargers[i]->evses[e];
+	return NULL;
+}
+
 static void
 emit(struct site *s, enum site_event_type type, const struct site_charger *ch,
     const struct site_evse *evse, const struct site_session *sess)
 {
 	struct site_event ev = { type, ch, evse, sess };
 
+	number_evses(s);
 	for (size_t i = 0; i < s->nsubs; i++)
 		if (s->subs[i].mask & type)
 			s->subs[i].cb(&ev, s->subs[i].arg);
@@ -397,6 +426,18 @@ site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg)
 		return -1;
 	s->subs[s->nsubs++] = (struct subscriber){ mask, cb, arg };
 	return SITE_OK;
+}
+
+void
+site_unsubscribe(struct site *s, site_event_cb *cb, void *arg)
+{
+	for (size_t i = 0; i < s->nsubs; i++)
+		if (s->subs[i].cb == cb && s->subs[i].arg == arg) {
+			memmove(&s->subs[i], &s->subs[i + 1],
+			    (s->nsubs - i - 1) * sizeof s->subs[0]);
+			s->nsubs--;
+			return;
+		}
 }
 
 struct site_charger *

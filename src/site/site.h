@@ -121,6 +121,7 @@ struct site_session;
 struct site_evse {
 	struct site_charger *charger;
 	int id;				/* 1..n */
+	int number;			/* site-wide EVSE number >= 1 */
 	int nconnectors;
 	struct site_connector connectors[SITE_MAX_CONNECTORS]; /* [0] = connector 1 */
 	enum site_status status;	/* derived: connectors + charging state */
@@ -199,6 +200,13 @@ int site_reconfigure(struct site *s, const struct config *cfg);
  * subscribed, synchronously, after the change is stored. At most 16
  * subscribers. Returns SITE_OK, or -1 when full. */
 int site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg);
+
+/* Remove the subscription (cb, arg); unknown ones are ignored. Not from
+ * inside an event callback. */
+void site_unsubscribe(struct site *s, site_event_cb *cb, void *arg);
+
+/* The EVSE with site-wide number n, or NULL. */
+struct site_evse *site_evse_by_number(struct site *s, int number);
 
 /* The charger with this id, or NULL. */
 struct site_charger *site_charger(struct site *s, const char *id);
