@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/control.h"
 #include "control/ems.h"
 #include "core/config.h"
 #include "roles/csms.h"
@@ -33,11 +34,10 @@ struct gateway {
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct ems *ems;		/* NULL without an mqtt section */
+	struct control *control;
 	struct uplink *uplink;		/* NULL without an upstream section */
 	int exit_code;
 };
-
-static void publish_status(struct gateway *gw);
 
 /* libevent's own warnings go through our log. */
 static void
@@ -116,51 +116,31 @@ on_prune(evutil_socket_t fd, short what, void *arg)
 	prune(arg);
 }
 
-/* The status document. Until the control loop publishes the full site status,
- * the gateway publishes this minimal one (the ems module adds "online" and
- * the EMS limit, its source and the link state) whenever the limit
- * changes. */
-static void
-publish_ems_status(struct ems *ems, const struct config *cfg,
-    struct uplink *ul)
-{
-	cJSON *doc = cJSON_CreateObject();
-
-	if (doc == NULL)
-		abort();
-	cJSON_AddTrueToObject(doc, "online");
-	cJSON_AddNumberToObject(doc, "chargers_configured", (double)cfg->nchargers);
-	if (ul != NULL) {
-		struct uplink_state st;
-		cJSON *u = cJSON_AddObjectToObject(doc, "uplink");
-
-		uplink_state(ul, &st);
-		cJSON_AddStringToObject(u, "state", st.link);
-		cJSON_AddBoolToObject(u, "connected", st.connected);
-		cJSON_AddStringToObject(u, "boot", st.boot);
-		cJSON_AddNumberToObject(u, "outbox_depth", (double)st.depth);
-		cJSON_AddNumberToObject(u, "outbox_oldest_age_s",
-		    (double)(st.oldest_age_ms / 1000));
-	}
-	ems_publish_status(ems, doc);
-	cJSON_Delete(doc);
-}
-
 static void
 on_ems_limit(const struct ems_limit *limit, void *arg)
 {
 	struct gateway *gw = arg;
 
+	if (gw->control != NULL)
+		control_ems_limit(gw->control, limit);
 	if (gw->uplink != NULL)
 		uplink_ems_limit(gw->uplink, limit->source == EMS_SOURCE_EMS ?
 		    limit->current_a : NULL);
-	publish_ems_status(gw->ems, gw->cfg, gw->uplink);
+}
+
+static void
+on_ems_evse_set(const struct ems_evse_set *set, void *arg)
+{
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_evse_set(gw->control, set);
 }
 
 static struct ems *
 start_ems(struct gateway *gw, const struct config *cfg)
 {
-	struct ems_callbacks cb = { on_ems_limit, NULL, gw };
+	struct ems_callbacks cb = { on_ems_limit, on_ems_evse_set, gw };
 	char *cause = NULL;
 	struct ems *ems = ems_new(gw->base, cfg, &cb, &cause);
 
@@ -169,59 +149,75 @@ start_ems(struct gateway *gw, const struct config *cfg)
 		free(cause);
 		return NULL;
 	}
-	publish_ems_status(ems, cfg, gw->uplink);
 	return ems;
 }
 
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct gateway *gw = arg;
+
+	(void)what;
+	log_info("gateway", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	gw->exit_code = GATEWAY_EXIT_OK;
+	event_base_loopexit(gw->base, NULL);
+}
+
 /* ------------------------------------------------------------ uplink
- * The uplink's hooks toward the control loop. TEMPORARY until src/control
- * lands: they only log what they receive; the lead connects them to
- * control at merge. */
+ * The upstream CSMS's limits go to the control loop as inputs; its
+ * GetCompositeSchedule is answered from the allocation; the outbox and the
+ * link state join the MQTT status document. */
 static void
 hook_station_limit(const double *limit_a, void *arg)
 {
-	(void)arg;
-	if (limit_a == NULL)
-		log_info("gateway", "upstream station limit cleared");
-	else
-		log_info("gateway", "upstream station limit a=%.1f,%.1f,%.1f",
-		    limit_a[0], limit_a[1], limit_a[2]);
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_upstream_limit(gw->control, limit_a);
 }
 
 static void
 hook_evse_cap(int number, double cap_a, void *arg)
 {
-	(void)arg;
-	log_info("gateway", "upstream evse cap evse=%d a=%.1f", number, cap_a);
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_upstream_cap(gw->control, number, cap_a);
 }
 
 static int
 hook_offer(int number, double *limit_a, int *phases, void *arg)
 {
 	struct gateway *gw = arg;
-	double root = gw->cfg->site.circuits[gw->cfg->site.root_index].
-	    max_current_a[0];
 
-	/* Until control lands: the grid connection for the site, nothing
-	 * known per EVSE. */
-	if (number != 0)
-		return -1;
-	limit_a[0] = limit_a[1] = limit_a[2] = root;
-	*phases = 3;
-	return 0;
+	return gw->control != NULL ? control_offer(gw->control, number, limit_a,
+	    phases) : -1;
 }
 
 static void
-hook_state(void *arg)
+uplink_status(cJSON *doc, void *arg)
 {
-	publish_status(arg);
+	struct gateway *gw = arg;
+	struct uplink_state st;
+	cJSON *u;
+
+	if (gw->uplink == NULL)
+		return;
+	uplink_state(gw->uplink, &st);
+	u = cJSON_AddObjectToObject(doc, "uplink");
+	cJSON_AddStringToObject(u, "state", st.link);
+	cJSON_AddBoolToObject(u, "connected", st.connected);
+	cJSON_AddStringToObject(u, "boot", st.boot);
+	cJSON_AddNumberToObject(u, "outbox_depth", (double)st.depth);
+	cJSON_AddNumberToObject(u, "outbox_oldest_age_s",
+	    (double)(st.oldest_age_ms / 1000));
 }
 
 static struct uplink *
 start_uplink(struct gateway *gw, const struct config *cfg)
 {
 	struct uplink_hooks h = { hook_station_limit, hook_evse_cap, hook_offer,
-		hook_state, gw };
+		NULL, gw };
 	char *cause = NULL;
 	struct uplink *ul = uplink_new(gw->base, cfg, gw->site, gw->store,
 	    gw->csms, &h, &cause);
@@ -241,6 +237,8 @@ reload_uplink(struct gateway *gw, const struct config *cfg)
 	if (gw->uplink != NULL && cfg->upstream == NULL) {
 		uplink_free(gw->uplink);
 		gw->uplink = NULL;
+		if (gw->control != NULL)
+			control_upstream_limit(gw->control, NULL);
 		log_info("uplink", "stopped: no upstream section any more");
 	} else if (gw->uplink != NULL) {
 		uplink_reconfigure(gw->uplink, cfg);
@@ -249,24 +247,6 @@ reload_uplink(struct gateway *gw, const struct config *cfg)
 	}
 }
 /* ------------------------------------------------------------ end uplink */
-
-static void
-publish_status(struct gateway *gw)
-{
-	if (gw->ems != NULL)
-		publish_ems_status(gw->ems, gw->cfg, gw->uplink);
-}
-
-static void
-on_stop(evutil_socket_t sig, short what, void *arg)
-{
-	struct gateway *gw = arg;
-
-	(void)what;
-	log_info("gateway", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-	gw->exit_code = GATEWAY_EXIT_OK;
-	event_base_loopexit(gw->base, NULL);
-}
 
 static void
 reload(struct gateway *gw)
@@ -303,11 +283,17 @@ reload(struct gateway *gw)
 			    "link stays", cause);
 			free(cause);
 		}
-		publish_ems_status(gw->ems, cfg, gw->uplink);
 	} else if (cfg->mqtt != NULL) {
 		gw->ems = start_ems(gw, cfg);
 	}
+	{
+		char *cause = NULL;
 
+		if (control_reconfigure(gw->control, cfg, gw->ems, &cause) != 0) {
+			log_error("control", "reconfigure refused: %s", cause);
+			free(cause);
+		}
+	}
 	reload_uplink(gw, cfg);
 
 	config_free(gw->cfg);
@@ -406,6 +392,15 @@ gateway_new(const char *config_path, int *exit_code)
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}
+	gw->control = control_new(gw->base, gw->cfg, gw->site, gw->csms, gw->ems,
+	    &cause);
+	if (gw->control == NULL) {
+		log_error("control", "cannot start: %s", cause);
+		free(cause);
+		*exit_code = GATEWAY_EXIT_START;
+		goto fail;
+	}
+	control_set_status_fn(gw->control, uplink_status, gw);
 	if (gw->cfg->upstream != NULL &&
 	    (gw->uplink = start_uplink(gw, gw->cfg)) == NULL) {
 		*exit_code = GATEWAY_EXIT_START;
@@ -440,6 +435,7 @@ gateway_free(struct gateway *gw)
 		return;
 	/* In the reverse order of creation. */
 	uplink_free(gw->uplink);
+	control_free(gw->control);
 	ems_free(gw->ems);
 	csms_free(gw->csms);
 	if (gw->flush_timer)
