@@ -26,6 +26,7 @@ class Upstream {
     this.identities = [];
     this.connects = 0;
     this.errorFor = null;     // (action, params) => true: answer with an error
+    this.holdIf = null;       // (action, params) => true: never answer
   }
 
   async start(port = 0) {
@@ -55,13 +56,19 @@ class Upstream {
     });
     c.on('close', () => { if (this.client === c) this.client = null; });
     const h = (action, fn) => c.handle(action, ({ params }) => {
-      this.record(action, params);
+      const entry = this.record(action, params);
       if (this.errorFor && this.errorFor(action, params)) {
         const err = new Error('test says no');
         err.rpcErrorCode = 'InternalError';
         throw err;
       }
-      return fn(params);
+      if (this.holdIf && this.holdIf(action, params)) {
+        entry.held = true;
+        return new Promise(() => {});   // never answered
+      }
+      const r = fn(params);
+      entry.answered = true;
+      return r;
     });
     h('BootNotification', () => ({ status: this.boot, currentTime: now(), interval: this.interval }));
     h('Heartbeat', () => ({ currentTime: now() }));
@@ -90,6 +97,7 @@ class Upstream {
       w.resolve(entry);
       return false;
     });
+    return entry;
   }
 
   // Resolve with the first call (at or after index since) for which
