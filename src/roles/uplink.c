@@ -93,7 +93,7 @@ struct uplink {
 	int backoff_n;
 	int heartbeat_s;
 	struct event *reconnect_ev, *boot_ev, *heartbeat_ev, *meter_ev;
-	struct event *retry_ev, *pump_ev, *profile_ev;
+	struct event *retry_ev, *pump_ev, *profile_ev, *reset_ev;
 
 	/* outbox */
 	bool inflight;
@@ -935,6 +935,17 @@ apply_profiles(struct uplink *ul)
 }
 
 static void
+on_reset_ev(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *ul = arg;
+
+	(void)fd;
+	(void)what;
+	if (ul->rpc)
+		rpc_close(ul->rpc, WS_CLOSE_NORMAL, "reset");
+}
+
+static void
 on_profile_ev(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -1538,7 +1549,8 @@ handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 		 * own OCPP session: a new BootNotification on a new link. */
 		rpc_reply(call, up_reply_status("Accepted"));
 		log_info(MOD, "reset of the gateway: reconnecting");
-		rpc_close(ul->rpc, WS_CLOSE_NORMAL, "reset");
+		/* Give the answer time to reach the upstream first. */
+		arm(ul->reset_ev, 0.5);
 		break;
 	case UP_DOWN_TRIGGER:
 		down_trigger(ul, call, d);
@@ -1681,7 +1693,8 @@ uplink_new(struct event_base *base, const struct config *cfg,
 	ul->retry_ev = evtimer_new(base, on_retry, ul);
 	ul->pump_ev = evtimer_new(base, on_pump_ev, ul);
 	ul->profile_ev = evtimer_new(base, on_profile_ev, ul);
-	if (!ul->reconnect_ev || !ul->boot_ev || !ul->heartbeat_ev ||
+	ul->reset_ev = evtimer_new(base, on_reset_ev, ul);
+	if (!ul->reset_ev || !ul->reconnect_ev || !ul->boot_ev || !ul->heartbeat_ev ||
 	    !ul->meter_ev || !ul->retry_ev || !ul->pump_ev || !ul->profile_ev)
 		abort();
 	if (site_subscribe(site, SITE_EV_STATUS | SITE_EV_CHARGER_CONNECTED |
@@ -1769,6 +1782,7 @@ uplink_free(struct uplink *ul)
 	event_free(ul->retry_ev);
 	event_free(ul->pump_ev);
 	event_free(ul->profile_ev);
+	event_free(ul->reset_ev);
 	rpc_handlers_free(ul->handlers);
 	free(ul->meter_sent);
 	free(ul);
