@@ -77,7 +77,12 @@ struct dch {
 	int backoff_s;
 	int64_t retry_mono, retry_wall;
 	struct dev *evses[SITE_MAX_EVSES];
-	struct dch *next;
+	/* the overrides the choice was learnt under */
+	enum config_purpose o_purpose;
+	enum config_unit o_unit;
+	int o_level;
+	struct dch *next;		/* all chargers */
+	struct dch *hnext;		/* hash chain */
 };
 
 struct cmd {
@@ -102,6 +107,10 @@ struct dispatch {
 	dispatch_change_cb *cb;
 	void *arg;
 	struct dch *chargers;
+	struct dch **hash;		/* by id; nhash buckets, a power of 2 */
+	size_t nhash, ncharger;
+	struct dch **last;		/* dch of each target of the last apply */
+	size_t nlast;
 	unsigned gen;
 	bool gen_valid;
 	struct event *pump, *tick;
@@ -121,13 +130,42 @@ dispatch_control_name(enum dispatch_control c)
 
 /* ------------------------------------------------------------ chargers */
 
+/* FNV-1a: charger ids are short; lookups happen per EVSE per run. */
+static size_t
+hash_id(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h;
+}
+
 static struct dch *
 dch_find(struct dispatch *d, const char *id)
 {
-	for (struct dch *c = d->chargers; c; c = c->next)
+	for (struct dch *c = d->hash[hash_id(id) & (d->nhash - 1)]; c;
+	    c = c->hnext)
 		if (strcmp(c->id, id) == 0)
 			return c;
 	return NULL;
+}
+
+static void
+hash_grow(struct dispatch *d)
+{
+	size_t n = d->nhash * 2;
+	struct dch **h = xcalloc(n, sizeof *h);
+
+	for (struct dch *c = d->chargers; c; c = c->next) {
+		size_t b = hash_id(c->id) & (n - 1);
+
+		c->hnext = h[b];
+		h[b] = c;
+	}
+	free(d->hash);
+	d->hash = h;
+	d->nhash = n;
 }
 
 static struct dch *
@@ -136,10 +174,25 @@ dch_get(struct dispatch *d, struct site_charger *sch)
 	struct dch *c = dch_find(d, sch->id);
 
 	if (c == NULL) {
+		const struct config_charger *cc = config_charger_find(d->cfg,
+		    sch->id);
+		size_t b;
+
 		c = xcalloc(1, sizeof *c);
 		snprintf(c->id, sizeof c->id, "%s", sch->id);
+		c->o_level = -1;
+		if (cc != NULL) {
+			c->o_purpose = cc->purpose;
+			c->o_unit = cc->unit;
+			c->o_level = cc->max_stack_level;
+		}
+		if (++d->ncharger > d->nhash)
+			hash_grow(d);	/* rehashes the others: c is not listed yet */
 		c->next = d->chargers;
 		d->chargers = c;
+		b = hash_id(c->id) & (d->nhash - 1);
+		c->hnext = d->hash[b];
+		d->hash[b] = c;
 	}
 	c->sch = sch;
 	return c;
@@ -638,6 +691,8 @@ dispatch_new(struct event_base *base, struct site *site, struct csms *cs,
 	d->cb = cb;
 	d->arg = arg;
 	d->settled = true;
+	d->nhash = 64;
+	d->hash = xcalloc(d->nhash, sizeof *d->hash);
 	d->pump = event_new(base, -1, 0, pump, d);
 	d->tick = event_new(base, -1, EV_PERSIST, on_tick, d);
 	if (d->pump == NULL || d->tick == NULL || event_add(d->tick, &second) ||
@@ -650,9 +705,22 @@ void
 dispatch_reconfigure(struct dispatch *d, const struct config *cfg)
 {
 	d->cfg = cfg;
-	/* Overrides may change the dialect: start each ladder again. */
-	for (struct dch *c = d->chargers; c; c = c->next)
-		c->choice = 0;
+	/* What was learnt stays, unless the charger's overrides changed. */
+	for (struct dch *c = d->chargers; c; c = c->next) {
+		const struct config_charger *cc = config_charger_find(cfg, c->id);
+		enum config_purpose p = cc ? cc->purpose : CONFIG_PURPOSE_AUTO;
+		enum config_unit u = cc ? cc->unit : CONFIG_UNIT_AUTO;
+		int l = cc ? cc->max_stack_level : -1;
+
+		if (p != c->o_purpose || u != c->o_unit || l != c->o_level) {
+			c->choice = 0;
+			c->o_purpose = p;
+			c->o_unit = u;
+			c->o_level = l;
+			if (c->unctl && !c->permanent)
+				c->retry_mono = 0;	/* try the new choice now */
+		}
+	}
 	schedule(d);
 }
 
@@ -663,10 +731,21 @@ dispatch_apply(struct dispatch *d, const struct dispatch_target *t, size_t n)
 		for (int e = 0; e < SITE_MAX_EVSES; e++)
 			if (c->evses[e] != NULL)
 				c->evses[e]->has_target = false;
+	if (n > d->nlast) {
+		d->last = xrealloc(d->last, n * sizeof *d->last);
+		memset(d->last + d->nlast, 0, (n - d->nlast) * sizeof *d->last);
+		d->nlast = n;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct site_charger *sch = t[i].evse->charger;
-		struct dch *c = dch_get(d, sch);
-		struct dev *v = dev_get(c, t[i].evse->id);
+		struct dch *c = d->last[i];
+		struct dev *v;
+
+		/* Targets come in the same order run after run. */
+		if (c == NULL || strcmp(c->id, sch->id) != 0)
+			c = d->last[i] = dch_get(d, sch);
+		c->sch = sch;
+		v = dev_get(c, t[i].evse->id);
 
 		v->t = t[i];
 		v->t.evse = NULL;
@@ -749,5 +828,7 @@ dispatch_free(struct dispatch *d)
 	}
 	event_free(d->pump);
 	event_free(d->tick);
+	free(d->hash);
+	free(d->last);
 	free(d);
 }
