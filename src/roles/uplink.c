@@ -508,11 +508,17 @@ on_site(const struct site_event *ev, void *arg)
 		for (int e = 0; e < ch->nevses; e++)
 			send_status(ul, ch->evses[e]);
 		break;
+	/* An entry is as old as the event it reports (a charger that was
+	 * offline itself reports late). */
 	case SITE_EV_SESSION_STARTED:
-		uplink_enqueue(ul, ev->session, OCPP_TX_STARTED, now);
+		uplink_enqueue(ul, ev->session, OCPP_TX_STARTED,
+		    ev->session->start_ms > 0 && ev->session->start_ms < now ?
+		    ev->session->start_ms : now);
 		break;
 	case SITE_EV_SESSION_ENDED:
-		uplink_enqueue(ul, ev->session, OCPP_TX_ENDED, now);
+		uplink_enqueue(ul, ev->session, OCPP_TX_ENDED,
+		    ev->session->stop_ms > 0 && ev->session->stop_ms < now ?
+		    ev->session->stop_ms : now);
 		break;
 	default:
 		break;

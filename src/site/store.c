@@ -158,6 +158,8 @@ struct store {
 	sqlite3_stmt *ob_delete;
 	sqlite3_stmt *ob_attempt;
 	sqlite3_stmt *ob_stats;
+	sqlite3_stmt *ob_oldest;
+	int64_t ob_rows;		/* outbox rows; -1: not counted yet */
 	sqlite3_stmt *ob_drop_meter;
 	sqlite3_stmt *utx_seq;
 	sqlite3_stmt *utx_seq_get;
@@ -231,8 +233,8 @@ static const struct prepared statements[] = {
 	    "ORDER BY seq LIMIT 1"),
 	STMT(5, ob_delete, "DELETE FROM outbox WHERE seq = ?1"),
 	STMT(5, ob_attempt, "UPDATE outbox SET attempts = ?2 WHERE seq = ?1"),
-	STMT(5, ob_stats, "SELECT count(*), coalesce(min(created_ms), 0) FROM "
-	    "outbox"),
+	STMT(5, ob_stats, "SELECT count(*) FROM outbox"),
+	STMT(5, ob_oldest, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1"),
 	STMT(5, ob_drop_meter, "DELETE FROM outbox WHERE seq = (SELECT seq FROM "
 	    "outbox WHERE kind = ?1 AND seq <> ?2 ORDER BY seq LIMIT 1)"),
 	STMT(5, utx_seq, "INSERT INTO uplink_tx(session_id, seq_next) VALUES "
@@ -389,6 +391,7 @@ store_open_version(const char *path, int target, int *err, char **cause)
 
 	if (st == NULL || (st->path = strdup(path)) == NULL)
 		abort();
+	st->ob_rows = -1;
 	route_sqlite_log();
 	*err = STORE_OK;
 	*cause = NULL;
@@ -938,12 +941,25 @@ release(struct store *st, const char *name, int rc)
 	return rc;
 }
 
+/* The outbox's row count, counted once and then kept up to date (a
+ * count(*) per insert would make a deep outbox quadratic). */
 static int
 ob_count(struct store *st, int64_t *count)
 {
-	int64_t oldest;
+	sqlite3_stmt *s = st->ob_stats;
+	int rc;
 
-	return store_outbox_stats(st, count, &oldest);
+	if (st->ob_rows >= 0) {
+		*count = st->ob_rows;
+		return STORE_OK;
+	}
+	rc = sqlite3_step(s);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return classify(rc);
+	st->ob_rows = *count;
+	return STORE_OK;
 }
 
 int
@@ -970,8 +986,10 @@ store_outbox_add(struct store *st, struct store_outbox_row *r,
 			*dropped = 1;
 			return release(st, "outbox_add", STORE_OK);
 		}
-		if (rc == STORE_OK && sqlite3_changes(st->db) > 0)
+		if (rc == STORE_OK && sqlite3_changes(st->db) > 0) {
 			*dropped = 1;
+			count--;
+		}
 	}
 	if (rc == STORE_OK && r->session_id != 0) {
 		sqlite3_bind_int64(st->utx_seq, 1, r->session_id);
@@ -1000,7 +1018,9 @@ store_outbox_add(struct store *st, struct store_outbox_row *r,
 		if (rc == STORE_OK)
 			r->seq = sqlite3_last_insert_rowid(st->db);
 	}
-	return release(st, "outbox_add", rc);
+	rc = release(st, "outbox_add", rc);
+	st->ob_rows = rc == STORE_OK ? count + 1 : -1;
+	return rc;
 }
 
 int
@@ -1038,7 +1058,7 @@ int
 store_outbox_ack(struct store *st, int64_t seq, int64_t session_id,
     const char *up_tx_id)
 {
-	int rc = durable(st);
+	int rc = durable(st), deleted = 0;
 
 	if (rc != STORE_OK)
 		return rc;
@@ -1046,12 +1066,18 @@ store_outbox_ack(struct store *st, int64_t seq, int64_t session_id,
 		return rc;
 	sqlite3_bind_int64(st->ob_delete, 1, seq);
 	rc = step_write(st, st->ob_delete, "outbox ack");
+	deleted = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
 	if (rc == STORE_OK && up_tx_id != NULL) {
 		sqlite3_bind_int64(st->utx_set, 1, session_id);
 		bind_text(st->utx_set, 2, up_tx_id);
 		rc = step_write(st, st->utx_set, "uplink tx id");
 	}
-	return release(st, "outbox_ack", rc);
+	rc = release(st, "outbox_ack", rc);
+	if (rc != STORE_OK)
+		st->ob_rows = -1;
+	else if (st->ob_rows > 0)
+		st->ob_rows -= deleted;
+	return rc;
 }
 
 int
@@ -1069,13 +1095,17 @@ store_outbox_attempts(struct store *st, int64_t seq, int attempts)
 int
 store_outbox_stats(struct store *st, int64_t *count, int64_t *oldest_ms)
 {
-	sqlite3_stmt *s = st->ob_stats;
-	int rc = sqlite3_step(s);
+	sqlite3_stmt *s = st->ob_oldest;
+	int rc = ob_count(st, count);
 
-	*count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	*oldest_ms = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+	*oldest_ms = 0;
+	if (rc != STORE_OK)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*oldest_ms = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? STORE_OK : classify(rc);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : classify(rc);
 }
 
 /* One-text-column lookup by an int64 or a text key. */
