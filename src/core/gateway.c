@@ -201,10 +201,12 @@ uplink_status(cJSON *doc, void *arg)
 	struct uplink_state st;
 	cJSON *u;
 
-	if (gw->uplink == NULL)
-		return;
-	uplink_state(gw->uplink, &st);
 	u = cJSON_AddObjectToObject(doc, "uplink");
+	if (gw->uplink == NULL) {
+		cJSON_AddStringToObject(u, "state", "disabled");
+		return;
+	}
+	uplink_state(gw->uplink, &st);
 	cJSON_AddStringToObject(u, "state", st.link);
 	cJSON_AddBoolToObject(u, "connected", st.connected);
 	cJSON_AddStringToObject(u, "boot", st.boot);

@@ -1658,9 +1658,13 @@ take_config(struct uplink *ul, const struct config *cfg)
 {
 	ul->cfg = cfg;
 	ul->up = cfg->upstream;
-	ul->v = ul->up->version == CONFIG_OCPP16 ? CONFIG_OCPP16 :
-	    CONFIG_OCPP201;
-	ul->sv = ul->v == CONFIG_OCPP16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201;
+	/* The version is fixed for the life of the uplink: the handler
+	 * table and the outbox's payloads are written for it. */
+	if (ul->handlers == NULL) {
+		ul->v = ul->up->version == CONFIG_OCPP16 ? CONFIG_OCPP16 :
+		    CONFIG_OCPP201;
+		ul->sv = ul->v == CONFIG_OCPP16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201;
+	}
 	ul->meter_interval_s = meta_int(ul, "uplink.MeterInterval",
 	    ul->up->meter_interval_s);
 	ul->attempts = meta_int(ul, "uplink.MessageAttempts",
