@@ -146,3 +146,52 @@ test('Authorize in upstream mode: forwarded and cached online; local list, cache
     await up.stop();
   }
 });
+
+test('boot Rejected, then Pending, then Accepted: nothing but BootNotification until accepted', async () => {
+  const up = await startUpstream({ protocol: 'ocpp1.6', boot: 'Rejected', interval: 1 });
+  const dir = tmpDir();
+  const gw = await startGateway(upConfig(dir, up), { dir });
+  try {
+    await up.waitFor('BootNotification');
+    await gw.waitForLog(/uplink: boot status=rejected interval=1/);
+    up.boot = 'Pending';
+    await gw.waitForLog(/uplink: boot status=pending interval=1/);
+    assert.ok(up.calls.every((c) => c.action === 'BootNotification'), 'only boots so far');
+    // Pending: the upstream's requests are served
+    assert.equal((await up.call('GetConfiguration', { key: ['HeartbeatInterval'] })).configurationKey[0].key,
+      'HeartbeatInterval');
+    up.boot = 'Accepted';
+    await up.waitFor((e) => e.action === 'StatusNotification' && e.params.connectorId === 0);
+    assert.ok(up.of('BootNotification').length >= 3);
+    assert.deepEqual(up.failures, []);
+  } finally {
+    await gw.stop();
+    await up.stop();
+  }
+});
+
+test('a transaction message refused with a CALLERROR is retried, then delivered once', async () => {
+  const up = await startUpstream({ protocol: 'ocpp1.6' });
+  const dir = tmpDir();
+  const gw = await startGateway(upConfig(dir, up, { message_attempts: 3, retry_interval_s: 1 }), { dir });
+  let cli;
+  try {
+    await gw.waitForLog(/uplink: link state=accepted/);
+    let refusals = 0;
+    up.errorFor = (action) => action === 'StartTransaction' && refusals++ < 2;
+    cli = await charger(gw, 'CP-01', 'ocpp1.6');
+    const s = session(cli, 1, '04A2B3C4D5');
+    await s.start(10);
+    await gw.waitForLog(/uplink: outbox message failed .*attempt=2 of 3/);
+    await s.stop(20);
+    const stop = await up.waitFor('StopTransaction');
+    const starts = up.of('StartTransaction');
+    assert.equal(starts.length, 3, 'two refusals, then the answer');
+    assert.equal(stop.params.transactionId, 1000, 'the id of the one answer');
+    assert.deepEqual(up.failures, []);
+  } finally {
+    if (cli) await cli.close({ force: true });
+    await gw.stop();
+    await up.stop();
+  }
+});
