@@ -118,7 +118,7 @@ enum up_down_type {
 	UP_DOWN_CLEAR_CACHE,
 };
 
-#define UP_MAX_LIST 64		/* local list entries per message we keep */
+#define UP_MAX_LIST 1000	/* local list entries per SendLocalList */
 
 struct up_down {
 	enum up_down_type type;

@@ -44,12 +44,14 @@
 #include "transport/ws.h"
 #include "core/gateway.h"
 #include "util/isotime.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #define MOD "uplink"
 #define BOOT_RETRY_S 60		/* interval when the upstream gives none */
 #define MAX_PROFILES 64		/* EVSE caps with a schedule */
+#define UP_MAX_SETTINGS 16	/* the gateway's own settings (settings()) */
 
 enum link {
 	LINK_CONNECTING = 0,
@@ -940,6 +942,98 @@ apply_profiles(struct uplink *ul)
 		arm(ul->profile_ev, (double)(next_all - now) / 1000.0 + 0.001);
 }
 
+
+/* The upstream's profiles survive a restart (OCPP asks charge points to
+ * keep them): kept as one JSON document in the meta table. */
+static void
+profiles_save(struct uplink *ul)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *text;
+
+	for (int i = 0; i < MAX_PROFILES; i++) {
+		const struct prof *x = &ul->profs[i];
+		cJSON *o, *pe;
+
+		if (!x->used)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "n", x->number);
+		cJSON_AddNumberToObject(o, "id", x->p.id);
+		cJSON_AddNumberToObject(o, "sl", x->p.stack_level);
+		cJSON_AddNumberToObject(o, "pu", x->p.purpose);
+		cJSON_AddNumberToObject(o, "unit", x->p.unit);
+		cJSON_AddNumberToObject(o, "start", (double)x->start_ms);
+		cJSON_AddNumberToObject(o, "vto", (double)x->p.valid_to_ms);
+		cJSON_AddNumberToObject(o, "dur", x->p.duration_s);
+		pe = cJSON_AddArrayToObject(o, "periods");
+		for (int k = 0; k < x->p.nperiods; k++) {
+			cJSON *t = cJSON_CreateArray();
+			cJSON_AddItemToArray(t, cJSON_CreateNumber(x->p.periods[k].start_s));
+			cJSON_AddItemToArray(t, cJSON_CreateNumber(x->p.periods[k].limit));
+			cJSON_AddItemToArray(t, cJSON_CreateNumber(x->p.periods[k].phases));
+			cJSON_AddItemToArray(pe, t);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	if (text == NULL)
+		abort();
+	if (store_meta_set(ul->store, "uplink.profiles", text) != STORE_OK)
+		log_error(MOD, "charging profiles not stored");
+	free(text);
+}
+
+static void
+profiles_load(struct uplink *ul)
+{
+	char *buf = xcalloc(1, 65536);
+	cJSON *arr, *o;
+	int i = 0;
+
+	if (store_meta_get(ul->store, "uplink.profiles", buf, 65536) != STORE_OK ||
+	    (arr = cJSON_Parse(buf)) == NULL) {
+		free(buf);
+		return;
+	}
+	free(buf);
+	cJSON_ArrayForEach(o, arr) {
+		struct prof *x;
+		const cJSON *pe, *t;
+
+		if (i >= MAX_PROFILES)
+			break;
+		x = &ul->profs[i++];
+		memset(x, 0, sizeof *x);
+		x->used = true;
+		x->number = json_int(o, "n", 0);
+		x->p.id = json_int(o, "id", 0);
+		x->p.stack_level = json_int(o, "sl", 0);
+		x->p.purpose = (enum ocpp_purpose)json_int(o, "pu", 0);
+		x->p.unit = (enum ocpp_unit)json_int(o, "unit", 0);
+		x->start_ms = (int64_t)json_num(o, "start", 0);
+		x->p.valid_to_ms = (int64_t)json_num(o, "vto", 0);
+		x->p.duration_s = json_int(o, "dur", 0);
+		pe = cJSON_GetObjectItemCaseSensitive(o, "periods");
+		cJSON_ArrayForEach(t, pe) {
+			struct ocpp_period *q;
+			if (x->p.nperiods >= OCPP_MAX_PERIODS ||
+			    cJSON_GetArraySize(t) != 3)
+				break;
+			q = &x->p.periods[x->p.nperiods++];
+			q->start_s = cJSON_GetArrayItem(t, 0)->valueint;
+			q->limit = cJSON_GetArrayItem(t, 1)->valuedouble;
+			q->phases = cJSON_GetArrayItem(t, 2)->valueint;
+		}
+		if (x->p.nperiods == 0)
+			x->used = false;
+	}
+	cJSON_Delete(arr);
+	if (i > 0)
+		log_info(MOD, "charging profiles restored count=%d", i);
+}
+
 static void
 on_reset_ev(evutil_socket_t fd, short what, void *arg)
 {
@@ -1186,6 +1280,8 @@ settings(struct uplink *ul, struct up_setting *s)
 	    "true");
 	SET("LocalAuthListCtrlr", "Entries", "LocalAuthListMaxLength", true,
 	    "%d", 100000);
+	SET("LocalAuthListCtrlr", "ItemsPerMessage", "SendLocalListMaxLength",
+	    true, "%d", UP_MAX_LIST);
 	SET("EVSE", "Count", "NumberOfConnectors", true, "%zu", nevse);
 #undef SET
 	return n;
@@ -1208,7 +1304,7 @@ set_setting(struct uplink *ul, const struct ocpp_key *k)
 		  "TransactionMessageRetryInterval", "uplink.RetryInterval", 1,
 		  3600 },
 	};
-	struct up_setting s[16];
+	struct up_setting s[UP_MAX_SETTINGS];
 	int n = settings(ul, s);
 	bool v16 = ul->v == CONFIG_OCPP16;
 	char *end;
@@ -1338,6 +1434,7 @@ down_set_profile(struct uplink *ul, struct rpc_call *call,
 	    "first_limit=%.1f unit=%s", p->id, d->evse, p->purpose, p->nperiods,
 	    p->periods[0].limit, p->unit == OCPP_UNIT_W ? "W" : "A");
 	rpc_reply(call, up_reply_status("Accepted"));
+	profiles_save(ul);
 	apply_profiles(ul);
 }
 
@@ -1367,8 +1464,10 @@ down_clear_profile(struct uplink *ul, struct rpc_call *call,
 		cleared++;
 	}
 	rpc_reply(call, up_reply_status(cleared ? "Accepted" : "Unknown"));
-	if (cleared)
+	if (cleared) {
+		profiles_save(ul);
 		apply_profiles(ul);
+	}
 }
 
 static void
@@ -1562,7 +1661,7 @@ handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 		down_trigger(ul, call, d);
 		break;
 	case UP_DOWN_GET_CONFIG: {
-		struct up_setting s[16];
+		struct up_setting s[UP_MAX_SETTINGS];
 		int n = settings(ul, s);
 		rpc_reply(call, up_reply_get_config(ul->v, d, s, n));
 		break;
@@ -1715,6 +1814,8 @@ uplink_new(struct event_base *base, const struct config *cfg,
 		return NULL;
 	}
 	csms_set_authorizer(csms, &az);
+	profiles_load(ul);
+	apply_profiles(ul);
 	refresh_stats(ul);
 	if (ul->meter_interval_s > 0)
 		arm(ul->meter_ev, ul->meter_interval_s);

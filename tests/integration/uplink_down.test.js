@@ -243,3 +243,29 @@ for (const upVersion of ['ocpp1.6', 'ocpp2.0.1']) {
     }
   });
 }
+
+test('an upstream station limit survives a restart of the gateway, with its schedule', async () => {
+  const up = await startUpstream({ protocol: 'ocpp2.0.1' });
+  const dir = tmpDir();
+  let gw = await startGateway(upConfig(dir, up), { dir });
+  try {
+    await gw.waitForLog(/uplink: link state=accepted/);
+    await up.connected();
+    const start = new Date(Date.now() - 1000).toISOString();
+    const r = await up.call('SetChargingProfile', { evseId: 0, chargingProfile: {
+      id: 5, stackLevel: 0, chargingProfilePurpose: 'ChargingStationMaxProfile',
+      chargingProfileKind: 'Absolute', chargingSchedule: [{ id: 1, startSchedule: start,
+        chargingRateUnit: 'W', chargingSchedulePeriod: [{ startPeriod: 0, limit: 13800, numberPhases: 3 },
+          { startPeriod: 3600, limit: 6900, numberPhases: 3 }] }] } });
+    assert.equal(r.status, 'Accepted');
+    // 13 800 W over 3 phases at 230 V: 20 A per phase
+    await gw.waitForLog(/control: allocated .*limit=20\.0\/20\.0\/20\.0/);
+    await gw.stop();
+    gw = await startGateway(null, { dir });
+    await gw.waitForLog(/uplink: charging profiles restored count=1/);
+    await gw.waitForLog(/control: allocated .*limit=20\.0\/20\.0\/20\.0/);
+  } finally {
+    await gw.stop();
+    await up.stop();
+  }
+});
