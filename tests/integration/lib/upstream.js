@@ -5,13 +5,18 @@
 // answers like a CSMS, can go away and come back on the same port, and
 // sends down commands. Every wait is on an event.
 
+const fs = require('node:fs');
+const https = require('node:https');
+const { once } = require('node:events');
 const { RPCServer } = require('ocpp-rpc');
 
 const now = () => new Date().toISOString();
 
 class Upstream {
+  // tls: { cert, key, ca?, requestCert? } (file paths) serves wss://.
   constructor({ protocol = 'ocpp2.0.1', password = null, boot = 'Accepted', interval = 300,
-    authorize = () => 'Accepted' } = {}) {
+    authorize = () => 'Accepted', tls = null } = {}) {
+    this.tls = tls;
     this.protocol = protocol;
     this.password = password;
     this.boot = boot;
@@ -40,12 +45,24 @@ class Upstream {
       accept();
     });
     this.server.on('client', (c) => this.onClient(c));
+    if (this.tls) {
+      const t = this.tls;
+      this.https = https.createServer({
+        cert: fs.readFileSync(t.cert), key: fs.readFileSync(t.key),
+        ...(t.ca ? { ca: fs.readFileSync(t.ca), requestCert: true, rejectUnauthorized: true } : {}),
+      });
+      this.https.on('upgrade', this.server.handleUpgrade);
+      this.https.listen(port, '127.0.0.1');
+      await once(this.https, 'listening');
+      this.port = this.https.address().port;
+      return this;
+    }
     this.http = await this.server.listen(port, '127.0.0.1');
     this.port = this.http.address().port;
     return this;
   }
 
-  url() { return `ws://127.0.0.1:${this.port}/ocpp`; }
+  url() { return `${this.tls ? 'wss://localhost' : 'ws://127.0.0.1'}:${this.port}/ocpp`; }
 
   onClient(c) {
     this.client = c;
@@ -143,6 +160,11 @@ class Upstream {
     this.server = null;
     this.client = null;
     await s.close({ code: 1001, force: true });
+    if (this.https) {
+      this.https.close();
+      this.https.closeAllConnections();
+      this.https = null;
+    }
   }
 }
 
