@@ -195,6 +195,15 @@ hook_offer(int number, double *limit_a, int *phases, void *arg)
 }
 
 static void
+hook_state_changed(void *arg)
+{
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_status_changed(gw->control);
+}
+
+static void
 uplink_status(cJSON *doc, void *arg)
 {
 	struct gateway *gw = arg;
@@ -219,7 +228,7 @@ static struct uplink *
 start_uplink(struct gateway *gw, const struct config *cfg)
 {
 	struct uplink_hooks h = { hook_station_limit, hook_evse_cap, hook_offer,
-		NULL, gw };
+		hook_state_changed, gw };
 	char *cause = NULL;
 	struct uplink *ul = uplink_new(gw->base, cfg, gw->site, gw->store,
 	    gw->csms, &h, &cause);
