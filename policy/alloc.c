@@ -181,6 +181,9 @@ struct alloc_site {
 	int64_t *dem;
 	uint8_t *pover;
 	uint8_t *seq;		/* per EVSE: needs the sequential pass */
+	/* per EVSE: its phase mask while growing or at a floor, else 0
+	 * (8 bytes of padding: stop_at() reads 8 at a time) */
+	uint8_t *live;
 
 	/* sorting and lists */
 	uint32_t *adm, *mord, *tmp, *floors;
@@ -250,6 +253,22 @@ level_of(int64_t num, int32_t den)
 	while ((q + 1) * den <= num)
 		q++;
 	return q;
+}
+
+/* v on the phases of mask with bit p set, else 0: without a branch (the
+ * masks of mixed 1- and 3-phase EVSEs are random, so a branch on them
+ * would be mispredicted often). */
+static inline int64_t
+on_phase(unsigned mask, unsigned p, int64_t v)
+{
+	return v & -(int64_t)(mask >> p & 1);
+}
+
+/* The mask of an EVSE's phases: 7 for three, else its one phase. */
+static inline unsigned
+phase_mask(int three, unsigned one)
+{
+	return one | (7u & -(unsigned)(three != 0));
 }
 
 static const uint8_t rot_map[6][3] = {
@@ -336,6 +355,7 @@ alloc_site_free(struct alloc_site *site)
 	free(site->dem);
 	free(site->pover);
 	free(site->seq);
+	free(site->live);
 	free(site->cold);
 	free(site->lim);
 	free(site->unc);
@@ -437,6 +457,7 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->dem, nc);
 	ALLOC_N(s->pover, nn);
 	ALLOC_N(s->seq, ne);
+	ALLOC_N(s->live, ne + 8);
 	ALLOC_N(s->h, ne);
 	ALLOC_N(s->cold, ne);
 	ALLOC_N(s->lim, nc);
@@ -825,27 +846,76 @@ static inline __attribute__((always_inline)) void
 defer(struct alloc_site *s, const struct ev_hot *e, int64_t v, int32_t dg)
 {
 	size_t c = 3 * (size_t)e->node;
+	unsigned mask = e->mask;
 
-	if (e->mask == 7) {
-		s->pv[c] += v;
-		s->pv[c + 1] += v;
-		s->pv[c + 2] += v;
-		s->pg[c] += dg;
-		s->pg[c + 1] += dg;
-		s->pg[c + 2] += dg;
-	} else {
-		c += (size_t)__builtin_ctz(e->mask);
-		s->pv[c] += v;
-		s->pg[c] += dg;
-	}
+	s->pv[c] += on_phase(mask, 0, v);
+	s->pv[c + 1] += on_phase(mask, 1, v);
+	s->pv[c + 2] += on_phase(mask, 2, v);
+	s->pg[c] += (int32_t)on_phase(mask, 0, dg);
+	s->pg[c + 1] += (int32_t)on_phase(mask, 1, dg);
+	s->pg[c + 2] += (int32_t)on_phase(mask, 2, dg);
 	s->plist[s->np] = e->node;
 	s->np += !s->ptouched[e->node];
 	s->ptouched[e->node] = 1;
 }
 
+/*
+ * commit() when many nodes were touched (a bulk admission, a full
+ * constraint near the root): one pass over all nodes, children before
+ * parents, each passing its own and its subtree's changes up, costs less
+ * than a walk up from every touched node. Only nodes whose totals changed
+ * become stale.
+ */
+static void
+commit_all(struct alloc_site *s)
+{
+	for (size_t n = s->n_nodes; n-- > 0;) {
+		size_t c = 3 * n;
+		int64_t v0 = s->pv[c], v1 = s->pv[c + 1], v2 = s->pv[c + 2];
+		int32_t g0 = s->pg[c], g1 = s->pg[c + 1], g2 = s->pg[c + 2];
+
+		s->ptouched[n] = 0;
+		if ((v0 | v1 | v2 | g0 | g1 | g2) == 0)
+			continue;
+		if (n > 0) {
+			size_t pc = 3 * (size_t)s->parent[n];
+
+			s->pv[pc] += v0;
+			s->pv[pc + 1] += v1;
+			s->pv[pc + 2] += v2;
+			s->pg[pc] += g0;
+			s->pg[pc + 1] += g1;
+			s->pg[pc + 2] += g2;
+		}
+		s->pv[c] = s->pv[c + 1] = s->pv[c + 2] = 0;
+		s->pg[c] = s->pg[c + 1] = s->pg[c + 2] = 0;
+		s->load[c] += v0;
+		s->load[c + 1] += v1;
+		s->load[c + 2] += v2;
+		s->g[c] += g0;
+		s->g[c + 1] += g1;
+		s->g[c + 2] += g2;
+		s->stale[n] = 1;
+	}
+}
+
 static void
 commit(struct alloc_site *s, int eager)
 {
+	if (2 * s->np >= s->n_nodes && s->n_nodes > 8) {
+		if (eager) {
+			for (size_t k = 0; k < s->np; k++) {
+				uint32_t n = s->plist[k];
+
+				s->dlist[s->nd] = n;
+				s->nd += !s->ndirty[n];
+				s->ndirty[n] = 1;
+			}
+		}
+		commit_all(s);
+		s->np = 0;
+		return;
+	}
 	for (size_t k = 0; k < s->np; k++) {
 		uint32_t n = s->plist[k];
 		size_t c = 3 * (size_t)n;
@@ -937,7 +1007,7 @@ node_levels(struct alloc_site *s, size_t n)
 static inline __attribute__((always_inline)) void
 tt_fix(struct alloc_site *s, size_t j)
 {
-	size_t l = 2 * j, w = s->tv[l + 1] < s->tv[l] ? l + 1 : l;
+	size_t l = 2 * j, w = l + (size_t)(s->tv[l + 1] < s->tv[l]);
 
 	s->tv[j] = s->tv[w];
 	s->tn[j] = s->tn[w];
@@ -988,14 +1058,26 @@ flush_levels(struct alloc_site *s)
 			tt_fix(s, j);
 }
 
-/* The constraint with the lowest fill level (lowest index on ties),
- * recomputing stale nodes as they come up. */
+/*
+ * The constraint with the lowest fill level (lowest index on ties) when
+ * that level is at most lim, else NO_C. Stale nodes are recomputed as they
+ * come up, but only while their lower bound is at most lim: the fill asks
+ * "is anything full by this level?", and a bound above lim answers it
+ * without recomputing anything (most of the time, as most nodes are far
+ * from full). The answer is the same as from the exact levels: a stale
+ * node's true level is at least its bound, and the tree breaks ties by
+ * the lower node index either way.
+ */
+#define NO_C SIZE_MAX
+
 static size_t
-min_level(struct alloc_site *s)
+min_level(struct alloc_site *s, int64_t lim)
 {
 	for (;;) {
 		size_t n = s->tn[1], c = 3 * n, best;
 
+		if (s->tv[1] > lim)
+			return NO_C;
 		if (s->stale[n]) {
 			refresh(s, n);
 			continue;
@@ -1023,7 +1105,7 @@ set_bound(struct alloc_site *s, size_t i, int c)
 static unsigned
 first_mask(const struct ev_hot *e)
 {
-	return e->mode == 3 || (e->flags & F_MAY_SWITCH) ? 7u : e->one;
+	return phase_mask((e->mode == 3) | (e->flags & F_MAY_SWITCH), e->one);
 }
 
 /* Admit EVSE i in mode (1 or 3): reserve its minimum. Deferred (commit()
@@ -1038,7 +1120,8 @@ admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
 		e->mode = (uint8_t)mode;
 		e->flags |= F_SWITCHED;
 	}
-	e->mask = (uint8_t)(mode == 3 ? 7 : e->one);
+	e->mask = (uint8_t)phase_mask(mode == 3, e->one);
+	s->live[i] = e->mask;
 	e->x = e->m;
 	if (e->m == t0) {
 		e->st = S_GROW;		/* contributes g * t, t from t0 */
@@ -1088,9 +1171,9 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 		unsigned mask = first_mask(e);
 		size_t c = 3 * (size_t)e->node;
 
-		s->dem[c] += mask & 1 ? e->m : 0;
-		s->dem[c + 1] += mask & 2 ? e->m : 0;
-		s->dem[c + 2] += mask & 4 ? e->m : 0;
+		s->dem[c] += on_phase(mask, 0, e->m);
+		s->dem[c + 1] += on_phase(mask, 1, e->m);
+		s->dem[c + 2] += on_phase(mask, 2, e->m);
 	}
 	for (size_t n = nn - 1; n > 0; n--) {
 		size_t c = 3 * n, pc = 3 * (size_t)s->parent[n];
@@ -1174,10 +1257,12 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 	return nf;
 }
 
-/* Stop an EVSE at v (deferred: commit() follows). */
+/* Stop EVSE i at v (deferred: commit() follows). */
 static inline __attribute__((always_inline)) void
-freeze(struct alloc_site *s, struct ev_hot *e, int32_t v, size_t *ngrow)
+freeze(struct alloc_site *s, size_t i, int32_t v, size_t *ngrow)
 {
+	struct ev_hot *e = &s->h[i];
+
 	if (e->st == S_GROW) {
 		e->x = v;
 		defer(s, e, v, -1);
@@ -1185,6 +1270,38 @@ freeze(struct alloc_site *s, struct ev_hot *e, int32_t v, size_t *ngrow)
 	}
 	/* a FLOOR EVSE stays at its minimum, already in load[] */
 	e->st = S_DONE;
+	s->live[i] = 0;
+}
+
+/*
+ * Is the fill level of every constraint on e's path (on its phases) other
+ * than c above ts? Then e has room for ts + 1 there however many of the
+ * EVSEs stopped at c get that step: a constraint at level ts + 1 or more
+ * has room for g steps above ts, g being the EVSEs growing through it, and
+ * each of them takes at most one. The levels may be stale, but stale ones
+ * are lower bounds, so a level above ts is above ts. This spares
+ * room_at_level() and the commit() it needs for most EVSEs.
+ */
+static inline __attribute__((always_inline)) int
+levels_above(const struct alloc_site *s, const struct ev_hot *e, size_t c,
+    int64_t ts)
+{
+	PATH(s, e->node, pp, pe);
+	size_t cn = c - c % 3;
+	unsigned cbit = 1u << (c % 3);
+
+	for (; pp < pe; pp++) {
+		size_t k = 3 * (size_t)*pp;
+		const int64_t *l = s->lvl + k;
+		unsigned low = (unsigned)(l[0] <= ts) |
+		    (unsigned)(l[1] <= ts) << 1 | (unsigned)(l[2] <= ts) << 2;
+
+		if (k == cn)
+			low &= ~cbit;
+		if (low & e->mask)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -1198,35 +1315,61 @@ freeze(struct alloc_site *s, struct ev_hot *e, int32_t v, size_t *ngrow)
 static int
 stop_at(struct alloc_site *s, size_t c, int64_t ts, size_t *ngrow)
 {
-	size_t n = c / 3;
+	size_t n = c / 3, hi = s->ev_hi[n];
 	unsigned bit = 1u << (c % 3);
+	uint64_t rep = UINT64_C(0x0101010101010101) * bit;
 	int64_t r;
 	int any = 0;
 
 	commit(s, 0);
 	r = s->avail[c] - s->load[c] - s->g[c] * ts;
-	for (size_t j = s->ev_lo[n]; j < s->ev_hi[n]; j++) {
-		struct ev_hot *e = &s->h[j];
-		int up = 0;
+	/*
+	 * live[] holds the masks of the EVSEs still growing or at a floor:
+	 * eight at a time are skipped when none of them crosses c, else the
+	 * ones that do are picked out of a bit set, in order, without a
+	 * branch per EVSE.
+	 */
+	for (size_t j0 = s->ev_lo[n]; j0 < hi; j0 += 8) {
+		const uint8_t *lv = s->live + j0;
+		uint64_t w;
+		unsigned hits;
 
-		if ((e->st != S_GROW && e->st != S_FLOOR) || !(e->mask & bit))
+		memcpy(&w, lv, sizeof w);	/* padded: in bounds */
+		if ((w & rep) == 0)
 			continue;
-		if (e->st == S_GROW) {
-			any = 1;
-			if (r > 0) {
-				commit(s, 0);	/* room_at_level reads it */
-				up = room_at_level(s, e, ts);
-				r -= up;
+		hits = 0;
+		for (unsigned k = 0; k < 8; k++)
+			hits |= (unsigned)((lv[k] & bit) != 0) << k;
+		if (hi - j0 < 8)
+			hits &= (1u << (hi - j0)) - 1;
+		for (; hits != 0; hits &= hits - 1) {
+			size_t j = j0 + (size_t)__builtin_ctz(hits);
+			struct ev_hot *e = &s->h[j];
+			int up = 0;
+
+			if (e->st == S_GROW) {
+				any = 1;
+				if (r > 0) {
+					if (levels_above(s, e, c, ts))
+						up = 1;
+					else {
+						/* room_at_level reads it */
+						commit(s, 0);
+						up = room_at_level(s, e, ts);
+					}
+					r -= up;
+				}
 			}
+			freeze(s, j, (int32_t)ts + up, ngrow);
+			if (e->x == e->M) {	/* its own bound too */
+				e->reason = e->max_reason;
+				set_bound(s, j, -1);
+				continue;
+			}
+			e->reason = n == 0 ? ALLOC_R_SITE_LIMIT :
+			    ALLOC_R_CIRCUIT;
+			set_bound(s, j, (int)c);
 		}
-		freeze(s, e, (int32_t)ts + up, ngrow);
-		if (e->x == e->M) {		/* its own bound too */
-			e->reason = e->max_reason;
-			set_bound(s, j, -1);
-			continue;
-		}
-		e->reason = n == 0 ? ALLOC_R_SITE_LIMIT : ALLOC_R_CIRCUIT;
-		set_bound(s, j, (int)c);
 	}
 	commit(s, 0);
 	/* a floor EVSE (above ts) can only gain at c if c has r left */
@@ -1255,8 +1398,8 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 	int gap = 0;
 
 	for (;;) {
-		int64_t tf = INF64, tm = INF64, tc, ts;
-		size_t k = 0;
+		int64_t tf = INF64, tm = INF64, ts;
+		size_t k = 0, c;
 
 		flush_levels(s);
 		for (size_t f = 0; f < nf; f++) {	/* compact, find min */
@@ -1274,12 +1417,13 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 			mp++;
 		if (mp < a1)
 			tm = s->h[s->mord[mp]].M;
-		tc = s->lvl[min_level(s)];
 		if (nf == 0 && ngrow == 0)
 			break;
+		/* the next event: a minimum, a maximum, or a full constraint
+		 * (below the other two) */
 		ts = tf < tm ? tf : tm;
-		if (tc < ts)
-			ts = tc;
+		if ((c = min_level(s, ts - 1)) != NO_C)
+			ts = s->lvl[c];
 
 		/* 1. minima reached: those EVSEs start to grow with the rest */
 		for (size_t f = 0; f < nf; f++) {
@@ -1300,7 +1444,7 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 				continue;
 			if (e->M > ts)
 				break;
-			freeze(s, e, e->M, &ngrow);
+			freeze(s, i, e->M, &ngrow);
 			e->reason = e->max_reason;
 			set_bound(s, i, -1);
 		}
@@ -1311,13 +1455,8 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 		 * are done the next level is above ts.
 		 */
 		flush_levels(s);
-		for (;;) {
-			size_t c = min_level(s);
-
-			if (s->lvl[c] > ts)
-				break;
+		while ((c = min_level(s, ts)) != NO_C)
 			gap |= stop_at(s, c, ts, &ngrow);
-		}
 	}
 	return gap;
 }
@@ -1502,8 +1641,9 @@ classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
 	e->x = 0;
 	e->old = 0;
 	e->st = S_OUT;
+	s->live[i] = 0;
 	e->mode = wired;
-	e->mask = wired == 3 ? 7 : e->one;
+	e->mask = (uint8_t)phase_mask(wired == 3, e->one);
 	e->flags = 0;
 	cd->rnode = -1;
 	cd->rphase = -1;
@@ -1565,7 +1705,7 @@ classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
 			e->flags |= F_MAY_SWITCH;
 	}
 	mm->mode = e->mode;	/* e.g. it can no longer switch */
-	e->mask = e->mode == 3 ? 7 : e->one;
+	e->mask = (uint8_t)phase_mask(e->mode == 3, e->one);
 	rc = reclaim(s, mm, ei, e->mode, e->m, now);
 	if (rc >= 0 && rc < e->M) {
 		e->M = rc;
@@ -1725,9 +1865,10 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		o->max_a = e->M / 10.0;
 		o->held = !!(e->flags & F_HELD);
 		o->switched = !!(e->flags & F_SWITCHED);
-		/* no branch per phase: the masks of mixed EVSEs are random */
+		/* no branch per phase: the masks of mixed EVSEs are random
+		 * (limit_a >= 0, so 0 * limit_a is +0.0) */
 		for (int p = 0; p < 3; p++)
-			o->grid_a[p] = e->mask >> p & 1 ? o->limit_a : 0.0;
+			o->grid_a[p] = o->limit_a * (double)(e->mask >> p & 1);
 		if (e->x > 0 && e->old == 0)
 			mm->run_since = now;
 		if (e->x == 0 && e->old > 0)
