@@ -124,9 +124,30 @@ struct ev_hot {
 
 /* Per call: the rest. */
 struct ev_cold {
-	int32_t assumed[3];	/* uncontrollable: per grid phase (dA) */
 	int32_t rnode;		/* binding node or -1 */
 	int32_t rphase;		/* binding phase or -1 */
+};
+
+/*
+ * What an EVSE's input alone gives (with the settings and the wiring),
+ * kept from the call that last brought a different input: most EVSEs'
+ * inputs do not change between two calls, and an input that is the same
+ * byte for byte was valid and gives the same values, so neither the check
+ * nor the conversions are done again. Nothing here depends on the site's
+ * memory or the time; a settings change clears it.
+ */
+struct ev_in {
+	int32_t m;		/* minimum: own, site's, at least one step */
+	int32_t M;		/* own maximum or the cap, if lower */
+	int32_t d1, d3;		/* draw, rounded up: its L1; max over three */
+	int32_t assumed[3];	/* uncontrollable: per grid phase */
+	uint64_t tstart;	/* session start in seconds, for sort keys */
+	uint8_t kind;		/* K_NONE, K_UNCTRL, K_ACTIVE */
+	uint8_t reason;		/* K_NONE: idle or unavailable */
+	uint8_t max_reason;	/* ALLOC_R_EV_MAX or ALLOC_R_CAP */
+	uint8_t can_switch;	/* a 3-phase EVSE that can switch */
+	uint8_t valid;
+	uint16_t prio;		/* ALLOC_PRIORITY_MAX - priority */
 };
 
 struct alloc_site {
@@ -148,9 +169,10 @@ struct alloc_site {
 	size_t *e_ext;		/* internal -> desc index */
 	size_t *ext_int;	/* desc index -> internal */
 	struct ev_mem *mem;	/* as of the last call */
-	struct ev_mem *next;	/* being written; swapped in on success */
 	struct ev_hot *h;
 	struct ev_cold *cold;
+	struct ev_in *cin;	/* derived from the input, see ev_in */
+	struct alloc_evse_in *last_in;	/* the input that gave cin */
 
 	/* per constraint */
 	int64_t *lim, *unc, *avail, *load, *hi_load;
@@ -271,6 +293,12 @@ phase_mask(int three, unsigned one)
 	return one | (7u & -(unsigned)(three != 0));
 }
 
+/* [phase mask][grid phase]: 1 where the mask has the phase */
+static const double on_grid[8][3] = {
+	{ 0, 0, 0 }, { 1, 0, 0 }, { 0, 1, 0 }, { 1, 1, 0 },
+	{ 0, 0, 1 }, { 1, 0, 1 }, { 0, 1, 1 }, { 1, 1, 1 },
+};
+
 static const uint8_t rot_map[6][3] = {
 	{ 0, 1, 2 }, { 1, 2, 0 }, { 2, 0, 1 },
 	{ 0, 2, 1 }, { 1, 0, 2 }, { 2, 1, 0 },
@@ -320,6 +348,8 @@ alloc_site_set_settings(struct alloc_site *site, const struct alloc_settings *s)
 	if (site == NULL || !settings_ok(s))
 		return ALLOC_EINVAL;
 	settings_apply(site, s);
+	for (size_t i = 0; i < site->n_evses; i++)
+		site->cin[i].valid = 0;	/* minima, assumed draws changed */
 	return 0;
 }
 
@@ -346,7 +376,6 @@ alloc_site_free(struct alloc_site *site)
 	free(site->e_ext);
 	free(site->ext_int);
 	free(site->mem);
-	free(site->next);
 	free(site->h);
 	free(site->pv);
 	free(site->pg);
@@ -357,6 +386,8 @@ alloc_site_free(struct alloc_site *site)
 	free(site->seq);
 	free(site->live);
 	free(site->cold);
+	free(site->cin);
+	free(site->last_in);
 	free(site->lim);
 	free(site->unc);
 	free(site->avail);
@@ -449,7 +480,6 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->e_ext, ne);
 	ALLOC_N(s->ext_int, ne);
 	ALLOC_N(s->mem, ne);
-	ALLOC_N(s->next, ne);
 	ALLOC_N(s->pv, nc);
 	ALLOC_N(s->pg, nc);
 	ALLOC_N(s->ptouched, nn);
@@ -460,6 +490,8 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->live, ne + 8);
 	ALLOC_N(s->h, ne);
 	ALLOC_N(s->cold, ne);
+	ALLOC_N(s->cin, ne);
+	ALLOC_N(s->last_in, ne);
 	ALLOC_N(s->lim, nc);
 	ALLOC_N(s->unc, nc);
 	ALLOC_N(s->avail, nc);
@@ -1508,19 +1540,11 @@ forget(struct ev_mem *mm, uint8_t wired)
  * follows a faster draw upward at once and is lifted after retry_ms.
  */
 static int32_t
-reclaim(struct alloc_site *s, struct ev_mem *mm,
-    const struct alloc_evse_in *ei, unsigned mode, int32_t m, uint64_t now)
+reclaim(struct alloc_site *s, struct ev_mem *mm, int32_t d, int32_t m,
+    uint64_t now)
 {
-	double draw = ei->measured_a[0];
-	int32_t d, want;
+	int32_t want;
 
-	if (mode == 3) {
-		if (ei->measured_a[1] > draw)
-			draw = ei->measured_a[1];
-		if (ei->measured_a[2] > draw)
-			draw = ei->measured_a[2];
-	}
-	d = ceil_da(draw);
 	want = d + s->margin_da;
 	if (want < m)
 		want = m;
@@ -1562,12 +1586,12 @@ reclaim(struct alloc_site *s, struct ev_mem *mm,
  * instead of swapping it out one call later.
  */
 static uint64_t
-adm_key(const struct alloc_site *s, const struct ev_mem *mm, int prio,
-    uint64_t session_start, uint64_t now, size_t ext)
+adm_key(const struct alloc_site *s, const struct ev_mem *mm, uint64_t prio,
+    uint64_t tstart, uint64_t now, size_t ext)
 {
 	uint64_t period = s->set.rotation_period_ms, group = 0, t;
 
-	t = tkey(session_start);
+	t = tstart;
 	if (period > 0) {
 		int running = mm->was_active && mm->last > 0;
 
@@ -1584,8 +1608,7 @@ adm_key(const struct alloc_site *s, const struct ev_mem *mm, int prio,
 			t = tkey(mm->waiting_since);
 		}
 	}
-	return (uint64_t)(ALLOC_PRIORITY_MAX - prio) << K_TIER |
-	    group << K_GROUP | t << K_LOW | ext;
+	return prio << K_TIER | group << K_GROUP | t << K_LOW | ext;
 }
 
 /*
@@ -1624,19 +1647,103 @@ zero_out(struct alloc_output *out)
 	}
 }
 
-/* Classify EVSE i, fill its work entries and its sort keys; counts the
- * assumed draw of the uncontrollable. */
+/*
+ * Is input a the same as b, byte for byte? Sixteen bytes at a time (the
+ * struct's padding takes part: different padding only costs a new
+ * derive()).
+ */
+typedef uint64_t v2u __attribute__((vector_size(16)));
+
+static int
+same_input(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
+{
+	const unsigned char *pa = (const unsigned char *)a;
+	const unsigned char *pb = (const unsigned char *)b;
+	v2u diff = { 0, 0 };
+	size_t k = 0;
+
+	for (; k + 16 <= sizeof *a; k += 16) {
+		v2u x, y;
+
+		memcpy(&x, pa + k, 16);
+		memcpy(&y, pb + k, 16);
+		diff |= x ^ y;
+	}
+	for (; k < sizeof *a; k++)
+		diff[0] |= (uint64_t)(pa[k] ^ pb[k]);
+	return (diff[0] | diff[1]) == 0;
+}
+
+/* Fill EVSE i's ev_in from a new, valid input. */
 static void
-classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
-    uint64_t now)
+derive(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei)
+{
+	struct ev_in *c = &s->cin[i];
+	uint8_t wired = s->e_wired[i];
+	double draw = ei->measured_a[0];
+	int32_t cap;
+
+	s->last_in[i] = *ei;
+	c->valid = 1;
+	c->tstart = tkey(ei->session_start_ms);
+	c->prio = (uint16_t)(ALLOC_PRIORITY_MAX - ei->priority);
+	c->can_switch = wired == 3 && ei->can_switch_phases;
+	switch (ei->state) {
+	case ALLOC_ST_IDLE:
+		c->kind = K_NONE;
+		c->reason = ALLOC_R_IDLE;
+		return;
+	case ALLOC_ST_FAULTED:
+	case ALLOC_ST_OFFLINE:
+	case ALLOC_ST_UNCONTROLLABLE:
+		if (!ei->has_session) {
+			c->kind = K_NONE;
+			c->reason = ALLOC_R_UNAVAILABLE;
+			return;
+		}
+		c->kind = K_UNCTRL;
+		c->assumed[0] = c->assumed[1] = c->assumed[2] = 0;
+		for (int k = 0; k < wired; k++)
+			c->assumed[s->e_map[3 * i + k]] = ceil_da(
+			    s->set.trust_measured ? ei->measured_a[k] :
+			    ei->max_a);
+		return;
+	default:
+		break;
+	}
+	c->kind = K_ACTIVE;
+	c->m = ceil_da(ei->min_a);
+	if (c->m < s->min_da)
+		c->m = s->min_da;
+	if (c->m < 1)		/* a running EVSE gets at least one step */
+		c->m = 1;
+	c->M = floor_da(ei->max_a);
+	c->max_reason = ALLOC_R_EV_MAX;
+	if (ei->has_cap && (cap = floor_da(ei->cap_a)) < c->M) {
+		c->M = cap;
+		c->max_reason = ALLOC_R_CAP;
+	}
+	/* the draw reclaim compares, by the phases in use */
+	c->d1 = ceil_da(draw);
+	if (ei->measured_a[1] > draw)
+		draw = ei->measured_a[1];
+	if (ei->measured_a[2] > draw)
+		draw = ei->measured_a[2];
+	c->d3 = ceil_da(draw);
+}
+
+/* Classify EVSE i from its ev_in and its memory (updated in place), fill
+ * its work entries and its sort keys; counts the assumed draw of the
+ * uncontrollable. */
+static void
+classify(struct alloc_site *s, size_t i, uint64_t now)
 {
 	struct ev_hot *e = &s->h[i];
 	struct ev_cold *cd = &s->cold[i];
-	struct ev_mem *mm = &s->next[i];
+	struct ev_mem *mm = &s->mem[i];
+	const struct ev_in *c = &s->cin[i];
 	uint8_t wired = s->e_wired[i];
-	int32_t cap, rc;
-
-	*mm = s->mem[i];
+	int32_t rc;
 
 	e->x = 0;
 	e->old = 0;
@@ -1645,60 +1752,36 @@ classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
 	e->mode = wired;
 	e->mask = (uint8_t)phase_mask(wired == 3, e->one);
 	e->flags = 0;
+	e->kind = c->kind;
 	cd->rnode = -1;
 	cd->rphase = -1;
 	s->kadm[i] = KEY_NONE;
 	s->kmord[i] = KEY_NONE;
-	switch (ei->state) {
-	case ALLOC_ST_IDLE:
-		e->kind = K_NONE;
-		e->reason = ALLOC_R_IDLE;
+	if (c->kind != K_ACTIVE) {
 		forget(mm, wired);
-		return;
-	case ALLOC_ST_FAULTED:
-	case ALLOC_ST_OFFLINE:
-	case ALLOC_ST_UNCONTROLLABLE:
-		forget(mm, wired);
-		if (!ei->has_session) {
-			e->kind = K_NONE;
-			e->reason = ALLOC_R_UNAVAILABLE;
+		if (c->kind == K_NONE) {
+			e->reason = c->reason;
 			return;
 		}
-		e->kind = K_UNCTRL;
 		e->reason = ALLOC_R_UNCONTROLLABLE;
-		cd->assumed[0] = cd->assumed[1] = cd->assumed[2] = 0;
-		for (int k = 0; k < wired; k++)
-			cd->assumed[s->e_map[3 * i + k]] = ceil_da(
-			    s->set.trust_measured ? ei->measured_a[k] :
-			    ei->max_a);
 		for (int n = (int)e->node; n >= 0; n = s->parent[n])
 			for (int p = 0; p < 3; p++)
-				s->unc[3 * n + p] += cd->assumed[p];
+				s->unc[3 * n + p] += c->assumed[p];
 		return;
-	default:
-		break;
 	}
 
-	e->kind = K_ACTIVE;
 	if (!mm->was_active) {
+		uint64_t start = s->last_in[i].session_start_ms;
+
 		forget(mm, wired);
 		/* a new session has waited since it started */
-		mm->waiting_since = ei->session_start_ms < now ?
-		    ei->session_start_ms : now;
+		mm->waiting_since = start < now ? start : now;
 	}
 	e->old = mm->last;
-	e->m = ceil_da(ei->min_a);
-	if (e->m < s->min_da)
-		e->m = s->min_da;
-	if (e->m < 1)		/* a running EVSE gets at least one step */
-		e->m = 1;
-	e->M = floor_da(ei->max_a);
-	e->max_reason = ALLOC_R_EV_MAX;
-	if (ei->has_cap && (cap = floor_da(ei->cap_a)) < e->M) {
-		e->M = cap;
-		e->max_reason = ALLOC_R_CAP;
-	}
-	if (wired == 3 && ei->can_switch_phases) {
+	e->m = c->m;
+	e->M = c->M;
+	e->max_reason = c->max_reason;
+	if (c->can_switch) {
 		e->mode = mm->mode == 1 ? 1 : 3;
 		if (!mm->switched_ever || elapsed(now, mm->last_switch) >=
 		    s->set.phase_switch_interval_ms)
@@ -1706,7 +1789,7 @@ classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
 	}
 	mm->mode = e->mode;	/* e.g. it can no longer switch */
 	e->mask = (uint8_t)phase_mask(e->mode == 3, e->one);
-	rc = reclaim(s, mm, ei, e->mode, e->m, now);
+	rc = reclaim(s, mm, e->mode == 3 ? c->d3 : c->d1, e->m, now);
 	if (rc >= 0 && rc < e->M) {
 		e->M = rc;
 		e->max_reason = ALLOC_R_EV_DRAWS_LESS;
@@ -1716,10 +1799,9 @@ classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
 		return;
 	}
 	e->st = S_DONE;			/* eligible; admission decides */
-	s->kadm[i] = adm_key(s, mm, ei->priority, ei->session_start_ms, now,
-	    s->e_ext[i]);
-	s->kmord[i] = (uint64_t)(ALLOC_PRIORITY_MAX - ei->priority) << K_TIER |
-	    (uint64_t)e->M << K_LOW | s->e_ext[i];
+	s->kadm[i] = adm_key(s, mm, c->prio, c->tstart, now, s->e_ext[i]);
+	s->kmord[i] = (uint64_t)c->prio << K_TIER | (uint64_t)e->M << K_LOW |
+	    s->e_ext[i];
 }
 
 /* Hysteresis: skip small increases; keep small decreases when they are
@@ -1797,16 +1879,20 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		if (r < ALLOC_MAX_A && floor_da(r) < s->lim[p])
 			s->lim[p] = floor_da(r);
 	}
-	/* Each EVSE's input is checked as it is read; the memory is written
-	 * to s->next and only swapped in at the end, so a refused call
-	 * changes nothing. */
+	/* Inputs first: a new one is checked and derived, one seen before
+	 * was valid then; a refused call has changed nothing but the
+	 * derived values of inputs that were valid. */
 	for (size_t i = 0; i < ne; i++) {
 		const struct alloc_evse_in *ei = &in->evse[s->e_ext[i]];
 
+		if (s->cin[i].valid && same_input(&s->last_in[i], ei))
+			continue;
 		if (!evse_in_ok(ei))
 			goto invalid;
-		classify(s, i, ei, now);
+		derive(s, i, ei);
 	}
+	for (size_t i = 0; i < ne; i++)
+		classify(s, i, now);
 	for (size_t c = 0; c < s->n_c; c++) {
 		s->avail[c] = s->lim[c] - s->unc[c];
 		if (s->avail[c] < 0)
@@ -1841,7 +1927,7 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 	for (size_t i = 0; i < ne; i++) {
 		struct ev_hot *e = &s->h[i];
 		const struct ev_cold *cd = &s->cold[i];
-		struct ev_mem *mm = &s->next[i];
+		struct ev_mem *mm = &s->mem[i];
 		struct alloc_evse_out *o = &out->evse[s->e_ext[i]];
 		int32_t top = 0;
 
@@ -1851,10 +1937,12 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		o->phase = cd->rphase;
 		o->phases = e->mode;
 		if (e->kind == K_UNCTRL) {
+			const int32_t *as = s->cin[i].assumed;
+
 			for (int p = 0; p < 3; p++) {
-				o->grid_a[p] = cd->assumed[p] / 10.0;
-				if (cd->assumed[p] > top)
-					top = cd->assumed[p];
+				o->grid_a[p] = as[p] / 10.0;
+				if (as[p] > top)
+					top = as[p];
 			}
 			o->limit_a = top / 10.0;
 			continue;
@@ -1868,7 +1956,7 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		/* no branch per phase: the masks of mixed EVSEs are random
 		 * (limit_a >= 0, so 0 * limit_a is +0.0) */
 		for (int p = 0; p < 3; p++)
-			o->grid_a[p] = o->limit_a * (double)(e->mask >> p & 1);
+			o->grid_a[p] = o->limit_a * on_grid[e->mask][p];
 		if (e->x > 0 && e->old == 0)
 			mm->run_since = now;
 		if (e->x == 0 && e->old > 0)
@@ -1880,12 +1968,6 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		mm->mode = e->mode;
 		mm->last = e->x;
 		mm->was_active = 1;
-	}
-	{
-		struct ev_mem *t = s->mem;
-
-		s->mem = s->next;
-		s->next = t;
 	}
 	if (out->node != NULL) {
 		for (size_t n = 0; n < s->n_nodes; n++) {
