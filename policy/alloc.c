@@ -200,8 +200,8 @@ struct alloc_site {
 
 	/* admission: demand of a tier's minima per constraint, and per node
 	 * the phases over-subscribed on the way to the root */
-	int64_t *dem;
-	uint8_t *pover;
+	int64_t *dem, *dmax;
+	uint8_t *pover, *pmax;
 	uint8_t *seq;		/* per EVSE: needs the sequential pass */
 	/* per EVSE: its phase mask while growing or at a floor, else 0
 	 * (8 bytes of padding: stop_at() reads 8 at a time) */
@@ -382,6 +382,8 @@ alloc_site_free(struct alloc_site *site)
 	free(site->ptouched);
 	free(site->plist);
 	free(site->dem);
+	free(site->dmax);
+	free(site->pmax);
 	free(site->pover);
 	free(site->seq);
 	free(site->live);
@@ -485,6 +487,8 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->ptouched, nn);
 	ALLOC_N(s->plist, nn);
 	ALLOC_N(s->dem, nc);
+	ALLOC_N(s->dmax, nc);
+	ALLOC_N(s->pmax, nn);
 	ALLOC_N(s->pover, nn);
 	ALLOC_N(s->seq, ne);
 	ALLOC_N(s->live, ne + 8);
@@ -1173,6 +1177,28 @@ admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
 }
 
 /*
+ * Admit EVSE i in mode (1 or 3) straight at its maximum (deferred). For an
+ * EVSE none of whose constraints is over-subscribed even by the tier's
+ * maxima (see admit_tier).
+ */
+static void
+admit_at_max(struct alloc_site *s, size_t i, unsigned mode)
+{
+	struct ev_hot *e = &s->h[i];
+
+	if (mode != e->mode) {
+		e->mode = (uint8_t)mode;
+		e->flags |= F_SWITCHED;
+	}
+	e->mask = (uint8_t)phase_mask(mode == 3, e->one);
+	e->x = e->M;
+	e->st = S_DONE;
+	e->reason = e->max_reason;
+	set_bound(s, i, -1);
+	defer(s, e, e->M, 0);
+}
+
+/*
  * Admission: reserve the minimum for the EVSEs that fit, in admission
  * order; pause the others with the reason that explains it. An EVSE whose
  * minimum is t0 (the site's minimum: most are) starts growing at once, at
@@ -1196,8 +1222,10 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 	memcpy(s->hi_load, s->load, s->n_c * sizeof *s->load);
 	*ngrow = 0;
 
-	/* demand of the minima, per node own, then per subtree */
+	/* demand of the minima and of the maxima, per node own, then per
+	 * subtree */
 	memset(s->dem, 0, s->n_c * sizeof *s->dem);
+	memset(s->dmax, 0, s->n_c * sizeof *s->dmax);
 	for (size_t pos = a0; pos < a1; pos++) {
 		const struct ev_hot *e = &s->h[s->adm[pos]];
 		unsigned mask = first_mask(e);
@@ -1206,6 +1234,9 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 		s->dem[c] += on_phase(mask, 0, e->m);
 		s->dem[c + 1] += on_phase(mask, 1, e->m);
 		s->dem[c + 2] += on_phase(mask, 2, e->m);
+		s->dmax[c] += on_phase(mask, 0, e->M);
+		s->dmax[c + 1] += on_phase(mask, 1, e->M);
+		s->dmax[c + 2] += on_phase(mask, 2, e->M);
 	}
 	for (size_t n = nn - 1; n > 0; n--) {
 		size_t c = 3 * n, pc = 3 * (size_t)s->parent[n];
@@ -1213,16 +1244,26 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 		s->dem[pc] += s->dem[c];
 		s->dem[pc + 1] += s->dem[c + 1];
 		s->dem[pc + 2] += s->dem[c + 2];
+		s->dmax[pc] += s->dmax[c];
+		s->dmax[pc + 1] += s->dmax[c + 1];
+		s->dmax[pc + 2] += s->dmax[c + 2];
 	}
 	for (size_t n = 0; n < nn; n++) {	/* parents first */
 		size_t c = 3 * n;
-		unsigned ov = (unsigned)(s->dem[c] > s->avail[c] -
-		    s->load[c]) | (unsigned)(s->dem[c + 1] > s->avail[c + 1] -
-		    s->load[c + 1]) << 1 | (unsigned)(s->dem[c + 2] >
-		    s->avail[c + 2] - s->load[c + 2]) << 2;
+		int64_t f0 = s->avail[c] - s->load[c];
+		int64_t f1 = s->avail[c + 1] - s->load[c + 1];
+		int64_t f2 = s->avail[c + 2] - s->load[c + 2];
+		unsigned ov = (unsigned)(s->dem[c] > f0) |
+		    (unsigned)(s->dem[c + 1] > f1) << 1 |
+		    (unsigned)(s->dem[c + 2] > f2) << 2;
+		unsigned om = (unsigned)(s->dmax[c] > f0) |
+		    (unsigned)(s->dmax[c + 1] > f1) << 1 |
+		    (unsigned)(s->dmax[c + 2] > f2) << 2;
 
 		s->pover[n] = (uint8_t)(ov | (n > 0 ?
 		    s->pover[s->parent[n]] : 0));
+		s->pmax[n] = (uint8_t)(om | (n > 0 ?
+		    s->pmax[s->parent[n]] : 0));
 	}
 	for (size_t pos = a0; pos < a1; pos++) {
 		size_t i = s->adm[pos];
@@ -1230,7 +1271,9 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 		unsigned mask = first_mask(e);
 
 		s->seq[i] = (s->pover[e->node] & mask) != 0;
-		if (!s->seq[i])
+		if (!(s->pmax[e->node] & mask))
+			admit_at_max(s, i, mask == 7 ? 3 : 1);
+		else if (!s->seq[i])
 			admit_one(s, i, mask == 7 ? 3 : 1, t0, 1, &nf, ngrow);
 	}
 	commit(s, 1);
