@@ -92,6 +92,7 @@ enum {				/* ev_hot.flags */
 	F_MAY_SWITCH = 1,	/* it can switch phases now */
 	F_SWITCHED = 2,		/* it did, in this call */
 	F_HELD = 4,		/* hysteresis kept its old value */
+	F_DOWN = 8,		/* hysteresis: a decrease it may skip */
 };
 
 /* What the site remembers about an EVSE between calls. */
@@ -119,7 +120,8 @@ struct ev_hot {
 	uint8_t one;		/* mask of its one-phase mode (fixed) */
 	uint8_t flags;
 	uint8_t reason, max_reason;
-	uint8_t pad[4];
+	uint8_t fmask;		/* the phases it asks for first */
+	uint8_t pad[3];
 };
 
 /* Per call: the rest. */
@@ -202,7 +204,7 @@ struct alloc_site {
 	 * the phases over-subscribed on the way to the root */
 	int64_t *dem, *dmax;
 	uint8_t *pover, *pmax;
-	uint8_t *seq;		/* per EVSE: needs the sequential pass */
+	uint32_t *seq;		/* EVSEs for the sequential pass */
 	/* per EVSE: its phase mask while growing or at a floor, else 0
 	 * (8 bytes of padding: stop_at() reads 8 at a time) */
 	uint8_t *live;
@@ -280,10 +282,15 @@ level_of(int64_t num, int32_t den)
 /* v on the phases of mask with bit p set, else 0: without a branch (the
  * masks of mixed 1- and 3-phase EVSEs are random, so a branch on them
  * would be mispredicted often). */
+static const int64_t lanes[8][3] = {
+	{ 0, 0, 0 }, { -1, 0, 0 }, { 0, -1, 0 }, { -1, -1, 0 },
+	{ 0, 0, -1 }, { -1, 0, -1 }, { 0, -1, -1 }, { -1, -1, -1 },
+};
+
 static inline int64_t
 on_phase(unsigned mask, unsigned p, int64_t v)
 {
-	return v & -(int64_t)(mask >> p & 1);
+	return v & lanes[mask & 7][p];
 }
 
 /* The mask of an EVSE's phases: 7 for three, else its one phase. */
@@ -798,6 +805,30 @@ fits(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
 	return 1;
 }
 
+/* Does x dA more fit, with load[] taken, every constraint on the path
+ * from node up, on the phases of mask? The same answer as fits(), found
+ * from the root down: the constraints near the root are the ones that are
+ * full most often (when the site limit binds, every answer is no at the
+ * root). */
+static int
+fits_load(const struct alloc_site *s, uint32_t node, unsigned mask,
+    int64_t x)
+{
+	PATH(s, node, pp, pe);
+
+	while (pe > pp) {
+		size_t c = 3 * (size_t)*--pe;
+		const int64_t *a = s->avail + c, *l = s->load + c;
+		unsigned bad = (unsigned)(a[0] - l[0] < x) |
+		    (unsigned)(a[1] - l[1] < x) << 1 |
+		    (unsigned)(a[2] - l[2] < x) << 2;
+
+		if (bad & mask)
+			return 0;
+	}
+	return 1;
+}
+
 /* The same while EVSEs grow at level t: load[] + g[] * t is taken. */
 static int
 fits_at(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
@@ -1141,7 +1172,7 @@ set_bound(struct alloc_site *s, size_t i, int c)
 static unsigned
 first_mask(const struct ev_hot *e)
 {
-	return phase_mask((e->mode == 3) | (e->flags & F_MAY_SWITCH), e->one);
+	return e->fmask;	/* set by classify() */
 }
 
 /* Admit EVSE i in mode (1 or 3): reserve its minimum. Deferred (commit()
@@ -1217,7 +1248,7 @@ static size_t
 admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
     size_t *ngrow)
 {
-	size_t nf = 0, nn = s->n_nodes;
+	size_t nf = 0, nn = s->n_nodes, nseq = 0;
 
 	memcpy(s->hi_load, s->load, s->n_c * sizeof *s->load);
 	*ngrow = 0;
@@ -1270,23 +1301,22 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 		struct ev_hot *e = &s->h[i];
 		unsigned mask = first_mask(e);
 
-		s->seq[i] = (s->pover[e->node] & mask) != 0;
 		if (!(s->pmax[e->node] & mask))
 			admit_at_max(s, i, mask == 7 ? 3 : 1);
-		else if (!s->seq[i])
+		else if (!(s->pover[e->node] & mask))
 			admit_one(s, i, mask == 7 ? 3 : 1, t0, 1, &nf, ngrow);
+		else
+			s->seq[nseq++] = (uint32_t)i;	/* admission order */
 	}
 	commit(s, 1);
 
 	/* the sequential pass, for the rest */
-	for (size_t pos = a0; pos < a1; pos++) {
-		size_t i = s->adm[pos];
+	for (size_t k = 0; k < nseq; k++) {
+		size_t i = s->seq[k];
 		struct ev_hot *e = &s->h[i];
 		unsigned tried, mode;
 		int can_sw, fail = -1, ok, c2;
 
-		if (!s->seq[i])		/* admitted above */
-			continue;
 		mode = e->mode;
 		can_sw = e->flags & F_MAY_SWITCH;
 		if (mode == 1) {
@@ -1550,7 +1580,7 @@ spread_remainder(struct alloc_site *s, size_t a0, size_t a1)
 			struct ev_hot *e = &s->h[i];
 
 			if (e->st != S_DONE || e->x >= e->M ||
-			    !fits(s, e->node, e->mask, 1, s->load, NULL))
+			    !fits_load(s, e->node, e->mask, 1))
 				continue;
 			e->x++;
 			path_load(s, e, 1);
@@ -1705,6 +1735,7 @@ same_input(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
 	v2u diff = { 0, 0 };
 	size_t k = 0;
 
+#pragma GCC unroll 8
 	for (; k + 16 <= sizeof *a; k += 16) {
 		v2u x, y;
 
@@ -1832,6 +1863,8 @@ classify(struct alloc_site *s, size_t i, uint64_t now)
 	}
 	mm->mode = e->mode;	/* e.g. it can no longer switch */
 	e->mask = (uint8_t)phase_mask(e->mode == 3, e->one);
+	e->fmask = (uint8_t)phase_mask((e->mode == 3) |
+	    (e->flags & F_MAY_SWITCH), e->one);
 	rc = reclaim(s, mm, e->mode == 3 ? c->d3 : c->d1, e->m, now);
 	if (rc >= 0 && rc < e->M) {
 		e->M = rc;
@@ -1857,19 +1890,29 @@ hysteresis(struct alloc_site *s, size_t n_elig)
 
 	if (h <= 0)
 		return;
-	/* increases first, in any order: each only frees room */
+	/* increases first, in any order: each only frees room; the small
+	 * decreases are marked (F_DOWN) for the second pass. The tests are
+	 * combined without branches: which EVSEs move is data. */
 	for (size_t i = 0; i < s->n_evses; i++) {
 		struct ev_hot *e = &s->h[i];
+		int32_t d = e->x - e->old;
+		unsigned ok;
 
-		if (e->kind != K_ACTIVE || e->x == 0 || e->old == 0 ||
-		    (e->flags & F_SWITCHED) || e->old < e->m || e->old > e->M)
+		if (d == 0)		/* no change (and all but the active) */
 			continue;
-		if (e->x > e->old && e->x - e->old < h) {
-			path_load(s, e, e->old - e->x);
+		ok = (unsigned)(e->kind == K_ACTIVE) &
+		    (unsigned)(e->x != 0) & (unsigned)(e->old != 0) &
+		    (unsigned)!(e->flags & F_SWITCHED) &
+		    (unsigned)(e->old >= e->m) & (unsigned)(e->old <= e->M);
+		unsigned down = ok & (unsigned)(d < 0) & (unsigned)(-d < h);
+
+		e->flags |= (uint8_t)(F_DOWN & -down);
+		any |= (int)down;
+		if (ok & (unsigned)(d > 0) & (unsigned)(d < h)) {
+			path_load(s, e, -(int64_t)d);
 			e->x = e->old;
 			e->flags |= F_HELD;
-		} else if (e->x < e->old && e->old - e->x < h)
-			any = 1;
+		}
 	}
 	if (!any)
 		return;
@@ -1877,11 +1920,8 @@ hysteresis(struct alloc_site *s, size_t n_elig)
 	for (size_t pos = 0; pos < n_elig; pos++) {
 		struct ev_hot *e = &s->h[s->adm[pos]];
 
-		if (e->x == 0 || e->old == 0 || (e->flags & F_SWITCHED) ||
-		    e->old < e->m || e->old > e->M)
-			continue;
-		if (e->x < e->old && e->old - e->x < h &&
-		    fits(s, e->node, e->mask, e->old - e->x, s->load, NULL)) {
+		if ((e->flags & F_DOWN) &&
+		    fits_load(s, e->node, e->mask, e->old - e->x)) {
 			path_load(s, e, e->old - e->x);
 			e->x = e->old;
 			e->flags |= F_HELD;
@@ -1890,6 +1930,22 @@ hysteresis(struct alloc_site *s, size_t n_elig)
 }
 
 /* ------------------------------------------------------------- allocate */
+
+/* The first position in adm[lo..hi) whose key is above k (hi if none):
+ * the keys are sorted there. */
+static size_t
+first_above(const struct alloc_site *s, size_t lo, size_t hi, uint64_t k)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->kadm[s->adm[mid]] > k)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
 
 int
 alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
@@ -1945,18 +2001,17 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 	/* 2. orders (keys made by classify) */
 	sort_idx(s->adm, s->tmp, ne, s->kadm);
 	sort_idx(s->mord, s->tmp, ne, s->kmord);
-	for (n_elig = 0; n_elig < ne && s->kadm[s->adm[n_elig]] != KEY_NONE;)
-		n_elig++;
+	n_elig = first_above(s, 0, ne, KEY_NONE - 1);
 
 	/* 3. tiers, highest priority first; both orders group them alike.
 	 * Every minimum is at least t0. */
 	t0 = s->min_da > 1 ? s->min_da : 1;
 	for (pos = 0; pos < n_elig;) {
 		uint64_t tier = s->kadm[s->adm[pos]] >> K_TIER;
-		size_t end = pos, nf, ngrow;
+		size_t end, nf, ngrow;
 
-		while (end < n_elig && s->kadm[s->adm[end]] >> K_TIER == tier)
-			end++;
+		end = first_above(s, pos, n_elig,
+		    (tier << K_TIER) | ((UINT64_C(1) << K_TIER) - 1));
 		nf = admit_tier(s, pos, end, t0, &ngrow);
 		if (fill_tier(s, pos, end, nf, ngrow))
 			spread_remainder(s, pos, end);
