@@ -186,6 +186,10 @@ struct alloc_site {
 	uint32_t *dlist, *flist, *seen, stamp;
 	size_t nd;
 	uint8_t *stale;		/* per node: levels are only lower bounds */
+	/* stop_at(): per node, the phases with a constraint at the level
+	 * on its path (tight_phases()), valid where tstamp == tst */
+	uint32_t *tstamp, tst;
+	uint8_t *tmask;
 	/* a tournament tree over the nodes' lowest levels, as a heap:
 	 * entry j >= 1 holds the lowest level in its subtree (tv) and that
 	 * node (tn); node n's own leaf is entry tt_size + n */
@@ -411,6 +415,8 @@ alloc_site_free(struct alloc_site *site)
 	free(site->tv);
 	free(site->tn);
 	free(site->stale);
+	free(site->tstamp);
+	free(site->tmask);
 	free(site->adm);
 	free(site->mord);
 	free(site->tmp);
@@ -517,6 +523,8 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->tv, 2 * s->tt_size);
 	ALLOC_N(s->tn, 2 * s->tt_size);
 	ALLOC_N(s->stale, nn);
+	ALLOC_N(s->tstamp, nn);
+	ALLOC_N(s->tmask, nn);
 	ALLOC_N(s->adm, ne);
 	ALLOC_N(s->mord, ne);
 	ALLOC_N(s->tmp, ne);
@@ -1379,34 +1387,47 @@ freeze(struct alloc_site *s, size_t i, int32_t v, size_t *ngrow)
 }
 
 /*
- * Is the fill level of every constraint on e's path (on its phases) other
- * than c above ts? Then e has room for ts + 1 there however many of the
- * EVSEs stopped at c get that step: a constraint at level ts + 1 or more
- * has room for g steps above ts, g being the EVSEs growing through it, and
- * each of them takes at most one. The levels may be stale, but stale ones
- * are lower bounds, so a level above ts is above ts. This spares
- * room_at_level() and the commit() it needs for most EVSEs.
+ * The phases on which some constraint on node n's path, other than c, has
+ * a fill level of at most ts. An EVSE none of whose phases is among them
+ * has room for ts + 1 however many of the EVSEs stopped at c get that
+ * step: a constraint at level ts + 1 or more has room for g steps above
+ * ts, g being the EVSEs growing through it, and each of them takes at
+ * most one. The levels may be stale, but stale ones are lower bounds, so
+ * a level above ts is above ts. This spares room_at_level() and the
+ * commit() it needs for most EVSEs.
+ *
+ * The levels do not change while stop_at() runs, so the answer is kept
+ * per node for the call (tstamp == stamp), and a path is only walked up
+ * to the first node that has it.
  */
-static inline __attribute__((always_inline)) int
-levels_above(const struct alloc_site *s, const struct ev_hot *e, size_t c,
-    int64_t ts)
+static unsigned
+tight_phases(struct alloc_site *s, uint32_t n, size_t c, int64_t ts,
+    uint32_t stamp)
 {
-	PATH(s, e->node, pp, pe);
-	size_t cn = c - c % 3;
-	unsigned cbit = 1u << (c % 3);
+	PATH(s, n, pp, pe);
+	const uint32_t *top = pp;
+	unsigned acc = 0;
+	size_t cn = c / 3;
 
-	for (; pp < pe; pp++) {
-		size_t k = 3 * (size_t)*pp;
-		const int64_t *l = s->lvl + k;
+	if (s->tstamp[n] == stamp)
+		return s->tmask[n];
+	while (top < pe && s->tstamp[*top] != stamp)
+		top++;
+	if (top < pe)
+		acc = s->tmask[*top];
+	while (top > pp) {		/* back down, ancestors first */
+		uint32_t k = *--top;
+		const int64_t *l = s->lvl + 3 * (size_t)k;
 		unsigned low = (unsigned)(l[0] <= ts) |
 		    (unsigned)(l[1] <= ts) << 1 | (unsigned)(l[2] <= ts) << 2;
 
 		if (k == cn)
-			low &= ~cbit;
-		if (low & e->mask)
-			return 0;
+			low &= ~(1u << (c % 3));
+		acc |= low;
+		s->tstamp[k] = stamp;
+		s->tmask[k] = (uint8_t)acc;
 	}
-	return 1;
+	return acc;
 }
 
 /*
@@ -1425,7 +1446,12 @@ stop_at(struct alloc_site *s, size_t c, int64_t ts, size_t *ngrow)
 	uint64_t rep = UINT64_C(0x0101010101010101) * bit;
 	int64_t r;
 	int any = 0;
+	uint32_t stamp = ++s->tst;
 
+	if (stamp == 0) {		/* wrapped: forget old stamps */
+		memset(s->tstamp, 0, s->n_nodes * sizeof *s->tstamp);
+		stamp = s->tst = 1;
+	}
 	commit(s, 0);
 	r = s->avail[c] - s->load[c] - s->g[c] * ts;
 	/*
@@ -1455,7 +1481,8 @@ stop_at(struct alloc_site *s, size_t c, int64_t ts, size_t *ngrow)
 			if (e->st == S_GROW) {
 				any = 1;
 				if (r > 0) {
-					if (levels_above(s, e, c, ts))
+					if (!(tight_phases(s, e->node, c, ts,
+					    stamp) & e->mask))
 						up = 1;
 					else {
 						/* room_at_level reads it */
