@@ -785,7 +785,7 @@ sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const uint64_t *k)
  * phases of mask, with used[] counted as taken (NULL: nothing)? On failure
  * *fail is the first full constraint, bottom-up. */
 static int
-fits(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
+fits(const struct alloc_site *restrict s, uint32_t node, unsigned mask, int64_t x,
     const int64_t *used, int *fail)
 {
 	PATH(s, node, pp, pe);
@@ -819,7 +819,7 @@ fits(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
  * full most often (when the site limit binds, every answer is no at the
  * root). */
 static int
-fits_load(const struct alloc_site *s, uint32_t node, unsigned mask,
+fits_load(const struct alloc_site *restrict s, uint32_t node, unsigned mask,
     int64_t x)
 {
 	PATH(s, node, pp, pe);
@@ -839,7 +839,7 @@ fits_load(const struct alloc_site *s, uint32_t node, unsigned mask,
 
 /* The same while EVSEs grow at level t: load[] + g[] * t is taken. */
 static int
-fits_at(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
+fits_at(const struct alloc_site *restrict s, uint32_t node, unsigned mask, int64_t x,
     int64_t t, int *fail)
 {
 	PATH(s, node, pp, pe);
@@ -866,7 +866,7 @@ fits_at(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
 
 /* Add v to load[] on EVSE e's path, on the phases it uses. */
 static inline __attribute__((always_inline)) void
-path_load(struct alloc_site *s, const struct ev_hot *e, int64_t v)
+path_load(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v)
 {
 	PATH(s, e->node, pp, pe);
 	unsigned mask = e->mask;
@@ -885,7 +885,7 @@ path_load(struct alloc_site *s, const struct ev_hot *e, int64_t v)
 /* The same, also adding dg growing EVSEs; puts the EVSE's node on the
  * dirty list (flush_levels() recomputes it and its ancestors). */
 static void
-path_grow(struct alloc_site *s, const struct ev_hot *e, int64_t v,
+path_grow(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v,
     int32_t dg)
 {
 	PATH(s, e->node, pp, pe);
@@ -918,7 +918,7 @@ path_grow(struct alloc_site *s, const struct ev_hot *e, int64_t v,
  * not one per EVSE. Nothing may read load[] or g[] in between.
  */
 static inline __attribute__((always_inline)) void
-defer(struct alloc_site *s, const struct ev_hot *e, int64_t v, int32_t dg)
+defer(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v, int32_t dg)
 {
 	size_t c = 3 * (size_t)e->node;
 	unsigned mask = e->mask;
@@ -942,7 +942,7 @@ defer(struct alloc_site *s, const struct ev_hot *e, int64_t v, int32_t dg)
  * become stale.
  */
 static void
-commit_all(struct alloc_site *s)
+commit_all(struct alloc_site *restrict s)
 {
 	for (size_t n = s->n_nodes; n-- > 0;) {
 		size_t c = 3 * n;
@@ -975,7 +975,7 @@ commit_all(struct alloc_site *s)
 }
 
 static void
-commit(struct alloc_site *s, int eager)
+commit(struct alloc_site *restrict s, int eager)
 {
 	if (2 * s->np >= s->n_nodes && s->n_nodes > 8) {
 		if (eager) {
@@ -1027,7 +1027,7 @@ commit(struct alloc_site *s, int eager)
  * (frozen and floor EVSEs) + g[c] * t. Can EVSE e take t + 1 instead?
  */
 static int
-room_at_level(const struct alloc_site *s, const struct ev_hot *e, int64_t t)
+room_at_level(const struct alloc_site *restrict s, const struct ev_hot *e, int64_t t)
 {
 	PATH(s, e->node, pp, pe);
 
@@ -1061,7 +1061,7 @@ room_at_level(const struct alloc_site *s, const struct ev_hot *e, int64_t t)
  */
 /* Recompute node n's levels (not its place in the tree). */
 static inline __attribute__((always_inline)) void
-node_levels(struct alloc_site *s, size_t n)
+node_levels(struct alloc_site *restrict s, size_t n)
 {
 	size_t c = 3 * n;
 	int64_t low = INF64;
@@ -1080,7 +1080,7 @@ node_levels(struct alloc_site *s, size_t n)
 
 /* Tournament node j from its children: the left (lower) node wins ties. */
 static inline __attribute__((always_inline)) void
-tt_fix(struct alloc_site *s, size_t j)
+tt_fix(struct alloc_site *restrict s, size_t j)
 {
 	size_t l = 2 * j, w = l + (size_t)(s->tv[l + 1] < s->tv[l]);
 
@@ -1089,7 +1089,7 @@ tt_fix(struct alloc_site *s, size_t j)
 }
 
 static void
-refresh(struct alloc_site *s, size_t n)
+refresh(struct alloc_site *restrict s, size_t n)
 {
 	node_levels(s, n);
 	for (size_t j = (s->tt_size + n) >> 1; j >= 1; j >>= 1)
@@ -1099,7 +1099,7 @@ refresh(struct alloc_site *s, size_t n)
 /* Recompute the dirty nodes and their ancestors, each once (the stamp
  * marks those done), then their places in the tree. */
 static void
-flush_levels(struct alloc_site *s)
+flush_levels(struct alloc_site *restrict s)
 {
 	uint32_t stamp;
 	size_t k = 0;
@@ -1146,7 +1146,7 @@ flush_levels(struct alloc_site *s)
 #define NO_C SIZE_MAX
 
 static size_t
-min_level(struct alloc_site *s, int64_t lim)
+min_level(struct alloc_site *restrict s, int64_t lim)
 {
 	for (;;) {
 		size_t n = s->tn[1], c = 3 * n, best;
@@ -1167,7 +1167,7 @@ min_level(struct alloc_site *s, int64_t lim)
 }
 
 static inline __attribute__((always_inline)) void
-set_bound(struct alloc_site *s, size_t i, int c)
+set_bound(struct alloc_site *restrict s, size_t i, int c)
 {
 	s->cold[i].rnode = c < 0 ? -1 : c / 3;
 	s->cold[i].rphase = c < 0 ? -1 : c % 3;
@@ -1186,7 +1186,7 @@ first_mask(const struct ev_hot *e)
 /* Admit EVSE i in mode (1 or 3): reserve its minimum. Deferred (commit()
  * follows) or at once. */
 static inline __attribute__((always_inline)) void
-admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
+admit_one(struct alloc_site *restrict s, size_t i, unsigned mode, int64_t t0,
     int deferred, size_t *nf, size_t *ngrow)
 {
 	struct ev_hot *e = &s->h[i];
@@ -1221,7 +1221,7 @@ admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
  * maxima (see admit_tier).
  */
 static void
-admit_at_max(struct alloc_site *s, size_t i, unsigned mode)
+admit_at_max(struct alloc_site *restrict s, size_t i, unsigned mode)
 {
 	struct ev_hot *e = &s->h[i];
 
@@ -1253,7 +1253,7 @@ admit_at_max(struct alloc_site *s, size_t i, unsigned mode)
  * before. (Falling back to one phase only lowers a demand.)
  */
 static size_t
-admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
+admit_tier(struct alloc_site *restrict s, size_t a0, size_t a1, int64_t t0,
     size_t *ngrow)
 {
 	size_t nf = 0, nn = s->n_nodes, nseq = 0;
@@ -1372,7 +1372,7 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 
 /* Stop EVSE i at v (deferred: commit() follows). */
 static inline __attribute__((always_inline)) void
-freeze(struct alloc_site *s, size_t i, int32_t v, size_t *ngrow)
+freeze(struct alloc_site *restrict s, size_t i, int32_t v, size_t *ngrow)
 {
 	struct ev_hot *e = &s->h[i];
 
@@ -1401,7 +1401,7 @@ freeze(struct alloc_site *s, size_t i, int32_t v, size_t *ngrow)
  * to the first node that has it.
  */
 static unsigned
-tight_phases(struct alloc_site *s, uint32_t n, size_t c, int64_t ts,
+tight_phases(struct alloc_site *restrict s, uint32_t n, size_t c, int64_t ts,
     uint32_t stamp)
 {
 	PATH(s, n, pp, pe);
@@ -1439,7 +1439,7 @@ tight_phases(struct alloc_site *s, uint32_t n, size_t c, int64_t ts,
  * left for spread_remainder().
  */
 static int
-stop_at(struct alloc_site *s, size_t c, int64_t ts, size_t *ngrow)
+stop_at(struct alloc_site *restrict s, size_t c, int64_t ts, size_t *ngrow)
 {
 	size_t n = c / 3, hi = s->ev_hi[n];
 	unsigned bit = 1u << (c % 3);
@@ -1523,7 +1523,7 @@ stop_at(struct alloc_site *s, size_t c, int64_t ts, size_t *ngrow)
  * none, as the room at the current level only shrinks.
  */
 static int
-fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
+fill_tier(struct alloc_site *restrict s, size_t a0, size_t a1, size_t nf,
     size_t ngrow)
 {
 	size_t mp = a0;
@@ -1596,7 +1596,7 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 /* Hand out any single 0.1 A steps still free, in admission order, so no
  * capacity is idle that someone below its maximum could take. */
 static void
-spread_remainder(struct alloc_site *s, size_t a0, size_t a1)
+spread_remainder(struct alloc_site *restrict s, size_t a0, size_t a1)
 {
 	int changed;
 
@@ -1640,7 +1640,7 @@ forget(struct ev_mem *mm, uint8_t wired)
  * follows a faster draw upward at once and is lifted after retry_ms.
  */
 static int32_t
-reclaim(struct alloc_site *s, struct ev_mem *mm, int32_t d, int32_t m,
+reclaim(struct alloc_site *restrict s, struct ev_mem *mm, int32_t d, int32_t m,
     uint64_t now)
 {
 	int32_t want;
@@ -1686,7 +1686,7 @@ reclaim(struct alloc_site *s, struct ev_mem *mm, int32_t d, int32_t m,
  * instead of swapping it out one call later.
  */
 static uint64_t
-adm_key(const struct alloc_site *s, const struct ev_mem *mm, uint64_t prio,
+adm_key(const struct alloc_site *restrict s, const struct ev_mem *mm, uint64_t prio,
     uint64_t tstart, uint64_t now, size_t ext)
 {
 	uint64_t period = s->set.rotation_period_ms, group = 0, t;
@@ -1777,7 +1777,7 @@ same_input(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
 
 /* Fill EVSE i's ev_in from a new, valid input. */
 static void
-derive(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei)
+derive(struct alloc_site *restrict s, size_t i, const struct alloc_evse_in *ei)
 {
 	struct ev_in *c = &s->cin[i];
 	uint8_t wired = s->e_wired[i];
@@ -1837,7 +1837,7 @@ derive(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei)
  * its work entries and its sort keys; counts the assumed draw of the
  * uncontrollable. */
 static void
-classify(struct alloc_site *s, size_t i, uint64_t now)
+classify(struct alloc_site *restrict s, size_t i, uint64_t now)
 {
 	struct ev_hot *e = &s->h[i];
 	struct ev_cold *cd = &s->cold[i];
@@ -1910,7 +1910,7 @@ classify(struct alloc_site *s, size_t i, uint64_t now)
 /* Hysteresis: skip small increases; keep small decreases when they are
  * not needed for safety (the old value fits every limit and bound). */
 static void
-hysteresis(struct alloc_site *s, size_t n_elig)
+hysteresis(struct alloc_site *restrict s, size_t n_elig)
 {
 	int32_t h = s->hyst_da;
 	int any = 0;
@@ -1961,7 +1961,7 @@ hysteresis(struct alloc_site *s, size_t n_elig)
 /* The first position in adm[lo..hi) whose key is above k (hi if none):
  * the keys are sorted there. */
 static size_t
-first_above(const struct alloc_site *s, size_t lo, size_t hi, uint64_t k)
+first_above(const struct alloc_site *restrict s, size_t lo, size_t hi, uint64_t k)
 {
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
