@@ -1468,9 +1468,16 @@ stop_at(struct alloc_site *restrict s, size_t c, int64_t ts, size_t *ngrow)
 		memcpy(&w, lv, sizeof w);	/* padded: in bounds */
 		if ((w & rep) == 0)
 			continue;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* byte k (0 or 1 after the shift) to bit k: the products
+		 * land on distinct bits, so nothing carries */
+		hits = (unsigned)((((w & rep) >> (c % 3)) *
+		    UINT64_C(0x0102040810204080)) >> 56);
+#else
 		hits = 0;
 		for (unsigned k = 0; k < 8; k++)
 			hits |= (unsigned)((lv[k] & bit) != 0) << k;
+#endif
 		if (hi - j0 < 8)
 			hits &= (1u << (hi - j0)) - 1;
 		for (; hits != 0; hits &= hits - 1) {
