@@ -1540,7 +1540,6 @@ fill_tier(struct alloc_site *restrict s, size_t a0, size_t a1, size_t nf,
 		int64_t tf = INF64, tm = INF64, ts;
 		size_t k = 0, c;
 
-		flush_levels(s);
 		for (size_t f = 0; f < nf; f++) {	/* compact, find min */
 			size_t i = s->floors[f];
 
@@ -1558,6 +1557,9 @@ fill_tier(struct alloc_site *restrict s, size_t a0, size_t a1, size_t nf,
 			tm = s->h[s->mord[mp]].M;
 		if (nf == 0 && ngrow == 0)
 			break;
+		/* (a tier that starts with nobody growing, e.g. all at their
+		 * maxima, leaves its dirty nodes to the next tier's flush) */
+		flush_levels(s);
 		/* the next event: a minimum, a maximum, or a full constraint
 		 * (below the other two) */
 		ts = tf < tm ? tf : tm;
