@@ -19,10 +19,14 @@
  * uses (a bit mask: 7 for three phases, one bit for one).
  *
  * One call, in order:
- *  1. classify each EVSE: idle/unavailable (0), uncontrollable (counted in
- *     unc[] at its maximum or measured draw), or active (controllable, with
- *     a vehicle); work out an active EVSE's minimum m and maximum M (own
- *     max, upstream cap, reclaim cap);
+ *  1. check every input, then classify each EVSE: idle/unavailable (0),
+ *     uncontrollable (counted in unc[] at its maximum or measured draw), or
+ *     active (controllable, with a vehicle); work out an active EVSE's
+ *     minimum m and maximum M (own max, upstream cap, reclaim cap). What an
+ *     input alone gives (m, M before reclaim, the draw, the assumed draw,
+ *     the kind) is kept per EVSE with a copy of that input (ev_in), and
+ *     an input equal to the last one is neither checked nor converted
+ *     again;
  *  2. sort the active ones twice: the admission order (priority, then the
  *     rotation group, then the session's start or the time it has waited)
  *     and, within a priority, by M;
@@ -30,7 +34,10 @@
  *     a. admission: in admission order, reserve m on the EVSE's path if it
  *        fits (trying one phase when three do not fit and it may switch);
  *        what does not fit is paused: this is the "lowest priority first,
- *        then the most recently started" rule, and rotation reorders it;
+ *        then the most recently started" rule, and rotation reorders it.
+ *        An EVSE none of whose constraints is over-subscribed even by the
+ *        tier's maxima goes straight to its M (it would end there, and
+ *        nothing it does on the way changes anyone else's result);
  *     b. water-filling: all admitted EVSEs rise together from their minimum
  *        at one level t; an EVSE stops at its M, or when a constraint it
  *        crosses becomes full, which stops every EVSE crossing it. A full
@@ -52,16 +59,37 @@
  * nodes, so the EVSEs under any node form one contiguous range. What the
  * passes in admission order touch per EVSE is one 32-byte struct (ev_hot);
  * paths to the root are stored per node, not per EVSE, so they stay in the
- * cache. The memory of the last call is double-buffered: a call writes the
- * new one beside it and swaps only on success, so an input refused half-way
- * changes nothing (and the input check costs no extra pass).
+ * cache. Every input is checked before anything is written, so the memory
+ * of the last call is updated in place and a refused call changes nothing
+ * (but the ev_in of inputs that were valid, which depends on nothing
+ * else).
  *
- * Speed (policy/README.md has the figures). Besides the above: admission
- * admits at once every EVSE none of whose constraints is over-subscribed
- * by the tier's minima (admit_tier); many EVSEs changing together update
- * their own node only and each touched node's path once (defer/commit);
- * fill levels are recomputed lazily, as stopping EVSEs only raises them
- * (refresh, min_level); sorting starts from the last call's order.
+ * Speed (policy/README.md has the figures). The answer is recomputed in
+ * full on every call (a control loop's site limit moves every time, and
+ * with it every level), so the speed comes from doing each pass cheaply:
+ *  - inputs: unchanged ones are recognised by comparison and reuse ev_in;
+ *  - admission: every EVSE none of whose constraints is over-subscribed by
+ *    the tier's minima is admitted at once (admit_tier), by its maxima
+ *    placed at its maximum (admit_at_max);
+ *  - many EVSEs changing together update their own node only and each
+ *    touched node's path once (defer/commit), or, when half the nodes were
+ *    touched, all nodes in one sweep (commit_all);
+ *  - fill levels are recomputed lazily, as stopping EVSEs only raises
+ *    them (refresh), and only when the fill asks whether something is
+ *    full below a given level and a node's lower bound does not already
+ *    answer no (min_level);
+ *  - a full constraint finds the EVSEs it stops through a byte of phase
+ *    mask per EVSE, eight at a time (stop_at), and gives its remainder
+ *    without recomputing room where the levels on the path show it
+ *    (tight_phases);
+ *  - data-dependent choices (phase masks, tournament, hysteresis tests)
+ *    are selects or table lookups rather than branches, which random
+ *    1- and 3-phase mixes would mispredict; the site pointer is restrict,
+ *    so byte stores do not force reloads of its fields;
+ *  - sorting starts from the last call's order; tier boundaries are found
+ *    by binary search.
+ * test_alloc_diff.c holds a frozen copy of the allocator before these
+ * changes and checks that every output stays the same, call after call.
  */
 #include <math.h>
 #include <stddef.h>
@@ -604,7 +632,9 @@ alloc_site_new(const struct alloc_site_desc *d)
 		s->mord[j] = (uint32_t)j;
 	}
 
-	/* Every fill level starts (and, after each tier, ends) infinite. */
+	/* Every fill level starts infinite; afterwards a level is exact, or a
+	 * lower bound where its node is stale or has no EVSE growing under
+	 * it, or its node waits on the dirty list for the next flush. */
 	for (size_t c = 0; c < nc; c++)
 		s->lvl[c] = INF64;
 	for (size_t j = 1; j < 2 * s->tt_size; j++) {
