@@ -177,7 +177,6 @@ struct ev_in {
 	uint8_t reason;		/* K_NONE: idle or unavailable */
 	uint8_t max_reason;	/* ALLOC_R_EV_MAX or ALLOC_R_CAP */
 	uint8_t can_switch;	/* a 3-phase EVSE that can switch */
-	uint8_t valid;
 	uint16_t prio;		/* ALLOC_PRIORITY_MAX - priority */
 };
 
@@ -203,7 +202,10 @@ struct alloc_site {
 	struct ev_hot *h;
 	struct ev_cold *cold;
 	struct ev_in *cin;	/* derived from the input, see ev_in */
-	struct alloc_evse_in *last_in;	/* the input that gave cin */
+	/* by desc index (the caller's order, read in order): the input that
+	 * gave cin, and whether there is one */
+	struct alloc_evse_in *last_in;
+	uint8_t *in_valid;
 
 	/* per constraint */
 	int64_t *lim, *unc, *avail, *load, *hi_load;
@@ -389,7 +391,7 @@ alloc_site_set_settings(struct alloc_site *site, const struct alloc_settings *s)
 		return ALLOC_EINVAL;
 	settings_apply(site, s);
 	for (size_t i = 0; i < site->n_evses; i++)
-		site->cin[i].valid = 0;	/* minima, assumed draws changed */
+		site->in_valid[i] = 0;	/* minima, assumed draws changed */
 	return 0;
 }
 
@@ -430,6 +432,7 @@ alloc_site_free(struct alloc_site *site)
 	free(site->cold);
 	free(site->cin);
 	free(site->last_in);
+	free(site->in_valid);
 	free(site->lim);
 	free(site->unc);
 	free(site->avail);
@@ -538,6 +541,7 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->cold, ne);
 	ALLOC_N(s->cin, ne);
 	ALLOC_N(s->last_in, ne);
+	ALLOC_N(s->in_valid, ne);
 	ALLOC_N(s->lim, nc);
 	ALLOC_N(s->unc, nc);
 	ALLOC_N(s->avail, nc);
@@ -1865,17 +1869,18 @@ same_input(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
 #undef IN_A_END
 #undef IN_B_OFF
 
-/* Fill EVSE i's ev_in from a new, valid input. */
+/* Fill EVSE i's ev_in from a new, valid input (EVSE ext in the desc). */
 static void
-derive(struct alloc_site *restrict s, size_t i, const struct alloc_evse_in *ei)
+derive(struct alloc_site *restrict s, size_t i, size_t ext,
+    const struct alloc_evse_in *ei)
 {
 	struct ev_in *c = &s->cin[i];
 	uint8_t wired = s->e_wired[i];
 	double draw = ei->measured_a[0];
 	int32_t cap;
 
-	s->last_in[i] = *ei;
-	c->valid = 1;
+	s->last_in[ext] = *ei;
+	s->in_valid[ext] = 1;
 	c->tstart = tkey(ei->session_start_ms);
 	c->prio = (uint16_t)(ALLOC_PRIORITY_MAX - ei->priority);
 	c->can_switch = wired == 3 && ei->can_switch_phases;
@@ -1962,7 +1967,7 @@ classify(struct alloc_site *restrict s, size_t i, uint64_t now)
 	}
 
 	if (!mm->was_active) {
-		uint64_t start = s->last_in[i].session_start_ms;
+		uint64_t start = s->last_in[s->e_ext[i]].session_start_ms;
 
 		forget(mm, wired);
 		/* a new session has waited since it started */
@@ -2098,14 +2103,14 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 	/* Inputs first: a new one is checked and derived, one seen before
 	 * was valid then; a refused call has changed nothing but the
 	 * derived values of inputs that were valid. */
-	for (size_t i = 0; i < ne; i++) {
-		const struct alloc_evse_in *ei = &in->evse[s->e_ext[i]];
+	for (size_t x = 0; x < ne; x++) {
+		const struct alloc_evse_in *ei = &in->evse[x];
 
-		if (s->cin[i].valid && same_input(&s->last_in[i], ei))
+		if (s->in_valid[x] && same_input(&s->last_in[x], ei))
 			continue;
 		if (!evse_in_ok(ei))
 			goto invalid;
-		derive(s, i, ei);
+		derive(s, s->ext_int[x], x, ei);
 	}
 	for (size_t i = 0; i < ne; i++)
 		classify(s, i, now);
