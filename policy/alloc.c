@@ -163,9 +163,10 @@ struct ev_cold {
  * What an EVSE's input alone gives (with the settings and the wiring),
  * kept from the call that last brought a different input: most EVSEs'
  * inputs do not change between two calls, and an input that is the same
- * byte for byte was valid and gives the same values, so neither the check
- * nor the conversions are done again. Nothing here depends on the site's
- * memory or the time; a settings change clears it.
+ * bit for bit was valid and gives the same values, so neither the check
+ * nor the conversions are done again; when only the readings changed (a
+ * new meter value), only they are checked and converted. Nothing here
+ * depends on the site's memory or the time; a settings change clears it.
  */
 struct ev_in {
 	int32_t m;		/* minimum: own, site's, at least one step */
@@ -1780,6 +1781,14 @@ evse_in_ok(const struct alloc_evse_in *e)
 	    (e->priority >= 0) & (e->priority <= ALLOC_PRIORITY_MAX);
 }
 
+/* evse_in_ok() for the readings alone. */
+static int
+readings_ok(const struct alloc_evse_in *e)
+{
+	return ok_amp(e->measured_a[0]) & ok_amp(e->measured_a[1]) &
+	    ok_amp(e->measured_a[2]);
+}
+
 static void
 zero_out(struct alloc_output *out)
 {
@@ -1853,21 +1862,60 @@ diff_bytes(const unsigned char *a, const unsigned char *b, size_t n)
 	return d;
 }
 
+enum { IN_SAME, IN_READINGS, IN_OTHER };	/* what changed */
+
+#define IN_M_OFF offsetof(struct alloc_evse_in, measured_a)
+#define IN_M_END IN_END(measured_a)
+
+/* IN_SAME, IN_READINGS when only measured_a[] differs (a meter value:
+ * the usual change), or IN_OTHER. */
 static int
-same_input(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
+input_change(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
 {
 	const unsigned char *pa = (const unsigned char *)a;
 	const unsigned char *pb = (const unsigned char *)b;
-	v2u d = diff_bytes(pa, pb, IN_A_END) |
-	    diff_bytes(pa + IN_B_OFF, pb + IN_B_OFF,
-	    sizeof *a - IN_B_OFF);
+	v2u dm = diff_bytes(pa + IN_M_OFF, pb + IN_M_OFF, IN_M_END - IN_M_OFF);
+	v2u d = diff_bytes(pa, pb, IN_M_OFF) |
+	    diff_bytes(pa + IN_M_END, pb + IN_M_END, IN_A_END - IN_M_END) |
+	    diff_bytes(pa + IN_B_OFF, pb + IN_B_OFF, sizeof *a - IN_B_OFF);
 
-	return (d[0] | d[1]) == 0;
+	if ((d[0] | d[1]) != 0)
+		return IN_OTHER;
+	return (dm[0] | dm[1]) != 0 ? IN_READINGS : IN_SAME;
 }
+
+#undef IN_M_OFF
+#undef IN_M_END
 
 #undef IN_END
 #undef IN_A_END
 #undef IN_B_OFF
+
+/* The part of EVSE i's ev_in that the readings give (kind set). */
+static void
+derive_readings(struct alloc_site *restrict s, size_t i,
+    const struct alloc_evse_in *ei)
+{
+	struct ev_in *c = &s->cin[i];
+	uint8_t wired = s->e_wired[i];
+	double draw = ei->measured_a[0];
+
+	if (c->kind == K_UNCTRL) {
+		c->assumed[0] = c->assumed[1] = c->assumed[2] = 0;
+		for (int k = 0; k < wired; k++)
+			c->assumed[s->e_map[3 * i + k]] = ceil_da(
+			    s->set.trust_measured ? ei->measured_a[k] :
+			    ei->max_a);
+	} else if (c->kind == K_ACTIVE) {
+		/* the draw reclaim compares, by the phases in use */
+		c->d1 = ceil_da(draw);
+		if (ei->measured_a[1] > draw)
+			draw = ei->measured_a[1];
+		if (ei->measured_a[2] > draw)
+			draw = ei->measured_a[2];
+		c->d3 = ceil_da(draw);
+	}
+}
 
 /* Fill EVSE i's ev_in from a new, valid input (EVSE ext in the desc). */
 static void
@@ -1876,7 +1924,6 @@ derive(struct alloc_site *restrict s, size_t i, size_t ext,
 {
 	struct ev_in *c = &s->cin[i];
 	uint8_t wired = s->e_wired[i];
-	double draw = ei->measured_a[0];
 	int32_t cap;
 
 	s->last_in[ext] = *ei;
@@ -1898,11 +1945,7 @@ derive(struct alloc_site *restrict s, size_t i, size_t ext,
 			return;
 		}
 		c->kind = K_UNCTRL;
-		c->assumed[0] = c->assumed[1] = c->assumed[2] = 0;
-		for (int k = 0; k < wired; k++)
-			c->assumed[s->e_map[3 * i + k]] = ceil_da(
-			    s->set.trust_measured ? ei->measured_a[k] :
-			    ei->max_a);
+		derive_readings(s, i, ei);
 		return;
 	default:
 		break;
@@ -1919,13 +1962,7 @@ derive(struct alloc_site *restrict s, size_t i, size_t ext,
 		c->M = cap;
 		c->max_reason = ALLOC_R_CAP;
 	}
-	/* the draw reclaim compares, by the phases in use */
-	c->d1 = ceil_da(draw);
-	if (ei->measured_a[1] > draw)
-		draw = ei->measured_a[1];
-	if (ei->measured_a[2] > draw)
-		draw = ei->measured_a[2];
-	c->d3 = ceil_da(draw);
+	derive_readings(s, i, ei);
 }
 
 /* Classify EVSE i from its ev_in and its memory (updated in place), fill
@@ -2105,9 +2142,19 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 	 * derived values of inputs that were valid. */
 	for (size_t x = 0; x < ne; x++) {
 		const struct alloc_evse_in *ei = &in->evse[x];
+		int ch = s->in_valid[x] ? input_change(&s->last_in[x], ei) :
+		    IN_OTHER;
 
-		if (s->in_valid[x] && same_input(&s->last_in[x], ei))
+		if (ch == IN_SAME)
 			continue;
+		if (ch == IN_READINGS) {	/* a new meter value */
+			if (!readings_ok(ei))
+				goto invalid;
+			memcpy(s->last_in[x].measured_a, ei->measured_a,
+			    sizeof ei->measured_a);
+			derive_readings(s, s->ext_int[x], ei);
+			continue;
+		}
 		if (!evse_in_ok(ei))
 			goto invalid;
 		derive(s, s->ext_int[x], x, ei);
