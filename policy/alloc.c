@@ -821,8 +821,8 @@ sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const uint64_t *k)
  * phases of mask, with used[] counted as taken (NULL: nothing)? On failure
  * *fail is the first full constraint, bottom-up. */
 static int
-fits(const struct alloc_site *restrict s, uint32_t node, unsigned mask, int64_t x,
-    const int64_t *used, int *fail)
+fits(const struct alloc_site *restrict s, uint32_t node, unsigned mask,
+    int64_t x, const int64_t *used, int *fail)
 {
 	PATH(s, node, pp, pe);
 
@@ -875,8 +875,8 @@ fits_load(const struct alloc_site *restrict s, uint32_t node, unsigned mask,
 
 /* The same while EVSEs grow at level t: load[] + g[] * t is taken. */
 static int
-fits_at(const struct alloc_site *restrict s, uint32_t node, unsigned mask, int64_t x,
-    int64_t t, int *fail)
+fits_at(const struct alloc_site *restrict s, uint32_t node, unsigned mask,
+    int64_t x, int64_t t, int *fail)
 {
 	PATH(s, node, pp, pe);
 
@@ -954,7 +954,8 @@ path_grow(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v,
  * not one per EVSE. Nothing may read load[] or g[] in between.
  */
 static inline __attribute__((always_inline)) void
-defer(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v, int32_t dg)
+defer(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v,
+    int32_t dg)
 {
 	size_t c = 3 * (size_t)e->node;
 	unsigned mask = e->mask;
@@ -1063,7 +1064,8 @@ commit(struct alloc_site *restrict s, int eager)
  * (frozen and floor EVSEs) + g[c] * t. Can EVSE e take t + 1 instead?
  */
 static int
-room_at_level(const struct alloc_site *restrict s, const struct ev_hot *e, int64_t t)
+room_at_level(const struct alloc_site *restrict s, const struct ev_hot *e,
+    int64_t t)
 {
 	PATH(s, e->node, pp, pe);
 
@@ -1731,8 +1733,8 @@ reclaim(struct alloc_site *restrict s, struct ev_mem *mm, int32_t d, int32_t m,
  * instead of swapping it out one call later.
  */
 static uint64_t
-adm_key(const struct alloc_site *restrict s, const struct ev_mem *mm, uint64_t prio,
-    uint64_t tstart, uint64_t now, size_t ext)
+adm_key(const struct alloc_site *restrict s, const struct ev_mem *mm,
+    uint64_t prio, uint64_t tstart, uint64_t now, size_t ext)
 {
 	uint64_t period = s->set.rotation_period_ms, group = 0, t;
 
@@ -2093,7 +2095,8 @@ hysteresis(struct alloc_site *restrict s, size_t n_elig)
 /* The first position in adm[lo..hi) whose key is above k (hi if none):
  * the keys are sorted there. */
 static size_t
-first_above(const struct alloc_site *restrict s, size_t lo, size_t hi, uint64_t k)
+first_above(const struct alloc_site *restrict s, size_t lo, size_t hi,
+    uint64_t k)
 {
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
