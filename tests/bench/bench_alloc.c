@@ -16,7 +16,15 @@
  *
  * Prints, per size, the median and the minimum over 31 samples, each
  * sample the mean of a batch of calls lasting about 2 ms or more.
+ *
+ * For a profiler: "bench_alloc [-a] EVSES CALLS" builds one site, makes
+ * the 200 warm-up calls and then CALLS more (-a: the second run's inputs),
+ * and prints nothing; e.g. instructions per call are callgrind's total over
+ * (200 + CALLS) with
+ *	valgrind --tool=callgrind --toggle-collect=alloc_allocate \
+ *	    build/bench/bench_alloc 1000 100
  */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -230,10 +238,57 @@ run(size_t n, int all)
 	free(b.out);
 }
 
+static size_t
+arg_count(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v == 0 ||
+	    v > ALLOC_MAX_COUNT) {
+		fprintf(stderr, "bench_alloc: %s: not a count (1..%d)\n", s,
+		    ALLOC_MAX_COUNT);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
+/* bench_alloc [-a] EVSES CALLS: for profilers, see the top. */
+static void
+profile(int argc, char **argv)
+{
+	struct bench b;
+	int all = argc > 1 && strcmp(argv[1], "-a") == 0;
+	size_t n, calls;
+
+	if (argc - all != 3) {
+		fprintf(stderr, "usage: bench_alloc [[-a] EVSES CALLS]\n");
+		exit(2);
+	}
+	n = arg_count(argv[1 + all]);
+	calls = arg_count(argv[2 + all]);
+	build(&b, n);
+	b.all = all;
+	for (size_t k = 0; k < 200 + calls; k++)
+		step(&b);
+	alloc_site_free(b.site);
+	free(b.node);
+	free(b.ev);
+	free(b.in);
+	free(b.out);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 10, 100, 1000, 10000 };
+
+	if (argc > 1) {
+		profile(argc, argv);
+		return 0;
+	}
 
 	for (int all = 0; all < 2; all++) {
 		printf("alloc_allocate(): time per call, three-level tree, "
