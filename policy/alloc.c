@@ -1526,8 +1526,14 @@ stop_at(struct alloc_site *restrict s, size_t c, int64_t ts, size_t *ngrow)
 			if (e->st == S_GROW) {
 				any = 1;
 				if (r > 0) {
-					if (!(tight_phases(s, e->node, c, ts,
-					    stamp) & e->mask))
+					/* the node's answer is usually kept:
+					 * no call then */
+					unsigned t = s->tstamp[e->node] ==
+					    stamp ? s->tmask[e->node] :
+					    tight_phases(s, e->node, c, ts,
+					    stamp);
+
+					if (!(t & e->mask))
 						up = 1;
 					else {
 						/* room_at_level reads it */
@@ -1893,8 +1899,9 @@ input_change(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
 #undef IN_A_END
 #undef IN_B_OFF
 
-/* The part of EVSE i's ev_in that the readings give (kind set). */
-static void
+/* The part of EVSE i's ev_in that the readings give (kind set). Inline:
+ * when every EVSE reports a new meter value, this runs for each. */
+static inline __attribute__((always_inline)) void
 derive_readings(struct alloc_site *restrict s, size_t i,
     const struct alloc_evse_in *ei)
 {
