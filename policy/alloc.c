@@ -236,8 +236,9 @@ struct alloc_site {
 	uint32_t *plist;
 	size_t np;
 
-	/* admission: demand of a tier's minima per constraint, and per node
-	 * the phases over-subscribed on the way to the root */
+	/* admission: demand of a tier's minima (dem) and maxima (dmax) per
+	 * constraint, and per node the phases over-subscribed by them on the
+	 * way to the root (pover, pmax) */
 	int64_t *dem, *dmax;
 	uint8_t *pover, *pmax;
 	uint32_t *seq;		/* EVSEs for the sequential pass */
@@ -1289,6 +1290,18 @@ admit_at_max(struct alloc_site *restrict s, size_t i, unsigned mode)
  * not over-subscribed everyone fits anyway, and at one that is, every EVSE
  * crossing it goes through the sequential pass in admission order, as
  * before. (Falling back to one phase only lowers a demand.)
+ *
+ * At the maximum. The maxima are summed the same way; an EVSE none of
+ * whose constraints is over-subscribed even by them is placed at its
+ * maximum (admit_at_max) and takes no part in the fill. The fill would
+ * end it there with the same reason and the same load, and changes no
+ * one else's result: such a constraint never fills up (at any level ts
+ * its room is at least what the EVSEs growing through it could still
+ * take above ts, one step or more each), so it never stops anyone nor
+ * sets the next level; the constraints that do fill up are not crossed
+ * by this EVSE, and where it shares one that does not, every room check
+ * passes either way. The sequential pass and the fill thus see the same
+ * answers at every constraint that matters.
  */
 static size_t
 admit_tier(struct alloc_site *restrict s, size_t a0, size_t a1, int64_t t0,
@@ -1899,7 +1912,7 @@ input_change(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
 #undef IN_A_END
 #undef IN_B_OFF
 
-/* The part of EVSE i's ev_in that the readings give (kind set). Inline:
+/* The part of EVSE i's ev_in that the readings give (c->kind set). Inline:
  * when every EVSE reports a new meter value, this runs for each. */
 static inline __attribute__((always_inline)) void
 derive_readings(struct alloc_site *restrict s, size_t i,
