@@ -1308,14 +1308,15 @@ admit_tier(struct alloc_site *restrict s, size_t a0, size_t a1, int64_t t0,
     size_t *ngrow)
 {
 	size_t nf = 0, nn = s->n_nodes, nseq = 0;
+	int64_t rm0 = 0, rm1 = 0, rm2 = 0;
+	int some_max;
 
 	memcpy(s->hi_load, s->load, s->n_c * sizeof *s->load);
 	*ngrow = 0;
 
-	/* demand of the minima and of the maxima, per node own, then per
-	 * subtree */
+	/* demand of the minima, per node own, then per subtree; and of the
+	 * maxima at the root */
 	memset(s->dem, 0, s->n_c * sizeof *s->dem);
-	memset(s->dmax, 0, s->n_c * sizeof *s->dmax);
 	for (size_t pos = a0; pos < a1; pos++) {
 		const struct ev_hot *e = &s->h[s->adm[pos]];
 		unsigned mask = first_mask(e);
@@ -1324,9 +1325,33 @@ admit_tier(struct alloc_site *restrict s, size_t a0, size_t a1, int64_t t0,
 		s->dem[c] += on_phase(mask, 0, e->m);
 		s->dem[c + 1] += on_phase(mask, 1, e->m);
 		s->dem[c + 2] += on_phase(mask, 2, e->m);
-		s->dmax[c] += on_phase(mask, 0, e->M);
-		s->dmax[c + 1] += on_phase(mask, 1, e->M);
-		s->dmax[c + 2] += on_phase(mask, 2, e->M);
+		rm0 += on_phase(mask, 0, e->M);
+		rm1 += on_phase(mask, 1, e->M);
+		rm2 += on_phase(mask, 2, e->M);
+	}
+	/* When the maxima over-subscribe the root on every phase, no EVSE can
+	 * go to its maximum at once (the usual case when the site limit
+	 * binds): the maxima per node are then not needed. */
+	some_max = !(rm0 > s->avail[0] - s->load[0] &&
+	    rm1 > s->avail[1] - s->load[1] && rm2 > s->avail[2] - s->load[2]);
+	if (some_max) {
+		memset(s->dmax, 0, s->n_c * sizeof *s->dmax);
+		for (size_t pos = a0; pos < a1; pos++) {
+			const struct ev_hot *e = &s->h[s->adm[pos]];
+			unsigned mask = first_mask(e);
+			size_t c = 3 * (size_t)e->node;
+
+			s->dmax[c] += on_phase(mask, 0, e->M);
+			s->dmax[c + 1] += on_phase(mask, 1, e->M);
+			s->dmax[c + 2] += on_phase(mask, 2, e->M);
+		}
+		for (size_t n = nn - 1; n > 0; n--) {
+			size_t c = 3 * n, pc = 3 * (size_t)s->parent[n];
+
+			s->dmax[pc] += s->dmax[c];
+			s->dmax[pc + 1] += s->dmax[c + 1];
+			s->dmax[pc + 2] += s->dmax[c + 2];
+		}
 	}
 	for (size_t n = nn - 1; n > 0; n--) {
 		size_t c = 3 * n, pc = 3 * (size_t)s->parent[n];
@@ -1334,9 +1359,6 @@ admit_tier(struct alloc_site *restrict s, size_t a0, size_t a1, int64_t t0,
 		s->dem[pc] += s->dem[c];
 		s->dem[pc + 1] += s->dem[c + 1];
 		s->dem[pc + 2] += s->dem[c + 2];
-		s->dmax[pc] += s->dmax[c];
-		s->dmax[pc + 1] += s->dmax[c + 1];
-		s->dmax[pc + 2] += s->dmax[c + 2];
 	}
 	for (size_t n = 0; n < nn; n++) {	/* parents first */
 		size_t c = 3 * n;
@@ -1346,7 +1368,9 @@ admit_tier(struct alloc_site *restrict s, size_t a0, size_t a1, int64_t t0,
 		unsigned ov = (unsigned)(s->dem[c] > f0) |
 		    (unsigned)(s->dem[c + 1] > f1) << 1 |
 		    (unsigned)(s->dem[c + 2] > f2) << 2;
-		unsigned om = (unsigned)(s->dmax[c] > f0) |
+		/* without some_max every node is over-subscribed */
+		unsigned om = !some_max ? 7u :
+		    (unsigned)(s->dmax[c] > f0) |
 		    (unsigned)(s->dmax[c + 1] > f1) << 1 |
 		    (unsigned)(s->dmax[c + 2] > f2) << 2;
 
