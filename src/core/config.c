@@ -1108,8 +1108,8 @@ struct config *
 config_parse(const char *text, size_t len, char **errors, int *nerrors)
 {
 	static const char *const keys[] = { "site_id", "state_file", "log_level",
-		"meter_retention_days", "ocpp", "chargers", "site", "authorization", "mqtt", "upstream",
-		"web", NULL };
+		"meter_retention_days", "ocpp", "chargers", "site", "authorization",
+		"control", "mqtt", "upstream", "web", NULL };
 	struct ctx c = { 0 };
 	struct config *cfg = xmalloc(sizeof *cfg);
 	const char *end = NULL, *open_comment;

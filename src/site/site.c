@@ -574,6 +574,19 @@ site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg)
 	return SITE_OK;
 }
 
+int
+site_unsubscribe(struct site *s, site_event_cb *cb, void *arg)
+{
+	for (size_t i = 0; i < s->nsubs; i++)
+		if (s->subs[i].cb == cb && s->subs[i].arg == arg) {
+			memmove(&s->subs[i], &s->subs[i + 1],
+			    (s->nsubs - i - 1) * sizeof s->subs[0]);
+			s->nsubs--;
+			return SITE_OK;
+		}
+	return -1;
+}
+
 struct site_charger *
 site_charger(struct site *s, const char *id)
 {

@@ -212,6 +212,10 @@ int site_reconfigure(struct site *s, const struct config *cfg);
  * subscribers. Returns SITE_OK, or -1 when full. */
 int site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg);
 
+/* Remove the subscription of (cb, arg). Returns SITE_OK, or -1 when there
+ * was none. */
+int site_unsubscribe(struct site *s, site_event_cb *cb, void *arg);
+
 /* The charger with this id, or NULL. */
 struct site_charger *site_charger(struct site *s, const char *id);
 

@@ -252,6 +252,37 @@ test_defaults(void **state)
 }
 
 static void
+test_control_section(void **state)
+{
+	char *text = patched("control", "{\"coalesce_ms\": 0, \"hysteresis_a\": 0.5, "
+	    "\"profile_validity_s\": 120, \"retry_min_s\": 5, \"retry_max_s\": 60}");
+	char *errors = NULL;
+	struct config *cfg = config_parse(text, strlen(text), &errors, NULL);
+
+	(void)state;
+	if (cfg == NULL)
+		fprintf(stderr, "%s\n", errors);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->control.coalesce_ms, 0);
+	assert_true(cfg->control.hysteresis_a == 0.5);
+	assert_int_equal(cfg->control.profile_validity_s, 120);
+	assert_int_equal(cfg->control.retry_min_s, 5);
+	assert_int_equal(cfg->control.retry_max_s, 60);
+	config_free(cfg);
+	free(text);
+	text = patched("chargers[0].smart_charging", "{\"purpose\": \"TxDefaultProfile\", "
+	    "\"unit\": \"W\", \"max_stack_level\": 0, \"number_phases\": false}");
+	cfg = config_parse(text, strlen(text), NULL, NULL);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->chargers[0].purpose, CONFIG_PURPOSE_TX_DEFAULT);
+	assert_int_equal(cfg->chargers[0].unit, CONFIG_UNIT_W);
+	assert_int_equal(cfg->chargers[0].max_stack_level, 0);
+	assert_false(cfg->chargers[0].number_phases);
+	config_free(cfg);
+	free(text);
+}
+
+static void
 test_rotation_mapping(void **state)
 {
 	char *text = patched("chargers[0].phase_rotation", "\"L2L3L1\"");
@@ -661,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_base_is_valid),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rotation_mapping),
+		cmocka_unit_test(test_control_section),
 		cmocka_unit_test(test_hex_authorization_key),
 		cmocka_unit_test(test_comments_are_allowed),
 		cmocka_unit_test(test_each_rule_fails),
