@@ -144,7 +144,7 @@ struct lg {
 	int n;
 	struct charger *ch;
 	int launched, nopen, nactive, ndiscovered, nready;
-	bool stopping, holding;
+	bool stopping, holding, hold_announced, verbose;
 	struct event *hold_tick, *sigint, *sigterm;
 	long long setup_deadline_us;
 
@@ -1295,6 +1295,12 @@ record_profile(struct charger *c, long long t, double limit, bool unit_a,
 	bool match = unit_a && fabs(limit - lg->want_a) < 0.05;
 
 	if (lg->holding) {
+		if (lg->verbose)
+			printf("%.3f %s %s evse %d %s stack %d limit %.1f %s%s%s\n",
+			    (double)t / 1e6, c->id, c->v == RPC_V16 ? "1.6" : "2.0.1",
+			    evse, purpose == 2 ? "TxProfile" : purpose == 1 ?
+			    "TxDefaultProfile" : purpose == 0 ? "MaxProfile" : "?",
+			    stack, limit, unit_a ? "A" : "W", tx[0] ? " tx " : "", tx);
 		lg->hold_profiles++;
 		if (lg->hold_profiles == 1 || limit < lg->hold_min)
 			lg->hold_min = limit;
@@ -1739,7 +1745,7 @@ struct opts {
 	int rounds;			/* 0: by size */
 	int pause_ms, timeout_ms;
 	double lo_a, hi_a;
-	bool hold;
+	bool hold, verbose;
 	const char *url;
 };
 
@@ -1775,7 +1781,7 @@ run_size(struct lg *lg, const struct opts *o, int n, int mqtt_port)
 	    n, (double)(now_us() - t0) / 1e6);
 	fflush(stdout);
 
-	lg->rounds = o->rounds > 0 ? o->rounds : n <= 100 ? 200 : 50;
+	lg->rounds = o->rounds > 0 ? o->rounds : n <= 100 ? 200 : 100;
 	lg->lat = xcalloc((size_t)lg->rounds, sizeof *lg->lat);
 	lg->first = xcalloc((size_t)lg->rounds, sizeof *lg->first);
 	lg->up = xcalloc((size_t)lg->rounds, sizeof *lg->up);
@@ -1865,6 +1871,10 @@ on_hold_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (lg->nready == lg->n && !lg->hold_announced) {
+		lg->hold_announced = true;
+		printf("hold: all %d chargers charging and discovered\n", lg->n);
+	}
 	if (lg->hold_profiles > 0)
 		printf("hold: %ld SetChargingProfile in the last second, limits "
 		    "%.1f-%.1f A; %d of %d chargers ready\n", lg->hold_profiles,
@@ -1894,6 +1904,7 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 	int n = o->sizes[0];
 
 	lg->holding = true;
+	lg->verbose = o->verbose;
 	if (o->url != NULL) {
 		snprintf(lg->url, sizeof lg->url, "%s", o->url);
 	} else {
@@ -2001,7 +2012,7 @@ usage(void)
 	    "usage: " PROG " [options] [SITEGATE_BINARY]\n"
 	    "  --chargers N[,N...]  sizes to measure (default 10,100,1000)\n"
 	    "  --rounds R           rounds per size (default 200 up to 100 "
-	    "chargers, else 50)\n"
+	    "chargers, else 100)\n"
 	    "  --pause-ms MS        pause between rounds (default 100)\n"
 	    "  --timeout-ms MS      round timeout (default 5000)\n"
 	    "  --levels HI,LO       per-EVSE amps the rounds alternate between "
@@ -2010,6 +2021,7 @@ usage(void)
 	    "them until Ctrl-C\n"
 	    "  --url URL            with --hold: an already running gateway, "
 	    "e.g. ws://127.0.0.1:8180/ocpp\n"
+	    "  --verbose            with --hold: print every SetChargingProfile\n"
 	    "  --keep               keep the configurations and logs\n");
 }
 
@@ -2025,6 +2037,7 @@ main(int argc, char **argv)
 		{ "hold", no_argument, NULL, 'H' },
 		{ "url", required_argument, NULL, 'u' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2077,6 +2090,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			keep_files = true;
+			break;
+		case 'v':
+			o.verbose = true;
 			break;
 		case 'h':
 			usage();
