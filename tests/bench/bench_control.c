@@ -115,6 +115,7 @@ struct charger {
 	int seq_no;			/* 2.0.1: the next TransactionEvent's */
 	double energy_wh;
 	double draw_a;			/* what the car draws: its last offer */
+	double installed_a;		/* dynamic limit last accepted (32: none) */
 	int meter_interval_s;		/* as the gateway configured it */
 	char measurands[256];
 	struct event *meter;
@@ -145,7 +146,10 @@ struct lg {
 	struct charger *ch;
 	int launched, nopen, nactive, ndiscovered, nready;
 	bool stopping, holding, hold_announced, verbose;
-	struct event *hold_tick, *sigint, *sigterm;
+	int answer_delay_ms, unanswered_dec;
+	long order_violations;
+	struct event *hold_tick, *sigint, *sigterm, *stdin_ev;
+	char prefix[64];
 	long long setup_deadline_us;
 
 	/* the EMS client */
@@ -393,6 +397,8 @@ spawn(char *const argv[], const char *logpath)
 		dup2(fd, 2);
 		/* Not our sockets (the EMS client's, the chargers'). */
 		close_range(3, ~0U, 0);
+		/* Ctrl-C is for us: we stop the children in order. */
+		setpgid(0, 0);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -1302,7 +1308,7 @@ record_profile(struct charger *c, long long t, double limit, bool unit_a,
 
 	if (lg->holding) {
 		if (lg->verbose)
-			printf("%.3f %s %s evse %d %s stack %d limit %.1f %s%s%s\n",
+			printf("%.6f %s %s evse %d %s stack %d limit %.1f %s%s%s\n",
 			    (double)t / 1e6, c->id, c->v == RPC_V16 ? "1.6" : "2.0.1",
 			    evse, purpose == 2 ? "TxProfile" : purpose == 1 ?
 			    "TxDefaultProfile" : purpose == 0 ? "MaxProfile" : "?",
@@ -1362,6 +1368,61 @@ record_profile(struct charger *c, long long t, double limit, bool unit_a,
 		round_done(lg);
 }
 
+/* --answer-delay-ms (hold mode): a dynamic profile is answered that much
+ * later, so that an increase sent before every decrease was answered
+ * shows. */
+struct later {
+	struct charger *c;
+	struct rpc_call *call;
+	double limit;
+	bool dec;
+};
+
+static void
+on_answer_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct later *l = arg;
+	struct lg *lg = l->c->lg;
+
+	(void)fd;
+	(void)what;
+	/* Once stopping, the rpc (and the call) may be gone. */
+	if (!lg->stopping) {
+		answer(l->call, status_obj("Accepted"));
+		l->c->installed_a = l->limit;
+		if (l->dec)
+			lg->unanswered_dec--;
+		if (lg->verbose)
+			printf("%.6f %s answered %.1f A\n", (double)now_us() / 1e6,
+			    l->c->id, l->limit);
+	}
+	free(l);
+}
+
+static void
+answer_later(struct charger *c, struct rpc_call *call, long long t,
+    double limit)
+{
+	struct lg *lg = c->lg;
+	struct later *l = xcalloc(1, sizeof *l);
+	struct timeval tv = { lg->answer_delay_ms / 1000,
+		lg->answer_delay_ms % 1000 * 1000 };
+
+	l->c = c;
+	l->call = call;
+	l->limit = limit;
+	l->dec = limit < c->installed_a - 0.05;
+	if (limit > c->installed_a + 0.05 && lg->unanswered_dec > 0) {
+		lg->order_violations++;
+		printf("%.6f %s ORDER: an increase to %.1f A while %d decreases "
+		    "are unanswered\n", (double)t / 1e6, c->id, limit,
+		    lg->unanswered_dec);
+	}
+	if (l->dec)
+		lg->unanswered_dec++;
+	event_base_once(lg->base, -1, EV_TIMEOUT, on_answer_later, l, &tv);
+}
+
 static void
 h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
@@ -1399,7 +1460,14 @@ h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	periods = cJSON_GetObjectItemCaseSensitive(sched, "chargingSchedulePeriod");
 	/* The limit in force now: the first period (startPeriod 0). */
 	limit = json_num(cJSON_GetArrayItem(periods, 0), "limit", -1);
-	answer(call, status_obj("Accepted"));
+	if (c->lg->answer_delay_ms > 0 && stack >= 1 && unit != NULL &&
+	    !strcmp(unit, "A")) {
+		answer_later(c, call, t, limit);
+	} else {
+		answer(call, status_obj("Accepted"));
+		if (stack >= 1)
+			c->installed_a = limit;
+	}
 	record_profile(c, t, limit, unit != NULL && !strcmp(unit, "A"), purpose,
 	    stack, evse, tx);
 }
@@ -1604,6 +1672,7 @@ chargers_connect(struct lg *lg, int n)
 		snprintf(c->id, sizeof c->id, "LG-%04d", i + 1);
 		c->v = i % 2 == 0 ? RPC_V16 : RPC_V201;
 		c->draw_a = 16;
+		c->installed_a = 32;
 		c->meter_interval_s = 10;
 		snprintf(c->measurands, sizeof c->measurands,
 		    "Energy.Active.Import.Register");
@@ -1752,6 +1821,7 @@ struct opts {
 	int pause_ms, timeout_ms;
 	double lo_a, hi_a;
 	bool hold, verbose, nagle;
+	int answer_delay_ms;
 	const char *url;
 };
 
@@ -1899,6 +1969,43 @@ on_hold_tick(evutil_socket_t fd, short what, void *arg)
 	lg->hold_profiles = 0;
 }
 
+/* Hold mode, our own broker: each line "<topic under the prefix> <payload>"
+ * on stdin is published, e.g. limit {"max_current_a": 40}. */
+static void
+on_stdin(evutil_socket_t fd, short what, void *arg)
+{
+	struct lg *lg = arg;
+	char buf[4096], topic[256], *line, *save = NULL;
+	ssize_t n;
+
+	(void)what;
+	n = read(fd, buf, sizeof buf - 1);
+	if (n <= 0) {
+		event_del(lg->stdin_ev);
+		return;
+	}
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		int rc;
+
+		if (sp == NULL) {
+			printf("hold: expected \"<topic> <payload>\", e.g. limit "
+			    "{\"max_current_a\": 40}\n");
+			continue;
+		}
+		*sp = '\0';
+		snprintf(topic, sizeof topic, "%s/%s", lg->prefix, line);
+		rc = mosquitto_publish(lg->mosq, NULL, topic, (int)strlen(sp + 1),
+		    sp + 1, 1, false);
+		mq_flush(lg);
+		printf("hold: %.3f published on %s: %s (%s)\n",
+		    (double)now_us() / 1e6, topic, sp + 1, mosquitto_strerror(rc));
+	}
+	fflush(stdout);
+}
+
 static void
 on_stop_signal(evutil_socket_t fd, short what, void *arg)
 {
@@ -1918,6 +2025,7 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 
 	lg->holding = true;
 	lg->verbose = o->verbose;
+	lg->answer_delay_ms = o->answer_delay_ms;
 	if (o->url != NULL) {
 		snprintf(lg->url, sizeof lg->url, "%s", o->url);
 	} else {
@@ -1939,9 +2047,14 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 		keep_files = true;
 		printf("hold: gateway %s (pid %d), config %s, log %s\n", lg->url,
 		    (int)gateway_pid, config, logp);
-		printf("hold: broker 127.0.0.1:%d; try  mosquitto_pub -p %d -t "
-		    "%s/limit -m '{\"max_current_a\": %d}'\n", mqtt_port, mqtt_port,
-		    s.prefix, n * 8);
+		printf("hold: broker 127.0.0.1:%d, prefix %s; type a topic under "
+		    "it and a payload to publish, e.g.\n  limit {\"max_current_a\": "
+		    "%d}\n  evse/1/set {\"max_current_a\": 6}\n", mqtt_port, s.prefix,
+		    n * 8);
+		snprintf(lg->prefix, sizeof lg->prefix, "%s", s.prefix);
+		lg->stdin_ev = event_new(lg->base, 0, EV_READ | EV_PERSIST,
+		    on_stdin, lg);
+		event_add(lg->stdin_ev, NULL);
 	}
 	printf("hold: %d chargers LG-0001.. to %s; Ctrl-C stops\n", n, lg->url);
 	fflush(stdout);
@@ -1953,8 +2066,12 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 	event_add(lg->sigterm, NULL);
 	chargers_connect(lg, n);
 	event_base_dispatch(lg->base);
-	printf("hold: stopping\n");
+	printf("hold: stopping; %ld increases arrived while decreases were "
+	    "unanswered%s\n", lg->order_violations, lg->answer_delay_ms > 0 ?
+	    "" : " (only checked with --answer-delay-ms)");
 	chargers_close(lg);
+	if (lg->stdin_ev != NULL)
+		event_free(lg->stdin_ev);
 	event_free(lg->hold_tick);
 	event_free(lg->sigint);
 	event_free(lg->sigterm);
@@ -2037,6 +2154,10 @@ usage(void)
 	    "  --nagle              leave mosquitto's set_tcp_nodelay at its default "
 	    "(false)\n"
 	    "  --verbose            with --hold: print every SetChargingProfile\n"
+	    "  --answer-delay-ms MS with --hold: answer dynamic profiles this late "
+	    "and report\n"
+	    "                       increases that arrive before every decrease "
+	    "was answered\n"
 	    "  --keep               keep the configurations and logs\n");
 }
 
@@ -2054,6 +2175,7 @@ main(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "nagle", no_argument, NULL, 'N' },
+		{ "answer-delay-ms", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2112,6 +2234,11 @@ main(int argc, char **argv)
 			break;
 		case 'N':
 			o.nagle = true;
+			break;
+		case 'D':
+			if (num(optarg, 0, 60000, &v) != 0)
+				goto bad;
+			o.answer_delay_ms = (int)v;
 			break;
 		case 'h':
 			usage();
