@@ -67,16 +67,16 @@
  * unanswered (the order dispatch promises).
  *
  * Figures (issue #6; `build/bench/bench_control`, three runs on the shared
- * 2-core Xeon VM, branch bench at the merge of main 3d79cbc):
+ * 2-core Xeon VM, branch bench at the merge of main d8bb3d0):
  *
  *   chargers   p50            p99              gateway CPU per round
- *   10         7.7-8.3 ms     12.0-14.3 ms     0.8-1.4 ms
- *   100        10.7-12.0 ms   18.2-50.7 ms     5.4-6.4 ms
- *   1 000      68-94 ms       120-251 ms       106-116 ms
+ *   10         7.5-8.1 ms     9.1-12.6 ms      0.9-1.2 ms
+ *   100        10.7-11.6 ms   15.5-28.6 ms     5.2-5.8 ms
+ *   1 000      57-83 ms       95-190 ms        104-106 ms
  *
  * The target, p99 <= 50 ms at 1 000 chargers, is not met. At 10 chargers
  * most of the 8 ms is control.coalesce_ms (5 ms). At 1 000 the first
- * charger already waits ~42 ms; perf shows the gateway in
+ * charger already waits ~40 ms; perf shows the gateway in
  * config_charger_find() (a linear scan, twice per charger per dispatch
  * pass, and dispatch passes over every charger on every answer batch and
  * every allocation) and in csms_command()'s linear connection lookup.
