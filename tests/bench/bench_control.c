@@ -93,6 +93,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -408,11 +409,12 @@ port_accepts(int port)
 static pid_t
 spawn(char *const argv[], const char *logpath)
 {
-	pid_t pid;
+	pid_t pid, parent;
 	int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		die("cannot write %s: %s", logpath, strerror(errno));
+	parent = getpid();
 	if ((pid = fork()) < 0)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
@@ -420,8 +422,12 @@ spawn(char *const argv[], const char *logpath)
 		dup2(fd, 2);
 		/* Not our sockets (the EMS client's, the chargers'). */
 		close_range(3, ~0U, 0);
-		/* Ctrl-C is for us: we stop the children in order. */
+		/* Ctrl-C is for us: we stop the children in order; and should
+		 * we die without doing so, they get SIGTERM. */
 		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -1992,6 +1998,19 @@ on_hold_tick(evutil_socket_t fd, short what, void *arg)
 	lg->hold_profiles = 0;
 }
 
+/* Ctrl-C during the rounds: stop the children and clean up (exit
+ * handler), from the loop. */
+static void
+on_interrupt(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fflush(stdout);
+	fprintf(stderr, PROG ": interrupted\n");
+	exit(1);
+}
+
 /* Hold mode, our own broker: each line "<topic under the prefix> <payload>"
  * on stdin is published, e.g. limit {"max_current_a": 40}. */
 static void
@@ -2045,6 +2064,8 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 	struct timeval tv = { 1, 0 };
 	char dir[PATH_MAX + 32], config[PATH_MAX + 64], logp[PATH_MAX + 64];
 	int n = o->sizes[0];
+	struct stat st;
+	sigset_t stop;
 
 	lg->holding = true;
 	lg->verbose = o->verbose;
@@ -2075,9 +2096,14 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 		    "%d}\n  evse/1/set {\"max_current_a\": 6}\n", mqtt_port, s.prefix,
 		    n * 8);
 		snprintf(lg->prefix, sizeof lg->prefix, "%s", s.prefix);
-		lg->stdin_ev = event_new(lg->base, 0, EV_READ | EV_PERSIST,
-		    on_stdin, lg);
-		event_add(lg->stdin_ev, NULL);
+		/* epoll refuses files and /dev/null: only a terminal or a
+		 * pipe is read. */
+		if (fstat(0, &st) == 0 && (isatty(0) || S_ISFIFO(st.st_mode) ||
+		    S_ISSOCK(st.st_mode))) {
+			lg->stdin_ev = event_new(lg->base, 0, EV_READ | EV_PERSIST,
+			    on_stdin, lg);
+			event_add(lg->stdin_ev, NULL);
+		}
 	}
 	printf("hold: %d chargers LG-0001.. to %s; Ctrl-C stops\n", n, lg->url);
 	fflush(stdout);
@@ -2096,8 +2122,17 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 	if (lg->stdin_ev != NULL)
 		event_free(lg->stdin_ev);
 	event_free(lg->hold_tick);
+	/* Freeing the signal events restores the default action: a second
+	 * Ctrl-C must not cut the clean stop of the children short. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	event_free(lg->sigint);
 	event_free(lg->sigterm);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 }
 
 /* ------------------------------------------------------------ main */
@@ -2325,8 +2360,11 @@ main(int argc, char **argv)
 		    "%s\n", o.hi_a, o.lo_a, o.pause_ms, o.nagle ? "false (--nagle)" :
 		    "true");
 		fflush(stdout);
+		lg.sigint = evsignal_new(lg.base, SIGINT, on_interrupt, NULL);
+		event_add(lg.sigint, NULL);
 		for (int i = 0; i < o.nsizes; i++)
 			run_size(&lg, &o, o.sizes[i], mqtt_port);
+		event_free(lg.sigint);
 	}
 
 	mq_stop(&lg);
