@@ -34,6 +34,8 @@
 
 #define MOD "control"
 #define PUBLISH_MS 250
+#define PUBLISH_DEFER_MS 50		/* while profiles are on their way */
+#define PUBLISH_DEFER_MAX 20		/* ... but no longer than 1 s */
 #define NO_LIMIT ALLOC_MAX_A
 
 enum source { SRC_FUSE = 0, SRC_EMS, SRC_FAILSAFE, SRC_UPSTREAM, SRC_NONE };
@@ -55,6 +57,7 @@ struct evse_input {
 /* One EVSE of the allocator's mirror. */
 struct cevse {
 	struct site_evse *evse;
+	bool unknown;			/* charging, profile not known yet */
 	const struct config_charger *cc;
 	char charger_id[SITE_ID_LEN];
 	int evse_id;
@@ -95,6 +98,9 @@ struct control {
 	size_t ninputs;
 
 	struct event *coalesce, *publish;
+	bool scheduled;			/* coalesce is active or pending */
+	int deferred;			/* publishes put off in a row */
+	int64_t last_run_ms;		/* monotonic */
 	bool dirty;
 	uint64_t runs;
 	control_status_fn *status_fn;
@@ -117,17 +123,27 @@ input_of(struct control *c, int number, bool create)
 	return &c->inputs[c->ninputs++];
 }
 
+/* Run at once (in this loop iteration's turn: what arrives in the same
+ * iteration joins) unless a run happened less than coalesce_ms ago; then
+ * run when that much time has passed. An isolated change costs no delay,
+ * a burst at most one run per coalesce_ms. */
 static void
 trigger(struct control *c)
 {
-	struct timeval tv = { 0, c->cfg->control.coalesce_ms * 1000 };
+	int64_t since = isotime_mono_ms() - c->last_run_ms;
+	int64_t wait = c->cfg->control.coalesce_ms - since;
+	struct timeval tv;
 
-	if (evtimer_pending(c->coalesce, NULL))
+	if (c->scheduled)
 		return;
-	if (c->cfg->control.coalesce_ms == 0)
+	c->scheduled = true;
+	if (wait <= 0) {
 		event_active(c->coalesce, EV_TIMEOUT, 0);
-	else
-		evtimer_add(c->coalesce, &tv);
+		return;
+	}
+	tv.tv_sec = 0;
+	tv.tv_usec = (suseconds_t)(wait * 1000);
+	evtimer_add(c->coalesce, &tv);
 }
 
 static enum alloc_rotation
@@ -369,13 +385,21 @@ fill_inputs(struct control *c, int64_t now_mono)
 		const struct evse_input *ui = e->number > 0 ?
 		    input_of(c, e->number, false) : NULL;
 
+		bool known = false;
+		enum dispatch_control dc = ch->connected ?
+		    dispatch_control_of(c->dispatch, e, &known) : DISPATCH_PENDING;
+
 		memset(x, 0, sizeof *x);
+		c->evses[i].unknown = false;
 		x->has_session = e->session != NULL;
 		if (!ch->connected)
 			x->state = ALLOC_ST_OFFLINE;
-		else if (dispatch_control_of(c->dispatch, e) ==
-		    DISPATCH_UNCONTROLLABLE || ch->boot == SITE_BOOT_PENDING ||
-		    ch->boot == SITE_BOOT_REJECTED || !ch->caps.discovered)
+		else if (dc == DISPATCH_UNCONTROLLABLE ||
+		    ch->boot == SITE_BOOT_PENDING ||
+		    ch->boot == SITE_BOOT_REJECTED || !ch->caps.discovered ||
+		    (c->evses[i].unknown = e->session != NULL && !known))
+			/* Includes a charging EVSE whose profile is not known
+			 * yet (just connected): it may draw its maximum. */
 			x->state = ALLOC_ST_UNCONTROLLABLE;
 		else
 			x->state = state_of(e);
@@ -419,6 +443,8 @@ run(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	c->scheduled = false;
+	c->last_run_ms = now;
 	if ((c->stale || c->gen != site_generation(c->site)) &&
 	    rebuild(c, c->cfg) != 0)
 		log_error(MOD, "cannot build the allocator's site; the previous "
@@ -450,6 +476,10 @@ run(evutil_socket_t fd, short what, void *arg)
 			changed++;
 		t[i].evse = c->evses[i].evse;
 		t[i].limit_a = c->out[i].limit_a;
+		/* Counted at its maximum, it is sent no more than its fallback
+		 * share; once accepted it takes part like the others. */
+		if (c->evses[i].unknown && c->fallback_a[i] < t[i].limit_a)
+			t[i].limit_a = c->fallback_a[i];
 		t[i].phases = c->out[i].phases ? c->out[i].phases :
 		    c->evses[i].cc->phases;
 		t[i].fallback_a = c->fallback_a[i];
@@ -566,6 +596,16 @@ publish(evutil_socket_t fd, short what, void *arg)
 		trigger(c);	/* EVSEs changed: publish after the next run */
 		return;
 	}
+	/* A thousand status documents cost milliseconds: not while profiles
+	 * are on their way, so that they leave first. */
+	if (!dispatch_settled(c->dispatch) && c->deferred < PUBLISH_DEFER_MAX) {
+		struct timeval tv = { 0, PUBLISH_DEFER_MS * 1000 };
+
+		c->deferred++;
+		evtimer_add(c->publish, &tv);
+		return;
+	}
+	c->deferred = 0;
 	c->dirty = false;
 	for (size_t i = 0; i < site_charger_count(c->site); i++)
 		connected += site_charger_at(c->site, i)->connected;

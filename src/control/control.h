@@ -16,9 +16,13 @@
  *
  * Triggers: a new limit or cap, any site event (status, session start or
  * end, a meter reading, a charger connecting, disconnecting or booting), a
- * reload, and dispatch reporting an EVSE (un)controllable. Triggers closer
- * together than control.coalesce_ms make one allocation, which runs
- * coalesce_ms after the first of them.
+ * reload, and dispatch reporting an EVSE (un)controllable or its profile
+ * known. A trigger runs the allocation at once (in the loop's next turn,
+ * so everything that arrived in the same turn joins it) unless one ran
+ * less than control.coalesce_ms ago; then the triggers of that window make
+ * one allocation at its end. An EVSE with a session whose profile is not
+ * known yet (its charger just connected) counts as uncontrollable: at its
+ * maximum, until the charger accepted one.
  *
  * Every EVSE of every configured charger takes part; chargers not in the
  * configuration (approved unknown ones) are not controlled. The

@@ -60,6 +60,8 @@ struct dev {
 	struct slot slot[K_COUNT];
 	bool inflight;
 	double fly_a;
+	bool blocking;			/* may be above its target: no increases */
+	bool waiting;			/* an increase waits for the gate */
 	/* the latest target */
 	bool has_target;
 	struct dispatch_target t;	/* .evse is not kept: see site lookup */
@@ -68,6 +70,8 @@ struct dev {
 struct dch {
 	char id[SITE_ID_LEN];
 	struct site_charger *sch;	/* resolved at d->gen; may be NULL */
+	const struct config_charger *cc;/* in d->cfg; NULL when not listed */
+	int nev;			/* evses[0..nev) may be set */
 	unsigned epoch;
 	bool ready_seen;		/* ready at the last pass */
 	int choice;			/* index into the dialect ladder */
@@ -116,6 +120,9 @@ struct dispatch {
 	struct event *pump, *tick;
 	struct cmd *cmds;		/* in flight */
 	uint64_t sent, accepted, failed;
+	size_t inflight;		/* profiles sent, not answered */
+	size_t blocking;		/* EVSEs with dev.blocking */
+	size_t waiting;			/* EVSEs with dev.waiting */
 	bool settled;
 };
 
@@ -180,6 +187,7 @@ dch_get(struct dispatch *d, struct site_charger *sch)
 
 		c = xcalloc(1, sizeof *c);
 		snprintf(c->id, sizeof c->id, "%s", sch->id);
+		c->cc = cc;
 		c->o_level = -1;
 		if (cc != NULL) {
 			c->o_purpose = cc->purpose;
@@ -204,19 +212,47 @@ dev_get(struct dch *c, int evse)
 	if (c->evses[evse - 1] == NULL) {
 		c->evses[evse - 1] = xcalloc(1, sizeof *c->evses[0]);
 		c->evses[evse - 1]->id = evse;
+		if (evse > c->nev)
+			c->nev = evse;
 	}
 	return c->evses[evse - 1];
 }
 
-/* Forget what the charger holds: a new connection. */
+/* Set flag *f to v, keeping *count (how many are set) right. */
 static void
-dch_reset(struct dch *c)
+flag(size_t *count, bool *f, bool v)
+{
+	if (*f != v) {
+		*f = v;
+		if (v)
+			(*count)++;
+		else
+			(*count)--;
+	}
+}
+
+static void
+dev_idle(struct dispatch *d, struct dev *v)
+{
+	flag(&d->blocking, &v->blocking, false);
+	flag(&d->waiting, &v->waiting, false);
+}
+
+/* Forget what the charger holds: a new connection. Answers still on their
+ * way from the old one will not count (the epoch moved). */
+static void
+dch_reset(struct dispatch *d, struct dch *c)
 {
 	c->epoch++;
-	for (int e = 0; e < SITE_MAX_EVSES; e++)
+	for (int e = 0; e < c->nev; e++)
 		if (c->evses[e] != NULL) {
-			memset(c->evses[e]->slot, 0, sizeof c->evses[e]->slot);
-			c->evses[e]->inflight = false;
+			struct dev *v = c->evses[e];
+
+			memset(v->slot, 0, sizeof v->slot);
+			if (v->inflight)
+				d->inflight--;
+			v->inflight = false;
+			dev_idle(d, v);
 		}
 	if (c->permanent) {
 		c->permanent = false;
@@ -241,7 +277,8 @@ resolve(struct dispatch *d)
 static const struct config_charger *
 cfg_of(const struct dispatch *d, const struct dch *c)
 {
-	return config_charger_find(d->cfg, c->id);
+	(void)d;
+	return c->cc;
 }
 
 /* ------------------------------------------------------------- dialect */
@@ -332,6 +369,17 @@ session_of(const struct dch *c, int evse)
 	if (c->sch == NULL || evse > c->sch->nevses)
 		return NULL;
 	return c->sch->evses[evse - 1]->session;
+}
+
+/* Whether what the EVSE applies now is known. */
+static bool
+dev_known(const struct dev *v, const struct site_session *sess)
+{
+	const struct slot *s = v->slot;
+
+	return (sess != NULL && s[K_TX].known &&
+	    strcmp(s[K_TX].tx_id, sess->charger_tx_id) == 0) ||
+	    s[K_DEFAULT].known || s[K_BASE].known;
 }
 
 /* What the EVSE may be applying now. */
@@ -463,6 +511,7 @@ send_profile(struct dispatch *d, struct dch *c, struct dev *v, enum kind kind,
 		d->cmds->prev = k;
 	d->cmds = k;
 	v->inflight = true;
+	d->inflight++;
 	v->fly_a = kind == K_BASE ? 0 : a;
 	d->sent++;
 	if (log_enabled(LOG_LEVEL_DEBUG))
@@ -470,6 +519,75 @@ send_profile(struct dispatch *d, struct dch *c, struct dev *v, enum kind kind,
 		    "unit=%s level=%d phases=%d", c->id, v->id, kind_names[kind],
 		    limit, x.unit == OCPP_UNIT_W ? "W" : "A", p->stack_level,
 		    phases);
+}
+
+/* Log once each time every profile has been answered and no increase
+ * waits. */
+static void
+settled_check(struct dispatch *d)
+{
+	bool settled = d->inflight == 0 && d->waiting == 0;
+
+	if (settled && !d->settled)
+		log_info(MOD, "settled sent=%llu accepted=%llu failed=%llu",
+		    (unsigned long long)d->sent, (unsigned long long)d->accepted,
+		    (unsigned long long)d->failed);
+	d->settled = settled;
+}
+
+/* Whether slot s holds exactly what we want to be there. */
+static bool
+holds(const struct slot *s, double a, int phases, const char *tx_id,
+    int64_t now)
+{
+	return s->known && fabs(s->a - a) < EPS && s->phases == phases &&
+	    (tx_id == NULL || strcmp(s->tx_id, tx_id) == 0) &&
+	    (s->renew_mono == 0 || now < s->renew_mono);
+}
+
+/* Decide for EVSE v of c (ready, controllable): send a decrease, a
+ * refresh or the base at once, an increase only when allow_up (the gate
+ * is open), and keep the blocking/waiting flags true. */
+static void
+step(struct dispatch *d, struct dch *c, struct dev *v,
+    const struct dialect *x, int64_t now, bool allow_up)
+{
+	const struct site_session *sess;
+	enum kind kind;
+	const char *tx;
+	double hi;
+
+	if (!v->has_target) {
+		dev_idle(d, v);
+		return;
+	}
+	sess = session_of(c, v->id);
+	hi = highest(v, sess);
+	if (v->inflight) {
+		/* Until it is answered, the EVSE may apply the old value or
+		 * the new one. */
+		flag(&d->blocking, &v->blocking, hi > v->t.limit_a + EPS);
+		flag(&d->waiting, &v->waiting, false);
+		return;
+	}
+	kind = sess && x->purpose == OCPP_PURPOSE_TX ? K_TX : K_DEFAULT;
+	tx = kind == K_TX ? sess->charger_tx_id : NULL;
+	if (!holds(&v->slot[kind], v->t.limit_a, v->t.phases, tx, now)) {
+		bool up = v->t.limit_a > hi + EPS;
+
+		if (!up || allow_up)
+			send_profile(d, c, v, kind, v->t.limit_a, v->t.phases,
+			    sess);
+		flag(&d->blocking, &v->blocking, hi > v->t.limit_a + EPS);
+		flag(&d->waiting, &v->waiting, up && !allow_up);
+		return;
+	}
+	dev_idle(d, v);
+	/* The dynamic layer is in place: the base beneath. */
+	if (x->base && !holds(&v->slot[K_BASE], v->t.fallback_a,
+	    v->t.fallback_phases, NULL, 0))
+		send_profile(d, c, v, K_BASE, v->t.fallback_a,
+		    v->t.fallback_phases, sess);
 }
 
 static void
@@ -492,9 +610,14 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 	}
 	v = dev_get(c, k->evse);
 	v->inflight = false;
+	d->inflight--;
+	flag(&d->blocking, &v->blocking, false);
 	if (r != NULL && r->accepted) {
 		struct slot *s = &v->slot[k->kind];
+		bool was_known;
 
+		resolve(d);
+		was_known = dev_known(v, session_of(c, v->id));
 		d->accepted++;
 		s->known = true;
 		s->a = k->a;
@@ -508,7 +631,23 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 				d->cb(d->arg);
 		}
 		c->backoff_s = 0;
-	} else if (r != NULL) {
+		/* The allocator counted it at its maximum until now. */
+		if (!was_known && d->cb)
+			d->cb(d->arg);
+		/* The common case, one answer among many: decide for this EVSE
+		 * alone; a full pass only when the gate opens for waiters. */
+		if (ready(c) && !c->unctl) {
+			struct dialect x = dialect_of(d, c);
+
+			step(d, c, v, &x, isotime_mono_ms(), d->blocking == 0);
+		}
+		if (d->blocking == 0 && d->waiting > 0)
+			schedule(d);
+		settled_check(d);
+		free(k);
+		return;
+	}
+	if (r != NULL) {
 		enum ocpp_purpose p[2];
 		enum ocpp_unit u[2];
 		int l[2], np, nu, nl;
@@ -550,111 +689,62 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 
 /* ---------------------------------------------------------------- pump */
 
-/* Whether slot s holds exactly what we want to be there. */
-static bool
-holds(const struct slot *s, double a, int phases, const char *tx_id,
-    int64_t now)
-{
-	return s->known && fabs(s->a - a) < EPS && s->phases == phases &&
-	    (tx_id == NULL || strcmp(s->tx_id, tx_id) == 0) &&
-	    (s->renew_mono == 0 || now < s->renew_mono);
-}
-
+/* A full pass: readiness, retries, then every EVSE's step; the waiting
+ * increases in a second pass when nothing blocks any more. */
 static void
 pump(evutil_socket_t fd, short what, void *arg)
 {
 	struct dispatch *d = arg;
 	int64_t now = isotime_mono_ms();
-	bool gate_open = true, pending = false;
 
 	(void)fd;
 	(void)what;
 	resolve(d);
-	/* Pass 1: decreases, refreshes and bases; find whether any EVSE may
-	 * still be above its target. Pass 2: increases, if none is. */
 	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && (d->blocking > 0 || d->waiting == 0))
+			break;
 		for (struct dch *c = d->chargers; c; c = c->next) {
 			bool ok = ready(c);
 			struct dialect x;
 
-			if (ok != c->ready_seen) {
-				c->ready_seen = ok;
-				if (ok)
-					dch_reset(c);
+			if (pass == 0) {
+				if (ok != c->ready_seen) {
+					c->ready_seen = ok;
+					if (ok)
+						dch_reset(d, c);
+				}
+				if (ok && c->unctl && !c->permanent &&
+				    now >= c->retry_mono) {
+					c->unctl = false;
+					log_info(MOD, "retrying charger=%s", c->id);
+					if (d->cb)
+						d->cb(d->arg);
+				}
+				if (ok && !c->unctl &&
+				    !c->sch->caps.smart_charging &&
+				    (c->cc == NULL ||
+				    c->cc->purpose == CONFIG_PURPOSE_AUTO))
+					set_unctl(d, c, true, "reports no smart "
+					    "charging");
 			}
-			if (!ok)
+			if (!ok || c->unctl) {
+				/* Counted at its maximum by the allocator: it
+				 * neither blocks nor waits. */
+				for (int e = 0; e < c->nev; e++)
+					if (c->evses[e] != NULL)
+						dev_idle(d, c->evses[e]);
 				continue;
-			if (c->unctl && !c->permanent && now >= c->retry_mono) {
-				c->unctl = false;
-				log_info(MOD, "retrying charger=%s", c->id);
-				if (d->cb)
-					d->cb(d->arg);
 			}
-			if (!c->unctl && !c->sch->caps.smart_charging &&
-			    (cfg_of(d, c) == NULL ||
-			    cfg_of(d, c)->purpose == CONFIG_PURPOSE_AUTO))
-				set_unctl(d, c, true, "reports no smart charging");
-			if (c->unctl)
-				continue;
 			x = dialect_of(d, c);
-			for (int e = 0; e < SITE_MAX_EVSES; e++) {
+			for (int e = 0; e < c->nev; e++) {
 				struct dev *v = c->evses[e];
-				const struct site_session *sess;
-				enum kind kind;
-				const char *tx;
-				double hi;
 
-				if (v == NULL || !v->has_target)
-					continue;
-				sess = session_of(c, v->id);
-				if (v->inflight) {
-					/* Until it is answered, the EVSE may apply the
-					 * old value or the new one. */
-					pending = true;
-					if (highest(v, sess) > v->t.limit_a + EPS)
-						gate_open = false;
-					continue;
-				}
-				kind = sess && x.purpose == OCPP_PURPOSE_TX ? K_TX :
-				    K_DEFAULT;
-				tx = kind == K_TX ? sess->charger_tx_id : NULL;
-				hi = highest(v, sess);
-				if (!holds(&v->slot[kind], v->t.limit_a, v->t.phases,
-				    tx, now)) {
-					bool up = v->t.limit_a > hi + EPS;
-
-					if (pass == 0 && !up) {
-						send_profile(d, c, v, kind, v->t.limit_a,
-						    v->t.phases, sess);
-						pending = true;
-						if (hi > v->t.limit_a + EPS)
-							gate_open = false;
-					} else if (pass == 1 && up) {
-						send_profile(d, c, v, kind, v->t.limit_a,
-						    v->t.phases, sess);
-						pending = true;
-					} else if (pass == 0) {
-						pending = true;
-					}
-					continue;
-				}
-				/* The dynamic layer is in place: the base beneath. */
-				if (pass == 0 && x.base && !holds(&v->slot[K_BASE],
-				    v->t.fallback_a, v->t.fallback_phases, NULL, 0)) {
-					send_profile(d, c, v, K_BASE, v->t.fallback_a,
-					    v->t.fallback_phases, sess);
-					pending = true;
-				}
+				if (v != NULL && (pass == 0 || v->waiting))
+					step(d, c, v, &x, now, pass == 1);
 			}
 		}
-		if (!gate_open)
-			break;
 	}
-	if (!pending && !d->settled)
-		log_info(MOD, "settled sent=%llu accepted=%llu failed=%llu",
-		    (unsigned long long)d->sent, (unsigned long long)d->accepted,
-		    (unsigned long long)d->failed);
-	d->settled = !pending;
+	settled_check(d);
 }
 
 static void
@@ -673,7 +763,7 @@ on_site(const struct site_event *ev, void *arg)
 	struct dch *c = dch_find(d, ev->charger->id);
 
 	if (c != NULL) {
-		dch_reset(c);
+		dch_reset(d, c);
 		c->ready_seen = false;
 	}
 }
@@ -711,6 +801,8 @@ dispatch_reconfigure(struct dispatch *d, const struct config *cfg)
 	/* What was learnt stays, unless the charger's overrides changed. */
 	for (struct dch *c = d->chargers; c; c = c->next) {
 		const struct config_charger *cc = config_charger_find(cfg, c->id);
+
+		c->cc = cc;
 		enum config_purpose p = cc ? cc->purpose : CONFIG_PURPOSE_AUTO;
 		enum config_unit u = cc ? cc->unit : CONFIG_UNIT_AUTO;
 		int l = cc ? cc->max_stack_level : -1;
@@ -731,7 +823,7 @@ void
 dispatch_apply(struct dispatch *d, const struct dispatch_target *t, size_t n)
 {
 	for (struct dch *c = d->chargers; c; c = c->next)
-		for (int e = 0; e < SITE_MAX_EVSES; e++)
+		for (int e = 0; e < c->nev; e++)
 			if (c->evses[e] != NULL)
 				c->evses[e]->has_target = false;
 	if (n > d->nlast) {
@@ -761,16 +853,19 @@ dispatch_apply(struct dispatch *d, const struct dispatch_target *t, size_t n)
 }
 
 enum dispatch_control
-dispatch_control_of(struct dispatch *d, const struct site_evse *evse)
+dispatch_control_of(struct dispatch *d, const struct site_evse *evse,
+    bool *known)
 {
 	struct dch *c = dch_find(d, evse->charger->id);
-	struct dev *v;
+	const struct dev *v = c && evse->id <= c->nev ? c->evses[evse->id - 1] :
+	    NULL;
 
+	if (known != NULL)
+		*known = v != NULL && dev_known(v, evse->session);
 	if (c == NULL)
 		return DISPATCH_PENDING;
 	if (c->unctl)
 		return DISPATCH_UNCONTROLLABLE;
-	v = evse->id <= SITE_MAX_EVSES ? c->evses[evse->id - 1] : NULL;
 	return v != NULL && !v->inflight ? DISPATCH_OK : DISPATCH_PENDING;
 }
 
@@ -783,7 +878,7 @@ dispatch_evse_state(struct dispatch *d, const struct site_evse *evse,
 
 	memset(out, 0, sizeof *out);
 	out->purpose = out->unit = "";
-	out->control = dispatch_control_of(d, evse);
+	out->control = dispatch_control_of(d, evse, NULL);
 	if (c == NULL)
 		return;
 	if (c->unctl) {
@@ -802,6 +897,12 @@ dispatch_evse_state(struct dispatch *d, const struct site_evse *evse,
 		out->purpose = kind_names[kind];
 		out->unit = x.unit == OCPP_UNIT_W ? "W" : "A";
 	}
+}
+
+bool
+dispatch_settled(const struct dispatch *d)
+{
+	return d->settled;
 }
 
 void

@@ -107,13 +107,19 @@ void dispatch_reconfigure(struct dispatch *d, const struct config *cfg);
 void dispatch_apply(struct dispatch *d, const struct dispatch_target *t,
     size_t n);
 
-/* Whether evse follows profiles (for the allocator's input). */
+/* Whether evse follows profiles (for the allocator's input). When known
+ * is not NULL, *known says whether what evse applies now is known: one of
+ * its profiles was accepted on this connection (until then it may draw
+ * its maximum). */
 enum dispatch_control dispatch_control_of(struct dispatch *d,
-    const struct site_evse *evse);
+    const struct site_evse *evse, bool *known);
 
 /* Fill *out for evse. */
 void dispatch_evse_state(struct dispatch *d, const struct site_evse *evse,
     struct dispatch_evse_state *out);
+
+/* Whether every profile sent has been answered and no increase waits. */
+bool dispatch_settled(const struct dispatch *d);
 
 /* Profiles sent, and answered, since the start (for tests and status). */
 void dispatch_counts(const struct dispatch *d, uint64_t *sent,

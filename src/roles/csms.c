@@ -30,6 +30,7 @@
 #include "transport/ws.h"
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/xalloc.h"
 
 #define MOD "ocpp"
 #define RETRY_INTERVAL_S 60	/* BootNotification interval when not accepted */
@@ -46,6 +47,7 @@ struct conn {
 	struct auth_wait *waits;	/* Authorize calls waiting upstream */
 	struct csms *cs;
 	struct conn *prev, *next;
+	struct conn *hnext;		/* chain of its bucket in cs->hash */
 	struct rpc *rpc;
 	enum rpc_version version;
 	struct site_charger *ch;
@@ -62,8 +64,10 @@ struct csms {
 	size_t nauth;
 	bool allow_unknown;
 	bool client_ca;
-	struct conn *conns;
+	struct conn *conns;		/* newest first */
 	size_t nconns;
+	struct conn **hash;		/* by id, newest first per bucket */
+	size_t nhash;			/* a power of two */
 	struct csms_authorizer authz;
 	bool has_authz;
 };
@@ -588,11 +592,62 @@ on_command_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	free(p);
 }
 
+/* Connections by id: a command per charger per allocation must not scan
+ * a thousand connections. FNV-1a over the id. */
+static size_t
+conn_hash(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h;
+}
+
+static void
+conn_hash_add(struct csms *cs, struct conn *c)
+{
+	size_t b;
+
+	if (cs->nconns + 1 > cs->nhash) {
+		size_t n = cs->nhash ? cs->nhash * 2 : 256;
+		struct conn **h = xcalloc(n, sizeof *h);
+		struct conn *last = cs->conns;
+
+		/* Oldest first, so that the newest ends up in front. */
+		while (last && last->next)
+			last = last->next;
+		for (struct conn *x = last; x; x = x->prev) {
+			b = conn_hash(x->id) & (n - 1);
+			x->hnext = h[b];
+			h[b] = x;
+		}
+		free(cs->hash);
+		cs->hash = h;
+		cs->nhash = n;
+	}
+	b = conn_hash(c->id) & (cs->nhash - 1);
+	c->hnext = cs->hash[b];
+	cs->hash[b] = c;
+}
+
+static void
+conn_hash_remove(struct csms *cs, struct conn *c)
+{
+	struct conn **pp = &cs->hash[conn_hash(c->id) & (cs->nhash - 1)];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+}
+
 static struct conn *
 conn_find(struct csms *cs, const char *id)
 {
 	/* Newest first: after a replacement the new connection is in front. */
-	for (struct conn *c = cs->conns; c; c = c->next)
+	for (struct conn *c = cs->hash ? cs->hash[conn_hash(id) &
+	    (cs->nhash - 1)] : NULL; c; c = c->hnext)
 		if (strcmp(c->id, id) == 0)
 			return c;
 	return NULL;
@@ -836,6 +891,7 @@ on_disconnect(struct rpc *rpc, const struct ws_close_info *info, void *arg)
 	log_info(MOD, "charger disconnected charger=%s code=%u reason=%s",
 	    log_esc(esc, sizeof esc, c->id), info->code,
 	    log_esc(resc, sizeof resc, info->reason));
+	conn_hash_remove(cs, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -881,6 +937,7 @@ on_connect(struct ws_conn *conn, void *arg)
 	o.arg = c;
 	o.log_module = MOD;
 	c->rpc = rpc_new(cs->base, conn, &o);
+	conn_hash_add(cs, c);
 	c->next = cs->conns;
 	if (cs->conns)
 		cs->conns->prev = c;
@@ -1006,5 +1063,6 @@ csms_free(struct csms *cs)
 	}
 	rpc_handlers_free(cs->handlers);
 	auth_free(cs->auth, cs->nauth);
+	free(cs->hash);
 	free(cs);
 }
