@@ -586,7 +586,13 @@ static void
 read_chargers(struct ctx *c, cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = { "id", "password", "max_current_a",
-		"phases", "phase_rotation", "circuit", "priority", NULL };
+		"phases", "phase_rotation", "circuit", "priority", "first_evse",
+		"smart_charging", NULL };
+	static const char *const sc_keys[] = { "purpose", "unit",
+		"max_stack_level", "number_phases", NULL };
+	static const char *const purposes[] = { "auto", "TxProfile",
+		"TxDefaultProfile" };
+	static const char *const units[] = { "auto", "A", "W" };
 	const cJSON *arr = read_array(c, root, "", "chargers", false);
 	char path[PATH_LEN], p[PATH_LEN], got[64];
 	size_t i = 0;
@@ -602,6 +608,8 @@ read_chargers(struct ctx *c, cJSON *root, struct config *cfg)
 
 		ch->phases = 3;
 		ch->circuit_index = -1;
+		ch->max_stack_level = -1;
+		ch->number_phases = true;
 		indexpath(path, "chargers", i);
 		if (!cJSON_IsObject(it)) {
 			err(c, path, "expected an object, got %s", GOT(it));
@@ -641,7 +649,55 @@ read_chargers(struct ctx *c, cJSON *root, struct config *cfg)
 		if (cJSON_GetObjectItemCaseSensitive(it, "circuit") != NULL)
 			read_id(c, it, path, "circuit", &ch->circuit);
 		read_int(c, it, path, "priority", 0, 100, &ch->priority);
+		read_int(c, it, path, "first_evse", 1, CONFIG_EVSE_NUMBER_MAX,
+		    &ch->first_evse);
+		{
+			const cJSON *sc = read_object(c, it, path, "smart_charging",
+			    false);
+			char sp[PATH_LEN];
+			int k;
+
+			if (sc != NULL) {
+				subpath(sp, path, "smart_charging");
+				check_keys(c, sc, sp, sc_keys);
+				if (read_enum(c, sc, sp, "purpose", purposes, 3, &k))
+					ch->purpose = (enum config_purpose)k;
+				if (read_enum(c, sc, sp, "unit", units, 3, &k))
+					ch->unit = (enum config_unit)k;
+				read_int(c, sc, sp, "max_stack_level", 0, 1000,
+				    &ch->max_stack_level);
+				read_bool(c, sc, sp, "number_phases",
+				    &ch->number_phases);
+			}
+		}
 	}
+}
+
+static void
+read_control(struct ctx *c, const cJSON *root, struct config_control *k)
+{
+	static const char *const keys[] = { "coalesce_ms", "hysteresis_a",
+		"profile_validity_s", "retry_min_s", "retry_max_s", NULL };
+	const cJSON *obj = read_object(c, root, "", "control", false);
+
+	k->coalesce_ms = 5;
+	k->hysteresis_a = 1;
+	k->profile_validity_s = 300;
+	k->retry_min_s = 10;
+	k->retry_max_s = 300;
+	if (obj == NULL)
+		return;
+	check_keys(c, obj, "control", keys);
+	read_int(c, obj, "control", "coalesce_ms", 0, 1000, &k->coalesce_ms);
+	read_number(c, obj, "control", "hysteresis_a", false, 0, 10,
+	    &k->hysteresis_a);
+	read_int(c, obj, "control", "profile_validity_s", 60, 86400,
+	    &k->profile_validity_s);
+	read_int(c, obj, "control", "retry_min_s", 1, 3600, &k->retry_min_s);
+	read_int(c, obj, "control", "retry_max_s", 1, 86400, &k->retry_max_s);
+	if (k->retry_max_s < k->retry_min_s)
+		err(c, "control.retry_max_s", "expected at least control."
+		    "retry_min_s (%d), got %d", k->retry_min_s, k->retry_max_s);
 }
 
 static void
@@ -922,6 +978,13 @@ check_references(struct ctx *c, struct config *cfg)
 			if (cfg->chargers[j].id && !strcmp(cfg->chargers[j].id, ch->id))
 				err(c, indexpath(p, "chargers", i), "duplicate charger "
 				    "id \"%s\" (also chargers[%zu])", ch->id, j);
+		for (size_t j = 0; j < i && ch->first_evse > 0; j++)
+			if (cfg->chargers[j].first_evse == ch->first_evse) {
+				char fp[PATH_LEN];
+				err(c, subpath(fp, indexpath(p, "chargers", i),
+				    "first_evse"), "EVSE number %d is already "
+				    "chargers[%zu].first_evse", ch->first_evse, j);
+			}
 		if (ch->circuit == NULL) {
 			ch->circuit_index = s->root_index;
 			continue;
@@ -1045,8 +1108,8 @@ struct config *
 config_parse(const char *text, size_t len, char **errors, int *nerrors)
 {
 	static const char *const keys[] = { "site_id", "state_file", "log_level",
-		"meter_retention_days", "ocpp", "chargers", "site", "authorization", "mqtt", "upstream",
-		"web", NULL };
+		"meter_retention_days", "ocpp", "chargers", "site", "authorization",
+		"control", "mqtt", "upstream", "web", NULL };
 	struct ctx c = { 0 };
 	struct config *cfg = xmalloc(sizeof *cfg);
 	const char *end = NULL, *open_comment;
@@ -1108,6 +1171,7 @@ config_parse(const char *text, size_t len, char **errors, int *nerrors)
 	read_site(&c, root, &cfg->site);
 	read_chargers(&c, root, cfg);
 	read_auth(&c, root, &cfg->auth);
+	read_control(&c, root, &cfg->control);
 	read_mqtt(&c, root, cfg);
 	read_upstream(&c, root, cfg);
 	read_web(&c, root, cfg);

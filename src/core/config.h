@@ -36,6 +36,7 @@
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 #define CONFIG_ID_MAX 48		/* charger, circuit, site and upstream ids */
 #define CONFIG_TOKEN_MAX 36		/* id tokens (2.0.1 IdToken.idToken) */
+#define CONFIG_EVSE_NUMBER_MAX 10000	/* site-wide EVSE numbers: 1..this */
 
 /* OCPP versions, in order of preference (newest last). */
 enum config_ocpp_version {
@@ -56,6 +57,19 @@ enum config_token_status {
 	CONFIG_TOKEN_BLOCKED,
 	CONFIG_TOKEN_EXPIRED,
 	CONFIG_TOKEN_INVALID,
+};
+
+/* Which profile purpose carries the dynamic limit. */
+enum config_purpose {
+	CONFIG_PURPOSE_AUTO = 0,	/* TxProfile, falling back on rejection */
+	CONFIG_PURPOSE_TX,		/* always TxProfile */
+	CONFIG_PURPOSE_TX_DEFAULT,	/* always TxDefaultProfile */
+};
+
+enum config_unit {
+	CONFIG_UNIT_AUTO = 0,		/* A when accepted, else W */
+	CONFIG_UNIT_A,
+	CONFIG_UNIT_W,
 };
 
 /* A host:port pair from "listen" keys. host is a literal address or name. */
@@ -97,6 +111,15 @@ struct config_charger {
 	char *circuit;
 	int circuit_index;		/* index into config_site.circuits */
 	int priority;			/* higher is served first */
+	int first_evse;			/* site-wide number of its EVSE 1; its
+					   EVSE k is first_evse + k - 1. 0:
+					   numbered automatically */
+	/* "smart_charging": what to send this charger, when what the
+	 * gateway would learn from its answers must be overridden. */
+	enum config_purpose purpose;	/* CONFIG_PURPOSE_AUTO: learn */
+	enum config_unit unit;		/* CONFIG_UNIT_AUTO: learn */
+	int max_stack_level;		/* -1: as the charger reports */
+	bool number_phases;		/* send numberPhases [true] */
 };
 
 struct config_circuit {
@@ -153,6 +176,17 @@ struct config_upstream {
 	char *key;
 };
 
+/* The control loop: allocation and dispatch of charging profiles. */
+struct config_control {
+	int coalesce_ms;		/* [5] triggers this close make one run */
+	double hysteresis_a;		/* [1] smaller moves are not sent */
+	int profile_validity_s;		/* [300] validTo of dynamic profiles,
+					   renewed when half has passed */
+	int retry_min_s;		/* [10] first retry of an uncontrollable
+					   charger, doubling up to ... */
+	int retry_max_s;		/* [300] */
+};
+
 struct config_web {
 	struct config_endpoint listen;
 };
@@ -167,6 +201,7 @@ struct config {
 	size_t nchargers;
 	struct config_site site;
 	struct config_auth auth;
+	struct config_control control;
 	struct config_mqtt *mqtt;		/* NULL: no EMS link */
 	struct config_upstream *upstream;	/* NULL: no uplink */
 	struct config_web *web;			/* NULL: no web page */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/control.h"
 #include "control/ems.h"
 #include "core/config.h"
 #include "roles/csms.h"
@@ -32,6 +33,7 @@ struct gateway {
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct ems *ems;		/* NULL without an mqtt section */
+	struct control *control;
 	int exit_code;
 };
 
@@ -112,36 +114,28 @@ on_prune(evutil_socket_t fd, short what, void *arg)
 	prune(arg);
 }
 
-/* The status document. Until the control loop publishes the full site status,
- * the gateway publishes this minimal one (the ems module adds "online" and
- * the EMS limit, its source and the link state) whenever the limit
- * changes. */
-static void
-publish_ems_status(struct ems *ems, const struct config *cfg)
-{
-	cJSON *doc = cJSON_CreateObject();
-
-	if (doc == NULL)
-		abort();
-	cJSON_AddTrueToObject(doc, "online");
-	cJSON_AddNumberToObject(doc, "chargers_configured", (double)cfg->nchargers);
-	ems_publish_status(ems, doc);
-	cJSON_Delete(doc);
-}
-
 static void
 on_ems_limit(const struct ems_limit *limit, void *arg)
 {
 	struct gateway *gw = arg;
 
-	(void)limit;
-	publish_ems_status(gw->ems, gw->cfg);
+	if (gw->control != NULL)
+		control_ems_limit(gw->control, limit);
+}
+
+static void
+on_ems_evse_set(const struct ems_evse_set *set, void *arg)
+{
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_evse_set(gw->control, set);
 }
 
 static struct ems *
 start_ems(struct gateway *gw, const struct config *cfg)
 {
-	struct ems_callbacks cb = { on_ems_limit, NULL, gw };
+	struct ems_callbacks cb = { on_ems_limit, on_ems_evse_set, gw };
 	char *cause = NULL;
 	struct ems *ems = ems_new(gw->base, cfg, &cb, &cause);
 
@@ -150,7 +144,6 @@ start_ems(struct gateway *gw, const struct config *cfg)
 		free(cause);
 		return NULL;
 	}
-	publish_ems_status(ems, cfg);
 	return ems;
 }
 
@@ -200,9 +193,16 @@ reload(struct gateway *gw)
 			    "link stays", cause);
 			free(cause);
 		}
-		publish_ems_status(gw->ems, cfg);
 	} else if (cfg->mqtt != NULL) {
 		gw->ems = start_ems(gw, cfg);
+	}
+	{
+		char *cause = NULL;
+
+		if (control_reconfigure(gw->control, cfg, gw->ems, &cause) != 0) {
+			log_error("control", "reconfigure refused: %s", cause);
+			free(cause);
+		}
 	}
 
 	config_free(gw->cfg);
@@ -301,6 +301,14 @@ gateway_new(const char *config_path, int *exit_code)
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}
+	gw->control = control_new(gw->base, gw->cfg, gw->site, gw->csms, gw->ems,
+	    &cause);
+	if (gw->control == NULL) {
+		log_error("control", "cannot start: %s", cause);
+		free(cause);
+		*exit_code = GATEWAY_EXIT_START;
+		goto fail;
+	}
 
 	log_info("gateway", "ready version=%s site=%s config=%s state=%s "
 	    "starts=%lld", SITEGATE_VERSION, gw->cfg->site_id, config_path,
@@ -329,6 +337,7 @@ gateway_free(struct gateway *gw)
 	if (gw == NULL)
 		return;
 	/* In the reverse order of creation. */
+	control_free(gw->control);
 	ems_free(gw->ems);
 	csms_free(gw->csms);
 	if (gw->flush_timer)

@@ -37,8 +37,20 @@ struct subscriber {
 	void *arg;
 };
 
+/* One stored EVSE number, of a live EVSE or of one not seen since. */
+struct evse_num {
+	char charger_id[SITE_ID_LEN];
+	int evse;
+	int number;
+};
+
 struct site {
 	struct store *store;
+	struct evse_num *nums;		/* every number handed out */
+	size_t nnums, capnums;
+	struct site_evse **by_number;	/* live EVSEs by number */
+	size_t nby;
+	unsigned generation;
 	struct site_charger **chargers;
 	size_t nchargers, cap;
 	/* the last ended session per (charger, evse): see the design note */
@@ -120,6 +132,7 @@ charger_add(struct site *s, const char *id)
 	if (ch == NULL)
 		abort();
 	copy(ch->id, sizeof ch->id, id);
+	ch->site = s;
 	ch->version = CONFIG_OCPP16;
 	s->chargers[s->nchargers++] = ch;
 	return ch;
@@ -133,8 +146,12 @@ charger_drop(struct site *s, size_t i)
 	for (int e = 0; e < SITE_MAX_EVSES; e++) {
 		free(s->ended[i * SITE_MAX_EVSES + (size_t)e]);
 		if (e < ch->nevses) {
-			free(ch->evses[e]->session);
-			free(ch->evses[e]);
+			struct site_evse *x = ch->evses[e];
+
+			if (x->number > 0 && (size_t)x->number < s->nby)
+				s->by_number[x->number] = NULL;
+			free(x->session);
+			free(x);
 		}
 	}
 	memmove(&s->chargers[i], &s->chargers[i + 1],
@@ -145,6 +162,147 @@ charger_drop(struct site *s, size_t i)
 	memset(&s->ended[s->nchargers * SITE_MAX_EVSES], 0,
 	    SITE_MAX_EVSES * sizeof *s->ended);
 	free(ch);
+	s->generation++;
+}
+
+/* ---------------------------------------------------------- EVSE numbers */
+
+static struct evse_num *
+num_by_key(struct site *s, const char *charger_id, int evse)
+{
+	for (size_t i = 0; i < s->nnums; i++)
+		if (s->nums[i].evse == evse &&
+		    strcmp(s->nums[i].charger_id, charger_id) == 0)
+			return &s->nums[i];
+	return NULL;
+}
+
+static struct evse_num *
+num_by_number(struct site *s, int number)
+{
+	for (size_t i = 0; i < s->nnums; i++)
+		if (s->nums[i].number == number)
+			return &s->nums[i];
+	return NULL;
+}
+
+static void
+num_remove(struct site *s, struct evse_num *n)
+{
+	*n = s->nums[--s->nnums];
+}
+
+static void
+num_add(struct site *s, const char *charger_id, int evse, int number)
+{
+	struct evse_num *n = num_by_key(s, charger_id, evse);
+
+	if (n == NULL) {
+		if (s->nnums == s->capnums) {
+			s->capnums = s->capnums ? s->capnums * 2 : 64;
+			s->nums = xrealloc(s->nums, s->capnums * sizeof *s->nums);
+		}
+		n = &s->nums[s->nnums++];
+		copy(n->charger_id, sizeof n->charger_id, charger_id);
+		n->evse = evse;
+	}
+	n->number = number;
+}
+
+/* Whether a configured charger other than ch claims number. */
+static bool
+num_claimed(const struct site *s, const struct site_charger *ch, int number)
+{
+	for (size_t i = 0; i < s->nchargers; i++) {
+		const struct site_charger *o = s->chargers[i];
+		int span = o->nevses > 0 ? o->nevses : 1;
+
+		if (o != ch && o->first_evse > 0 && number >= o->first_evse &&
+		    number < o->first_evse + span)
+			return true;
+	}
+	return false;
+}
+
+static void evse_number(struct site *s, struct site_evse *e);
+
+/* Give e the number n (0: none), taking it from any EVSE that had it. */
+static void
+evse_set_number(struct site *s, struct site_evse *e, int n)
+{
+	struct evse_num *held = n > 0 ? num_by_number(s, n) : NULL;
+	struct site_evse *loser = NULL;
+
+	if (e->number > 0 && (size_t)e->number < s->nby &&
+	    s->by_number[e->number] == e)
+		s->by_number[e->number] = NULL;
+	e->number = n;
+	s->generation++;
+	if (n == 0)
+		return;
+	if (held != NULL && (held->evse != e->id ||
+	    strcmp(held->charger_id, e->charger->id) != 0)) {
+		struct site_charger *o = site_charger(s, held->charger_id);
+
+		if (o != NULL && held->evse <= o->nevses)
+			loser = o->evses[held->evse - 1];
+		log_warn("site", "evse number taken over number=%d charger=%s "
+		    "evse=%d from_charger=%s from_evse=%d", n, e->charger->id,
+		    e->id, held->charger_id, held->evse);
+		num_remove(s, held);
+	}
+	num_add(s, e->charger->id, e->id, n);
+	if ((size_t)n >= s->nby) {
+		size_t nby = (size_t)n + 64;
+
+		s->by_number = xrealloc(s->by_number, nby * sizeof *s->by_number);
+		memset(s->by_number + s->nby, 0,
+		    (nby - s->nby) * sizeof *s->by_number);
+		s->nby = nby;
+	}
+	s->by_number[n] = e;
+	if (store_evse_map_put(s->store, e->charger->id, e->id, n) != STORE_OK)
+		log_error("site", "cannot store evse number charger=%s evse=%d "
+		    "number=%d", e->charger->id, e->id, n);
+	if (loser != NULL && loser != e) {
+		loser->number = 0;
+		evse_number(s, loser);
+	}
+}
+
+/* Number e: its configured number, else the one it had, else the lowest
+ * free one. */
+static void
+evse_number(struct site *s, struct site_evse *e)
+{
+	struct site_charger *ch = e->charger;
+	struct evse_num *had = num_by_key(s, ch->id, e->id);
+	int n = 0;
+
+	if (ch->first_evse > 0)
+		n = ch->first_evse + e->id - 1;
+	else if (had != NULL && !num_claimed(s, ch, had->number))
+		n = had->number;
+	else
+		for (n = 1; n <= CONFIG_EVSE_NUMBER_MAX; n++)
+			if (num_by_number(s, n) == NULL && !num_claimed(s, ch, n))
+				break;
+	if (n > CONFIG_EVSE_NUMBER_MAX) {
+		log_error("site", "no evse number left charger=%s evse=%d",
+		    ch->id, e->id);
+		n = 0;
+	}
+	if (n != e->number || had == NULL || had->number != n)
+		evse_set_number(s, e, n);
+}
+
+static void
+load_number(const char *charger_id, int evse, int number, void *arg)
+{
+	struct site *s = arg;
+
+	if (charger_id != NULL && evse >= 1 && number >= 1)
+		num_add(s, charger_id, evse, number);
 }
 
 /* ------------------------------------------------------------- persistence */
@@ -330,7 +488,8 @@ site_new(struct store *st, const struct config *cfg, char **cause)
 	s->store = st;
 	*cause = NULL;
 	site_reconfigure(s, cfg);
-	if (store_chargers_load(st, load_charger, s) != STORE_OK ||
+	if (store_evse_map_load(st, load_number, s) != STORE_OK ||
+	    store_chargers_load(st, load_charger, s) != STORE_OK ||
 	    store_sessions_load_open(st, load_session, s) != STORE_OK ||
 	    store_readings_load(st, load_reading, s) != STORE_OK) {
 		if (asprintf(cause, "cannot read the site from %s",
@@ -362,6 +521,8 @@ site_free(struct site *s)
 		charger_drop(s, s->nchargers - 1);
 	free(s->chargers);
 	free(s->ended);
+	free(s->nums);
+	free(s->by_number);
 	free(s);
 }
 
@@ -375,6 +536,7 @@ site_reconfigure(struct site *s, const struct config *cfg)
 		if (ch == NULL)
 			ch = charger_add(s, cfg->chargers[i].id);
 		ch->configured = true;
+		ch->first_evse = cfg->chargers[i].first_evse;
 	}
 	/* Forget chargers that left the configuration and have nothing going
 	 * on; keep the others until they do. */
@@ -386,7 +548,20 @@ site_reconfigure(struct site *s, const struct config *cfg)
 			busy |= ch->evses[e]->session != NULL;
 		if (!ch->configured && !busy)
 			charger_drop(s, i);
+		else if (!ch->configured)
+			ch->first_evse = 0;
 	}
+	/* Numbers the new configuration sets (or frees) apply at once:
+	 * configured numbers first, so that the EVSEs they displace find the
+	 * numbers those chargers leave. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < s->nchargers; i++) {
+			struct site_charger *ch = s->chargers[i];
+
+			if ((ch->first_evse > 0) == (pass == 0))
+				for (int e = 0; e < ch->nevses; e++)
+					evse_number(s, ch->evses[e]);
+		}
 	return SITE_OK;
 }
 
@@ -397,6 +572,19 @@ site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg)
 		return -1;
 	s->subs[s->nsubs++] = (struct subscriber){ mask, cb, arg };
 	return SITE_OK;
+}
+
+int
+site_unsubscribe(struct site *s, site_event_cb *cb, void *arg)
+{
+	for (size_t i = 0; i < s->nsubs; i++)
+		if (s->subs[i].cb == cb && s->subs[i].arg == arg) {
+			memmove(&s->subs[i], &s->subs[i + 1],
+			    (s->nsubs - i - 1) * sizeof s->subs[0]);
+			s->nsubs--;
+			return SITE_OK;
+		}
+	return -1;
 }
 
 struct site_charger *
@@ -432,8 +620,21 @@ site_evse(struct site_charger *ch, int evse_id)
 		e->charger = ch;
 		e->id = ++ch->nevses;
 		e->nconnectors = 1;
+		evse_number(ch->site, e);
 	}
 	return ch->evses[evse_id - 1];
+}
+
+struct site_evse *
+site_evse_by_number(struct site *s, int n)
+{
+	return n > 0 && (size_t)n < s->nby ? s->by_number[n] : NULL;
+}
+
+unsigned
+site_generation(const struct site *s)
+{
+	return s->generation;
 }
 
 struct site_charger *

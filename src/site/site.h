@@ -23,6 +23,14 @@
  * entity is removed (chargers: site_free or a reload that drops them;
  * sessions: until the next call that ends them and an event has passed).
  *
+ * EVSE numbers: every EVSE gets a site-wide number, used by the MQTT topics,
+ * the uplink and the web page. A charger with chargers[].first_evse in the
+ * configuration has its EVSE k numbered first_evse + k - 1; any other EVSE
+ * gets the smallest number no other EVSE holds (nor a configured charger
+ * claims) when it is first seen. Numbers are stored and kept across
+ * restarts; a configured number takes precedence, and an EVSE that held it
+ * is renumbered (logged).
+ *
  * Persistence: chargers, open and ended sessions and each EVSE's latest
  * reading are written to the store as they change, so after kill -9 the
  * site is rebuilt from the store and a stop for a session opened before
@@ -121,6 +129,8 @@ struct site_session;
 struct site_evse {
 	struct site_charger *charger;
 	int id;				/* 1..n */
+	int number;			/* site-wide, 1..CONFIG_EVSE_NUMBER_MAX;
+					   0 when none was free */
 	int nconnectors;
 	struct site_connector connectors[SITE_MAX_CONNECTORS]; /* [0] = connector 1 */
 	enum site_status status;	/* derived: connectors + charging state */
@@ -130,8 +140,10 @@ struct site_evse {
 };
 
 struct site_charger {
+	struct site *site;		/* the owner */
 	char id[SITE_ID_LEN];
 	bool configured;		/* listed in the configuration */
+	int first_evse;			/* configured number of EVSE 1; 0 none */
 	bool approved;			/* unknown charger approved (web page) */
 	bool connected;
 	enum config_ocpp_version version;
@@ -200,6 +212,10 @@ int site_reconfigure(struct site *s, const struct config *cfg);
  * subscribers. Returns SITE_OK, or -1 when full. */
 int site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg);
 
+/* Remove the subscription of (cb, arg). Returns SITE_OK, or -1 when there
+ * was none. */
+int site_unsubscribe(struct site *s, site_event_cb *cb, void *arg);
+
 /* The charger with this id, or NULL. */
 struct site_charger *site_charger(struct site *s, const char *id);
 
@@ -210,6 +226,13 @@ struct site_charger *site_charger_at(struct site *s, size_t n);
 /* The EVSE evse_id (1-based) of ch, creating it (and EVSEs below it) when
  * the charger reports one it had not mentioned; NULL when out of range. */
 struct site_evse *site_evse(struct site_charger *ch, int evse_id);
+
+/* The EVSE with site-wide number n, or NULL. */
+struct site_evse *site_evse_by_number(struct site *s, int n);
+
+/* Increments whenever an EVSE appears, a charger is dropped or numbers
+ * change: readers that cache the set of EVSEs rebuild when it moves. */
+unsigned site_generation(const struct site *s);
 
 /* A charger connected with version v; an unknown id is added (configured
  * false) so that it can boot as Pending. Returns the charger. */

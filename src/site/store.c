@@ -83,6 +83,14 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX samples_ts ON samples(ts_ms);"
 	"CREATE INDEX samples_evse ON samples(charger_id, evse, ts_ms);",
+
+	/* 3 -> 4: the site-wide EVSE numbers, stable across restarts. */
+	"CREATE TABLE evse_map ("
+	"  charger_id TEXT NOT NULL,"
+	"  evse       INTEGER NOT NULL,"
+	"  number     INTEGER NOT NULL UNIQUE,"
+	"  PRIMARY KEY (charger_id, evse)"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -105,6 +113,8 @@ struct store {
 	sqlite3_stmt *sample_add;
 	sqlite3_stmt *samples_prune;
 	sqlite3_stmt *samples_count;
+	sqlite3_stmt *evse_map_put;
+	sqlite3_stmt *evse_map_load;
 	int batch_open;			/* a BEGIN without its COMMIT yet */
 };
 
@@ -152,6 +162,11 @@ static const struct prepared statements[] = {
 	STMT(3, samples_prune, "DELETE FROM samples WHERE ts_ms < ?1"),
 	STMT(3, samples_count, "SELECT count(*) FROM samples WHERE charger_id = "
 	    "?1 AND evse = ?2 AND ts_ms >= ?3"),
+	/* REPLACE also drops a row that held the number before. */
+	STMT(4, evse_map_put, "INSERT OR REPLACE INTO evse_map(charger_id, evse, "
+	    "number) VALUES (?1, ?2, ?3)"),
+	STMT(4, evse_map_load, "SELECT charger_id, evse, number FROM evse_map "
+	    "ORDER BY number"),
 };
 
 static sqlite3_stmt **
@@ -775,4 +790,32 @@ store_samples_count(struct store *st, const char *charger_id, int evse,
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rc == SQLITE_ROW ? STORE_OK : classify(rc);
+}
+
+int
+store_evse_map_put(struct store *st, const char *charger_id, int evse,
+    int number)
+{
+	sqlite3_stmt *s = st->evse_map_put;
+	int rc = durable(st);
+
+	if (rc != STORE_OK)
+		return rc;
+	bind_text(s, 1, charger_id);
+	sqlite3_bind_int(s, 2, evse);
+	sqlite3_bind_int(s, 3, number);
+	return step_write(st, s, "evse number");
+}
+
+int
+store_evse_map_load(struct store *st, store_evse_map_cb *cb, void *arg)
+{
+	sqlite3_stmt *s = st->evse_map_load;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(col_text(s, 0), sqlite3_column_int(s, 1),
+		    sqlite3_column_int(s, 2), arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
 }

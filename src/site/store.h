@@ -39,7 +39,7 @@ enum store_err {
 };
 
 /* The schema version this build writes. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Open (creating if needed) the state file at path and migrate it to
  * STORE_SCHEMA_VERSION. The directory must exist. Returns the store, or
@@ -152,5 +152,14 @@ int store_flush(struct store *st);
 
 /* Call cb for every stored reading. */
 int store_readings_load(struct store *st, store_reading_cb *cb, void *arg);
+
+/* Site-wide EVSE numbers (site/site.h). put records that EVSE evse of
+ * charger_id has number, dropping whatever row held that number or that
+ * EVSE before (durable). load calls cb for every row, by number. */
+typedef void store_evse_map_cb(const char *charger_id, int evse, int number,
+    void *arg);
+int store_evse_map_put(struct store *st, const char *charger_id, int evse,
+    int number);
+int store_evse_map_load(struct store *st, store_evse_map_cb *cb, void *arg);
 
 #endif

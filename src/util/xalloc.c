@@ -48,3 +48,13 @@ xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return s;
 }
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		abort();
+	return q;
+}

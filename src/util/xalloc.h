@@ -15,6 +15,9 @@ void *xmalloc(size_t n);
 /* n zeroed elements of size bytes. */
 void *xcalloc(size_t n, size_t size);
 
+/* p resized to n bytes (at least one); new bytes are not zeroed. */
+void *xrealloc(void *p, size_t n);
+
 /* A copy of s, or NULL when s is NULL. */
 char *xstrdup(const char *s);
 

@@ -93,12 +93,14 @@ describe('ems link', { concurrency: true }, () => {
     const { gw, prefix, client } = t;
     const status = `${prefix}/status`;
 
-    const first = await client.waitFor(status, isStatus((s) => s.online === true));
-    assert.deepEqual(first.json, {
-      online: true,
-      chargers_configured: 2,
-      ems: { limit_a: [16, 16, 16], source: 'failsafe', reason: 'startup', connected: true },
-    });
+    // The control loop's document, completed by the ems module.
+    const first = await client.waitFor(status, isStatus((s) => s.online === true && s.limit));
+    assert.deepEqual(first.json.ems,
+      { limit_a: [16, 16, 16], source: 'failsafe', reason: 'startup', connected: true });
+    assert.deepEqual(first.json.limit,
+      { current_a: [16, 16, 16], source: ['failsafe', 'failsafe', 'failsafe'] });
+    assert.deepEqual(first.json.chargers, { configured: 2, connected: 0 });
+    assert.deepEqual(first.json.uplink, { state: 'disabled' });
     await gw.waitForLog(/ems: limit source=failsafe reason=startup l1=16 l2=16 l3=16/);
 
     const cases = [
@@ -118,8 +120,11 @@ describe('ems link', { concurrency: true }, () => {
       const mark = client.mark();
       await client.publish(`${prefix}/limit`, JSON.stringify(c.payload));
       await gw.waitForLog(c.log, { since });
+      // The effective limit follows (the fuse is 63 A), its source named.
       const m = await client.waitFor(status, isStatus((s) =>
-        s.ems.source === 'ems' && near(s.ems.limit_a, c.limit)), { since: mark });
+        s.ems.source === 'ems' && near(s.ems.limit_a, c.limit) && s.limit &&
+        near(s.limit.current_a, c.limit.map((x) => Math.round(x * 10) / 10)) &&
+        s.limit.source.every((x) => x === 'ems')), { since: mark });
       assert.equal(m.json.online, true);
       assert.equal(m.json.ems.reason, 'limit');
       assert.equal(m.json.ems.power_w, c.power);

@@ -238,7 +238,48 @@ test_defaults(void **state)
 	assert_int_equal(cfg->mqtt->port, 1883);
 	assert_null(cfg->upstream);
 	assert_null(cfg->web);
+	assert_int_equal(cfg->chargers[0].first_evse, 0);
+	assert_int_equal(cfg->chargers[0].purpose, CONFIG_PURPOSE_AUTO);
+	assert_int_equal(cfg->chargers[0].unit, CONFIG_UNIT_AUTO);
+	assert_int_equal(cfg->chargers[0].max_stack_level, -1);
+	assert_true(cfg->chargers[0].number_phases);
+	assert_int_equal(cfg->control.coalesce_ms, 5);
+	assert_true(cfg->control.hysteresis_a == 1);
+	assert_int_equal(cfg->control.profile_validity_s, 300);
+	assert_int_equal(cfg->control.retry_min_s, 10);
+	assert_int_equal(cfg->control.retry_max_s, 300);
 	config_free(cfg);
+}
+
+static void
+test_control_section(void **state)
+{
+	char *text = patched("control", "{\"coalesce_ms\": 0, \"hysteresis_a\": 0.5, "
+	    "\"profile_validity_s\": 120, \"retry_min_s\": 5, \"retry_max_s\": 60}");
+	char *errors = NULL;
+	struct config *cfg = config_parse(text, strlen(text), &errors, NULL);
+
+	(void)state;
+	if (cfg == NULL)
+		fprintf(stderr, "%s\n", errors);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->control.coalesce_ms, 0);
+	assert_true(cfg->control.hysteresis_a == 0.5);
+	assert_int_equal(cfg->control.profile_validity_s, 120);
+	assert_int_equal(cfg->control.retry_min_s, 5);
+	assert_int_equal(cfg->control.retry_max_s, 60);
+	config_free(cfg);
+	free(text);
+	text = patched("chargers[0].smart_charging", "{\"purpose\": \"TxDefaultProfile\", "
+	    "\"unit\": \"W\", \"max_stack_level\": 0, \"number_phases\": false}");
+	cfg = config_parse(text, strlen(text), NULL, NULL);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->chargers[0].purpose, CONFIG_PURPOSE_TX_DEFAULT);
+	assert_int_equal(cfg->chargers[0].unit, CONFIG_UNIT_W);
+	assert_int_equal(cfg->chargers[0].max_stack_level, 0);
+	assert_false(cfg->chargers[0].number_phases);
+	config_free(cfg);
+	free(text);
 }
 
 static void
@@ -384,6 +425,30 @@ static const struct bad_case bad_cases[] = {
 	  "chargers[1].circuit: no circuit has the id \"row-b\"" },
 	{ "chargers[0].max_curent_a", "32", "chargers[0].max_curent_a: unknown key" },
 	{ "chargers[0].priority", "-1", "chargers[0].priority: expected an integer" },
+	{ "chargers[0].first_evse", "0", "chargers[0].first_evse: expected an "
+	  "integer from 1 to 10000, got 0" },
+	{ "chargers[0].first_evse", "5", "chargers[1].first_evse: EVSE number 5 "
+	  "is already chargers[0].first_evse", "chargers[1].first_evse", "5" },
+	{ "chargers[0].smart_charging", "{\"purpose\": \"ChargePointMaxProfile\"}",
+	  "chargers[0].smart_charging.purpose: expected one of \"auto\", "
+	  "\"TxProfile\", \"TxDefaultProfile\", got \"ChargePointMaxProfile\"" },
+	{ "chargers[0].smart_charging", "{\"unit\": \"kW\"}",
+	  "chargers[0].smart_charging.unit: expected one of \"auto\", \"A\", \"W\"" },
+	{ "chargers[0].smart_charging", "{\"max_stack_level\": -1}",
+	  "chargers[0].smart_charging.max_stack_level: expected an integer from 0" },
+	{ "chargers[0].smart_charging", "{\"number_phases\": 3}",
+	  "chargers[0].smart_charging.number_phases: expected true or false" },
+	{ "chargers[0].smart_charging", "{\"units\": \"A\"}",
+	  "chargers[0].smart_charging.units: unknown key" },
+	{ "control", "{\"coalesce_ms\": 5000}", "control.coalesce_ms: expected an "
+	  "integer from 0 to 1000, got 5000" },
+	{ "control", "{\"hysteresis_a\": -1}", "control.hysteresis_a: expected a "
+	  "number from 0 to 10, got -1" },
+	{ "control", "{\"profile_validity_s\": 10}", "control.profile_validity_s: "
+	  "expected an integer from 60 to 86400, got 10" },
+	{ "control", "{\"retry_min_s\": 60, \"retry_max_s\": 30}",
+	  "control.retry_max_s: expected at least control.retry_min_s (60), got 30" },
+	{ "control", "{\"coalesce\": 5}", "control.coalesce: unknown key" },
 	{ "site", NULL, "site: required key is missing" },
 	{ "site.circuits", "[]", "site.circuits: expected at least one circuit" },
 	{ "site.circuits", NULL, "site.circuits: required key is missing" },
@@ -627,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_base_is_valid),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rotation_mapping),
+		cmocka_unit_test(test_control_section),
 		cmocka_unit_test(test_hex_authorization_key),
 		cmocka_unit_test(test_comments_are_allowed),
 		cmocka_unit_test(test_each_rule_fails),

@@ -387,6 +387,65 @@ test_reconfigure(void **state)
 	config_free(cfg);
 }
 
+/* EVSE numbers: lowest free, stable across a restart, a configured
+ * first_evse takes its numbers over and the loser is renumbered. */
+static void
+test_evse_numbers(void **state)
+{
+	struct fx *f = *state;
+	static const char numbered[] =
+	    "{ \"site_id\": \"t\", \"ocpp\": { \"listen\": \"127.0.0.1:0\" },"
+	    "  \"chargers\": [ { \"id\": \"CP-01\", \"max_current_a\": 32 },"
+	    "                  { \"id\": \"CP-02\", \"max_current_a\": 16,"
+	    "                    \"phases\": 1, \"first_evse\": 2 } ],"
+	    "  \"site\": { \"circuits\": [ { \"id\": \"grid\", \"max_current_a\": 63 } ] } }";
+	struct site_charger *a = site_charger(f->site, "CP-01");
+	struct site_charger *b = site_charger(f->site, "CP-02");
+	struct config *cfg;
+	unsigned gen = site_generation(f->site);
+
+	assert_int_equal(site_evse(b, 1)->number, 1);
+	assert_int_equal(site_evse(a, 2)->number, 3);	/* a1 = 2, a2 = 3 */
+	assert_int_equal(site_evse(a, 1)->number, 2);
+	assert_true(site_generation(f->site) != gen);
+	assert_ptr_equal(site_evse_by_number(f->site, 3), a->evses[1]);
+	assert_null(site_evse_by_number(f->site, 4));
+	assert_null(site_evse_by_number(f->site, 0));
+
+	/* The same numbers after a restart, whatever order EVSEs appear in. */
+	close_site(f);
+	open_site(f);
+	a = site_charger(f->site, "CP-01");
+	b = site_charger(f->site, "CP-02");
+	assert_int_equal(site_evse(a, 2)->number, 3);
+	assert_int_equal(site_evse(a, 1)->number, 2);
+	assert_int_equal(site_evse(b, 1)->number, 1);
+
+	/* CP-02 is configured to start at 2: it takes 2 from CP-01's EVSE 1,
+	 * which gets the lowest free number (1, which CP-02 left). */
+	cfg = config_parse(numbered, strlen(numbered), NULL, NULL);
+	assert_non_null(cfg);
+	assert_int_equal(site_reconfigure(f->site, cfg), SITE_OK);
+	assert_int_equal(b->evses[0]->number, 2);
+	assert_int_equal(a->evses[0]->number, 1);
+	assert_int_equal(a->evses[1]->number, 3);
+	assert_ptr_equal(site_evse_by_number(f->site, 2), b->evses[0]);
+	assert_ptr_equal(site_evse_by_number(f->site, 1), a->evses[0]);
+	close_site(f);
+	config_free(f->cfg);
+	f->cfg = cfg;
+	open_site(f);
+	a = site_charger(f->site, "CP-01");
+	b = site_charger(f->site, "CP-02");
+	assert_int_equal(site_evse(a, 1)->number, 1);
+	assert_int_equal(site_evse(b, 1)->number, 2);
+	/* A new EVSE of CP-02 (number 3 by its configuration) takes 3 from
+	 * CP-01's EVSE 2, which moves to 4. */
+	assert_int_equal(site_evse(a, 2)->number, 3);
+	assert_int_equal(site_evse(b, 2)->number, 3);
+	assert_int_equal(a->evses[1]->number, 4);
+}
+
 int
 main(void)
 {
@@ -401,6 +460,7 @@ main(void)
 		T(test_readings),
 		T(test_caps_persist),
 		T(test_reconfigure),
+		T(test_evse_numbers),
 	};
 #undef T
 	return cmocka_run_group_tests_name("site", tests, NULL, NULL);

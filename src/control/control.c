@@ -1,0 +1,789 @@
+/*
+ * control — see control.h.
+ *
+ * The allocator's site mirrors the configuration's circuits (nodes, in
+ * breadth-first order from the root, as the allocator wants parents
+ * first) and the EVSEs the site model has for configured chargers, in the
+ * site's charger order. The mirror is rebuilt when site_generation() moves
+ * or the configuration changes; each EVSE's allocator memory is adopted
+ * from the previous mirror by (charger id, EVSE id).
+ *
+ * A second, private allocator site computes the fallback shares for the
+ * base profiles: the failsafe limit with every EVSE charging. It is
+ * recomputed on every rebuild and when the failsafe current changes.
+ *
+ * Caps and priorities arrive by site-wide EVSE number and are kept in a
+ * small table by number, so that a cap set before the EVSE appears (or
+ * while its charger is away) applies when it does.
+ */
+#include "control/control.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/dispatch.h"
+#include "control/ems.h"
+#include "policy/alloc.h"
+#include "site/site.h"
+#include "util/isotime.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define MOD "control"
+#define PUBLISH_MS 250
+#define NO_LIMIT ALLOC_MAX_A
+
+enum source { SRC_FUSE = 0, SRC_EMS, SRC_FAILSAFE, SRC_UPSTREAM, SRC_NONE };
+
+static const char *const source_names[] = { "fuse", "ems", "failsafe",
+	"upstream", "none" };
+
+/* Per site-wide EVSE number: what the EMS and the upstream asked. */
+struct evse_input {
+	int number;
+	bool has_cap;
+	double cap_a;
+	bool has_priority;
+	int priority;
+	bool has_up_cap;
+	double up_cap_a;
+};
+
+/* One EVSE of the allocator's mirror. */
+struct cevse {
+	struct site_evse *evse;
+	const struct config_charger *cc;
+	char charger_id[SITE_ID_LEN];
+	int evse_id;
+};
+
+struct control {
+	struct event_base *base;
+	const struct config *cfg;
+	struct site *site;
+	struct csms *csms;
+	struct ems *ems;
+	struct dispatch *dispatch;
+
+	/* the mirror */
+	struct alloc_site *alloc, *fallback;
+	struct cevse *evses;
+	size_t nevses;
+	struct alloc_evse_in *in;
+	struct alloc_evse_out *out;
+	struct alloc_node_out *nodes;
+	size_t nnodes;
+	double *fallback_a;
+	int *fallback_phases;
+	unsigned gen;
+	bool stale;			/* rebuild before the next run */
+	double fallback_for;		/* failsafe current the shares are for */
+
+	/* limits */
+	bool has_ems;
+	double ems_a[3];
+	enum source ems_source;		/* SRC_EMS or SRC_FAILSAFE */
+	bool has_upstream;
+	double upstream_a[3];
+	double root_a[3];		/* effective, last run */
+	enum source root_source[3];
+
+	struct evse_input *inputs;
+	size_t ninputs;
+
+	struct event *coalesce, *publish;
+	bool dirty;
+	uint64_t runs;
+	control_status_fn *status_fn;
+	void *status_arg;
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static struct evse_input *
+input_of(struct control *c, int number, bool create)
+{
+	for (size_t i = 0; i < c->ninputs; i++)
+		if (c->inputs[i].number == number)
+			return &c->inputs[i];
+	if (!create)
+		return NULL;
+	c->inputs = xrealloc(c->inputs, (c->ninputs + 1) * sizeof *c->inputs);
+	memset(&c->inputs[c->ninputs], 0, sizeof c->inputs[0]);
+	c->inputs[c->ninputs].number = number;
+	return &c->inputs[c->ninputs++];
+}
+
+static void
+trigger(struct control *c)
+{
+	struct timeval tv = { 0, c->cfg->control.coalesce_ms * 1000 };
+
+	if (evtimer_pending(c->coalesce, NULL))
+		return;
+	if (c->cfg->control.coalesce_ms == 0)
+		event_active(c->coalesce, EV_TIMEOUT, 0);
+	else
+		evtimer_add(c->coalesce, &tv);
+}
+
+static enum alloc_rotation
+rotation_of(const struct config_charger *cc)
+{
+	char name[40];
+	enum alloc_rotation r = ALLOC_ROT_L1L2L3;
+
+	snprintf(name, sizeof name, "L%dL%dL%d", cc->grid_phase[0] + 1,
+	    cc->grid_phase[1] + 1, cc->grid_phase[2] + 1);
+	alloc_rotation_parse(name, &r);
+	return r;
+}
+
+static enum alloc_state
+state_of(const struct site_evse *e)
+{
+	bool sess = e->session != NULL;
+
+	switch (e->status) {
+	case SITE_STATUS_OCCUPIED:
+	case SITE_STATUS_FINISHING:
+	case SITE_STATUS_RESERVED:
+		return sess ? ALLOC_ST_OCCUPIED : ALLOC_ST_IDLE;
+	case SITE_STATUS_CHARGING:
+		return ALLOC_ST_CHARGING;
+	case SITE_STATUS_SUSPENDED_EV:
+		return ALLOC_ST_SUSPENDED_EV;
+	case SITE_STATUS_SUSPENDED_EVSE:
+		return ALLOC_ST_SUSPENDED_EVSE;
+	case SITE_STATUS_UNAVAILABLE:
+	case SITE_STATUS_FAULTED:
+		return ALLOC_ST_FAULTED;
+	case SITE_STATUS_AVAILABLE:
+	case SITE_STATUS_UNKNOWN:
+	default:
+		return sess ? ALLOC_ST_CHARGING : ALLOC_ST_IDLE;
+	}
+}
+
+/* ------------------------------------------------------------- mirror */
+
+static void
+settings_of(const struct config *cfg, struct alloc_settings *s)
+{
+	alloc_settings_default(s);
+	s->min_current_a = cfg->site.min_current_a;
+	s->hysteresis_a = cfg->control.hysteresis_a;
+}
+
+/* Nodes in breadth-first order from the root: map[circuit] = node. */
+static struct alloc_node_desc *
+nodes_of(const struct config *cfg, int *map)
+{
+	size_t n = cfg->site.ncircuits, k = 0;
+	struct alloc_node_desc *nodes = xcalloc(n, sizeof *nodes);
+	int *order = xcalloc(n, sizeof *order);
+
+	for (size_t i = 0; i < n; i++)
+		map[i] = -1;
+	order[k++] = cfg->site.root_index;
+	map[cfg->site.root_index] = 0;
+	for (size_t at = 0; at < k; at++)
+		for (size_t i = 0; i < n; i++)
+			if (cfg->site.circuits[i].parent_index == order[at] &&
+			    map[i] < 0) {
+				map[i] = (int)k;
+				order[k++] = (int)i;
+			}
+	for (size_t i = 0; i < k; i++) {
+		const struct config_circuit *ci = &cfg->site.circuits[order[i]];
+
+		nodes[i].parent = ci->parent_index < 0 ? -1 :
+		    map[ci->parent_index];
+		memcpy(nodes[i].limit_a, ci->max_current_a,
+		    sizeof nodes[i].limit_a);
+		nodes[i].name = ci->id;
+	}
+	free(order);
+	return nodes;
+}
+
+/* The fallback shares: the failsafe limit, every EVSE charging. */
+static void
+compute_fallback(struct control *c)
+{
+	double failsafe = c->cfg->site.failsafe_current_a;
+	struct alloc_evse_in *in = xcalloc(c->nevses ? c->nevses : 1, sizeof *in);
+	struct alloc_evse_out *out = xcalloc(c->nevses ? c->nevses : 1,
+	    sizeof *out);
+	struct alloc_input ai = { { failsafe, failsafe, failsafe }, in,
+		c->nevses };
+	struct alloc_output ao = { out, c->nevses, NULL, 0 };
+
+	for (size_t i = 0; i < c->nevses; i++) {
+		in[i].state = ALLOC_ST_CHARGING;
+		in[i].has_session = 1;
+		in[i].min_a = c->cfg->site.min_current_a;
+		in[i].max_a = c->evses[i].cc->max_current_a;
+		in[i].priority = c->evses[i].cc->priority;
+	}
+	if (alloc_allocate(c->fallback, &ai, 0, &ao) < 0)
+		memset(out, 0, c->nevses * sizeof *out);
+	for (size_t i = 0; i < c->nevses; i++) {
+		c->fallback_a[i] = out[i].limit_a;
+		c->fallback_phases[i] = out[i].phases ? out[i].phases :
+		    c->evses[i].cc->phases;
+	}
+	c->fallback_for = failsafe;
+	free(in);
+	free(out);
+}
+
+/* Rebuild the mirror from the configuration and the site. Returns 0, or
+ * -1 when the allocator refuses the description (then nothing changes). */
+static int
+rebuild(struct control *c, const struct config *cfg)
+{
+	size_t ncirc = cfg->site.ncircuits, n = 0, cap = 16;
+	int *map = xcalloc(ncirc, sizeof *map);
+	struct alloc_node_desc *nodes = nodes_of(cfg, map);
+	struct alloc_evse_desc *descs = xcalloc(cap, sizeof *descs);
+	struct cevse *evses = xcalloc(cap, sizeof *evses);
+	struct alloc_site_desc desc;
+	struct alloc_site *a, *fb;
+
+	for (size_t i = 0; i < site_charger_count(c->site); i++) {
+		struct site_charger *ch = site_charger_at(c->site, i);
+		const struct config_charger *cc = config_charger_find(cfg, ch->id);
+
+		if (cc == NULL)
+			continue;
+		for (int e = 0; e < ch->nevses; e++) {
+			if (n == cap) {
+				cap *= 2;
+				descs = xrealloc(descs, cap * sizeof *descs);
+				evses = xrealloc(evses, cap * sizeof *evses);
+			}
+			memset(&descs[n], 0, sizeof descs[n]);
+			descs[n].node = map[cc->circuit_index];
+			descs[n].phases = cc->phases;
+			descs[n].rotation = rotation_of(cc);
+			descs[n].grid_phase = cc->grid_phase[0];
+			evses[n].evse = ch->evses[e];
+			evses[n].cc = cc;
+			snprintf(evses[n].charger_id, sizeof evses[n].charger_id,
+			    "%s", ch->id);
+			evses[n].evse_id = e + 1;
+			n++;
+		}
+	}
+	desc.nodes = nodes;
+	desc.n_nodes = ncirc;
+	desc.evses = descs;
+	desc.n_evses = n;
+	settings_of(cfg, &desc.settings);
+	a = alloc_site_new(&desc);
+	fb = alloc_site_new(&desc);
+	free(map);
+	free(nodes);
+	free(descs);
+	if (a == NULL || fb == NULL) {
+		alloc_site_free(a);
+		alloc_site_free(fb);
+		free(evses);
+		return -1;
+	}
+	/* Carry each EVSE's memory over. */
+	if (c->alloc != NULL)
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < c->nevses; j++)
+				if (c->evses[j].evse_id == evses[i].evse_id &&
+				    strcmp(c->evses[j].charger_id,
+				    evses[i].charger_id) == 0) {
+					alloc_site_adopt_state(a, i, c->alloc, j);
+					break;
+				}
+	alloc_site_free(c->alloc);
+	alloc_site_free(c->fallback);
+	free(c->evses);
+	free(c->in);
+	free(c->out);
+	free(c->nodes);
+	free(c->fallback_a);
+	free(c->fallback_phases);
+	c->alloc = a;
+	c->fallback = fb;
+	c->evses = evses;
+	c->nevses = n;
+	c->in = xcalloc(n ? n : 1, sizeof *c->in);
+	c->out = xcalloc(n ? n : 1, sizeof *c->out);
+	c->nnodes = ncirc;
+	c->nodes = xcalloc(ncirc, sizeof *c->nodes);
+	c->fallback_a = xcalloc(n ? n : 1, sizeof *c->fallback_a);
+	c->fallback_phases = xcalloc(n ? n : 1, sizeof *c->fallback_phases);
+	c->cfg = cfg;
+	compute_fallback(c);
+	c->gen = site_generation(c->site);
+	c->stale = false;
+	log_info(MOD, "site built evses=%zu circuits=%zu", n, ncirc);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void
+effective_limit(struct control *c)
+{
+	const double *fuse = c->cfg->site.circuits[c->cfg->site.root_index].
+	    max_current_a;
+
+	for (int p = 0; p < 3; p++) {
+		double v = fuse[p];
+		enum source s = SRC_FUSE;
+
+		if (c->has_ems && c->ems_a[p] < v) {
+			v = c->ems_a[p];
+			s = c->ems_source;
+		}
+		if (c->has_upstream && c->upstream_a[p] < v) {
+			v = c->upstream_a[p];
+			s = SRC_UPSTREAM;
+		}
+		c->root_a[p] = v;
+		c->root_source[p] = s;
+	}
+}
+
+static void
+fill_inputs(struct control *c, int64_t now_mono)
+{
+	int64_t now_wall = isotime_now_ms();
+
+	for (size_t i = 0; i < c->nevses; i++) {
+		const struct site_evse *e = c->evses[i].evse;
+		const struct site_charger *ch = e->charger;
+		const struct config_charger *cc = c->evses[i].cc;
+		struct alloc_evse_in *x = &c->in[i];
+		const struct evse_input *ui = e->number > 0 ?
+		    input_of(c, e->number, false) : NULL;
+
+		memset(x, 0, sizeof *x);
+		x->has_session = e->session != NULL;
+		if (!ch->connected)
+			x->state = ALLOC_ST_OFFLINE;
+		else if (dispatch_control_of(c->dispatch, e) ==
+		    DISPATCH_UNCONTROLLABLE || ch->boot == SITE_BOOT_PENDING ||
+		    ch->boot == SITE_BOOT_REJECTED || !ch->caps.discovered)
+			x->state = ALLOC_ST_UNCONTROLLABLE;
+		else
+			x->state = state_of(e);
+		if (e->reading.have & SITE_HAVE_CURRENT)
+			for (int p = 0; p < 3; p++)
+				x->measured_a[p] = e->reading.current_a[p] > 0 &&
+				    isfinite(e->reading.current_a[p]) ?
+				    fmin(e->reading.current_a[p], ALLOC_MAX_A) : 0;
+		if (e->session != NULL) {
+			int64_t age = now_wall - e->session->start_ms;
+			int64_t start = now_mono - (age > 0 ? age : 0);
+
+			x->session_start_ms = start > 0 ? (uint64_t)start : 0;
+		}
+		x->min_a = c->cfg->site.min_current_a;
+		x->max_a = cc->max_current_a;
+		x->priority = cc->priority;
+		if (ui != NULL) {
+			if (ui->has_priority)
+				x->priority = ui->priority;
+			if (ui->has_cap || ui->has_up_cap) {
+				x->has_cap = 1;
+				x->cap_a = ui->has_cap ? ui->cap_a : NO_LIMIT;
+				if (ui->has_up_cap && ui->up_cap_a < x->cap_a)
+					x->cap_a = ui->up_cap_a;
+			}
+		}
+	}
+}
+
+static void
+run(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	int64_t now = isotime_mono_ms();
+	struct alloc_input in;
+	struct alloc_output out;
+	struct dispatch_target *t;
+	double before[3];
+	int rc, changed = 0;
+
+	(void)fd;
+	(void)what;
+	if ((c->stale || c->gen != site_generation(c->site)) &&
+	    rebuild(c, c->cfg) != 0)
+		log_error(MOD, "cannot build the allocator's site; the previous "
+		    "one stays");
+	if (c->fallback_for != c->cfg->site.failsafe_current_a)
+		compute_fallback(c);
+	memcpy(before, c->root_a, sizeof before);
+	effective_limit(c);
+	fill_inputs(c, now);
+	memcpy(in.root_limit_a, c->root_a, sizeof in.root_limit_a);
+	in.evse = c->in;
+	in.n_evse = c->nevses;
+	out.evse = c->out;
+	out.n_evse = c->nevses;
+	out.node = c->nodes;
+	out.n_node = c->nnodes;
+	t = xcalloc(c->nevses ? c->nevses : 1, sizeof *t);
+	for (size_t i = 0; i < c->nevses; i++)
+		t[i].limit_a = c->out[i].limit_a;	/* the previous run's */
+	rc = alloc_allocate(c->alloc, &in, (uint64_t)now, &out);
+	c->runs++;
+	if (rc < 0) {
+		log_error(MOD, "allocation failed: %s", alloc_strerror(rc));
+		free(t);
+		return;
+	}
+	for (size_t i = 0; i < c->nevses; i++) {
+		if (fabs(t[i].limit_a - c->out[i].limit_a) > 1e-9)
+			changed++;
+		t[i].evse = c->evses[i].evse;
+		t[i].limit_a = c->out[i].limit_a;
+		t[i].phases = c->out[i].phases ? c->out[i].phases :
+		    c->evses[i].cc->phases;
+		t[i].fallback_a = c->fallback_a[i];
+		t[i].fallback_phases = c->fallback_phases[i];
+		t[i].max_a = c->evses[i].cc->max_current_a;
+	}
+	if (changed > 0 || memcmp(before, c->root_a, sizeof before) != 0 ||
+	    rc == ALLOC_OVERLOADED)
+		log_info(MOD, "allocated run=%llu limit=%.1f/%.1f/%.1f "
+		    "source=%s/%s/%s allocated=%.1f/%.1f/%.1f changed=%d%s",
+		    (unsigned long long)c->runs, c->root_a[0], c->root_a[1],
+		    c->root_a[2], source_names[c->root_source[0]],
+		    source_names[c->root_source[1]],
+		    source_names[c->root_source[2]],
+		    c->nnodes ? c->nodes[0].allocated_a[0] : 0,
+		    c->nnodes ? c->nodes[0].allocated_a[1] : 0,
+		    c->nnodes ? c->nodes[0].allocated_a[2] : 0, changed,
+		    rc == ALLOC_OVERLOADED ? " overloaded=1" : "");
+	dispatch_apply(c->dispatch, t, c->nevses);
+	free(t);
+	c->dirty = true;
+	if (c->ems != NULL && !evtimer_pending(c->publish, NULL)) {
+		struct timeval tv = { 0, PUBLISH_MS * 1000 };
+
+		evtimer_add(c->publish, &tv);
+	}
+}
+
+/* ------------------------------------------------------------- status */
+
+static cJSON *
+phases_json(const double *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (int p = 0; p < 3; p++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(v[p] * 10) / 10));
+	return a;
+}
+
+static cJSON *
+evse_doc(struct control *c, size_t i)
+{
+	const struct site_evse *e = c->evses[i].evse;
+	const struct alloc_evse_out *o = &c->out[i];
+	struct dispatch_evse_state ds;
+	cJSON *doc = cJSON_CreateObject(), *conns, *ses;
+	char text[160];
+	const struct evse_input *ui = input_of(c, e->number, false);
+
+	dispatch_evse_state(c->dispatch, e, &ds);
+	cJSON_AddNumberToObject(doc, "evse", e->number);
+	cJSON_AddStringToObject(doc, "charger", e->charger->id);
+	cJSON_AddNumberToObject(doc, "charger_evse", e->id);
+	cJSON_AddStringToObject(doc, "status", site_status_name(e->status));
+	cJSON_AddBoolToObject(doc, "connected", e->charger->connected);
+	conns = cJSON_AddArrayToObject(doc, "connectors");
+	for (int k = 0; k < e->nconnectors; k++) {
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(x, "id", k + 1);
+		cJSON_AddStringToObject(x, "status",
+		    site_status_name(e->connectors[k].status));
+		cJSON_AddItemToArray(conns, x);
+	}
+	if (e->session != NULL) {
+		ses = cJSON_AddObjectToObject(doc, "session");
+		cJSON_AddNumberToObject(ses, "id", (double)e->session->id);
+		cJSON_AddStringToObject(ses, "transaction_id",
+		    e->session->charger_tx_id);
+		json_add_time(ses, "started", e->session->start_ms);
+		cJSON_AddNumberToObject(ses, "meter_start_wh",
+		    e->session->meter_start_wh);
+	} else {
+		cJSON_AddNullToObject(doc, "session");
+	}
+	cJSON_AddNumberToObject(doc, "offered_a", o->limit_a);
+	cJSON_AddNumberToObject(doc, "phases", o->phases);
+	cJSON_AddItemToObject(doc, "measured_a", phases_json(
+	    e->reading.have & SITE_HAVE_CURRENT ? e->reading.current_a :
+	    (const double[3]){ 0, 0, 0 }));
+	if (e->reading.have & SITE_HAVE_POWER)
+		cJSON_AddNumberToObject(doc, "power_w", e->reading.power_w);
+	if (e->reading.have & SITE_HAVE_ENERGY)
+		cJSON_AddNumberToObject(doc, "energy_wh", e->reading.energy_wh);
+	cJSON_AddStringToObject(doc, "reason", alloc_reason_code(o->reason));
+	if (alloc_reason_text(c->alloc, o, text, sizeof text) >= 0)
+		cJSON_AddStringToObject(doc, "reason_text", text);
+	cJSON_AddStringToObject(doc, "control", dispatch_control_name(ds.control));
+	if (ds.control == DISPATCH_UNCONTROLLABLE) {
+		cJSON_AddStringToObject(doc, "control_reason", ds.why);
+		if (ds.retry_ms > 0)
+			json_add_time(doc, "control_retry", ds.retry_ms);
+	}
+	if (ds.purpose[0])
+		cJSON_AddStringToObject(doc, "profile", ds.purpose);
+	if (ds.unit[0])
+		cJSON_AddStringToObject(doc, "unit", ds.unit);
+	if (ui != NULL && (ui->has_cap || ui->has_up_cap))
+		cJSON_AddNumberToObject(doc, "cap_a", c->in[i].cap_a);
+	cJSON_AddNumberToObject(doc, "priority", c->in[i].priority);
+	return doc;
+}
+
+static void
+publish(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	cJSON *doc, *lim, *src, *ch, *ev, *dp;
+	double measured[3] = { 0, 0, 0 }, allocated[3] = { 0, 0, 0 };
+	size_t connected = 0, charging = 0, unctl = 0;
+	uint64_t sent, acc, failed;
+
+	(void)fd;
+	(void)what;
+	if (!c->dirty || c->ems == NULL)
+		return;
+	if (c->stale || c->gen != site_generation(c->site)) {
+		trigger(c);	/* EVSEs changed: publish after the next run */
+		return;
+	}
+	c->dirty = false;
+	for (size_t i = 0; i < site_charger_count(c->site); i++)
+		connected += site_charger_at(c->site, i)->connected;
+	for (size_t i = 0; i < c->nevses; i++) {
+		const struct site_evse *e = c->evses[i].evse;
+		const struct config_charger *cc = c->evses[i].cc;
+		cJSON *d;
+
+		if (e->reading.have & SITE_HAVE_CURRENT)
+			for (int p = 0; p < cc->phases; p++)
+				measured[cc->grid_phase[p]] += e->reading.current_a[p];
+		charging += e->status == SITE_STATUS_CHARGING;
+		unctl += c->in[i].state == ALLOC_ST_UNCONTROLLABLE;
+		if (e->number <= 0)
+			continue;
+		d = evse_doc(c, i);
+		ems_publish_evse(c->ems, e->number, d);
+		cJSON_Delete(d);
+	}
+	if (c->nnodes > 0)
+		for (int p = 0; p < 3; p++)
+			allocated[p] = c->nodes[0].allocated_a[p] +
+			    c->nodes[0].assumed_a[p];
+	doc = cJSON_CreateObject();
+	cJSON_AddTrueToObject(doc, "online");
+	lim = cJSON_AddObjectToObject(doc, "limit");
+	cJSON_AddItemToObject(lim, "current_a", phases_json(c->root_a));
+	src = cJSON_AddArrayToObject(lim, "source");
+	for (int p = 0; p < 3; p++)
+		cJSON_AddItemToArray(src, cJSON_CreateString(
+		    source_names[c->root_source[p]]));
+	cJSON_AddItemToObject(doc, "allocated_a", phases_json(allocated));
+	cJSON_AddItemToObject(doc, "measured_a", phases_json(measured));
+	ch = cJSON_AddObjectToObject(doc, "chargers");
+	cJSON_AddNumberToObject(ch, "configured", (double)c->cfg->nchargers);
+	cJSON_AddNumberToObject(ch, "connected", (double)connected);
+	ev = cJSON_AddObjectToObject(doc, "evses");
+	cJSON_AddNumberToObject(ev, "total", (double)c->nevses);
+	cJSON_AddNumberToObject(ev, "charging", (double)charging);
+	cJSON_AddNumberToObject(ev, "uncontrollable", (double)unctl);
+	dispatch_counts(c->dispatch, &sent, &acc, &failed);
+	dp = cJSON_AddObjectToObject(doc, "profiles");
+	cJSON_AddNumberToObject(dp, "sent", (double)sent);
+	cJSON_AddNumberToObject(dp, "accepted", (double)acc);
+	cJSON_AddNumberToObject(dp, "failed", (double)failed);
+	if (c->status_fn != NULL)
+		c->status_fn(doc, c->status_arg);
+	else
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(doc, "uplink"),
+		    "state", "disabled");
+	ems_publish_status(c->ems, doc);
+	cJSON_Delete(doc);
+}
+
+/* ------------------------------------------------------------ triggers */
+
+static void
+on_site(const struct site_event *ev, void *arg)
+{
+	(void)ev;
+	trigger(arg);
+}
+
+static void
+on_dispatch(void *arg)
+{
+	trigger(arg);
+}
+
+/* ------------------------------------------------------------------ API */
+
+struct control *
+control_new(struct event_base *base, const struct config *cfg,
+    struct site *site, struct csms *cs, struct ems *ems, char **cause)
+{
+	struct control *c = xcalloc(1, sizeof *c);
+
+	c->base = base;
+	c->cfg = cfg;
+	c->site = site;
+	c->csms = cs;
+	c->dispatch = dispatch_new(base, site, cs, cfg, on_dispatch, c);
+	c->coalesce = evtimer_new(base, run, c);
+	c->publish = evtimer_new(base, publish, c);
+	if (c->coalesce == NULL || c->publish == NULL ||
+	    site_subscribe(site, SITE_EV_ALL, on_site, c) != 0)
+		abort();
+	if (rebuild(c, cfg) != 0) {
+		*cause = xstrdup("the allocator refused the site description");
+		control_free(c);
+		return NULL;
+	}
+	control_reconfigure(c, cfg, ems, cause);
+	return c;
+}
+
+int
+control_reconfigure(struct control *c, const struct config *cfg,
+    struct ems *ems, char **cause)
+{
+	if (rebuild(c, cfg) != 0) {
+		*cause = xstrdup("the allocator refused the site description");
+		return -1;
+	}
+	c->ems = ems;
+	c->has_ems = ems != NULL;
+	if (ems != NULL)
+		control_ems_limit(c, ems_limit(ems));
+	dispatch_reconfigure(c->dispatch, cfg);
+	c->dirty = true;
+	trigger(c);
+	return 0;
+}
+
+void
+control_ems_limit(struct control *c, const struct ems_limit *limit)
+{
+	memcpy(c->ems_a, limit->current_a, sizeof c->ems_a);
+	c->ems_source = limit->source == EMS_SOURCE_EMS ? SRC_EMS : SRC_FAILSAFE;
+	c->has_ems = true;
+	trigger(c);
+}
+
+void
+control_evse_set(struct control *c, const struct ems_evse_set *set)
+{
+	struct evse_input *ui = input_of(c, set->evse, true);
+
+	if (set->cap == EMS_CAP_SET) {
+		ui->has_cap = true;
+		ui->cap_a = set->cap_a;
+	} else if (set->cap == EMS_CAP_CLEAR) {
+		ui->has_cap = false;
+	}
+	if (set->has_priority) {
+		ui->has_priority = true;
+		ui->priority = set->priority;
+	}
+	log_info(MOD, "evse set evse=%d cap=%s%.1f priority=%d", set->evse,
+	    ui->has_cap ? "" : "none/", ui->has_cap ? ui->cap_a : 0,
+	    ui->has_priority ? ui->priority : -1);
+	trigger(c);
+}
+
+void
+control_upstream_limit(struct control *c, const double *limit_a)
+{
+	c->has_upstream = limit_a != NULL;
+	if (limit_a != NULL)
+		memcpy(c->upstream_a, limit_a, sizeof c->upstream_a);
+	trigger(c);
+}
+
+void
+control_upstream_cap(struct control *c, int number, double cap_a)
+{
+	struct evse_input *ui = input_of(c, number, true);
+
+	ui->has_up_cap = cap_a >= 0;
+	ui->up_cap_a = cap_a;
+	trigger(c);
+}
+
+int
+control_offer(struct control *c, int number, double *limit_a, int *phases)
+{
+	if (c->gen != site_generation(c->site))
+		return -1;
+	if (number == 0) {
+		if (c->nnodes == 0)
+			return -1;
+		for (int p = 0; p < 3; p++)
+			limit_a[p] = c->nodes[0].allocated_a[p];
+		*phases = 3;
+		return 0;
+	}
+	for (size_t i = 0; i < c->nevses; i++)
+		if (c->evses[i].evse->number == number) {
+			for (int p = 0; p < 3; p++)
+				limit_a[p] = p < c->out[i].phases ?
+				    c->out[i].limit_a : 0;
+			*phases = c->out[i].phases;
+			return 0;
+		}
+	return -1;
+}
+
+void
+control_set_status_fn(struct control *c, control_status_fn *fn, void *arg)
+{
+	c->status_fn = fn;
+	c->status_arg = arg;
+}
+
+void
+control_free(struct control *c)
+{
+	if (c == NULL)
+		return;
+	site_unsubscribe(c->site, on_site, c);
+	dispatch_free(c->dispatch);
+	if (c->coalesce)
+		event_free(c->coalesce);
+	if (c->publish)
+		event_free(c->publish);
+	alloc_site_free(c->alloc);
+	alloc_site_free(c->fallback);
+	free(c->evses);
+	free(c->in);
+	free(c->out);
+	free(c->nodes);
+	free(c->fallback_a);
+	free(c->fallback_phases);
+	free(c->inputs);
+	free(c);
+}

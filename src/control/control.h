@@ -1,0 +1,89 @@
+/*
+ * control — the control loop: site model + limits → allocator → dispatch,
+ * and the site's live status on MQTT.
+ *
+ * Inputs:
+ *   - the EMS limit in force (ems: the EMS's, or the failsafe), per phase;
+ *   - the upstream CSMS's station limit, per phase, when it set one;
+ *   - the root circuit's fuse (the allocator applies it itself);
+ *   - per EVSE (by site-wide number): a cap and a priority from
+ *     <prefix>/evse/<n>/set, and a cap from the upstream CSMS;
+ *   - the site model: who is connected, statuses, sessions, readings.
+ * The effective site limit per phase is the lowest of the fuse, the EMS
+ * limit (or failsafe) and the upstream limit; which one it is, per phase,
+ * is published. Without an mqtt section there is no EMS limit: the fuse
+ * (and the upstream) bound the site.
+ *
+ * Triggers: a new limit or cap, any site event (status, session start or
+ * end, a meter reading, a charger connecting, disconnecting or booting), a
+ * reload, and dispatch reporting an EVSE (un)controllable. Triggers closer
+ * together than control.coalesce_ms make one allocation, which runs
+ * coalesce_ms after the first of them.
+ *
+ * Every EVSE of every configured charger takes part; chargers not in the
+ * configuration (approved unknown ones) are not controlled. The
+ * allocator's site is rebuilt when EVSEs appear or the configuration
+ * changes, carrying each EVSE's memory over (alloc_site_adopt_state).
+ *
+ * Status: after allocations, at most every 250 ms, the module publishes
+ * <prefix>/status and <prefix>/evse/<n> for every numbered EVSE through the
+ * ems module (which deduplicates and rate-limits per topic). The README's
+ * MQTT contract shows both documents.
+ */
+#ifndef SITEGATE_CONTROL_H
+#define SITEGATE_CONTROL_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+
+#include "core/config.h"
+
+struct control;
+struct csms;
+struct ems;
+struct ems_evse_set;
+struct ems_limit;
+struct site;
+
+/* Adds the uplink's part to the status document (may be NULL). */
+typedef void control_status_fn(cJSON *doc, void *arg);
+
+/* Start the loop. site and csms are not owned and must outlive it; cfg
+ * must stay valid until control_reconfigure() or control_free(); ems may
+ * be NULL (no mqtt section). Returns NULL with a malloc'd *cause when the
+ * configuration cannot be turned into an allocator site. */
+struct control *control_new(struct event_base *base, const struct config *cfg,
+    struct site *site, struct csms *cs, struct ems *ems, char **cause);
+
+/* Apply a new configuration and EMS link (NULL: none). Returns 0, or -1
+ * with *cause (malloc'd) when it is refused; the running one stays. */
+int control_reconfigure(struct control *c, const struct config *cfg,
+    struct ems *ems, char **cause);
+
+/* The EMS limit in force changed (ems's on_limit). */
+void control_ems_limit(struct control *c, const struct ems_limit *limit);
+
+/* A valid <prefix>/evse/<n>/set arrived (ems's on_evse_set). */
+void control_evse_set(struct control *c, const struct ems_evse_set *set);
+
+/* The upstream CSMS's station limit per grid phase in A; NULL: none. */
+void control_upstream_limit(struct control *c, const double *limit_a);
+
+/* An upstream cap on EVSE number (A per phase); cap_a < 0 clears it. */
+void control_upstream_cap(struct control *c, int number, double cap_a);
+
+/* The latest allocation for EVSE number (0: the whole site, the sum per
+ * phase): limit per phase and phases. Returns 0, or -1 when unknown. */
+int control_offer(struct control *c, int number, double *limit_a,
+    int *phases);
+
+/* Set the function that adds the uplink's state to the status document. */
+void control_set_status_fn(struct control *c, control_status_fn *fn,
+    void *arg);
+
+/* Stop and free. NULL is a no-op. */
+void control_free(struct control *c);
+
+#endif
