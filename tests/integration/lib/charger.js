@@ -406,7 +406,15 @@ class SimCharger extends EventEmitter {
 
   installHandlers(cli) {
     const v16 = this.version === V16;
-    const h = (action, fn) => cli.handle(action, (req) => fn(req.params, req));
+    // ws may hand over several frames in one go, and ocpp-rpc calls a
+    // handler at once: a StartTransaction answer and a TxProfile right
+    // behind it would reach the handler before the answer's continuation
+    // recorded the transaction. Yielding once lets earlier frames finish,
+    // as a charger handles its messages in order.
+    const h = (action, fn) => cli.handle(action, async (req) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return fn(req.params, req);
+    });
     h('SetChargingProfile', (p, req) => this.onSetProfile(p, req));
     h('ClearChargingProfile', (p) => this.onClearProfile(p));
     h('GetCompositeSchedule', (p) => this.onComposite(p));
