@@ -196,6 +196,13 @@ describe('control loop', { concurrency: true }, () => {
       check(ctx, JSON.stringify(payload));
       await meters(ctx);
     }
+    // Sessions end and start: the charger drops the ended TxProfile and
+    // falls back to what it holds beneath; a new limit as the barrier.
+    await cp(ctx, 'B1').stopTransaction(1, { unplug: true });
+    await cp(ctx, 'A2').stopTransaction(1);
+    await cp(ctx, 'A2').startTransaction(1, { ev: { demandA: 16 } });
+    await publishLimit(ctx, { max_current_a: [30, 30, 30] }, [30, 30, 30]);
+    check(ctx, 'sessions changed');
     // What the chargers hold: stable ids, the dynamic profiles bounded by
     // validTo (profile_validity_s = 120), a base beneath at stack level 0
     // without one, TxProfiles bound to the running transaction.
@@ -279,6 +286,31 @@ describe('control loop', { concurrency: true }, () => {
     const sc = scope();
     try {
       await disconnectTest(true)(sc);
+    } finally {
+      await sc.close();
+    }
+  });
+
+  it('an uncontrollable charger is retried with a doubling delay', {
+    todo: 'dispatch clears the uncontrollable flag before the retry, so set_unctl starts again at retry_min_s',
+    timeout: 30000,
+  }, async () => {
+    const sc = scope();
+    try {
+      const ctx = await startSite(sc, broker, [
+        { id: 'R1', version: '2.0.1', phases: 3, circuit: 'row-a', quirks: { rejectAll: true }, sessions: [{ evse: 1 }] },
+      ], { control: { retry_min_s: 1, retry_max_s: 4 } });
+      const re = /dispatch: uncontrollable charger=R1 why=\S+ every kind of profile" retry_s=(\d+)/;
+      const delays = [];
+      let since = 0;
+      for (let i = 0; i < 3; i++) {
+        await ctx.gw.waitForLog(re, { since, ms: 10000 });
+        since = ctx.gw.logs.findIndex((l, k) => k >= since && re.test(l));
+        delays.push(Number(re.exec(ctx.gw.logs[since])[1]));
+        since++;
+      }
+      assert.deepEqual(delays, [1, 2, 4]);
+      await finish(ctx);
     } finally {
       await sc.close();
     }
