@@ -464,6 +464,18 @@ describe('sim charger: clearing, quirks, discovery, meter values', { concurrency
       assert.equal(r.status, 'Unknown');
     });
 
+  itWith('quirk answerDelayMs: the profile applies when the answer leaves, not before',
+    { version: '1.6', quirks: { answerDelayMs: 300 } }, async ({ cp, cs }) => {
+      const received = new Promise((resolve) => cp.once('call', resolve));
+      const pending = cs.call('SetChargingProfile', profile('1.6', 0, { id: 1, start: T0, limit: 6 }));
+      const e = await received;
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(e.answer, undefined);
+      assert.equal(cp.effectiveLimit(1).limitA, 32);
+      assert.equal((await pending).status, 'Accepted');
+      assert.equal(cp.effectiveLimit(1).limitA, 6);
+    });
+
   itWith('1.6 discovery: the keys the gateway asks, ChangeConfiguration honoured or refused',
     { version: '1.6', evses: 2, maxStackLevel: 5, maxPeriods: 12, maxProfiles: 9, measurands: [
       'Current.Import', 'Power.Active.Import', 'Energy.Active.Import.Register'] }, async ({ cp, cs }) => {

@@ -185,7 +185,8 @@ class SimCharger extends EventEmitter {
   // limit pauses or resumes the EV), quirks: { rejectTxProfile,
   // rejectTxDefaultProfile, onlyW, onlyA, onlyStackLevel0,
   // ignoreNumberPhases, rejectAll, callErrorOnSetProfile,
-  // noAnswerSetProfile }, strict (true), callTimeoutMs (10000),
+  // noAnswerSetProfile, answerDelayMs (apply and answer SetChargingProfile
+  // this late) }, strict (true), callTimeoutMs (10000),
   // vendor/model.
   constructor(opts) {
     super();
@@ -415,7 +416,11 @@ class SimCharger extends EventEmitter {
       await new Promise((resolve) => setImmediate(resolve));
       return fn(req.params, req);
     });
-    h('SetChargingProfile', (p, req) => this.onSetProfile(p, req));
+    h('SetChargingProfile', async (p, req) => {
+      // A slow charger applies the profile when it answers.
+      if (this.quirks.answerDelayMs) await new Promise((resolve) => setTimeout(resolve, this.quirks.answerDelayMs));
+      return this.onSetProfile(p, req);
+    });
     h('ClearChargingProfile', (p) => this.onClearProfile(p));
     h('GetCompositeSchedule', (p) => this.onComposite(p));
     h('TriggerMessage', (p, req) => this.onTrigger(p, req));
