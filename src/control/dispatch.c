@@ -308,8 +308,9 @@ dialect_of(const struct dispatch *d, const struct dch *c)
 		.phases = cc == NULL || cc->number_phases,
 	};
 
-	/* A TxDefaultProfile at level 0 would replace the base profile. */
-	x.base = x.level > 0 || x.purpose == OCPP_PURPOSE_TX;
+	/* The dynamic TxDefaultProfile (sent whenever no transaction runs)
+	 * at level 0 would replace the base profile: no base then. */
+	x.base = x.level > 0;
 	return x;
 }
 
@@ -605,13 +606,15 @@ pump(evutil_socket_t fd, short what, void *arg)
 
 				if (v == NULL || !v->has_target)
 					continue;
+				sess = session_of(c, v->id);
 				if (v->inflight) {
+					/* Until it is answered, the EVSE may apply the
+					 * old value or the new one. */
 					pending = true;
-					if (v->fly_a > v->t.limit_a + EPS)
+					if (highest(v, sess) > v->t.limit_a + EPS)
 						gate_open = false;
 					continue;
 				}
-				sess = session_of(c, v->id);
 				kind = sess && x.purpose == OCPP_PURPOSE_TX ? K_TX :
 				    K_DEFAULT;
 				tx = kind == K_TX ? sess->charger_tx_id : NULL;

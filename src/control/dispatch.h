@@ -20,7 +20,9 @@
  *     validity) holds the fallback share. It is sent once per connection,
  *     after the first dynamic profile was accepted, and again when the
  *     share changes. If the gateway stops, the dynamic profiles lapse and
- *     every charger falls back to its share on its own.
+ *     every charger falls back to its share on its own. A charger limited
+ *     to stack level 0 gets no base (the dynamic TxDefaultProfile would
+ *     replace it) and dynamic profiles without validTo.
  *
  * Order: a limit that goes down is sent at once. A limit that goes up is
  * sent only when no EVSE may still be above its target (every decrease
