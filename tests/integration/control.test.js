@@ -120,12 +120,9 @@ function check(ctx, what, { idle = true } = {}) {
 }
 
 // After every profile a charger accepts: no fuse over, against the higher
-// of the previous and the new EMS limit. Until dispatch holds increases
-// back while decreases are in flight (the todo test "a decrease still on
-// its way..."), an overshoot in between can happen whenever a charger
-// answers slowly, so only that test asserts on them (strict); elsewhere
-// they are reported on stderr. Set STRICT_TRANSIENTS once it is fixed.
-const STRICT_TRANSIENTS = false;
+// of the previous and the new EMS limit (decreases answered before
+// increases go out). strict: false only reports them on stderr.
+const STRICT_TRANSIENTS = true;
 
 function monitor(ctx, { strict = STRICT_TRANSIENTS } = {}) {
   ctx.strictTransients = strict;
@@ -328,55 +325,41 @@ describe('control loop', { concurrency: true }, () => {
     }
   });
 
-  it('a decrease still on its way holds back the increases it makes room for', {
-    todo: 'dispatch opens the increase gate once a decrease is sent (in flight at its target), not once it is answered',
-    timeout: 30000,
-  }, async () => {
-    const sc = scope();
-    try {
-      // S1 answers (and applies) a profile 800 ms after receiving it.
-      const ctx = await startSite(sc, broker, [
-        { id: 'S1', version: '1.6', phases: 3, circuit: 'row-a', first_evse: 1, quirks: { answerDelayMs: 800 },
-          sessions: [{ evse: 1 }] },
-        { id: 'F1', version: '2.0.1', phases: 3, circuit: 'row-a', first_evse: 2, sessions: [{ evse: 1 }] },
-      ]);
-      await publishLimit(ctx, { max_current_a: 40 }, [40, 40, 40]);
-      check(ctx, 'before the cap');
-      monitor(ctx, { strict: true });
-      // A cap on S1 (EVSE 1): S1 down to 6, F1 up to 26; F1's increase must
-      // not apply before S1's decrease does.
-      const since = ctx.gw.mark();
-      await ctx.mqtt.publish(`${ctx.prefix}/evse/1/set`, JSON.stringify({ max_current_a: 6 }));
-      await settled(ctx, since, [40, 40, 40]);
-      check(ctx, 'after the cap');
-      assert.deepEqual(cp(ctx, 'S1').effectiveLimit(1).amps, [6, 6, 6]);
-      await finish(ctx);
-    } finally {
-      await sc.close();
-    }
+  itScoped('a decrease still on its way holds back the increases it makes room for', async (sc) => {
+    // S1 answers (and applies) a profile 800 ms after receiving it.
+    const ctx = await startSite(sc, broker, [
+      { id: 'S1', version: '1.6', phases: 3, circuit: 'row-a', first_evse: 1, quirks: { answerDelayMs: 800 },
+        sessions: [{ evse: 1 }] },
+      { id: 'F1', version: '2.0.1', phases: 3, circuit: 'row-a', first_evse: 2, sessions: [{ evse: 1 }] },
+    ]);
+    await publishLimit(ctx, { max_current_a: 40 }, [40, 40, 40]);
+    check(ctx, 'before the cap');
+    monitor(ctx);
+    // A cap on S1 (EVSE 1): S1 down to 6, F1 up to 26; F1's increase must
+    // not apply before S1's decrease does.
+    const since = ctx.gw.mark();
+    await ctx.mqtt.publish(`${ctx.prefix}/evse/1/set`, JSON.stringify({ max_current_a: 6 }));
+    await settled(ctx, since, [40, 40, 40]);
+    check(ctx, 'after the cap');
+    assert.deepEqual(cp(ctx, 'S1').effectiveLimit(1).amps, [6, 6, 6]);
+    assert.deepEqual(cp(ctx, 'F1').effectiveLimit(1).amps, [26, 26, 26]);
+    await finish(ctx);
   });
 
-  it('chargers with a single stack level: the base and the dynamic default never share it', {
-    todo: 'dispatch sends the base and the dynamic TxDefaultProfile both at level 0: 1.6 replaces one with the ' +
-      'other, 2.0.1 rejects the second as a duplicate',
-    timeout: 30000,
-  }, async () => {
-    const sc = scope();
-    try {
-      const ctx = await startSite(sc, broker, [
-        { id: 'Z1', version: '1.6', phases: 3, circuit: 'row-a', evses: 2, quirks: { onlyStackLevel0: true,
-          rejectTxProfile: true }, sessions: [{ evse: 1 }] },
-        { id: 'Z2', version: '2.0.1', phases: 3, circuit: 'row-a', sessions: [{ evse: 1 }] },
-        { id: 'Z3', version: '2.0.1', phases: 1, rotation: 'L2', circuit: 'row-b', quirks: { onlyStackLevel0: true },
-          sessions: [{ evse: 1 }] },
-      ]);
-      await publishLimit(ctx, { max_current_a: 40 }, [40, 40, 40]);
-      check(ctx, 'single stack level');
-      assert.ok(!ctx.gw.logs.some((l) => /reason=DuplicateProfile|uncontrollable charger=Z/.test(l)));
-      await finish(ctx);
-    } finally {
-      await sc.close();
-    }
+  // 1.6 replaces a TxDefaultProfile by another at the same level, 2.0.1
+  // rejects the second as a duplicate: a base must not share level 0.
+  itScoped('chargers with a single stack level: the base and the dynamic default never share it', async (sc) => {
+    const ctx = await startSite(sc, broker, [
+      { id: 'Z1', version: '1.6', phases: 3, circuit: 'row-a', evses: 2, quirks: { onlyStackLevel0: true,
+        rejectTxProfile: true }, sessions: [{ evse: 1 }] },
+      { id: 'Z2', version: '2.0.1', phases: 3, circuit: 'row-a', sessions: [{ evse: 1 }] },
+      { id: 'Z3', version: '2.0.1', phases: 1, rotation: 'L2', circuit: 'row-b', quirks: { onlyStackLevel0: true },
+        sessions: [{ evse: 1 }] },
+    ]);
+    await publishLimit(ctx, { max_current_a: 40 }, [40, 40, 40]);
+    check(ctx, 'single stack level');
+    assert.ok(!ctx.gw.logs.some((l) => /reason=DuplicateProfile|uncontrollable charger=Z/.test(l)));
+    await finish(ctx);
   });
 
   itScoped('a limit whose ttl_s runs out gives way to the failsafe', async (sc) => {
