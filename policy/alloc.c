@@ -19,10 +19,14 @@
  * uses (a bit mask: 7 for three phases, one bit for one).
  *
  * One call, in order:
- *  1. classify each EVSE: idle/unavailable (0), uncontrollable (counted in
- *     unc[] at its maximum or measured draw), or active (controllable, with
- *     a vehicle); work out an active EVSE's minimum m and maximum M (own
- *     max, upstream cap, reclaim cap);
+ *  1. check every input, then classify each EVSE: idle/unavailable (0),
+ *     uncontrollable (counted in unc[] at its maximum or measured draw), or
+ *     active (controllable, with a vehicle); work out an active EVSE's
+ *     minimum m and maximum M (own max, upstream cap, reclaim cap). What an
+ *     input alone gives (m, M before reclaim, the draw, the assumed draw,
+ *     the kind) is kept per EVSE with a copy of that input (ev_in), and
+ *     an input equal to the last one is neither checked nor converted
+ *     again;
  *  2. sort the active ones twice: the admission order (priority, then the
  *     rotation group, then the session's start or the time it has waited)
  *     and, within a priority, by M;
@@ -30,7 +34,10 @@
  *     a. admission: in admission order, reserve m on the EVSE's path if it
  *        fits (trying one phase when three do not fit and it may switch);
  *        what does not fit is paused: this is the "lowest priority first,
- *        then the most recently started" rule, and rotation reorders it;
+ *        then the most recently started" rule, and rotation reorders it.
+ *        An EVSE none of whose constraints is over-subscribed even by the
+ *        tier's maxima goes straight to its M (it would end there, and
+ *        nothing it does on the way changes anyone else's result);
  *     b. water-filling: all admitted EVSEs rise together from their minimum
  *        at one level t; an EVSE stops at its M, or when a constraint it
  *        crosses becomes full, which stops every EVSE crossing it. A full
@@ -52,18 +59,40 @@
  * nodes, so the EVSEs under any node form one contiguous range. What the
  * passes in admission order touch per EVSE is one 32-byte struct (ev_hot);
  * paths to the root are stored per node, not per EVSE, so they stay in the
- * cache. The memory of the last call is double-buffered: a call writes the
- * new one beside it and swaps only on success, so an input refused half-way
- * changes nothing (and the input check costs no extra pass).
+ * cache. Every input is checked before anything is written, so the memory
+ * of the last call is updated in place and a refused call changes nothing
+ * (but the ev_in of inputs that were valid, which depends on nothing
+ * else).
  *
- * Speed (policy/README.md has the figures). Besides the above: admission
- * admits at once every EVSE none of whose constraints is over-subscribed
- * by the tier's minima (admit_tier); many EVSEs changing together update
- * their own node only and each touched node's path once (defer/commit);
- * fill levels are recomputed lazily, as stopping EVSEs only raises them
- * (refresh, min_level); sorting starts from the last call's order.
+ * Speed (policy/README.md has the figures). The answer is recomputed in
+ * full on every call (a control loop's site limit moves every time, and
+ * with it every level), so the speed comes from doing each pass cheaply:
+ *  - inputs: unchanged ones are recognised by comparison and reuse ev_in;
+ *  - admission: every EVSE none of whose constraints is over-subscribed by
+ *    the tier's minima is admitted at once (admit_tier), by its maxima
+ *    placed at its maximum (admit_at_max);
+ *  - many EVSEs changing together update their own node only and each
+ *    touched node's path once (defer/commit), or, when half the nodes were
+ *    touched, all nodes in one sweep (commit_all);
+ *  - fill levels are recomputed lazily, as stopping EVSEs only raises
+ *    them (refresh), and only when the fill asks whether something is
+ *    full below a given level and a node's lower bound does not already
+ *    answer no (min_level);
+ *  - a full constraint finds the EVSEs it stops through a byte of phase
+ *    mask per EVSE, eight at a time (stop_at), and gives its remainder
+ *    without recomputing room where the levels on the path show it
+ *    (tight_phases);
+ *  - data-dependent choices (phase masks, tournament, hysteresis tests)
+ *    are selects or table lookups rather than branches, which random
+ *    1- and 3-phase mixes would mispredict; the site pointer is restrict,
+ *    so byte stores do not force reloads of its fields;
+ *  - sorting starts from the last call's order; tier boundaries are found
+ *    by binary search.
+ * test_alloc_diff.c holds a frozen copy of the allocator before these
+ * changes and checks that every output stays the same, call after call.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +121,7 @@ enum {				/* ev_hot.flags */
 	F_MAY_SWITCH = 1,	/* it can switch phases now */
 	F_SWITCHED = 2,		/* it did, in this call */
 	F_HELD = 4,		/* hysteresis kept its old value */
+	F_DOWN = 8,		/* hysteresis: a decrease it may skip */
 };
 
 /* What the site remembers about an EVSE between calls. */
@@ -119,14 +149,36 @@ struct ev_hot {
 	uint8_t one;		/* mask of its one-phase mode (fixed) */
 	uint8_t flags;
 	uint8_t reason, max_reason;
-	uint8_t pad[4];
+	uint8_t fmask;		/* the phases it asks for first */
+	uint8_t pad[3];
 };
 
 /* Per call: the rest. */
 struct ev_cold {
-	int32_t assumed[3];	/* uncontrollable: per grid phase (dA) */
 	int32_t rnode;		/* binding node or -1 */
 	int32_t rphase;		/* binding phase or -1 */
+};
+
+/*
+ * What an EVSE's input alone gives (with the settings and the wiring),
+ * kept from the call that last brought a different input: most EVSEs'
+ * inputs do not change between two calls, and an input that is the same
+ * bit for bit was valid and gives the same values, so neither the check
+ * nor the conversions are done again; when only the readings changed (a
+ * new meter value), only they are checked and converted. Nothing here
+ * depends on the site's memory or the time; a settings change clears it.
+ */
+struct ev_in {
+	int32_t m;		/* minimum: own, site's, at least one step */
+	int32_t M;		/* own maximum or the cap, if lower */
+	int32_t d1, d3;		/* draw, rounded up: its L1; max over three */
+	int32_t assumed[3];	/* uncontrollable: per grid phase */
+	uint64_t tstart;	/* session start in seconds, for sort keys */
+	uint8_t kind;		/* K_NONE, K_UNCTRL, K_ACTIVE */
+	uint8_t reason;		/* K_NONE: idle or unavailable */
+	uint8_t max_reason;	/* ALLOC_R_EV_MAX or ALLOC_R_CAP */
+	uint8_t can_switch;	/* a 3-phase EVSE that can switch */
+	uint16_t prio;		/* ALLOC_PRIORITY_MAX - priority */
 };
 
 struct alloc_site {
@@ -148,9 +200,13 @@ struct alloc_site {
 	size_t *e_ext;		/* internal -> desc index */
 	size_t *ext_int;	/* desc index -> internal */
 	struct ev_mem *mem;	/* as of the last call */
-	struct ev_mem *next;	/* being written; swapped in on success */
 	struct ev_hot *h;
 	struct ev_cold *cold;
+	struct ev_in *cin;	/* derived from the input, see ev_in */
+	/* by desc index (the caller's order, read in order): the input that
+	 * gave cin, and whether there is one */
+	struct alloc_evse_in *last_in;
+	uint8_t *in_valid;
 
 	/* per constraint */
 	int64_t *lim, *unc, *avail, *load, *hi_load;
@@ -162,6 +218,10 @@ struct alloc_site {
 	uint32_t *dlist, *flist, *seen, stamp;
 	size_t nd;
 	uint8_t *stale;		/* per node: levels are only lower bounds */
+	/* stop_at(): per node, the phases with a constraint at the level
+	 * on its path (tight_phases()), valid where tstamp == tst */
+	uint32_t *tstamp, tst;
+	uint8_t *tmask;
 	/* a tournament tree over the nodes' lowest levels, as a heap:
 	 * entry j >= 1 holds the lowest level in its subtree (tv) and that
 	 * node (tn); node n's own leaf is entry tt_size + n */
@@ -176,11 +236,15 @@ struct alloc_site {
 	uint32_t *plist;
 	size_t np;
 
-	/* admission: demand of a tier's minima per constraint, and per node
-	 * the phases over-subscribed on the way to the root */
-	int64_t *dem;
-	uint8_t *pover;
-	uint8_t *seq;		/* per EVSE: needs the sequential pass */
+	/* admission: demand of a tier's minima (dem) and maxima (dmax) per
+	 * constraint, and per node the phases over-subscribed by them on the
+	 * way to the root (pover, pmax) */
+	int64_t *dem, *dmax;
+	uint8_t *pover, *pmax;
+	uint32_t *seq;		/* EVSEs for the sequential pass */
+	/* per EVSE: its phase mask while growing or at a floor, else 0
+	 * (8 bytes of padding: stop_at() reads 8 at a time) */
+	uint8_t *live;
 
 	/* sorting and lists */
 	uint32_t *adm, *mord, *tmp, *floors;
@@ -252,6 +316,33 @@ level_of(int64_t num, int32_t den)
 	return q;
 }
 
+/* v on the phases of mask with bit p set, else 0: without a branch (the
+ * masks of mixed 1- and 3-phase EVSEs are random, so a branch on them
+ * would be mispredicted often). */
+static const int64_t lanes[8][3] = {
+	{ 0, 0, 0 }, { -1, 0, 0 }, { 0, -1, 0 }, { -1, -1, 0 },
+	{ 0, 0, -1 }, { -1, 0, -1 }, { 0, -1, -1 }, { -1, -1, -1 },
+};
+
+static inline int64_t
+on_phase(unsigned mask, unsigned p, int64_t v)
+{
+	return v & lanes[mask & 7][p];
+}
+
+/* The mask of an EVSE's phases: 7 for three, else its one phase. */
+static inline unsigned
+phase_mask(int three, unsigned one)
+{
+	return one | (7u & -(unsigned)(three != 0));
+}
+
+/* [phase mask][grid phase]: 1 where the mask has the phase */
+static const double on_grid[8][3] = {
+	{ 0, 0, 0 }, { 1, 0, 0 }, { 0, 1, 0 }, { 1, 1, 0 },
+	{ 0, 0, 1 }, { 1, 0, 1 }, { 0, 1, 1 }, { 1, 1, 1 },
+};
+
 static const uint8_t rot_map[6][3] = {
 	{ 0, 1, 2 }, { 1, 2, 0 }, { 2, 0, 1 },
 	{ 0, 2, 1 }, { 1, 0, 2 }, { 2, 1, 0 },
@@ -301,6 +392,8 @@ alloc_site_set_settings(struct alloc_site *site, const struct alloc_settings *s)
 	if (site == NULL || !settings_ok(s))
 		return ALLOC_EINVAL;
 	settings_apply(site, s);
+	for (size_t i = 0; i < site->n_evses; i++)
+		site->in_valid[i] = 0;	/* minima, assumed draws changed */
 	return 0;
 }
 
@@ -327,16 +420,21 @@ alloc_site_free(struct alloc_site *site)
 	free(site->e_ext);
 	free(site->ext_int);
 	free(site->mem);
-	free(site->next);
 	free(site->h);
 	free(site->pv);
 	free(site->pg);
 	free(site->ptouched);
 	free(site->plist);
 	free(site->dem);
+	free(site->dmax);
+	free(site->pmax);
 	free(site->pover);
 	free(site->seq);
+	free(site->live);
 	free(site->cold);
+	free(site->cin);
+	free(site->last_in);
+	free(site->in_valid);
 	free(site->lim);
 	free(site->unc);
 	free(site->avail);
@@ -351,6 +449,8 @@ alloc_site_free(struct alloc_site *site)
 	free(site->tv);
 	free(site->tn);
 	free(site->stale);
+	free(site->tstamp);
+	free(site->tmask);
 	free(site->adm);
 	free(site->mord);
 	free(site->tmp);
@@ -429,16 +529,21 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->e_ext, ne);
 	ALLOC_N(s->ext_int, ne);
 	ALLOC_N(s->mem, ne);
-	ALLOC_N(s->next, ne);
 	ALLOC_N(s->pv, nc);
 	ALLOC_N(s->pg, nc);
 	ALLOC_N(s->ptouched, nn);
 	ALLOC_N(s->plist, nn);
 	ALLOC_N(s->dem, nc);
+	ALLOC_N(s->dmax, nc);
+	ALLOC_N(s->pmax, nn);
 	ALLOC_N(s->pover, nn);
 	ALLOC_N(s->seq, ne);
+	ALLOC_N(s->live, ne + 8);
 	ALLOC_N(s->h, ne);
 	ALLOC_N(s->cold, ne);
+	ALLOC_N(s->cin, ne);
+	ALLOC_N(s->last_in, ne);
+	ALLOC_N(s->in_valid, ne);
 	ALLOC_N(s->lim, nc);
 	ALLOC_N(s->unc, nc);
 	ALLOC_N(s->avail, nc);
@@ -453,6 +558,8 @@ alloc_site_new(const struct alloc_site_desc *d)
 	ALLOC_N(s->tv, 2 * s->tt_size);
 	ALLOC_N(s->tn, 2 * s->tt_size);
 	ALLOC_N(s->stale, nn);
+	ALLOC_N(s->tstamp, nn);
+	ALLOC_N(s->tmask, nn);
 	ALLOC_N(s->adm, ne);
 	ALLOC_N(s->mord, ne);
 	ALLOC_N(s->tmp, ne);
@@ -531,7 +638,9 @@ alloc_site_new(const struct alloc_site_desc *d)
 		s->mord[j] = (uint32_t)j;
 	}
 
-	/* Every fill level starts (and, after each tier, ends) infinite. */
+	/* Every fill level starts infinite; afterwards a level is exact, or a
+	 * lower bound where its node is stale or has no EVSE growing under
+	 * it, or its node waits on the dirty list for the next flush. */
 	for (size_t c = 0; c < nc; c++)
 		s->lvl[c] = INF64;
 	for (size_t j = 1; j < 2 * s->tt_size; j++) {
@@ -713,8 +822,8 @@ sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const uint64_t *k)
  * phases of mask, with used[] counted as taken (NULL: nothing)? On failure
  * *fail is the first full constraint, bottom-up. */
 static int
-fits(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
-    const int64_t *used, int *fail)
+fits(const struct alloc_site *restrict s, uint32_t node, unsigned mask,
+    int64_t x, const int64_t *used, int *fail)
 {
 	PATH(s, node, pp, pe);
 
@@ -741,10 +850,34 @@ fits(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
 	return 1;
 }
 
+/* Does x dA more fit, with load[] taken, every constraint on the path
+ * from node up, on the phases of mask? The same answer as fits(), found
+ * from the root down: the constraints near the root are the ones that are
+ * full most often (when the site limit binds, every answer is no at the
+ * root). */
+static int
+fits_load(const struct alloc_site *restrict s, uint32_t node, unsigned mask,
+    int64_t x)
+{
+	PATH(s, node, pp, pe);
+
+	while (pe > pp) {
+		size_t c = 3 * (size_t)*--pe;
+		const int64_t *a = s->avail + c, *l = s->load + c;
+		unsigned bad = (unsigned)(a[0] - l[0] < x) |
+		    (unsigned)(a[1] - l[1] < x) << 1 |
+		    (unsigned)(a[2] - l[2] < x) << 2;
+
+		if (bad & mask)
+			return 0;
+	}
+	return 1;
+}
+
 /* The same while EVSEs grow at level t: load[] + g[] * t is taken. */
 static int
-fits_at(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
-    int64_t t, int *fail)
+fits_at(const struct alloc_site *restrict s, uint32_t node, unsigned mask,
+    int64_t x, int64_t t, int *fail)
 {
 	PATH(s, node, pp, pe);
 
@@ -770,7 +903,7 @@ fits_at(const struct alloc_site *s, uint32_t node, unsigned mask, int64_t x,
 
 /* Add v to load[] on EVSE e's path, on the phases it uses. */
 static inline __attribute__((always_inline)) void
-path_load(struct alloc_site *s, const struct ev_hot *e, int64_t v)
+path_load(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v)
 {
 	PATH(s, e->node, pp, pe);
 	unsigned mask = e->mask;
@@ -789,7 +922,7 @@ path_load(struct alloc_site *s, const struct ev_hot *e, int64_t v)
 /* The same, also adding dg growing EVSEs; puts the EVSE's node on the
  * dirty list (flush_levels() recomputes it and its ancestors). */
 static void
-path_grow(struct alloc_site *s, const struct ev_hot *e, int64_t v,
+path_grow(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v,
     int32_t dg)
 {
 	PATH(s, e->node, pp, pe);
@@ -822,30 +955,80 @@ path_grow(struct alloc_site *s, const struct ev_hot *e, int64_t v,
  * not one per EVSE. Nothing may read load[] or g[] in between.
  */
 static inline __attribute__((always_inline)) void
-defer(struct alloc_site *s, const struct ev_hot *e, int64_t v, int32_t dg)
+defer(struct alloc_site *restrict s, const struct ev_hot *e, int64_t v,
+    int32_t dg)
 {
 	size_t c = 3 * (size_t)e->node;
+	unsigned mask = e->mask;
 
-	if (e->mask == 7) {
-		s->pv[c] += v;
-		s->pv[c + 1] += v;
-		s->pv[c + 2] += v;
-		s->pg[c] += dg;
-		s->pg[c + 1] += dg;
-		s->pg[c + 2] += dg;
-	} else {
-		c += (size_t)__builtin_ctz(e->mask);
-		s->pv[c] += v;
-		s->pg[c] += dg;
-	}
+	s->pv[c] += on_phase(mask, 0, v);
+	s->pv[c + 1] += on_phase(mask, 1, v);
+	s->pv[c + 2] += on_phase(mask, 2, v);
+	s->pg[c] += (int32_t)on_phase(mask, 0, dg);
+	s->pg[c + 1] += (int32_t)on_phase(mask, 1, dg);
+	s->pg[c + 2] += (int32_t)on_phase(mask, 2, dg);
 	s->plist[s->np] = e->node;
 	s->np += !s->ptouched[e->node];
 	s->ptouched[e->node] = 1;
 }
 
+/*
+ * commit() when many nodes were touched (a bulk admission, a full
+ * constraint near the root): one pass over all nodes, children before
+ * parents, each passing its own and its subtree's changes up, costs less
+ * than a walk up from every touched node. Only nodes whose totals changed
+ * become stale.
+ */
 static void
-commit(struct alloc_site *s, int eager)
+commit_all(struct alloc_site *restrict s)
 {
+	for (size_t n = s->n_nodes; n-- > 0;) {
+		size_t c = 3 * n;
+		int64_t v0 = s->pv[c], v1 = s->pv[c + 1], v2 = s->pv[c + 2];
+		int32_t g0 = s->pg[c], g1 = s->pg[c + 1], g2 = s->pg[c + 2];
+
+		s->ptouched[n] = 0;
+		if ((v0 | v1 | v2 | g0 | g1 | g2) == 0)
+			continue;
+		if (n > 0) {
+			size_t pc = 3 * (size_t)s->parent[n];
+
+			s->pv[pc] += v0;
+			s->pv[pc + 1] += v1;
+			s->pv[pc + 2] += v2;
+			s->pg[pc] += g0;
+			s->pg[pc + 1] += g1;
+			s->pg[pc + 2] += g2;
+		}
+		s->pv[c] = s->pv[c + 1] = s->pv[c + 2] = 0;
+		s->pg[c] = s->pg[c + 1] = s->pg[c + 2] = 0;
+		s->load[c] += v0;
+		s->load[c + 1] += v1;
+		s->load[c + 2] += v2;
+		s->g[c] += g0;
+		s->g[c + 1] += g1;
+		s->g[c + 2] += g2;
+		s->stale[n] = 1;
+	}
+}
+
+static void
+commit(struct alloc_site *restrict s, int eager)
+{
+	if (2 * s->np >= s->n_nodes && s->n_nodes > 8) {
+		if (eager) {
+			for (size_t k = 0; k < s->np; k++) {
+				uint32_t n = s->plist[k];
+
+				s->dlist[s->nd] = n;
+				s->nd += !s->ndirty[n];
+				s->ndirty[n] = 1;
+			}
+		}
+		commit_all(s);
+		s->np = 0;
+		return;
+	}
 	for (size_t k = 0; k < s->np; k++) {
 		uint32_t n = s->plist[k];
 		size_t c = 3 * (size_t)n;
@@ -882,7 +1065,8 @@ commit(struct alloc_site *s, int eager)
  * (frozen and floor EVSEs) + g[c] * t. Can EVSE e take t + 1 instead?
  */
 static int
-room_at_level(const struct alloc_site *s, const struct ev_hot *e, int64_t t)
+room_at_level(const struct alloc_site *restrict s, const struct ev_hot *e,
+    int64_t t)
 {
 	PATH(s, e->node, pp, pe);
 
@@ -916,7 +1100,7 @@ room_at_level(const struct alloc_site *s, const struct ev_hot *e, int64_t t)
  */
 /* Recompute node n's levels (not its place in the tree). */
 static inline __attribute__((always_inline)) void
-node_levels(struct alloc_site *s, size_t n)
+node_levels(struct alloc_site *restrict s, size_t n)
 {
 	size_t c = 3 * n;
 	int64_t low = INF64;
@@ -935,16 +1119,16 @@ node_levels(struct alloc_site *s, size_t n)
 
 /* Tournament node j from its children: the left (lower) node wins ties. */
 static inline __attribute__((always_inline)) void
-tt_fix(struct alloc_site *s, size_t j)
+tt_fix(struct alloc_site *restrict s, size_t j)
 {
-	size_t l = 2 * j, w = s->tv[l + 1] < s->tv[l] ? l + 1 : l;
+	size_t l = 2 * j, w = l + (size_t)(s->tv[l + 1] < s->tv[l]);
 
 	s->tv[j] = s->tv[w];
 	s->tn[j] = s->tn[w];
 }
 
 static void
-refresh(struct alloc_site *s, size_t n)
+refresh(struct alloc_site *restrict s, size_t n)
 {
 	node_levels(s, n);
 	for (size_t j = (s->tt_size + n) >> 1; j >= 1; j >>= 1)
@@ -954,7 +1138,7 @@ refresh(struct alloc_site *s, size_t n)
 /* Recompute the dirty nodes and their ancestors, each once (the stamp
  * marks those done), then their places in the tree. */
 static void
-flush_levels(struct alloc_site *s)
+flush_levels(struct alloc_site *restrict s)
 {
 	uint32_t stamp;
 	size_t k = 0;
@@ -988,14 +1172,26 @@ flush_levels(struct alloc_site *s)
 			tt_fix(s, j);
 }
 
-/* The constraint with the lowest fill level (lowest index on ties),
- * recomputing stale nodes as they come up. */
+/*
+ * The constraint with the lowest fill level (lowest index on ties) when
+ * that level is at most lim, else NO_C. Stale nodes are recomputed as they
+ * come up, but only while their lower bound is at most lim: the fill asks
+ * "is anything full by this level?", and a bound above lim answers it
+ * without recomputing anything (most of the time, as most nodes are far
+ * from full). The answer is the same as from the exact levels: a stale
+ * node's true level is at least its bound, and the tree breaks ties by
+ * the lower node index either way.
+ */
+#define NO_C SIZE_MAX
+
 static size_t
-min_level(struct alloc_site *s)
+min_level(struct alloc_site *restrict s, int64_t lim)
 {
 	for (;;) {
 		size_t n = s->tn[1], c = 3 * n, best;
 
+		if (s->tv[1] > lim)
+			return NO_C;
 		if (s->stale[n]) {
 			refresh(s, n);
 			continue;
@@ -1010,7 +1206,7 @@ min_level(struct alloc_site *s)
 }
 
 static inline __attribute__((always_inline)) void
-set_bound(struct alloc_site *s, size_t i, int c)
+set_bound(struct alloc_site *restrict s, size_t i, int c)
 {
 	s->cold[i].rnode = c < 0 ? -1 : c / 3;
 	s->cold[i].rphase = c < 0 ? -1 : c % 3;
@@ -1023,13 +1219,13 @@ set_bound(struct alloc_site *s, size_t i, int c)
 static unsigned
 first_mask(const struct ev_hot *e)
 {
-	return e->mode == 3 || (e->flags & F_MAY_SWITCH) ? 7u : e->one;
+	return e->fmask;	/* set by classify() */
 }
 
 /* Admit EVSE i in mode (1 or 3): reserve its minimum. Deferred (commit()
  * follows) or at once. */
 static inline __attribute__((always_inline)) void
-admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
+admit_one(struct alloc_site *restrict s, size_t i, unsigned mode, int64_t t0,
     int deferred, size_t *nf, size_t *ngrow)
 {
 	struct ev_hot *e = &s->h[i];
@@ -1038,7 +1234,8 @@ admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
 		e->mode = (uint8_t)mode;
 		e->flags |= F_SWITCHED;
 	}
-	e->mask = (uint8_t)(mode == 3 ? 7 : e->one);
+	e->mask = (uint8_t)phase_mask(mode == 3, e->one);
+	s->live[i] = e->mask;
 	e->x = e->m;
 	if (e->m == t0) {
 		e->st = S_GROW;		/* contributes g * t, t from t0 */
@@ -1058,6 +1255,28 @@ admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
 }
 
 /*
+ * Admit EVSE i in mode (1 or 3) straight at its maximum (deferred). For an
+ * EVSE none of whose constraints is over-subscribed even by the tier's
+ * maxima (see admit_tier).
+ */
+static void
+admit_at_max(struct alloc_site *restrict s, size_t i, unsigned mode)
+{
+	struct ev_hot *e = &s->h[i];
+
+	if (mode != e->mode) {
+		e->mode = (uint8_t)mode;
+		e->flags |= F_SWITCHED;
+	}
+	e->mask = (uint8_t)phase_mask(mode == 3, e->one);
+	e->x = e->M;
+	e->st = S_DONE;
+	e->reason = e->max_reason;
+	set_bound(s, i, -1);
+	defer(s, e, e->M, 0);
+}
+
+/*
  * Admission: reserve the minimum for the EVSEs that fit, in admission
  * order; pause the others with the reason that explains it. An EVSE whose
  * minimum is t0 (the site's minimum: most are) starts growing at once, at
@@ -1071,26 +1290,68 @@ admit_one(struct alloc_site *s, size_t i, unsigned mode, int64_t t0,
  * not over-subscribed everyone fits anyway, and at one that is, every EVSE
  * crossing it goes through the sequential pass in admission order, as
  * before. (Falling back to one phase only lowers a demand.)
+ *
+ * At the maximum. The maxima are summed the same way; an EVSE none of
+ * whose constraints is over-subscribed even by them is placed at its
+ * maximum (admit_at_max) and takes no part in the fill. The fill would
+ * end it there with the same reason and the same load, and changes no
+ * one else's result: such a constraint never fills up (at any level ts
+ * its room is at least what the EVSEs growing through it could still
+ * take above ts, one step or more each), so it never stops anyone nor
+ * sets the next level; the constraints that do fill up are not crossed
+ * by this EVSE, and where it shares one that does not, every room check
+ * passes either way. The sequential pass and the fill thus see the same
+ * answers at every constraint that matters.
  */
 static size_t
-admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
+admit_tier(struct alloc_site *restrict s, size_t a0, size_t a1, int64_t t0,
     size_t *ngrow)
 {
-	size_t nf = 0, nn = s->n_nodes;
+	size_t nf = 0, nn = s->n_nodes, nseq = 0;
+	int64_t rm0 = 0, rm1 = 0, rm2 = 0;
+	int some_max;
 
 	memcpy(s->hi_load, s->load, s->n_c * sizeof *s->load);
 	*ngrow = 0;
 
-	/* demand of the minima, per node own, then per subtree */
+	/* demand of the minima, per node own, then per subtree; and of the
+	 * maxima at the root */
 	memset(s->dem, 0, s->n_c * sizeof *s->dem);
 	for (size_t pos = a0; pos < a1; pos++) {
 		const struct ev_hot *e = &s->h[s->adm[pos]];
 		unsigned mask = first_mask(e);
 		size_t c = 3 * (size_t)e->node;
 
-		s->dem[c] += mask & 1 ? e->m : 0;
-		s->dem[c + 1] += mask & 2 ? e->m : 0;
-		s->dem[c + 2] += mask & 4 ? e->m : 0;
+		s->dem[c] += on_phase(mask, 0, e->m);
+		s->dem[c + 1] += on_phase(mask, 1, e->m);
+		s->dem[c + 2] += on_phase(mask, 2, e->m);
+		rm0 += on_phase(mask, 0, e->M);
+		rm1 += on_phase(mask, 1, e->M);
+		rm2 += on_phase(mask, 2, e->M);
+	}
+	/* When the maxima over-subscribe the root on every phase, no EVSE can
+	 * go to its maximum at once (the usual case when the site limit
+	 * binds): the maxima per node are then not needed. */
+	some_max = !(rm0 > s->avail[0] - s->load[0] &&
+	    rm1 > s->avail[1] - s->load[1] && rm2 > s->avail[2] - s->load[2]);
+	if (some_max) {
+		memset(s->dmax, 0, s->n_c * sizeof *s->dmax);
+		for (size_t pos = a0; pos < a1; pos++) {
+			const struct ev_hot *e = &s->h[s->adm[pos]];
+			unsigned mask = first_mask(e);
+			size_t c = 3 * (size_t)e->node;
+
+			s->dmax[c] += on_phase(mask, 0, e->M);
+			s->dmax[c + 1] += on_phase(mask, 1, e->M);
+			s->dmax[c + 2] += on_phase(mask, 2, e->M);
+		}
+		for (size_t n = nn - 1; n > 0; n--) {
+			size_t c = 3 * n, pc = 3 * (size_t)s->parent[n];
+
+			s->dmax[pc] += s->dmax[c];
+			s->dmax[pc + 1] += s->dmax[c + 1];
+			s->dmax[pc + 2] += s->dmax[c + 2];
+		}
 	}
 	for (size_t n = nn - 1; n > 0; n--) {
 		size_t c = 3 * n, pc = 3 * (size_t)s->parent[n];
@@ -1101,34 +1362,44 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 	}
 	for (size_t n = 0; n < nn; n++) {	/* parents first */
 		size_t c = 3 * n;
-		unsigned ov = (unsigned)(s->dem[c] > s->avail[c] -
-		    s->load[c]) | (unsigned)(s->dem[c + 1] > s->avail[c + 1] -
-		    s->load[c + 1]) << 1 | (unsigned)(s->dem[c + 2] >
-		    s->avail[c + 2] - s->load[c + 2]) << 2;
+		int64_t f0 = s->avail[c] - s->load[c];
+		int64_t f1 = s->avail[c + 1] - s->load[c + 1];
+		int64_t f2 = s->avail[c + 2] - s->load[c + 2];
+		unsigned ov = (unsigned)(s->dem[c] > f0) |
+		    (unsigned)(s->dem[c + 1] > f1) << 1 |
+		    (unsigned)(s->dem[c + 2] > f2) << 2;
+		/* without some_max every node is over-subscribed */
+		unsigned om = !some_max ? 7u :
+		    (unsigned)(s->dmax[c] > f0) |
+		    (unsigned)(s->dmax[c + 1] > f1) << 1 |
+		    (unsigned)(s->dmax[c + 2] > f2) << 2;
 
 		s->pover[n] = (uint8_t)(ov | (n > 0 ?
 		    s->pover[s->parent[n]] : 0));
+		s->pmax[n] = (uint8_t)(om | (n > 0 ?
+		    s->pmax[s->parent[n]] : 0));
 	}
 	for (size_t pos = a0; pos < a1; pos++) {
 		size_t i = s->adm[pos];
 		struct ev_hot *e = &s->h[i];
 		unsigned mask = first_mask(e);
 
-		s->seq[i] = (s->pover[e->node] & mask) != 0;
-		if (!s->seq[i])
+		if (!(s->pmax[e->node] & mask))
+			admit_at_max(s, i, mask == 7 ? 3 : 1);
+		else if (!(s->pover[e->node] & mask))
 			admit_one(s, i, mask == 7 ? 3 : 1, t0, 1, &nf, ngrow);
+		else
+			s->seq[nseq++] = (uint32_t)i;	/* admission order */
 	}
 	commit(s, 1);
 
 	/* the sequential pass, for the rest */
-	for (size_t pos = a0; pos < a1; pos++) {
-		size_t i = s->adm[pos];
+	for (size_t k = 0; k < nseq; k++) {
+		size_t i = s->seq[k];
 		struct ev_hot *e = &s->h[i];
 		unsigned tried, mode;
 		int can_sw, fail = -1, ok, c2;
 
-		if (!s->seq[i])		/* admitted above */
-			continue;
 		mode = e->mode;
 		can_sw = e->flags & F_MAY_SWITCH;
 		if (mode == 1) {
@@ -1174,10 +1445,12 @@ admit_tier(struct alloc_site *s, size_t a0, size_t a1, int64_t t0,
 	return nf;
 }
 
-/* Stop an EVSE at v (deferred: commit() follows). */
+/* Stop EVSE i at v (deferred: commit() follows). */
 static inline __attribute__((always_inline)) void
-freeze(struct alloc_site *s, struct ev_hot *e, int32_t v, size_t *ngrow)
+freeze(struct alloc_site *restrict s, size_t i, int32_t v, size_t *ngrow)
 {
+	struct ev_hot *e = &s->h[i];
+
 	if (e->st == S_GROW) {
 		e->x = v;
 		defer(s, e, v, -1);
@@ -1185,6 +1458,51 @@ freeze(struct alloc_site *s, struct ev_hot *e, int32_t v, size_t *ngrow)
 	}
 	/* a FLOOR EVSE stays at its minimum, already in load[] */
 	e->st = S_DONE;
+	s->live[i] = 0;
+}
+
+/*
+ * The phases on which some constraint on node n's path, other than c, has
+ * a fill level of at most ts. An EVSE none of whose phases is among them
+ * has room for ts + 1 however many of the EVSEs stopped at c get that
+ * step: a constraint at level ts + 1 or more has room for g steps above
+ * ts, g being the EVSEs growing through it, and each of them takes at
+ * most one. The levels may be stale, but stale ones are lower bounds, so
+ * a level above ts is above ts. This spares room_at_level() and the
+ * commit() it needs for most EVSEs.
+ *
+ * The levels do not change while stop_at() runs, so the answer is kept
+ * per node for the call (tstamp == stamp), and a path is only walked up
+ * to the first node that has it.
+ */
+static unsigned
+tight_phases(struct alloc_site *restrict s, uint32_t n, size_t c, int64_t ts,
+    uint32_t stamp)
+{
+	PATH(s, n, pp, pe);
+	const uint32_t *top = pp;
+	unsigned acc = 0;
+	size_t cn = c / 3;
+
+	if (s->tstamp[n] == stamp)
+		return s->tmask[n];
+	while (top < pe && s->tstamp[*top] != stamp)
+		top++;
+	if (top < pe)
+		acc = s->tmask[*top];
+	while (top > pp) {		/* back down, ancestors first */
+		uint32_t k = *--top;
+		const int64_t *l = s->lvl + 3 * (size_t)k;
+		unsigned low = (unsigned)(l[0] <= ts) |
+		    (unsigned)(l[1] <= ts) << 1 | (unsigned)(l[2] <= ts) << 2;
+
+		if (k == cn)
+			low &= ~(1u << (c % 3));
+		acc |= low;
+		s->tstamp[k] = stamp;
+		s->tmask[k] = (uint8_t)acc;
+	}
+	return acc;
 }
 
 /*
@@ -1196,37 +1514,82 @@ freeze(struct alloc_site *s, struct ev_hot *e, int32_t v, size_t *ngrow)
  * left for spread_remainder().
  */
 static int
-stop_at(struct alloc_site *s, size_t c, int64_t ts, size_t *ngrow)
+stop_at(struct alloc_site *restrict s, size_t c, int64_t ts, size_t *ngrow)
 {
-	size_t n = c / 3;
+	size_t n = c / 3, hi = s->ev_hi[n];
 	unsigned bit = 1u << (c % 3);
+	uint64_t rep = UINT64_C(0x0101010101010101) * bit;
 	int64_t r;
 	int any = 0;
+	uint32_t stamp = ++s->tst;
 
+	if (stamp == 0) {		/* wrapped: forget old stamps */
+		memset(s->tstamp, 0, s->n_nodes * sizeof *s->tstamp);
+		stamp = s->tst = 1;
+	}
 	commit(s, 0);
 	r = s->avail[c] - s->load[c] - s->g[c] * ts;
-	for (size_t j = s->ev_lo[n]; j < s->ev_hi[n]; j++) {
-		struct ev_hot *e = &s->h[j];
-		int up = 0;
+	/*
+	 * live[] holds the masks of the EVSEs still growing or at a floor:
+	 * eight at a time are skipped when none of them crosses c, else the
+	 * ones that do are picked out of a bit set, in order, without a
+	 * branch per EVSE.
+	 */
+	for (size_t j0 = s->ev_lo[n]; j0 < hi; j0 += 8) {
+		const uint8_t *lv = s->live + j0;
+		uint64_t w;
+		unsigned hits;
 
-		if ((e->st != S_GROW && e->st != S_FLOOR) || !(e->mask & bit))
+		memcpy(&w, lv, sizeof w);	/* padded: in bounds */
+		if ((w & rep) == 0)
 			continue;
-		if (e->st == S_GROW) {
-			any = 1;
-			if (r > 0) {
-				commit(s, 0);	/* room_at_level reads it */
-				up = room_at_level(s, e, ts);
-				r -= up;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* byte k (0 or 1 after the shift) to bit k: the products
+		 * land on distinct bits, so nothing carries */
+		hits = (unsigned)((((w & rep) >> (c % 3)) *
+		    UINT64_C(0x0102040810204080)) >> 56);
+#else
+		hits = 0;
+		for (unsigned k = 0; k < 8; k++)
+			hits |= (unsigned)((lv[k] & bit) != 0) << k;
+#endif
+		if (hi - j0 < 8)
+			hits &= (1u << (hi - j0)) - 1;
+		for (; hits != 0; hits &= hits - 1) {
+			size_t j = j0 + (size_t)__builtin_ctz(hits);
+			struct ev_hot *e = &s->h[j];
+			int up = 0;
+
+			if (e->st == S_GROW) {
+				any = 1;
+				if (r > 0) {
+					/* the node's answer is usually kept:
+					 * no call then */
+					unsigned t = s->tstamp[e->node] ==
+					    stamp ? s->tmask[e->node] :
+					    tight_phases(s, e->node, c, ts,
+					    stamp);
+
+					if (!(t & e->mask))
+						up = 1;
+					else {
+						/* room_at_level reads it */
+						commit(s, 0);
+						up = room_at_level(s, e, ts);
+					}
+					r -= up;
+				}
 			}
+			freeze(s, j, (int32_t)ts + up, ngrow);
+			if (e->x == e->M) {	/* its own bound too */
+				e->reason = e->max_reason;
+				set_bound(s, j, -1);
+				continue;
+			}
+			e->reason = n == 0 ? ALLOC_R_SITE_LIMIT :
+			    ALLOC_R_CIRCUIT;
+			set_bound(s, j, (int)c);
 		}
-		freeze(s, e, (int32_t)ts + up, ngrow);
-		if (e->x == e->M) {		/* its own bound too */
-			e->reason = e->max_reason;
-			set_bound(s, j, -1);
-			continue;
-		}
-		e->reason = n == 0 ? ALLOC_R_SITE_LIMIT : ALLOC_R_CIRCUIT;
-		set_bound(s, j, (int)c);
 	}
 	commit(s, 0);
 	/* a floor EVSE (above ts) can only gain at c if c has r left */
@@ -1248,17 +1611,16 @@ stop_at(struct alloc_site *s, size_t c, int64_t ts, size_t *ngrow)
  * none, as the room at the current level only shrinks.
  */
 static int
-fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
+fill_tier(struct alloc_site *restrict s, size_t a0, size_t a1, size_t nf,
     size_t ngrow)
 {
 	size_t mp = a0;
 	int gap = 0;
 
 	for (;;) {
-		int64_t tf = INF64, tm = INF64, tc, ts;
-		size_t k = 0;
+		int64_t tf = INF64, tm = INF64, ts;
+		size_t k = 0, c;
 
-		flush_levels(s);
 		for (size_t f = 0; f < nf; f++) {	/* compact, find min */
 			size_t i = s->floors[f];
 
@@ -1274,12 +1636,16 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 			mp++;
 		if (mp < a1)
 			tm = s->h[s->mord[mp]].M;
-		tc = s->lvl[min_level(s)];
 		if (nf == 0 && ngrow == 0)
 			break;
+		/* (a tier that starts with nobody growing, e.g. all at their
+		 * maxima, leaves its dirty nodes to the next tier's flush) */
+		flush_levels(s);
+		/* the next event: a minimum, a maximum, or a full constraint
+		 * (below the other two) */
 		ts = tf < tm ? tf : tm;
-		if (tc < ts)
-			ts = tc;
+		if ((c = min_level(s, ts - 1)) != NO_C)
+			ts = s->lvl[c];
 
 		/* 1. minima reached: those EVSEs start to grow with the rest */
 		for (size_t f = 0; f < nf; f++) {
@@ -1300,7 +1666,7 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 				continue;
 			if (e->M > ts)
 				break;
-			freeze(s, e, e->M, &ngrow);
+			freeze(s, i, e->M, &ngrow);
 			e->reason = e->max_reason;
 			set_bound(s, i, -1);
 		}
@@ -1311,13 +1677,8 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 		 * are done the next level is above ts.
 		 */
 		flush_levels(s);
-		for (;;) {
-			size_t c = min_level(s);
-
-			if (s->lvl[c] > ts)
-				break;
+		while ((c = min_level(s, ts)) != NO_C)
 			gap |= stop_at(s, c, ts, &ngrow);
-		}
 	}
 	return gap;
 }
@@ -1325,7 +1686,7 @@ fill_tier(struct alloc_site *s, size_t a0, size_t a1, size_t nf,
 /* Hand out any single 0.1 A steps still free, in admission order, so no
  * capacity is idle that someone below its maximum could take. */
 static void
-spread_remainder(struct alloc_site *s, size_t a0, size_t a1)
+spread_remainder(struct alloc_site *restrict s, size_t a0, size_t a1)
 {
 	int changed;
 
@@ -1336,7 +1697,7 @@ spread_remainder(struct alloc_site *s, size_t a0, size_t a1)
 			struct ev_hot *e = &s->h[i];
 
 			if (e->st != S_DONE || e->x >= e->M ||
-			    !fits(s, e->node, e->mask, 1, s->load, NULL))
+			    !fits_load(s, e->node, e->mask, 1))
 				continue;
 			e->x++;
 			path_load(s, e, 1);
@@ -1369,19 +1730,11 @@ forget(struct ev_mem *mm, uint8_t wired)
  * follows a faster draw upward at once and is lifted after retry_ms.
  */
 static int32_t
-reclaim(struct alloc_site *s, struct ev_mem *mm,
-    const struct alloc_evse_in *ei, unsigned mode, int32_t m, uint64_t now)
+reclaim(struct alloc_site *restrict s, struct ev_mem *mm, int32_t d, int32_t m,
+    uint64_t now)
 {
-	double draw = ei->measured_a[0];
-	int32_t d, want;
+	int32_t want;
 
-	if (mode == 3) {
-		if (ei->measured_a[1] > draw)
-			draw = ei->measured_a[1];
-		if (ei->measured_a[2] > draw)
-			draw = ei->measured_a[2];
-	}
-	d = ceil_da(draw);
 	want = d + s->margin_da;
 	if (want < m)
 		want = m;
@@ -1423,12 +1776,12 @@ reclaim(struct alloc_site *s, struct ev_mem *mm,
  * instead of swapping it out one call later.
  */
 static uint64_t
-adm_key(const struct alloc_site *s, const struct ev_mem *mm, int prio,
-    uint64_t session_start, uint64_t now, size_t ext)
+adm_key(const struct alloc_site *restrict s, const struct ev_mem *mm,
+    uint64_t prio, uint64_t tstart, uint64_t now, size_t ext)
 {
 	uint64_t period = s->set.rotation_period_ms, group = 0, t;
 
-	t = tkey(session_start);
+	t = tstart;
 	if (period > 0) {
 		int running = mm->was_active && mm->last > 0;
 
@@ -1445,8 +1798,7 @@ adm_key(const struct alloc_site *s, const struct ev_mem *mm, int prio,
 			t = tkey(mm->waiting_since);
 		}
 	}
-	return (uint64_t)(ALLOC_PRIORITY_MAX - prio) << K_TIER |
-	    group << K_GROUP | t << K_LOW | ext;
+	return prio << K_TIER | group << K_GROUP | t << K_LOW | ext;
 }
 
 /*
@@ -1474,6 +1826,14 @@ evse_in_ok(const struct alloc_evse_in *e)
 	    (e->priority >= 0) & (e->priority <= ALLOC_PRIORITY_MAX);
 }
 
+/* evse_in_ok() for the readings alone. */
+static int
+readings_ok(const struct alloc_evse_in *e)
+{
+	return ok_amp(e->measured_a[0]) & ok_amp(e->measured_a[1]) &
+	    ok_amp(e->measured_a[2]);
+}
+
 static void
 zero_out(struct alloc_output *out)
 {
@@ -1485,88 +1845,232 @@ zero_out(struct alloc_output *out)
 	}
 }
 
-/* Classify EVSE i, fill its work entries and its sort keys; counts the
- * assumed draw of the uncontrollable. */
-static void
-classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
-    uint64_t now)
+/*
+ * Is input a the same as b, bit for bit? Compared as two byte ranges that
+ * together hold every field but none of the struct's padding (which may
+ * hold anything: a checker such as valgrind would rightly complain about a
+ * decision taken on it): state .. has_cap and cap_a .. the end. The static
+ * assertions check that the ranges hold no padding. A -0.0 that was 0.0
+ * only costs a new derive().
+ */
+typedef uint64_t v2u __attribute__((vector_size(16)));
+
+#define IN_END(f) (offsetof(struct alloc_evse_in, f) + \
+    sizeof(((struct alloc_evse_in *)0)->f))
+#define IN_A_END IN_END(has_cap)
+#define IN_B_OFF offsetof(struct alloc_evse_in, cap_a)
+_Static_assert(offsetof(struct alloc_evse_in, state) == 0 &&
+    IN_END(state) == offsetof(struct alloc_evse_in, has_session) &&
+    IN_END(has_session) == offsetof(struct alloc_evse_in, measured_a) &&
+    IN_END(measured_a) == offsetof(struct alloc_evse_in, session_start_ms) &&
+    IN_END(session_start_ms) == offsetof(struct alloc_evse_in, min_a) &&
+    IN_END(min_a) == offsetof(struct alloc_evse_in, max_a) &&
+    IN_END(max_a) == offsetof(struct alloc_evse_in, has_cap),
+    "alloc_evse_in: padding between state and has_cap");
+_Static_assert(IN_END(cap_a) == offsetof(struct alloc_evse_in, priority) &&
+    IN_END(priority) == offsetof(struct alloc_evse_in, can_switch_phases) &&
+    IN_END(can_switch_phases) == sizeof(struct alloc_evse_in),
+    "alloc_evse_in: padding after cap_a");
+
+static inline __attribute__((always_inline)) v2u
+diff_bytes(const unsigned char *a, const unsigned char *b, size_t n)
 {
-	struct ev_hot *e = &s->h[i];
-	struct ev_cold *cd = &s->cold[i];
-	struct ev_mem *mm = &s->next[i];
+	v2u d = { 0, 0 };
+	size_t k = 0;
+
+#pragma GCC unroll 4
+	for (; k + 16 <= n; k += 16) {
+		v2u x, y;
+
+		memcpy(&x, a + k, 16);
+		memcpy(&y, b + k, 16);
+		d |= x ^ y;
+	}
+	if (k + 8 <= n) {
+		uint64_t x, y;
+
+		memcpy(&x, a + k, 8);
+		memcpy(&y, b + k, 8);
+		d[0] |= x ^ y;
+		k += 8;
+	}
+	if (k + 4 <= n) {
+		uint32_t x, y;
+
+		memcpy(&x, a + k, 4);
+		memcpy(&y, b + k, 4);
+		d[1] |= x ^ y;
+		k += 4;
+	}
+	for (; k < n; k++)
+		d[0] |= (uint64_t)(a[k] ^ b[k]);
+	return d;
+}
+
+enum { IN_SAME, IN_READINGS, IN_OTHER };	/* what changed */
+
+#define IN_M_OFF offsetof(struct alloc_evse_in, measured_a)
+#define IN_M_END IN_END(measured_a)
+
+/* IN_SAME, IN_READINGS when only measured_a[] differs (a meter value:
+ * the usual change), or IN_OTHER. */
+static int
+input_change(const struct alloc_evse_in *a, const struct alloc_evse_in *b)
+{
+	const unsigned char *pa = (const unsigned char *)a;
+	const unsigned char *pb = (const unsigned char *)b;
+	v2u dm = diff_bytes(pa + IN_M_OFF, pb + IN_M_OFF, IN_M_END - IN_M_OFF);
+	v2u d = diff_bytes(pa, pb, IN_M_OFF) |
+	    diff_bytes(pa + IN_M_END, pb + IN_M_END, IN_A_END - IN_M_END) |
+	    diff_bytes(pa + IN_B_OFF, pb + IN_B_OFF, sizeof *a - IN_B_OFF);
+
+	if ((d[0] | d[1]) != 0)
+		return IN_OTHER;
+	return (dm[0] | dm[1]) != 0 ? IN_READINGS : IN_SAME;
+}
+
+#undef IN_M_OFF
+#undef IN_M_END
+
+#undef IN_END
+#undef IN_A_END
+#undef IN_B_OFF
+
+/* The part of EVSE i's ev_in that the readings give (c->kind set). Inline:
+ * when every EVSE reports a new meter value, this runs for each. */
+static inline __attribute__((always_inline)) void
+derive_readings(struct alloc_site *restrict s, size_t i,
+    const struct alloc_evse_in *ei)
+{
+	struct ev_in *c = &s->cin[i];
 	uint8_t wired = s->e_wired[i];
-	int32_t cap, rc;
+	double draw = ei->measured_a[0];
 
-	*mm = s->mem[i];
+	if (c->kind == K_UNCTRL) {
+		c->assumed[0] = c->assumed[1] = c->assumed[2] = 0;
+		for (int k = 0; k < wired; k++)
+			c->assumed[s->e_map[3 * i + k]] = ceil_da(
+			    s->set.trust_measured ? ei->measured_a[k] :
+			    ei->max_a);
+	} else if (c->kind == K_ACTIVE) {
+		/* the draw reclaim compares, by the phases in use */
+		c->d1 = ceil_da(draw);
+		if (ei->measured_a[1] > draw)
+			draw = ei->measured_a[1];
+		if (ei->measured_a[2] > draw)
+			draw = ei->measured_a[2];
+		c->d3 = ceil_da(draw);
+	}
+}
 
-	e->x = 0;
-	e->old = 0;
-	e->st = S_OUT;
-	e->mode = wired;
-	e->mask = wired == 3 ? 7 : e->one;
-	e->flags = 0;
-	cd->rnode = -1;
-	cd->rphase = -1;
-	s->kadm[i] = KEY_NONE;
-	s->kmord[i] = KEY_NONE;
+/* Fill EVSE i's ev_in from a new, valid input (EVSE ext in the desc). */
+static void
+derive(struct alloc_site *restrict s, size_t i, size_t ext,
+    const struct alloc_evse_in *ei)
+{
+	struct ev_in *c = &s->cin[i];
+	uint8_t wired = s->e_wired[i];
+	int32_t cap;
+
+	s->last_in[ext] = *ei;
+	s->in_valid[ext] = 1;
+	c->tstart = tkey(ei->session_start_ms);
+	c->prio = (uint16_t)(ALLOC_PRIORITY_MAX - ei->priority);
+	c->can_switch = wired == 3 && ei->can_switch_phases;
 	switch (ei->state) {
 	case ALLOC_ST_IDLE:
-		e->kind = K_NONE;
-		e->reason = ALLOC_R_IDLE;
-		forget(mm, wired);
+		c->kind = K_NONE;
+		c->reason = ALLOC_R_IDLE;
 		return;
 	case ALLOC_ST_FAULTED:
 	case ALLOC_ST_OFFLINE:
 	case ALLOC_ST_UNCONTROLLABLE:
-		forget(mm, wired);
 		if (!ei->has_session) {
-			e->kind = K_NONE;
-			e->reason = ALLOC_R_UNAVAILABLE;
+			c->kind = K_NONE;
+			c->reason = ALLOC_R_UNAVAILABLE;
 			return;
 		}
-		e->kind = K_UNCTRL;
-		e->reason = ALLOC_R_UNCONTROLLABLE;
-		cd->assumed[0] = cd->assumed[1] = cd->assumed[2] = 0;
-		for (int k = 0; k < wired; k++)
-			cd->assumed[s->e_map[3 * i + k]] = ceil_da(
-			    s->set.trust_measured ? ei->measured_a[k] :
-			    ei->max_a);
-		for (int n = (int)e->node; n >= 0; n = s->parent[n])
-			for (int p = 0; p < 3; p++)
-				s->unc[3 * n + p] += cd->assumed[p];
+		c->kind = K_UNCTRL;
+		derive_readings(s, i, ei);
 		return;
 	default:
 		break;
 	}
+	c->kind = K_ACTIVE;
+	c->m = ceil_da(ei->min_a);
+	if (c->m < s->min_da)
+		c->m = s->min_da;
+	if (c->m < 1)		/* a running EVSE gets at least one step */
+		c->m = 1;
+	c->M = floor_da(ei->max_a);
+	c->max_reason = ALLOC_R_EV_MAX;
+	if (ei->has_cap && (cap = floor_da(ei->cap_a)) < c->M) {
+		c->M = cap;
+		c->max_reason = ALLOC_R_CAP;
+	}
+	derive_readings(s, i, ei);
+}
 
-	e->kind = K_ACTIVE;
+/* Classify EVSE i from its ev_in and its memory (updated in place), fill
+ * its work entries and its sort keys; counts the assumed draw of the
+ * uncontrollable. */
+static void
+classify(struct alloc_site *restrict s, size_t i, uint64_t now)
+{
+	struct ev_hot *e = &s->h[i];
+	struct ev_cold *cd = &s->cold[i];
+	struct ev_mem *mm = &s->mem[i];
+	const struct ev_in *c = &s->cin[i];
+	uint8_t wired = s->e_wired[i];
+	int32_t rc;
+
+	e->x = 0;
+	e->old = 0;
+	e->st = S_OUT;
+	s->live[i] = 0;
+	e->mode = wired;
+	e->mask = (uint8_t)phase_mask(wired == 3, e->one);
+	e->flags = 0;
+	e->kind = c->kind;
+	cd->rnode = -1;
+	cd->rphase = -1;
+	s->kadm[i] = KEY_NONE;
+	s->kmord[i] = KEY_NONE;
+	if (c->kind != K_ACTIVE) {
+		forget(mm, wired);
+		if (c->kind == K_NONE) {
+			e->reason = c->reason;
+			return;
+		}
+		e->reason = ALLOC_R_UNCONTROLLABLE;
+		for (int n = (int)e->node; n >= 0; n = s->parent[n])
+			for (int p = 0; p < 3; p++)
+				s->unc[3 * n + p] += c->assumed[p];
+		return;
+	}
+
 	if (!mm->was_active) {
+		uint64_t start = s->last_in[s->e_ext[i]].session_start_ms;
+
 		forget(mm, wired);
 		/* a new session has waited since it started */
-		mm->waiting_since = ei->session_start_ms < now ?
-		    ei->session_start_ms : now;
+		mm->waiting_since = start < now ? start : now;
 	}
 	e->old = mm->last;
-	e->m = ceil_da(ei->min_a);
-	if (e->m < s->min_da)
-		e->m = s->min_da;
-	if (e->m < 1)		/* a running EVSE gets at least one step */
-		e->m = 1;
-	e->M = floor_da(ei->max_a);
-	e->max_reason = ALLOC_R_EV_MAX;
-	if (ei->has_cap && (cap = floor_da(ei->cap_a)) < e->M) {
-		e->M = cap;
-		e->max_reason = ALLOC_R_CAP;
-	}
-	if (wired == 3 && ei->can_switch_phases) {
+	e->m = c->m;
+	e->M = c->M;
+	e->max_reason = c->max_reason;
+	if (c->can_switch) {
 		e->mode = mm->mode == 1 ? 1 : 3;
 		if (!mm->switched_ever || elapsed(now, mm->last_switch) >=
 		    s->set.phase_switch_interval_ms)
 			e->flags |= F_MAY_SWITCH;
 	}
 	mm->mode = e->mode;	/* e.g. it can no longer switch */
-	e->mask = e->mode == 3 ? 7 : e->one;
-	rc = reclaim(s, mm, ei, e->mode, e->m, now);
+	e->mask = (uint8_t)phase_mask(e->mode == 3, e->one);
+	e->fmask = (uint8_t)phase_mask((e->mode == 3) |
+	    (e->flags & F_MAY_SWITCH), e->one);
+	rc = reclaim(s, mm, e->mode == 3 ? c->d3 : c->d1, e->m, now);
 	if (rc >= 0 && rc < e->M) {
 		e->M = rc;
 		e->max_reason = ALLOC_R_EV_DRAWS_LESS;
@@ -1576,35 +2080,44 @@ classify(struct alloc_site *s, size_t i, const struct alloc_evse_in *ei,
 		return;
 	}
 	e->st = S_DONE;			/* eligible; admission decides */
-	s->kadm[i] = adm_key(s, mm, ei->priority, ei->session_start_ms, now,
-	    s->e_ext[i]);
-	s->kmord[i] = (uint64_t)(ALLOC_PRIORITY_MAX - ei->priority) << K_TIER |
-	    (uint64_t)e->M << K_LOW | s->e_ext[i];
+	s->kadm[i] = adm_key(s, mm, c->prio, c->tstart, now, s->e_ext[i]);
+	s->kmord[i] = (uint64_t)c->prio << K_TIER | (uint64_t)e->M << K_LOW |
+	    s->e_ext[i];
 }
 
 /* Hysteresis: skip small increases; keep small decreases when they are
  * not needed for safety (the old value fits every limit and bound). */
 static void
-hysteresis(struct alloc_site *s, size_t n_elig)
+hysteresis(struct alloc_site *restrict s, size_t n_elig)
 {
 	int32_t h = s->hyst_da;
 	int any = 0;
 
 	if (h <= 0)
 		return;
-	/* increases first, in any order: each only frees room */
+	/* increases first, in any order: each only frees room; the small
+	 * decreases are marked (F_DOWN) for the second pass. The tests are
+	 * combined without branches: which EVSEs move is data. */
 	for (size_t i = 0; i < s->n_evses; i++) {
 		struct ev_hot *e = &s->h[i];
+		int32_t d = e->x - e->old;
+		unsigned ok;
 
-		if (e->kind != K_ACTIVE || e->x == 0 || e->old == 0 ||
-		    (e->flags & F_SWITCHED) || e->old < e->m || e->old > e->M)
+		if (d == 0)		/* no change (and all but the active) */
 			continue;
-		if (e->x > e->old && e->x - e->old < h) {
-			path_load(s, e, e->old - e->x);
+		ok = (unsigned)(e->kind == K_ACTIVE) &
+		    (unsigned)(e->x != 0) & (unsigned)(e->old != 0) &
+		    (unsigned)!(e->flags & F_SWITCHED) &
+		    (unsigned)(e->old >= e->m) & (unsigned)(e->old <= e->M);
+		unsigned down = ok & (unsigned)(d < 0) & (unsigned)(-d < h);
+
+		e->flags |= (uint8_t)(F_DOWN & -down);
+		any |= (int)down;
+		if (ok & (unsigned)(d > 0) & (unsigned)(d < h)) {
+			path_load(s, e, -(int64_t)d);
 			e->x = e->old;
 			e->flags |= F_HELD;
-		} else if (e->x < e->old && e->old - e->x < h)
-			any = 1;
+		}
 	}
 	if (!any)
 		return;
@@ -1612,11 +2125,8 @@ hysteresis(struct alloc_site *s, size_t n_elig)
 	for (size_t pos = 0; pos < n_elig; pos++) {
 		struct ev_hot *e = &s->h[s->adm[pos]];
 
-		if (e->x == 0 || e->old == 0 || (e->flags & F_SWITCHED) ||
-		    e->old < e->m || e->old > e->M)
-			continue;
-		if (e->x < e->old && e->old - e->x < h &&
-		    fits(s, e->node, e->mask, e->old - e->x, s->load, NULL)) {
+		if ((e->flags & F_DOWN) &&
+		    fits_load(s, e->node, e->mask, e->old - e->x)) {
 			path_load(s, e, e->old - e->x);
 			e->x = e->old;
 			e->flags |= F_HELD;
@@ -1625,6 +2135,23 @@ hysteresis(struct alloc_site *s, size_t n_elig)
 }
 
 /* ------------------------------------------------------------- allocate */
+
+/* The first position in adm[lo..hi) whose key is above k (hi if none):
+ * the keys are sorted there. */
+static size_t
+first_above(const struct alloc_site *restrict s, size_t lo, size_t hi,
+    uint64_t k)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->kadm[s->adm[mid]] > k)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
 
 int
 alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
@@ -1657,16 +2184,30 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		if (r < ALLOC_MAX_A && floor_da(r) < s->lim[p])
 			s->lim[p] = floor_da(r);
 	}
-	/* Each EVSE's input is checked as it is read; the memory is written
-	 * to s->next and only swapped in at the end, so a refused call
-	 * changes nothing. */
-	for (size_t i = 0; i < ne; i++) {
-		const struct alloc_evse_in *ei = &in->evse[s->e_ext[i]];
+	/* Inputs first: a new one is checked and derived, one seen before
+	 * was valid then; a refused call has changed nothing but the
+	 * derived values of inputs that were valid. */
+	for (size_t x = 0; x < ne; x++) {
+		const struct alloc_evse_in *ei = &in->evse[x];
+		int ch = s->in_valid[x] ? input_change(&s->last_in[x], ei) :
+		    IN_OTHER;
 
+		if (ch == IN_SAME)
+			continue;
+		if (ch == IN_READINGS) {	/* a new meter value */
+			if (!readings_ok(ei))
+				goto invalid;
+			memcpy(s->last_in[x].measured_a, ei->measured_a,
+			    sizeof ei->measured_a);
+			derive_readings(s, s->ext_int[x], ei);
+			continue;
+		}
 		if (!evse_in_ok(ei))
 			goto invalid;
-		classify(s, i, ei, now);
+		derive(s, s->ext_int[x], x, ei);
 	}
+	for (size_t i = 0; i < ne; i++)
+		classify(s, i, now);
 	for (size_t c = 0; c < s->n_c; c++) {
 		s->avail[c] = s->lim[c] - s->unc[c];
 		if (s->avail[c] < 0)
@@ -1676,18 +2217,17 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 	/* 2. orders (keys made by classify) */
 	sort_idx(s->adm, s->tmp, ne, s->kadm);
 	sort_idx(s->mord, s->tmp, ne, s->kmord);
-	for (n_elig = 0; n_elig < ne && s->kadm[s->adm[n_elig]] != KEY_NONE;)
-		n_elig++;
+	n_elig = first_above(s, 0, ne, KEY_NONE - 1);
 
 	/* 3. tiers, highest priority first; both orders group them alike.
 	 * Every minimum is at least t0. */
 	t0 = s->min_da > 1 ? s->min_da : 1;
 	for (pos = 0; pos < n_elig;) {
 		uint64_t tier = s->kadm[s->adm[pos]] >> K_TIER;
-		size_t end = pos, nf, ngrow;
+		size_t end, nf, ngrow;
 
-		while (end < n_elig && s->kadm[s->adm[end]] >> K_TIER == tier)
-			end++;
+		end = first_above(s, pos, n_elig,
+		    (tier << K_TIER) | ((UINT64_C(1) << K_TIER) - 1));
 		nf = admit_tier(s, pos, end, t0, &ngrow);
 		if (fill_tier(s, pos, end, nf, ngrow))
 			spread_remainder(s, pos, end);
@@ -1701,7 +2241,7 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 	for (size_t i = 0; i < ne; i++) {
 		struct ev_hot *e = &s->h[i];
 		const struct ev_cold *cd = &s->cold[i];
-		struct ev_mem *mm = &s->next[i];
+		struct ev_mem *mm = &s->mem[i];
 		struct alloc_evse_out *o = &out->evse[s->e_ext[i]];
 		int32_t top = 0;
 
@@ -1711,10 +2251,12 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		o->phase = cd->rphase;
 		o->phases = e->mode;
 		if (e->kind == K_UNCTRL) {
+			const int32_t *as = s->cin[i].assumed;
+
 			for (int p = 0; p < 3; p++) {
-				o->grid_a[p] = cd->assumed[p] / 10.0;
-				if (cd->assumed[p] > top)
-					top = cd->assumed[p];
+				o->grid_a[p] = as[p] / 10.0;
+				if (as[p] > top)
+					top = as[p];
 			}
 			o->limit_a = top / 10.0;
 			continue;
@@ -1725,9 +2267,10 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		o->max_a = e->M / 10.0;
 		o->held = !!(e->flags & F_HELD);
 		o->switched = !!(e->flags & F_SWITCHED);
-		/* no branch per phase: the masks of mixed EVSEs are random */
+		/* no branch per phase: the masks of mixed EVSEs are random
+		 * (limit_a >= 0, so 0 * limit_a is +0.0) */
 		for (int p = 0; p < 3; p++)
-			o->grid_a[p] = e->mask >> p & 1 ? o->limit_a : 0.0;
+			o->grid_a[p] = o->limit_a * on_grid[e->mask][p];
 		if (e->x > 0 && e->old == 0)
 			mm->run_since = now;
 		if (e->x == 0 && e->old > 0)
@@ -1739,12 +2282,6 @@ alloc_allocate(struct alloc_site *s, const struct alloc_input *in,
 		mm->mode = e->mode;
 		mm->last = e->x;
 		mm->was_active = 1;
-	}
-	{
-		struct ev_mem *t = s->mem;
-
-		s->mem = s->next;
-		s->next = t;
 	}
 	if (out->node != NULL) {
 		for (size_t n = 0; n < s->n_nodes; n++) {

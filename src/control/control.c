@@ -470,12 +470,7 @@ run(evutil_socket_t fd, short what, void *arg)
 		    rc == ALLOC_OVERLOADED ? " overloaded=1" : "");
 	dispatch_apply(c->dispatch, t, c->nevses);
 	free(t);
-	c->dirty = true;
-	if (c->ems != NULL && !evtimer_pending(c->publish, NULL)) {
-		struct timeval tv = { 0, PUBLISH_MS * 1000 };
-
-		evtimer_add(c->publish, &tv);
-	}
+	control_status_changed(c);
 }
 
 /* ------------------------------------------------------------- status */
@@ -756,6 +751,17 @@ control_offer(struct control *c, int number, double *limit_a, int *phases)
 			return 0;
 		}
 	return -1;
+}
+
+void
+control_status_changed(struct control *c)
+{
+	c->dirty = true;
+	if (c->ems != NULL && !evtimer_pending(c->publish, NULL)) {
+		struct timeval tv = { 0, PUBLISH_MS * 1000 };
+
+		evtimer_add(c->publish, &tv);
+	}
 }
 
 void

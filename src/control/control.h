@@ -79,6 +79,10 @@ void control_upstream_cap(struct control *c, int number, double cap_a);
 int control_offer(struct control *c, int number, double *limit_a,
     int *phases);
 
+/* Something the status document shows changed outside the loop (the
+ * uplink's state or outbox): publish it again soon. */
+void control_status_changed(struct control *c);
+
 /* Set the function that adds the uplink's state to the status document. */
 void control_set_status_fn(struct control *c, control_status_fn *fn,
     void *arg);

@@ -861,7 +861,10 @@ static void
 read_upstream(struct ctx *c, cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = { "url", "id", "version", "password",
-		"ca_file", "cert", "key", NULL };
+		"ca_file", "cert", "key", "meter_interval_s", "queue_max",
+		"offline_unknown_tokens", "message_attempts", "retry_interval_s",
+		"reconnect_max_s", "call_timeout_s", NULL };
+	static const char *const offline_names[] = { "reject", "accept" };
 	cJSON *obj = (cJSON *)read_object(c, root, "", "upstream", false);
 	struct config_upstream *u;
 	int k;
@@ -870,7 +873,26 @@ read_upstream(struct ctx *c, cJSON *root, struct config *cfg)
 		return;
 	u = cfg->upstream = xmalloc(sizeof *u);
 	u->version = CONFIG_OCPP201;
+	u->meter_interval_s = 60;
+	u->queue_max = 100000;
+	u->message_attempts = 3;
+	u->retry_interval_s = 30;
+	u->reconnect_max_s = 60;
+	u->call_timeout_s = 30;
 	check_keys(c, obj, "upstream", keys);
+	read_int(c, obj, "upstream", "meter_interval_s", 0, 3600,
+	    &u->meter_interval_s);
+	read_int(c, obj, "upstream", "queue_max", 100, 10000000, &u->queue_max);
+	if (read_enum(c, obj, "upstream", "offline_unknown_tokens", offline_names,
+	    2, &k))
+		u->offline_accept_unknown = k == 1;
+	read_int(c, obj, "upstream", "message_attempts", 1, 10,
+	    &u->message_attempts);
+	read_int(c, obj, "upstream", "retry_interval_s", 1, 3600,
+	    &u->retry_interval_s);
+	read_int(c, obj, "upstream", "reconnect_max_s", 1, 3600,
+	    &u->reconnect_max_s);
+	read_int(c, obj, "upstream", "call_timeout_s", 1, 300, &u->call_timeout_s);
 	if (read_string(c, obj, "upstream", "url", true, 6, 2048, &u->url)) {
 		bool tls = strncmp(u->url, "wss://", 6) == 0;
 		const char *host = u->url + (tls ? 6 : 5);

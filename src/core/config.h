@@ -174,6 +174,13 @@ struct config_upstream {
 	char *ca_file;			/* NULL: system default CAs */
 	char *cert;			/* client certificate (profile 3) */
 	char *key;
+	int meter_interval_s;		/* meter values up; 0: none */
+	int queue_max;			/* outbox bound, in messages */
+	bool offline_accept_unknown;	/* unknown tokens while the link is down */
+	int message_attempts;		/* per transaction message */
+	int retry_interval_s;		/* between attempts (times the attempt) */
+	int reconnect_max_s;		/* backoff ceiling */
+	int call_timeout_s;
 };
 
 /* The control loop: allocation and dispatch of charging profiles. */

@@ -17,6 +17,7 @@
 #include "control/ems.h"
 #include "core/config.h"
 #include "roles/csms.h"
+#include "roles/uplink.h"
 #include "site/site.h"
 #include "site/store.h"
 #include "util/isotime.h"
@@ -34,6 +35,7 @@ struct gateway {
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct ems *ems;		/* NULL without an mqtt section */
 	struct control *control;
+	struct uplink *uplink;		/* NULL without an upstream section */
 	int exit_code;
 };
 
@@ -121,6 +123,9 @@ on_ems_limit(const struct ems_limit *limit, void *arg)
 
 	if (gw->control != NULL)
 		control_ems_limit(gw->control, limit);
+	if (gw->uplink != NULL)
+		uplink_ems_limit(gw->uplink, limit->source == EMS_SOURCE_EMS ?
+		    limit->current_a : NULL);
 }
 
 static void
@@ -157,6 +162,102 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	gw->exit_code = GATEWAY_EXIT_OK;
 	event_base_loopexit(gw->base, NULL);
 }
+
+/* ------------------------------------------------------------ uplink
+ * The upstream CSMS's limits go to the control loop as inputs; its
+ * GetCompositeSchedule is answered from the allocation; the outbox and the
+ * link state join the MQTT status document. */
+static void
+hook_station_limit(const double *limit_a, void *arg)
+{
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_upstream_limit(gw->control, limit_a);
+}
+
+static void
+hook_evse_cap(int number, double cap_a, void *arg)
+{
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_upstream_cap(gw->control, number, cap_a);
+}
+
+static int
+hook_offer(int number, double *limit_a, int *phases, void *arg)
+{
+	struct gateway *gw = arg;
+
+	return gw->control != NULL ? control_offer(gw->control, number, limit_a,
+	    phases) : -1;
+}
+
+static void
+hook_state_changed(void *arg)
+{
+	struct gateway *gw = arg;
+
+	if (gw->control != NULL)
+		control_status_changed(gw->control);
+}
+
+static void
+uplink_status(cJSON *doc, void *arg)
+{
+	struct gateway *gw = arg;
+	struct uplink_state st;
+	cJSON *u;
+
+	u = cJSON_AddObjectToObject(doc, "uplink");
+	if (gw->uplink == NULL) {
+		cJSON_AddStringToObject(u, "state", "disabled");
+		return;
+	}
+	uplink_state(gw->uplink, &st);
+	cJSON_AddStringToObject(u, "state", st.link);
+	cJSON_AddBoolToObject(u, "connected", st.connected);
+	cJSON_AddStringToObject(u, "boot", st.boot);
+	cJSON_AddNumberToObject(u, "outbox_depth", (double)st.depth);
+	cJSON_AddNumberToObject(u, "outbox_oldest_age_s",
+	    (double)(st.oldest_age_ms / 1000));
+}
+
+static struct uplink *
+start_uplink(struct gateway *gw, const struct config *cfg)
+{
+	struct uplink_hooks h = { hook_station_limit, hook_evse_cap, hook_offer,
+		hook_state_changed, gw };
+	char *cause = NULL;
+	struct uplink *ul = uplink_new(gw->base, cfg, gw->site, gw->store,
+	    gw->csms, &h, &cause);
+
+	if (ul == NULL) {
+		log_error("uplink", "cannot start: %s", cause);
+		free(cause);
+	}
+	return ul;
+}
+
+/* Apply a reload to the uplink: it goes with its section, starts with a
+ * new one, or takes the new settings. */
+static void
+reload_uplink(struct gateway *gw, const struct config *cfg)
+{
+	if (gw->uplink != NULL && cfg->upstream == NULL) {
+		uplink_free(gw->uplink);
+		gw->uplink = NULL;
+		if (gw->control != NULL)
+			control_upstream_limit(gw->control, NULL);
+		log_info("uplink", "stopped: no upstream section any more");
+	} else if (gw->uplink != NULL) {
+		uplink_reconfigure(gw->uplink, cfg);
+	} else if (cfg->upstream != NULL) {
+		gw->uplink = start_uplink(gw, cfg);
+	}
+}
+/* ------------------------------------------------------------ end uplink */
 
 static void
 reload(struct gateway *gw)
@@ -204,6 +305,7 @@ reload(struct gateway *gw)
 			free(cause);
 		}
 	}
+	reload_uplink(gw, cfg);
 
 	config_free(gw->cfg);
 	gw->cfg = cfg;
@@ -309,6 +411,12 @@ gateway_new(const char *config_path, int *exit_code)
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}
+	control_set_status_fn(gw->control, uplink_status, gw);
+	if (gw->cfg->upstream != NULL &&
+	    (gw->uplink = start_uplink(gw, gw->cfg)) == NULL) {
+		*exit_code = GATEWAY_EXIT_START;
+		goto fail;
+	}
 
 	log_info("gateway", "ready version=%s site=%s config=%s state=%s "
 	    "starts=%lld", SITEGATE_VERSION, gw->cfg->site_id, config_path,
@@ -337,6 +445,7 @@ gateway_free(struct gateway *gw)
 	if (gw == NULL)
 		return;
 	/* In the reverse order of creation. */
+	uplink_free(gw->uplink);
 	control_free(gw->control);
 	ems_free(gw->ems);
 	csms_free(gw->csms);

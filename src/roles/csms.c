@@ -40,7 +40,10 @@ struct csms_auth {
 	struct pwhash password_raw;
 };
 
+struct auth_wait;
+
 struct conn {
+	struct auth_wait *waits;	/* Authorize calls waiting upstream */
 	struct csms *cs;
 	struct conn *prev, *next;
 	struct rpc *rpc;
@@ -61,6 +64,17 @@ struct csms {
 	bool client_ca;
 	struct conn *conns;
 	size_t nconns;
+	struct csms_authorizer authz;
+	bool has_authz;
+};
+
+/* A charger's Authorize waiting for the authorizer. When the connection
+ * goes first, c becomes NULL and the answer is dropped. */
+struct auth_wait {
+	struct conn *c;
+	struct auth_wait *next;
+	struct rpc_call *call;
+	struct ocpp_request_msg m;
 };
 
 /* A command on its way: freed when its rpc callback has run. */
@@ -241,10 +255,18 @@ ts_or_now(int64_t ts_ms, int64_t now)
 	return ts_ms > 0 ? ts_ms : now;
 }
 
+static bool
+upstream_auth(const struct csms *cs)
+{
+	return cs->has_authz && cs->cfg->auth.mode == CONFIG_AUTH_UPSTREAM;
+}
+
 static void
 set_auth(struct csms *cs, struct ocpp_reply *r, const char *token, int64_t now)
 {
-	struct auth_result a = auth_decide(&cs->cfg->auth, token, now);
+	struct auth_result a = upstream_auth(cs) ?
+	    cs->authz.local(token, now, cs->authz.arg) :
+	    auth_decide(&cs->cfg->auth, token, now);
 
 	r->has_auth = true;
 	r->auth = a.status;
@@ -426,6 +448,49 @@ boot_allows(const struct conn *c, const char *action)
 }
 
 static void
+on_auth_done(const struct auth_result *a, void *arg)
+{
+	struct auth_wait *w = arg, **pp;
+	struct conn *c = w->c;
+	struct ocpp_reply r;
+	char esc[LOG_ESC_LEN];
+
+	if (c != NULL) {
+		for (pp = &c->waits; *pp; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		memset(&r, 0, sizeof r);
+		r.now_ms = isotime_now_ms();
+		r.has_auth = true;
+		r.auth = a->status;
+		r.auth_expiry_ms = a->expiry_ms;
+		log_info(MOD, "authorize charger=%s token=%s status=%d via=upstream",
+		    c->id, log_esc(esc, sizeof esc, w->m.u.authorize.id), r.auth);
+		rpc_reply(w->call, codec_of(c->version)->encode(&w->m, &r));
+	}
+	free(w);
+}
+
+static void
+ask_upstream(struct conn *c, struct rpc_call *call,
+    const struct ocpp_request_msg *m)
+{
+	struct auth_wait *w = calloc(1, sizeof *w);
+
+	if (w == NULL)
+		abort();
+	w->c = c;
+	w->call = call;
+	w->m = *m;
+	w->next = c->waits;
+	c->waits = w;
+	c->cs->authz.authorize(&m->u.authorize, on_auth_done, w,
+	    c->cs->authz.arg);
+}
+
+static void
 handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
 {
@@ -457,6 +522,10 @@ handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	}
 	if (m.type == OCPP_REQ_NONE) {
 		refuse(c, call, RPC_NOT_SUPPORTED, "not supported by this CSMS");
+		return;
+	}
+	if (m.type == OCPP_REQ_AUTHORIZE && upstream_auth(c->cs)) {
+		ask_upstream(c, call, &m);
 		return;
 	}
 	memset(&r, 0, sizeof r);
@@ -774,6 +843,10 @@ on_disconnect(struct rpc *rpc, const struct ws_close_info *info, void *arg)
 	if (c->next)
 		c->next->prev = c->prev;
 	cs->nconns--;
+	/* Answers still on their way upstream have nobody to go to. */
+	for (struct auth_wait *w = c->waits; w; w = w->next)
+		w->c = NULL;
+	c->waits = NULL;
 	/* A replacement connection may already be up. */
 	if (conn_find(cs, c->id) == NULL)
 		site_charger_disconnected(cs->site, c->ch, isotime_now_ms());
@@ -902,6 +975,14 @@ csms_reconfigure(struct csms *cs, const struct config *cfg)
 	return 0;
 }
 
+void
+csms_set_authorizer(struct csms *cs, const struct csms_authorizer *a)
+{
+	cs->has_authz = a != NULL;
+	if (a != NULL)
+		cs->authz = *a;
+}
+
 size_t
 csms_count(const struct csms *cs)
 {
@@ -919,6 +1000,8 @@ csms_free(struct csms *cs)
 		struct conn *c = cs->conns;
 
 		cs->conns = c->next;
+		for (struct auth_wait *w = c->waits; w; w = w->next)
+			w->c = NULL;
 		free(c);
 	}
 	rpc_handlers_free(cs->handlers);

@@ -46,6 +46,7 @@
 
 #include "core/config.h"
 #include "ocpp/model.h"
+#include "roles/auth.h"
 
 struct csms;
 struct site;
@@ -79,6 +80,23 @@ typedef void csms_command_cb(const struct ocpp_command_result *result,
  * version, or its queue is full (then cb never runs). */
 int csms_command(struct csms *cs, const char *charger_id,
     const struct ocpp_command *cmd, csms_command_cb *cb, void *arg);
+
+/* authorization.mode "upstream": who decides instead of the local list.
+ * authorize() answers a charger's Authorize through done, exactly once,
+ * now or later (the charger's CALLRESULT waits for it); local() decides at
+ * once for the tokens in Start/StopTransaction and TransactionEvent,
+ * which are answered without waiting. */
+typedef void csms_auth_done(const struct auth_result *r, void *done_arg);
+struct csms_authorizer {
+	void (*authorize)(const struct ocpp_id_token *token, csms_auth_done *done,
+	    void *done_arg, void *arg);
+	struct auth_result (*local)(const char *token, int64_t now_ms, void *arg);
+	void *arg;
+};
+
+/* Install a (copied), or remove with NULL. In other modes, or without one,
+ * the local list decides (roles/auth). */
+void csms_set_authorizer(struct csms *cs, const struct csms_authorizer *a);
 
 /* Close every connection cleanly (1001) and free. NULL is a no-op. */
 void csms_free(struct csms *cs);

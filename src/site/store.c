@@ -15,6 +15,7 @@
 #include "site/store.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -91,6 +92,43 @@ static const char *const migrations[] = {
 	"  number     INTEGER NOT NULL UNIQUE,"
 	"  PRIMARY KEY (charger_id, evse)"
 	") WITHOUT ROWID;",
+
+	/* 4 -> 5: the uplink. The outbox holds every transaction-related
+	 * message to the upstream CSMS from before it is sent until it is
+	 * answered; seq gives the order (AUTOINCREMENT: never reused, so the
+	 * order survives deletes). uplink_tx maps a session to the upstream's
+	 * transaction id (1.6) and counts its TransactionEvent seqNo (2.0.1).
+	 * auth_cache keeps the upstream's Authorize answers; local_list is the
+	 * list the upstream sends with SendLocalList. */
+	"CREATE TABLE outbox ("
+	"  seq        INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind       INTEGER NOT NULL,"
+	"  session_id INTEGER NOT NULL DEFAULT 0,"
+	"  version    INTEGER NOT NULL,"
+	"  action     TEXT NOT NULL,"
+	"  payload    TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  tx_seq     INTEGER NOT NULL DEFAULT -1,"
+	"  attempts   INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX outbox_kind ON outbox(kind, seq);"
+	"CREATE TABLE uplink_tx ("
+	"  session_id INTEGER PRIMARY KEY NOT NULL,"
+	"  up_tx_id   TEXT,"
+	"  seq_next   INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX uplink_tx_up ON uplink_tx(up_tx_id);"
+	"CREATE TABLE auth_cache ("
+	"  token     TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+	"  status    INTEGER NOT NULL,"
+	"  expiry_ms INTEGER NOT NULL DEFAULT 0,"
+	"  stored_ms INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE local_list ("
+	"  token     TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+	"  status    INTEGER NOT NULL,"
+	"  expiry_ms INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -115,6 +153,26 @@ struct store {
 	sqlite3_stmt *samples_count;
 	sqlite3_stmt *evse_map_put;
 	sqlite3_stmt *evse_map_load;
+	sqlite3_stmt *ob_insert;
+	sqlite3_stmt *ob_head;
+	sqlite3_stmt *ob_delete;
+	sqlite3_stmt *ob_attempt;
+	sqlite3_stmt *ob_stats;
+	sqlite3_stmt *ob_oldest;
+	int64_t ob_rows;		/* outbox rows; -1: not counted yet */
+	sqlite3_stmt *ob_drop_meter;
+	sqlite3_stmt *utx_seq;
+	sqlite3_stmt *utx_seq_get;
+	sqlite3_stmt *utx_set;
+	sqlite3_stmt *utx_get;
+	sqlite3_stmt *utx_find;
+	sqlite3_stmt *ac_put;
+	sqlite3_stmt *ac_get;
+	sqlite3_stmt *ac_clear;
+	sqlite3_stmt *ll_put;
+	sqlite3_stmt *ll_del;
+	sqlite3_stmt *ll_clear;
+	sqlite3_stmt *ll_get;
 	int batch_open;			/* a BEGIN without its COMMIT yet */
 };
 
@@ -167,6 +225,40 @@ static const struct prepared statements[] = {
 	    "number) VALUES (?1, ?2, ?3)"),
 	STMT(4, evse_map_load, "SELECT charger_id, evse, number FROM evse_map "
 	    "ORDER BY number"),
+	STMT(5, ob_insert, "INSERT INTO outbox(kind, session_id, version, "
+	    "action, payload, created_ms, tx_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7)"),
+	STMT(5, ob_head, "SELECT seq, kind, session_id, version, action, "
+	    "payload, created_ms, tx_seq, attempts FROM outbox WHERE seq > ?1 "
+	    "ORDER BY seq LIMIT 1"),
+	STMT(5, ob_delete, "DELETE FROM outbox WHERE seq = ?1"),
+	STMT(5, ob_attempt, "UPDATE outbox SET attempts = ?2 WHERE seq = ?1"),
+	STMT(5, ob_stats, "SELECT count(*) FROM outbox"),
+	STMT(5, ob_oldest, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1"),
+	STMT(5, ob_drop_meter, "DELETE FROM outbox WHERE seq = (SELECT seq FROM "
+	    "outbox WHERE kind = ?1 AND seq <> ?2 ORDER BY seq LIMIT 1)"),
+	STMT(5, utx_seq, "INSERT INTO uplink_tx(session_id, seq_next) VALUES "
+	    "(?1, 1) ON CONFLICT(session_id) DO UPDATE SET seq_next = seq_next + 1"),
+	STMT(5, utx_seq_get, "SELECT seq_next - 1 FROM uplink_tx WHERE "
+	    "session_id = ?1"),
+	STMT(5, utx_set, "INSERT INTO uplink_tx(session_id, up_tx_id) VALUES "
+	    "(?1, ?2) ON CONFLICT(session_id) DO UPDATE SET up_tx_id = "
+	    "excluded.up_tx_id"),
+	STMT(5, utx_get, "SELECT up_tx_id FROM uplink_tx WHERE session_id = ?1 "
+	    "AND up_tx_id IS NOT NULL"),
+	STMT(5, utx_find, "SELECT session_id FROM uplink_tx WHERE up_tx_id = ?1 "
+	    "ORDER BY session_id DESC LIMIT 1"),
+	STMT(5, ac_put, "INSERT OR REPLACE INTO auth_cache(token, status, "
+	    "expiry_ms, stored_ms) VALUES (?1, ?2, ?3, ?4)"),
+	STMT(5, ac_get, "SELECT status, expiry_ms FROM auth_cache WHERE token = "
+	    "?1"),
+	STMT(5, ac_clear, "DELETE FROM auth_cache"),
+	STMT(5, ll_put, "INSERT OR REPLACE INTO local_list(token, status, "
+	    "expiry_ms) VALUES (?1, ?2, ?3)"),
+	STMT(5, ll_del, "DELETE FROM local_list WHERE token = ?1"),
+	STMT(5, ll_clear, "DELETE FROM local_list"),
+	STMT(5, ll_get, "SELECT status, expiry_ms FROM local_list WHERE token = "
+	    "?1"),
 };
 
 static sqlite3_stmt **
@@ -299,6 +391,7 @@ store_open_version(const char *path, int target, int *err, char **cause)
 
 	if (st == NULL || (st->path = strdup(path)) == NULL)
 		abort();
+	st->ob_rows = -1;
 	route_sqlite_log();
 	*err = STORE_OK;
 	*cause = NULL;
@@ -818,4 +911,330 @@ store_evse_map_load(struct store *st, store_evse_map_cb *cb, void *arg)
 		    sqlite3_column_int(s, 2), arg);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
+}
+
+/* ------------------------------------------------------------ outbox */
+
+static int
+savepoint(struct store *st, const char *name)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
+	    STORE_OK : STORE_ERR_SQL;
+}
+
+static int
+release(struct store *st, const char *name, int rc)
+{
+	char sql[96];
+
+	if (rc == STORE_OK) {
+		snprintf(sql, sizeof sql, "RELEASE %s", name);
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+			return STORE_OK;
+		rc = STORE_ERR_SQL;
+	}
+	snprintf(sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name, name);
+	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	return rc;
+}
+
+/* The outbox's row count, counted once and then kept up to date (a
+ * count(*) per insert would make a deep outbox quadratic). */
+static int
+ob_count(struct store *st, int64_t *count)
+{
+	sqlite3_stmt *s = st->ob_stats;
+	int rc;
+
+	if (st->ob_rows >= 0) {
+		*count = st->ob_rows;
+		return STORE_OK;
+	}
+	rc = sqlite3_step(s);
+	*count = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return classify(rc);
+	st->ob_rows = *count;
+	return STORE_OK;
+}
+
+int
+store_outbox_add(struct store *st, struct store_outbox_row *r,
+    int64_t max_rows, int64_t keep_seq, int *dropped)
+{
+	sqlite3_stmt *s;
+	int64_t count = 0;
+	int rc = durable(st);
+
+	*dropped = 0;
+	if (rc != STORE_OK)
+		return rc;
+	if ((rc = savepoint(st, "outbox_add")) != STORE_OK)
+		return rc;
+	r->tx_seq = -1;
+	rc = ob_count(st, &count);
+	if (rc == STORE_OK && max_rows > 0 && count >= max_rows) {
+		sqlite3_bind_int(st->ob_drop_meter, 1, STORE_OB_METER);
+		sqlite3_bind_int64(st->ob_drop_meter, 2, keep_seq);
+		rc = step_write(st, st->ob_drop_meter, "outbox drop");
+		if (rc == STORE_OK && sqlite3_changes(st->db) == 0 &&
+		    r->kind == STORE_OB_METER) {
+			*dropped = 1;
+			return release(st, "outbox_add", STORE_OK);
+		}
+		if (rc == STORE_OK && sqlite3_changes(st->db) > 0) {
+			*dropped = 1;
+			count--;
+		}
+	}
+	if (rc == STORE_OK && r->session_id != 0) {
+		sqlite3_bind_int64(st->utx_seq, 1, r->session_id);
+		rc = step_write(st, st->utx_seq, "uplink seq");
+		if (rc == STORE_OK) {
+			s = st->utx_seq_get;
+			sqlite3_bind_int64(s, 1, r->session_id);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				r->tx_seq = sqlite3_column_int(s, 0);
+			else
+				rc = STORE_ERR_SQL;
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+		}
+	}
+	if (rc == STORE_OK) {
+		s = st->ob_insert;
+		sqlite3_bind_int(s, 1, r->kind);
+		sqlite3_bind_int64(s, 2, r->session_id);
+		sqlite3_bind_int(s, 3, r->version);
+		bind_text(s, 4, r->action);
+		bind_text(s, 5, r->payload);
+		sqlite3_bind_int64(s, 6, r->created_ms);
+		sqlite3_bind_int(s, 7, r->tx_seq);
+		rc = step_write(st, s, "outbox");
+		if (rc == STORE_OK)
+			r->seq = sqlite3_last_insert_rowid(st->db);
+	}
+	rc = release(st, "outbox_add", rc);
+	st->ob_rows = rc == STORE_OK ? count + 1 : -1;
+	return rc;
+}
+
+int
+store_outbox_next(struct store *st, int64_t after_seq,
+    struct store_outbox_row *r)
+{
+	sqlite3_stmt *s = st->ob_head;
+	int rc, ret;
+
+	memset(r, 0, sizeof *r);
+	sqlite3_bind_int64(s, 1, after_seq);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *a = col_text(s, 4), *p = col_text(s, 5);
+
+		r->seq = sqlite3_column_int64(s, 0);
+		r->kind = sqlite3_column_int(s, 1);
+		r->session_id = sqlite3_column_int64(s, 2);
+		r->version = sqlite3_column_int(s, 3);
+		snprintf(r->action, sizeof r->action, "%s", a ? a : "");
+		r->payload = xstrdup(p ? p : "{}");
+		r->created_ms = sqlite3_column_int64(s, 6);
+		r->tx_seq = sqlite3_column_int(s, 7);
+		r->attempts = sqlite3_column_int(s, 8);
+		ret = STORE_OK;
+	} else {
+		ret = rc == SQLITE_DONE ? STORE_ERR_NOTFOUND : classify(rc);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int
+store_outbox_ack(struct store *st, int64_t seq, int64_t session_id,
+    const char *up_tx_id)
+{
+	int rc = durable(st), deleted = 0;
+
+	if (rc != STORE_OK)
+		return rc;
+	if ((rc = savepoint(st, "outbox_ack")) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st->ob_delete, 1, seq);
+	rc = step_write(st, st->ob_delete, "outbox ack");
+	deleted = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
+	if (rc == STORE_OK && up_tx_id != NULL) {
+		sqlite3_bind_int64(st->utx_set, 1, session_id);
+		bind_text(st->utx_set, 2, up_tx_id);
+		rc = step_write(st, st->utx_set, "uplink tx id");
+	}
+	rc = release(st, "outbox_ack", rc);
+	if (rc != STORE_OK)
+		st->ob_rows = -1;
+	else if (st->ob_rows > 0)
+		st->ob_rows -= deleted;
+	return rc;
+}
+
+int
+store_outbox_attempts(struct store *st, int64_t seq, int attempts)
+{
+	int rc = durable(st);
+
+	if (rc != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st->ob_attempt, 1, seq);
+	sqlite3_bind_int(st->ob_attempt, 2, attempts);
+	return step_write(st, st->ob_attempt, "outbox attempts");
+}
+
+int
+store_outbox_stats(struct store *st, int64_t *count, int64_t *oldest_ms)
+{
+	sqlite3_stmt *s = st->ob_oldest;
+	int rc = ob_count(st, count);
+
+	*oldest_ms = 0;
+	if (rc != STORE_OK)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*oldest_ms = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : classify(rc);
+}
+
+/* One-text-column lookup by an int64 or a text key. */
+static int
+lookup_text(sqlite3_stmt *s, char *buf, size_t len)
+{
+	int rc = sqlite3_step(s), ret;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (rc == SQLITE_ROW) {
+		const char *v = col_text(s, 0);
+		snprintf(buf, len, "%s", v ? v : "");
+		ret = STORE_OK;
+	} else {
+		ret = rc == SQLITE_DONE ? STORE_ERR_NOTFOUND : classify(rc);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int
+store_uplink_tx_get(struct store *st, int64_t session_id, char *buf,
+    size_t len)
+{
+	sqlite3_bind_int64(st->utx_get, 1, session_id);
+	return lookup_text(st->utx_get, buf, len);
+}
+
+int
+store_uplink_tx_find(struct store *st, const char *up_tx_id,
+    int64_t *session_id)
+{
+	char buf[32], *end;
+	int rc;
+
+	bind_text(st->utx_find, 1, up_tx_id);
+	rc = lookup_text(st->utx_find, buf, sizeof buf);
+	*session_id = rc == STORE_OK ? strtoll(buf, &end, 10) : 0;
+	return rc;
+}
+
+static int
+token_put(struct store *st, sqlite3_stmt *s, const char *token, int status,
+    int64_t expiry_ms, int64_t now_ms, bool with_now)
+{
+	int rc = durable(st);
+
+	if (rc != STORE_OK)
+		return rc;
+	bind_text(s, 1, token);
+	sqlite3_bind_int(s, 2, status);
+	sqlite3_bind_int64(s, 3, expiry_ms);
+	if (with_now)
+		sqlite3_bind_int64(s, 4, now_ms);
+	return step_write(st, s, "token");
+}
+
+static int
+token_get(sqlite3_stmt *s, const char *token, int *status, int64_t *expiry_ms)
+{
+	int rc, ret;
+
+	bind_text(s, 1, token);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*status = sqlite3_column_int(s, 0);
+		*expiry_ms = sqlite3_column_int64(s, 1);
+		ret = STORE_OK;
+	} else {
+		ret = rc == SQLITE_DONE ? STORE_ERR_NOTFOUND : classify(rc);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+static int
+exec_write(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = durable(st);
+
+	return rc != STORE_OK ? rc : step_write(st, s, what);
+}
+
+int
+store_auth_cache_put(struct store *st, const char *token, int status,
+    int64_t expiry_ms, int64_t now_ms)
+{
+	return token_put(st, st->ac_put, token, status, expiry_ms, now_ms, true);
+}
+
+int
+store_auth_cache_get(struct store *st, const char *token, int *status,
+    int64_t *expiry_ms)
+{
+	return token_get(st->ac_get, token, status, expiry_ms);
+}
+
+int
+store_auth_cache_clear(struct store *st)
+{
+	return exec_write(st, st->ac_clear, "auth cache clear");
+}
+
+int
+store_local_list_put(struct store *st, const char *token, int status,
+    int64_t expiry_ms)
+{
+	if (status < 0) {
+		int rc = durable(st);
+		if (rc != STORE_OK)
+			return rc;
+		bind_text(st->ll_del, 1, token);
+		return step_write(st, st->ll_del, "local list delete");
+	}
+	return token_put(st, st->ll_put, token, status, expiry_ms, 0, false);
+}
+
+int
+store_local_list_clear(struct store *st)
+{
+	return exec_write(st, st->ll_clear, "local list clear");
+}
+
+int
+store_local_list_get(struct store *st, const char *token, int *status,
+    int64_t *expiry_ms)
+{
+	return token_get(st->ll_get, token, status, expiry_ms);
 }

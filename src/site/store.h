@@ -39,7 +39,7 @@ enum store_err {
 };
 
 /* The schema version this build writes. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Open (creating if needed) the state file at path and migrate it to
  * STORE_SCHEMA_VERSION. The directory must exist. Returns the store, or
@@ -161,5 +161,78 @@ typedef void store_evse_map_cb(const char *charger_id, int evse, int number,
 int store_evse_map_put(struct store *st, const char *charger_id, int evse,
     int number);
 int store_evse_map_load(struct store *st, store_evse_map_cb *cb, void *arg);
+
+/*
+ * The uplink's outbox (roles/uplink): transaction-related messages to the
+ * upstream CSMS, durable from before they are sent until they are
+ * answered. Every write here is durable (committed on return).
+ */
+enum store_outbox_kind {
+	STORE_OB_START = 1,	/* StartTransaction / TransactionEvent Started */
+	STORE_OB_UPDATE,	/* TransactionEvent Updated (not a meter value) */
+	STORE_OB_METER,		/* periodic meter values: dropped first */
+	STORE_OB_STOP,		/* StopTransaction / TransactionEvent Ended */
+};
+
+struct store_outbox_row {
+	int64_t seq;			/* assigned on insert; the order */
+	int kind;			/* enum store_outbox_kind */
+	int64_t session_id;		/* 0: not about a session */
+	int version;			/* enum config_ocpp_version of payload */
+	char action[48];
+	char *payload;			/* JSON; read: malloc'd, caller frees */
+	int64_t created_ms;
+	int tx_seq;			/* per-session counter at insert; -1 */
+	int attempts;
+};
+
+/* Append row (seq, tx_seq assigned: tx_seq is the session's next
+ * counter value when session_id != 0). When the outbox already holds
+ * max_rows rows, the oldest STORE_OB_METER row other than keep_seq (the
+ * one in flight) is deleted first; with none to delete, a new meter row is
+ * refused (*dropped = 1, nothing written) while a start, update or stop is
+ * written beyond the bound. *dropped counts rows dropped (0 or 1). */
+int store_outbox_add(struct store *st, struct store_outbox_row *row,
+    int64_t max_rows, int64_t keep_seq, int *dropped);
+
+/* The first row with seq > after_seq into *row (payload malloc'd).
+ * Returns STORE_OK, STORE_ERR_NOTFOUND when none, or a store_err. */
+int store_outbox_next(struct store *st, int64_t after_seq,
+    struct store_outbox_row *row);
+
+/* The upstream answered row seq: delete it and, when up_tx_id is not
+ * NULL, record session_id's upstream transaction id, in one commit. */
+int store_outbox_ack(struct store *st, int64_t seq, int64_t session_id,
+    const char *up_tx_id);
+
+/* Record the attempts made for row seq. */
+int store_outbox_attempts(struct store *st, int64_t seq, int attempts);
+
+/* Rows in the outbox and the creation time of the oldest (0 when empty). */
+int store_outbox_stats(struct store *st, int64_t *count, int64_t *oldest_ms);
+
+/* The upstream transaction id of session_id into buf. Returns STORE_OK or
+ * STORE_ERR_NOTFOUND (not answered yet). */
+int store_uplink_tx_get(struct store *st, int64_t session_id, char *buf,
+    size_t len);
+
+/* The session the upstream knows by up_tx_id. */
+int store_uplink_tx_find(struct store *st, const char *up_tx_id,
+    int64_t *session_id);
+
+/* Authorization answers of the upstream (auth_cache) and its local list
+ * (local_list): status is an enum ocpp_auth_status, expiry_ms 0 = none.
+ * Tokens compare case-insensitively. */
+int store_auth_cache_put(struct store *st, const char *token, int status,
+    int64_t expiry_ms, int64_t now_ms);
+int store_auth_cache_get(struct store *st, const char *token, int *status,
+    int64_t *expiry_ms);
+int store_auth_cache_clear(struct store *st);
+/* status < 0 deletes the token. */
+int store_local_list_put(struct store *st, const char *token, int status,
+    int64_t expiry_ms);
+int store_local_list_clear(struct store *st);
+int store_local_list_get(struct store *st, const char *token, int *status,
+    int64_t *expiry_ms);
 
 #endif

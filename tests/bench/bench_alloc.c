@@ -6,11 +6,25 @@
  * are paused. Between calls the clock moves 1 s, the site limit alternates
  * between two values 3 % apart and 1 % of the EVSEs change their draw, so
  * every call refills the tree (and hysteresis, reclaim and the sort see
- * real changes). Target: 1 000 EVSEs <= 50 us.
+ * real changes): what a control loop sends. Target: 1 000 EVSEs <= 50 us.
+ *
+ * A second run does the same while every EVSE also reports a new reading
+ * on every call (its L2 and L3 move by 0.01 A, which changes no decision),
+ * so that no EVSE's input is ever the same as in the call before: the
+ * allocator keeps what it derives from an unchanged input, and this shows
+ * the cost when nothing can be kept.
  *
  * Prints, per size, the median and the minimum over 31 samples, each
  * sample the mean of a batch of calls lasting about 2 ms or more.
+ *
+ * For a profiler: "bench_alloc [-a] EVSES CALLS" builds one site, makes
+ * the 200 warm-up calls and then CALLS more (-a: the second run's inputs),
+ * and prints nothing; e.g. instructions per call are callgrind's total over
+ * (200 + CALLS) with
+ *	valgrind --tool=callgrind --toggle-collect=alloc_allocate \
+ *	    build/bench/bench_alloc 1000 100
  */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +46,7 @@ struct bench {
 	double root;
 	uint64_t now, rng;
 	unsigned flip;
+	int all;		/* every EVSE's reading changes every call */
 };
 
 static uint64_t
@@ -152,6 +167,12 @@ step(struct bench *b)
 	int rc;
 
 	b->now += 1000;
+	for (size_t e = 0; b->all && e < b->ne; e++) {
+		struct alloc_evse_in *x = &b->in[e];
+
+		x->measured_a[1] = x->measured_a[2] = x->max_a +
+		    ((b->flip & 1) ? 0.01 : -0.01);
+	}
 	for (size_t k = 0; k < changes; k++) {
 		struct alloc_evse_in *e = &b->in[rnd(b) % b->ne];
 
@@ -176,13 +197,14 @@ cmp_double(const void *a, const void *b)
 }
 
 static void
-run(size_t n)
+run(size_t n, int all)
 {
 	struct bench b;
 	double sample[SAMPLES], t0, t1;
 	size_t batch = 1, paused = 0, calls = 0;
 
 	build(&b, n);
+	b.all = all;
 	for (int k = 0; k < 200; k++)		/* warm up, settle rotation */
 		step(&b);
 	/* batch size: calls that take at least 2 ms */
@@ -216,16 +238,66 @@ run(size_t n)
 	free(b.out);
 }
 
+static size_t
+arg_count(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v == 0 ||
+	    v > ALLOC_MAX_COUNT) {
+		fprintf(stderr, "bench_alloc: %s: not a count (1..%d)\n", s,
+		    ALLOC_MAX_COUNT);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
+/* bench_alloc [-a] EVSES CALLS: for profilers, see the top. */
+static void
+profile(int argc, char **argv)
+{
+	struct bench b;
+	int all = argc > 1 && strcmp(argv[1], "-a") == 0;
+	size_t n, calls;
+
+	if (argc - all != 3) {
+		fprintf(stderr, "usage: bench_alloc [[-a] EVSES CALLS]\n");
+		exit(2);
+	}
+	n = arg_count(argv[1 + all]);
+	calls = arg_count(argv[2 + all]);
+	build(&b, n);
+	b.all = all;
+	for (size_t k = 0; k < 200 + calls; k++)
+		step(&b);
+	alloc_site_free(b.site);
+	free(b.node);
+	free(b.ev);
+	free(b.in);
+	free(b.out);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 10, 100, 1000, 10000 };
 
-	printf("alloc_allocate(): time per call, three-level tree, mixed "
-	    "phases and states\n");
-	printf("%7s %7s %12s %10s %10s %8s\n", "evses", "nodes", "median_us",
-	    "min_us", "calls", "paused");
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-		run(sizes[i]);
+	if (argc > 1) {
+		profile(argc, argv);
+		return 0;
+	}
+
+	for (int all = 0; all < 2; all++) {
+		printf("alloc_allocate(): time per call, three-level tree, "
+		    "mixed phases and states%s\n", all ? "; every EVSE's "
+		    "reading changes every call" : "");
+		printf("%7s %7s %12s %10s %10s %8s\n", "evses", "nodes",
+		    "median_us", "min_us", "calls", "paused");
+		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+			run(sizes[i], all);
+	}
 	return 0;
 }

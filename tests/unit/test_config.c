@@ -194,6 +194,11 @@ test_base_is_valid(void **state)
 	assert_int_equal(cfg->mqtt->limit_timeout_s, 120);
 	assert_non_null(cfg->upstream);
 	assert_int_equal(cfg->upstream->version, CONFIG_OCPP201);
+	assert_int_equal(cfg->upstream->meter_interval_s, 60);
+	assert_int_equal(cfg->upstream->queue_max, 100000);
+	assert_false(cfg->upstream->offline_accept_unknown);
+	assert_int_equal(cfg->upstream->message_attempts, 3);
+	assert_int_equal(cfg->upstream->retry_interval_s, 30);
 	assert_non_null(cfg->web);
 	assert_int_equal(cfg->web->listen.port, 8080);
 	assert_non_null(config_charger_find(cfg, "CP-02"));
@@ -501,6 +506,21 @@ static const struct bad_case bad_cases[] = {
 	{ "upstream.cert", "\"/etc/c.pem\"", "upstream.key: required when "
 	  "upstream.cert is set" },
 	{ "upstream.id", "\"A:B\"", "upstream.id: expected printable ASCII" },
+	{ "upstream.meter_interval_s", "4000", "upstream.meter_interval_s: "
+	  "expected an integer from 0 to 3600, got 4000" },
+	{ "upstream.queue_max", "10", "upstream.queue_max: expected an integer "
+	  "from 100 to 10000000, got 10" },
+	{ "upstream.offline_unknown_tokens", "\"maybe\"",
+	  "upstream.offline_unknown_tokens: expected one of \"reject\", "
+	  "\"accept\", got \"maybe\"" },
+	{ "upstream.message_attempts", "0", "upstream.message_attempts: expected "
+	  "an integer from 1 to 10, got 0" },
+	{ "upstream.retry_interval_s", "1.5", "upstream.retry_interval_s: "
+	  "expected an integer from 1 to 3600" },
+	{ "upstream.reconnect_max_s", "0", "upstream.reconnect_max_s: expected "
+	  "an integer from 1 to 3600, got 0" },
+	{ "upstream.call_timeout_s", "\"30\"", "upstream.call_timeout_s: "
+	  "expected an integer from 1 to 300" },
 	{ "web.listen", NULL, "web.listen: required key is missing" },
 	{ "web.port", "80", "web.port: unknown key" },
 };

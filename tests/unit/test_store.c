@@ -318,6 +318,108 @@ test_samples_batched_and_pruned(void **state)
 	assert_int_equal(committed_samples(f->path), 3);
 }
 
+/* The uplink outbox: order, ack with the upstream's tx id, per-session
+ * counters, the bound (meter rows dropped first, never a start or a stop),
+ * and everything across a reopen. */
+static void
+test_outbox(void **state)
+{
+	struct fixture *f = *state;
+	int err, dropped;
+	char *cause, buf[32];
+	struct store *st = store_open(f->path, &err, &cause);
+	struct store_outbox_row r, got;
+	int64_t count, oldest, sid;
+	static const int kinds[] = { STORE_OB_START, STORE_OB_METER,
+		STORE_OB_METER, STORE_OB_STOP };
+
+	assert_non_null(st);
+	for (int i = 0; i < 4; i++) {
+		memset(&r, 0, sizeof r);
+		r.kind = kinds[i];
+		r.session_id = 7;
+		snprintf(r.action, sizeof r.action, "A%d", i);
+		r.payload = (char *)"{}";
+		r.created_ms = 1000 + i;
+		assert_int_equal(store_outbox_add(st, &r, 4, 0, &dropped), STORE_OK);
+		assert_int_equal(dropped, 0);
+		assert_int_equal(r.tx_seq, i);
+	}
+	/* Full: a new meter row pushes out the oldest meter row. */
+	r.kind = STORE_OB_METER;
+	snprintf(r.action, sizeof r.action, "A4");
+	assert_int_equal(store_outbox_add(st, &r, 4, 0, &dropped), STORE_OK);
+	assert_int_equal(dropped, 1);
+	store_close(st);
+
+	st = store_open(f->path, &err, &cause);
+	assert_non_null(st);
+	assert_int_equal(store_outbox_stats(st, &count, &oldest), STORE_OK);
+	assert_int_equal(count, 4);
+	assert_int_equal(oldest, 1000);
+	assert_int_equal(store_outbox_next(st, 0, &got), STORE_OK);
+	assert_string_equal(got.action, "A0");
+	assert_int_equal(got.kind, STORE_OB_START);
+	assert_int_equal(store_outbox_ack(st, got.seq, 7, "4711"), STORE_OK);
+	free(got.payload);
+	assert_int_equal(store_uplink_tx_get(st, 7, buf, sizeof buf), STORE_OK);
+	assert_string_equal(buf, "4711");
+	assert_int_equal(store_uplink_tx_find(st, "4711", &sid), STORE_OK);
+	assert_int_equal(sid, 7);
+	assert_int_equal(store_outbox_next(st, 0, &got), STORE_OK);
+	assert_string_equal(got.action, "A2");
+	assert_int_equal(store_outbox_attempts(st, got.seq, 2), STORE_OK);
+	free(got.payload);
+	assert_int_equal(store_outbox_next(st, 0, &got), STORE_OK);
+	assert_int_equal(got.attempts, 2);
+	free(got.payload);
+	/* Only starts and stops left: a meter row is refused, a stop is kept
+	 * beyond the bound. */
+	assert_int_equal(store_outbox_ack(st, got.seq, 0, NULL), STORE_OK);
+	assert_int_equal(store_outbox_next(st, 0, &got), STORE_OK);
+	assert_int_equal(store_outbox_ack(st, got.seq, 0, NULL), STORE_OK);
+	free(got.payload);
+	for (int i = 0; i < 2; i++) {
+		memset(&r, 0, sizeof r);
+		r.kind = STORE_OB_STOP;
+		snprintf(r.action, sizeof r.action, "S");
+		r.payload = (char *)"{}";
+		assert_int_equal(store_outbox_add(st, &r, 100, 0, &dropped), STORE_OK);
+	}
+	r.kind = STORE_OB_METER;
+	assert_int_equal(store_outbox_add(st, &r, 3, 0, &dropped), STORE_OK);
+	assert_int_equal(dropped, 1);
+	/* The meter row that went in is dropped for a stop... */
+	r.kind = STORE_OB_STOP;
+	assert_int_equal(store_outbox_add(st, &r, 3, 0, &dropped), STORE_OK);
+	assert_int_equal(dropped, 1);
+	/* ...a new meter row is refused when only stops are left... */
+	r.kind = STORE_OB_METER;
+	assert_int_equal(store_outbox_add(st, &r, 3, 0, &dropped), STORE_OK);
+	assert_int_equal(dropped, 1);
+	/* ...and a stop goes in beyond the bound. */
+	r.kind = STORE_OB_STOP;
+	assert_int_equal(store_outbox_add(st, &r, 3, 0, &dropped), STORE_OK);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(store_outbox_stats(st, &count, &oldest), STORE_OK);
+	assert_int_equal(count, 4);
+
+	/* Tokens. */
+	assert_int_equal(store_auth_cache_put(st, "abc", 0, 5000, 1), STORE_OK);
+	assert_int_equal(store_auth_cache_get(st, "ABC", &err, &oldest), STORE_OK);
+	assert_int_equal(oldest, 5000);
+	assert_int_equal(store_auth_cache_clear(st), STORE_OK);
+	assert_int_equal(store_auth_cache_get(st, "abc", &err, &oldest),
+	    STORE_ERR_NOTFOUND);
+	assert_int_equal(store_local_list_put(st, "T1", 1, 0), STORE_OK);
+	assert_int_equal(store_local_list_get(st, "t1", &err, &oldest), STORE_OK);
+	assert_int_equal(err, 1);
+	assert_int_equal(store_local_list_put(st, "T1", -1, 0), STORE_OK);
+	assert_int_equal(store_local_list_get(st, "t1", &err, &oldest),
+	    STORE_ERR_NOTFOUND);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -326,6 +428,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_persists_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_from_each_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_refused, setup, teardown),

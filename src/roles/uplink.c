@@ -1,0 +1,1900 @@
+/*
+ * uplink — see uplink.h.
+ *
+ * States of the link:
+ *
+ *   connecting --open--> booting --Accepted--> accepted
+ *        ^                  |  \--Pending/Rejected--> pending/rejected
+ *        |                  |          (BootNotification again after the
+ *        |                  |           interval)
+ *        +---- backoff <----+---- closed (from any state)
+ *
+ * Only "accepted" sends anything but BootNotification (and, in pending,
+ * answers the upstream's requests).
+ *
+ * The outbox pump keeps at most one outbox message in flight: the head of
+ * the table (lowest seq). Its answer deletes it (one durable commit, with
+ * the 1.6 transaction id of a StartTransaction in the same commit), then
+ * the next one goes. Status, heartbeats, Authorize and charging limits
+ * bypass the outbox and queue behind the in-flight message in the rpc's
+ * own queue.
+ *
+ * Down commands routed to a charger wait for its answer; the context of
+ * each (struct down) remembers the connection generation so that an answer
+ * arriving after the upstream connection changed is dropped, not sent on a
+ * freed call handle.
+ */
+#include "roles/uplink.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/rand.h>
+
+#include "ocpp/schema.h"
+#include "ocpp/up.h"
+#include "roles/csms.h"
+#include "site/site.h"
+#include "site/store.h"
+#include "transport/rpc.h"
+#include "transport/ws.h"
+#include "core/gateway.h"
+#include "util/isotime.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define MOD "uplink"
+#define BOOT_RETRY_S 60		/* interval when the upstream gives none */
+#define MAX_PROFILES 64		/* EVSE caps with a schedule */
+#define UP_MAX_SETTINGS 16	/* the gateway's own settings (settings()) */
+
+enum link {
+	LINK_CONNECTING = 0,
+	LINK_BOOTING,
+	LINK_PENDING,
+	LINK_REJECTED,
+	LINK_ACCEPTED,
+	LINK_BACKOFF,
+};
+
+static const char *const link_names[] = { "connecting", "booting", "pending",
+	"rejected", "accepted", "backoff" };
+
+/* A charging profile from the upstream, evaluated over time. */
+struct prof {
+	bool used;
+	int number;			/* 0: the station */
+	struct ocpp_profile p;
+	int64_t start_ms;		/* the schedule's time zero */
+};
+
+struct down;
+
+struct uplink {
+	struct event_base *base;
+	const struct config *cfg;
+	const struct config_upstream *up;
+	enum config_ocpp_version v;
+	enum schema_version sv;
+	struct site *site;
+	struct store *store;
+	struct csms *csms;
+	struct uplink_hooks hooks;
+	struct rpc_handlers *handlers;
+
+	struct ws_conn *conn;		/* connecting, not open yet */
+	struct rpc *rpc;		/* open */
+	unsigned gen;			/* connection generation */
+	enum link link;
+	enum site_boot boot;
+	int backoff_n;
+	int heartbeat_s;
+	struct event *reconnect_ev, *boot_ev, *heartbeat_ev, *meter_ev;
+	struct event *retry_ev, *pump_ev, *profile_ev, *reset_ev;
+
+	/* outbox */
+	bool inflight;
+	int64_t inflight_seq;
+	int64_t inflight_session;
+	int inflight_kind;
+	int inflight_attempts;
+	bool retry_wait;
+	int64_t depth;
+	int64_t oldest_ms;
+
+	/* settings the upstream may change (persisted in the meta table) */
+	int meter_interval_s;
+	int attempts;
+	int retry_interval_s;
+	int list_version;
+
+	/* per EVSE number: the reading time last sent up */
+	int64_t *meter_sent;
+	int nmeter;
+
+	struct prof profs[MAX_PROFILES];
+
+	double ems_sent[3];
+	bool ems_notified;
+
+	struct down *downs;		/* waiting for chargers */
+};
+
+/* A down command waiting for chargers' answers. */
+struct down {
+	struct uplink *ul;		/* NULL: the uplink is gone */
+	struct down *next;
+	struct rpc_call *call;
+	unsigned gen;
+	struct up_down d;
+	char action[48];
+	int outstanding;
+	int yes, no, scheduled;
+	char status[OCPP_STR_LEN];	/* a single charger's answer word */
+	char tx_id[SITE_TOKEN_LEN];
+};
+
+static void pump(struct uplink *ul);
+static void connect_now(struct uplink *ul);
+static void send_boot(struct uplink *ul);
+static void send_all_status(struct uplink *ul);
+
+/* ------------------------------------------------------------ helpers */
+
+static double
+rand_unit(void)
+{
+	uint32_t r;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+		r = (uint32_t)isotime_mono_ms();
+	return (double)r / 4294967296.0;
+}
+
+static void
+arm(struct event *ev, double seconds)
+{
+	struct timeval tv;
+
+	if (seconds < 0)
+		seconds = 0;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	event_add(ev, &tv);
+}
+
+static void
+notify_state(struct uplink *ul)
+{
+	if (ul->hooks.state_changed)
+		ul->hooks.state_changed(ul->hooks.arg);
+}
+
+static void
+set_link(struct uplink *ul, enum link l)
+{
+	if (ul->link == l)
+		return;
+	ul->link = l;
+	log_info(MOD, "link state=%s", link_names[l]);
+	notify_state(ul);
+}
+
+static void
+refresh_stats(struct uplink *ul)
+{
+	store_outbox_stats(ul->store, &ul->depth, &ul->oldest_ms);
+}
+
+static int
+meta_int(struct uplink *ul, const char *key, int dflt)
+{
+	char buf[32], *end;
+	long v;
+
+	if (store_meta_get(ul->store, key, buf, sizeof buf) != STORE_OK)
+		return dflt;
+	v = strtol(buf, &end, 10);
+	return end != buf && *end == '\0' && v >= 0 && v <= 86400 * 7 ? (int)v :
+	    dflt;
+}
+
+static void
+meta_put_int(struct uplink *ul, const char *key, int v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof buf, "%d", v);
+	store_meta_set(ul->store, key, buf);
+}
+
+/* The status an EVSE shows upstream: its own, or Unavailable while its
+ * charger is not connected. */
+static enum site_status
+shown_status(const struct site_evse *e)
+{
+	return e->charger->connected ? e->status : SITE_STATUS_UNAVAILABLE;
+}
+
+static bool
+up_ok(const struct uplink *ul)
+{
+	return ul->rpc != NULL && ul->link == LINK_ACCEPTED;
+}
+
+/* Send a request that is not queued in the outbox. Takes payload. */
+static void
+send_direct(struct uplink *ul, const char *action, cJSON *payload,
+    rpc_result_fn cb, void *arg)
+{
+	if (payload == NULL)
+		return;
+	if (ul->rpc == NULL || rpc_call(ul->rpc, action, payload, cb, arg) !=
+	    RPC_OK)
+		log_debug(MOD, "not sent action=%s", action);
+}
+
+/* ------------------------------------------------------------ status */
+
+static void
+send_status(struct uplink *ul, const struct site_evse *e)
+{
+	const char *action;
+	const struct site_connector *k = &e->connectors[0];
+
+	if (!up_ok(ul) || e->number < 1)
+		return;
+	send_direct(ul, "StatusNotification", up_status(ul->v, e->number, 1,
+	    shown_status(e), k->error_code, isotime_now_ms(), &action), NULL,
+	    NULL);
+}
+
+static void
+send_all_status(struct uplink *ul)
+{
+	const char *action;
+	size_t n = site_charger_count(ul->site);
+
+	if (!up_ok(ul))
+		return;
+	/* The gateway itself (1.6 connector 0; 2.0.1 has no such status). */
+	send_direct(ul, "StatusNotification", up_status(ul->v, 0, 0,
+	    SITE_STATUS_AVAILABLE, NULL, isotime_now_ms(), &action), NULL, NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct site_charger *ch = site_charger_at(ul->site, i);
+		for (int e = 0; e < ch->nevses; e++)
+			send_status(ul, ch->evses[e]);
+	}
+}
+
+/* ------------------------------------------------------------ outbox */
+
+int
+uplink_enqueue(struct uplink *ul, const struct site_session *x,
+    enum ocpp_tx_kind kind, int64_t now_ms)
+{
+	struct store_outbox_row row;
+	const char *action;
+	const struct site_evse *e = x->evse;
+	cJSON *p;
+	int dropped = 0, rc;
+
+	p = up_tx(ul->v, kind, x, e->number, x->connector,
+	    kind == OCPP_TX_UPDATED ? &e->reading : NULL, !up_ok(ul), now_ms,
+	    &action);
+	memset(&row, 0, sizeof row);
+	row.kind = kind == OCPP_TX_STARTED ? STORE_OB_START :
+	    kind == OCPP_TX_ENDED ? STORE_OB_STOP : STORE_OB_METER;
+	row.session_id = x->id;
+	row.version = ul->v;
+	snprintf(row.action, sizeof row.action, "%s", action);
+	row.payload = cJSON_PrintUnformatted(p);
+	row.created_ms = now_ms;
+	cJSON_Delete(p);
+	if (row.payload == NULL)
+		abort();
+	rc = store_outbox_add(ul->store, &row, ul->up->queue_max,
+	    ul->inflight ? ul->inflight_seq : 0, &dropped);
+	free(row.payload);
+	if (rc != STORE_OK) {
+		log_error(MOD, "outbox write failed session=%lld action=%s",
+		    (long long)x->id, action);
+		return -1;
+	}
+	if (dropped)
+		log_warn(MOD, "outbox full max=%d: dropped a meter value",
+		    ul->up->queue_max);
+	refresh_stats(ul);
+	log_debug(MOD, "queued seq=%lld action=%s session=%lld depth=%lld",
+	    (long long)row.seq, action, (long long)x->id, (long long)ul->depth);
+	notify_state(ul);
+	pump(ul);
+	return 0;
+}
+
+static void
+on_pump_ev(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pump(arg);
+}
+
+static void
+outbox_drop(struct uplink *ul, int64_t seq, const char *why)
+{
+	log_warn(MOD, "outbox message dropped seq=%lld why=%s", (long long)seq,
+	    why);
+	store_outbox_ack(ul->store, seq, 0, NULL);
+	refresh_stats(ul);
+}
+
+static void on_outbox_done(struct rpc *rpc, const struct rpc_response *res,
+    void *arg);
+
+static void
+pump(struct uplink *ul)
+{
+	struct store_outbox_row row;
+	char txid[SITE_TOKEN_LEN];
+	cJSON *p;
+	int rc;
+
+	while (up_ok(ul) && !ul->inflight && !ul->retry_wait) {
+		rc = store_outbox_next(ul->store, 0, &row);
+		if (rc != STORE_OK)
+			return;
+		if (row.version != (int)ul->v) {
+			free(row.payload);
+			outbox_drop(ul, row.seq, "written for the other OCPP version");
+			continue;
+		}
+		p = cJSON_Parse(row.payload);
+		free(row.payload);
+		if (p == NULL) {
+			outbox_drop(ul, row.seq, "unreadable payload");
+			continue;
+		}
+		rc = row.session_id != 0 && ul->v == CONFIG_OCPP16 ?
+		    store_uplink_tx_get(ul->store, row.session_id, txid,
+		    sizeof txid) : STORE_ERR_NOTFOUND;
+		if (up_patch_tx(ul->v, p, rc == STORE_OK ? txid : NULL,
+		    row.tx_seq) != 0) {
+			cJSON_Delete(p);
+			outbox_drop(ul, row.seq, "the upstream never gave this "
+			    "session a transaction id");
+			continue;
+		}
+		ul->inflight = true;
+		ul->inflight_seq = row.seq;
+		ul->inflight_session = row.session_id;
+		ul->inflight_kind = row.kind;
+		ul->inflight_attempts = row.attempts;
+		if (rpc_call(ul->rpc, row.action, p, on_outbox_done, ul) !=
+		    RPC_OK) {
+			ul->inflight = false;
+			return;
+		}
+		log_debug(MOD, "sending seq=%lld action=%s", (long long)row.seq,
+		    row.action);
+	}
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *ul = arg;
+
+	(void)fd;
+	(void)what;
+	ul->retry_wait = false;
+	pump(ul);
+}
+
+static void
+on_outbox_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
+{
+	struct uplink *ul = arg;
+	struct schema_error serr;
+	struct up_auth_result a;
+	int64_t seq = ul->inflight_seq;
+
+	(void)rpc;
+	ul->inflight = false;
+	switch (res->outcome) {
+	case RPC_OUTCOME_RESULT:
+		if (schema_validate(ul->sv, res->action, SCHEMA_RESPONSE,
+		    res->payload, &serr) != SCHEMA_OK)
+			log_warn(MOD, "invalid answer kept action=%s why=%s",
+			    res->action, serr.description);
+		up_auth_result(ul->v, res->action, res->payload, &a);
+		if (ul->v == CONFIG_OCPP16 && ul->inflight_kind == STORE_OB_START &&
+		    strcmp(a.tx_id, "0") != 0 && a.tx_id[0] != '\0') {
+			store_outbox_ack(ul->store, seq, ul->inflight_session, a.tx_id);
+			log_info(MOD, "transaction mapped session=%lld upstream_tx=%s",
+			    (long long)ul->inflight_session, a.tx_id);
+		} else {
+			store_outbox_ack(ul->store, seq, 0, NULL);
+		}
+		if (a.has_auth && a.status != OCPP_AUTH_ACCEPTED)
+			log_warn(MOD, "upstream refused the token of session=%lld "
+			    "status=%d", (long long)ul->inflight_session, a.status);
+		log_info(MOD, "acknowledged seq=%lld action=%s", (long long)seq,
+		    res->action);
+		refresh_stats(ul);
+		notify_state(ul);
+		pump(ul);
+		return;
+	case RPC_OUTCOME_ERROR:
+	case RPC_OUTCOME_TIMEOUT:
+		ul->inflight_attempts++;
+		log_warn(MOD, "outbox message failed seq=%lld action=%s attempt=%d "
+		    "of %d why=%s", (long long)seq, res->action,
+		    ul->inflight_attempts, ul->attempts,
+		    res->outcome == RPC_OUTCOME_TIMEOUT ? "timeout" : res->code_name);
+		if (ul->inflight_attempts >= ul->attempts) {
+			outbox_drop(ul, seq, "attempts used up");
+			notify_state(ul);
+			pump(ul);
+			return;
+		}
+		store_outbox_attempts(ul->store, seq, ul->inflight_attempts);
+		ul->retry_wait = true;
+		arm(ul->retry_ev, (double)ul->retry_interval_s *
+		    ul->inflight_attempts);
+		return;
+	case RPC_OUTCOME_CLOSED:
+		/* Sent again after the reconnect. */
+		return;
+	}
+}
+
+/* Periodic meter values of every EVSE with an open session and a newer
+ * reading than the last one sent. */
+static void
+on_meter(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *ul = arg;
+	size_t n = site_charger_count(ul->site);
+	int64_t now = isotime_now_ms();
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < n; i++) {
+		struct site_charger *ch = site_charger_at(ul->site, i);
+		for (int k = 0; k < ch->nevses; k++) {
+			struct site_evse *e = ch->evses[k];
+			int num = e->number;
+
+			if (e->session == NULL || !e->session->open ||
+			    e->reading.ts_ms == 0 || num < 1)
+				continue;
+			if (num >= ul->nmeter) {
+				int nn = num + 16;
+				int64_t *m = xcalloc((size_t)nn, sizeof *m);
+				if (ul->nmeter > 0)
+					memcpy(m, ul->meter_sent, (size_t)ul->nmeter *
+					    sizeof *m);
+				free(ul->meter_sent);
+				ul->meter_sent = m;
+				ul->nmeter = nn;
+			}
+			if (e->reading.ts_ms <= ul->meter_sent[num])
+				continue;
+			ul->meter_sent[num] = e->reading.ts_ms;
+			uplink_enqueue(ul, e->session, OCPP_TX_UPDATED, now);
+		}
+	}
+	if (ul->meter_interval_s > 0)
+		arm(ul->meter_ev, ul->meter_interval_s);
+}
+
+static void
+on_site(const struct site_event *ev, void *arg)
+{
+	struct uplink *ul = arg;
+	const struct site_charger *ch = ev->charger;
+	int64_t now = isotime_now_ms();
+
+	switch (ev->type) {
+	case SITE_EV_STATUS:
+		send_status(ul, ev->evse);
+		break;
+	case SITE_EV_CHARGER_CONNECTED:
+	case SITE_EV_CHARGER_DISCONNECTED:
+		for (int e = 0; e < ch->nevses; e++)
+			send_status(ul, ch->evses[e]);
+		break;
+	/* An entry is as old as the event it reports (a charger that was
+	 * offline itself reports late). */
+	case SITE_EV_SESSION_STARTED:
+		uplink_enqueue(ul, ev->session, OCPP_TX_STARTED,
+		    ev->session->start_ms > 0 && ev->session->start_ms < now ?
+		    ev->session->start_ms : now);
+		break;
+	case SITE_EV_SESSION_ENDED:
+		uplink_enqueue(ul, ev->session, OCPP_TX_ENDED,
+		    ev->session->stop_ms > 0 && ev->session->stop_ms < now ?
+		    ev->session->stop_ms : now);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ boot */
+
+static void
+on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *ul = arg;
+	const char *action;
+
+	(void)fd;
+	(void)what;
+	if (up_ok(ul))
+		send_direct(ul, "Heartbeat", up_heartbeat(ul->v, &action), NULL,
+		    NULL);
+	if (ul->heartbeat_s > 0)
+		arm(ul->heartbeat_ev, ul->heartbeat_s);
+}
+
+static void
+on_boot_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
+{
+	struct uplink *ul = arg;
+	struct up_boot_result b;
+	struct schema_error serr;
+	int interval;
+
+	(void)rpc;
+	if (res->outcome == RPC_OUTCOME_CLOSED)
+		return;
+	if (res->outcome != RPC_OUTCOME_RESULT ||
+	    schema_validate(ul->sv, "BootNotification", SCHEMA_RESPONSE,
+	    res->payload, &serr) != SCHEMA_OK) {
+		log_warn(MOD, "boot failed why=%s", res->outcome ==
+		    RPC_OUTCOME_RESULT ? serr.description : res->outcome ==
+		    RPC_OUTCOME_TIMEOUT ? "timeout" : res->code_name);
+		arm(ul->boot_ev, BOOT_RETRY_S);
+		return;
+	}
+	up_boot_result(res->payload, &b);
+	ul->boot = b.status;
+	interval = b.interval_s > 0 ? b.interval_s : 0;
+	log_info(MOD, "boot status=%s interval=%d", site_boot_name(b.status),
+	    interval);
+	switch (b.status) {
+	case SITE_BOOT_ACCEPTED:
+		ul->backoff_n = 0;
+		set_link(ul, LINK_ACCEPTED);
+		ul->heartbeat_s = interval > 0 ? interval :
+		    meta_int(ul, "uplink.HeartbeatInterval", 300);
+		arm(ul->heartbeat_ev, ul->heartbeat_s);
+		send_all_status(ul);
+		refresh_stats(ul);
+		log_info(MOD, "replaying outbox depth=%lld", (long long)ul->depth);
+		pump(ul);
+		break;
+	case SITE_BOOT_PENDING:
+		set_link(ul, LINK_PENDING);
+		arm(ul->boot_ev, interval > 0 ? interval : BOOT_RETRY_S);
+		break;
+	default:
+		set_link(ul, LINK_REJECTED);
+		arm(ul->boot_ev, interval > 0 ? interval : BOOT_RETRY_S);
+		break;
+	}
+}
+
+static void
+send_boot(struct uplink *ul)
+{
+	const char *action;
+	char serial[26];
+	struct up_identity id = { "sitegate", "sitegate", serial,
+		SITEGATE_VERSION };
+
+	if (ul->rpc == NULL)
+		return;
+	snprintf(serial, sizeof serial, "%s", ul->cfg->site_id);
+	if (ul->link != LINK_PENDING && ul->link != LINK_REJECTED)
+		set_link(ul, LINK_BOOTING);
+	if (rpc_call(ul->rpc, "BootNotification", up_boot(ul->v, &id, &action),
+	    on_boot_done, ul) != RPC_OK)
+		arm(ul->boot_ev, BOOT_RETRY_S);
+}
+
+static void
+on_boot_ev(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	send_boot(arg);
+}
+
+/* ------------------------------------------------------------ link */
+
+static void
+schedule_reconnect(struct uplink *ul)
+{
+	double d = 1.0;
+
+	for (int i = 0; i < ul->backoff_n && d < ul->up->reconnect_max_s; i++)
+		d *= 2;
+	if (d > ul->up->reconnect_max_s)
+		d = ul->up->reconnect_max_s;
+	d = d / 2 + rand_unit() * d / 2;	/* jitter: [d/2, d] */
+	ul->backoff_n++;
+	set_link(ul, LINK_BACKOFF);
+	log_info(MOD, "reconnect in_ms=%d", (int)(d * 1000));
+	event_del(ul->heartbeat_ev);
+	event_del(ul->boot_ev);
+	event_del(ul->retry_ev);
+	ul->retry_wait = false;
+	arm(ul->reconnect_ev, d);
+}
+
+static void
+on_disconnect(struct rpc *rpc, const struct ws_close_info *info, void *arg)
+{
+	struct uplink *ul = arg;
+	char esc[LOG_ESC_LEN];
+
+	(void)rpc;
+	log_warn(MOD, "disconnected code=%u reason=%s", info->code,
+	    log_esc(esc, sizeof esc, info->reason));
+	ul->rpc = NULL;
+	ul->inflight = false;
+	ul->gen++;
+	schedule_reconnect(ul);
+}
+
+static void handle_down(struct rpc *rpc, struct rpc_call *call,
+    const cJSON *payload, void *arg);
+
+static void
+on_open(struct ws_conn *conn, void *arg)
+{
+	struct uplink *ul = arg;
+	struct rpc_opts o;
+
+	ul->conn = NULL;
+	memset(&o, 0, sizeof o);
+	o.version = ul->v == CONFIG_OCPP16 ? RPC_V16 : RPC_V201;
+	o.handlers = ul->handlers;
+	o.call_timeout_ms = ul->up->call_timeout_s * 1000;
+	o.queue_max = 100000;
+	o.max_inbound = 16;
+	o.on_disconnect = on_disconnect;
+	o.arg = ul;
+	o.log_module = MOD;
+	ul->rpc = rpc_new(ul->base, conn, &o);
+	ul->gen++;
+	log_info(MOD, "connected url=%s id=%s protocol=%s tls=%s", ul->up->url,
+	    ul->up->id, ws_conn_protocol(conn), ws_conn_is_tls(conn) ? "yes" :
+	    "no");
+	send_boot(ul);
+}
+
+static void
+on_close(struct ws_conn *conn, const struct ws_close_info *info, void *arg)
+{
+	struct uplink *ul = arg;
+
+	(void)conn;
+	ul->conn = NULL;
+	log_warn(MOD, "connect failed url=%s code=%u http_status=%d", ul->up->url,
+	    info->code, info->http_status);
+	schedule_reconnect(ul);
+}
+
+static void
+connect_now(struct uplink *ul)
+{
+	struct ws_client_opts o;
+	struct ws_handler h = { on_open, NULL, on_close };
+	char *cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.url = ul->up->url;
+	o.id = ul->up->id;
+	o.protocol = config_version_name(ul->v);
+	o.password = ul->up->password;
+	o.ca_file = ul->up->ca_file;
+	o.cert = ul->up->cert;
+	o.key = ul->up->key;
+	o.limits.ping_interval_ms = 30000;
+	set_link(ul, LINK_CONNECTING);
+	ul->conn = ws_connect(ul->base, &o, &h, ul, &cause);
+	if (ul->conn == NULL) {
+		log_error(MOD, "cannot connect: %s", cause ? cause : "?");
+		free(cause);
+		schedule_reconnect(ul);
+	}
+}
+
+static void
+on_reconnect(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	connect_now(arg);
+}
+
+/* ------------------------------------------------------------ auth */
+
+static bool
+token_decision(int status, int64_t expiry_ms, int64_t now,
+    struct auth_result *r)
+{
+	r->status = (enum ocpp_auth_status)status;
+	r->expiry_ms = expiry_ms;
+	if (r->status == OCPP_AUTH_ACCEPTED && expiry_ms != 0 && expiry_ms <= now)
+		r->status = OCPP_AUTH_EXPIRED;
+	return true;
+}
+
+struct auth_result
+uplink_auth_offline(struct uplink *ul, const char *token, int64_t now)
+{
+	struct config_auth local = ul->cfg->auth;
+	struct auth_result r;
+	int64_t exp;
+	int st;
+
+	/* 1. the local list of the configuration */
+	local.mode = CONFIG_AUTH_LOCAL_LIST;
+	r = auth_decide(&local, token, now);
+	if (r.status != OCPP_AUTH_UNKNOWN)
+		return r;
+	/* 2. the list the upstream sent (SendLocalList) */
+	if (store_local_list_get(ul->store, token, &st, &exp) == STORE_OK &&
+	    token_decision(st, exp, now, &r))
+		return r;
+	/* 3. the cache of the upstream's answers (an expired entry is not
+	 * an answer any more) */
+	if (store_auth_cache_get(ul->store, token, &st, &exp) == STORE_OK &&
+	    (exp == 0 || exp > now))
+		return (struct auth_result){ (enum ocpp_auth_status)st, exp };
+	/* 4. the offline policy */
+	r.status = ul->up->offline_accept_unknown ? OCPP_AUTH_ACCEPTED :
+	    OCPP_AUTH_UNKNOWN;
+	r.expiry_ms = 0;
+	return r;
+}
+
+struct auth_ask {
+	struct uplink *ul;
+	char token[SITE_TOKEN_LEN];
+	uplink_auth_cb *done;
+	void *arg;
+};
+
+static void
+on_authorize_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
+{
+	struct auth_ask *a = arg;
+	struct uplink *ul = a->ul;
+	struct up_auth_result ar;
+	struct auth_result r;
+	struct schema_error serr;
+	char esc[LOG_ESC_LEN];
+
+	(void)rpc;
+	if (res->outcome == RPC_OUTCOME_RESULT && schema_validate(ul->sv,
+	    "Authorize", SCHEMA_RESPONSE, res->payload, &serr) == SCHEMA_OK) {
+		up_auth_result(ul->v, "Authorize", res->payload, &ar);
+		r.status = ar.status;
+		r.expiry_ms = ar.expiry_ms;
+		store_auth_cache_put(ul->store, a->token, (int)ar.status,
+		    ar.expiry_ms, isotime_now_ms());
+		log_info(MOD, "authorize token=%s status=%d via=upstream",
+		    log_esc(esc, sizeof esc, a->token), r.status);
+	} else {
+		r = uplink_auth_offline(ul, a->token, isotime_now_ms());
+		log_info(MOD, "authorize token=%s status=%d via=offline",
+		    log_esc(esc, sizeof esc, a->token), r.status);
+	}
+	a->done(&r, a->arg);
+	free(a);
+}
+
+void
+uplink_authorize(struct uplink *ul, const struct ocpp_id_token *t,
+    uplink_auth_cb *done, void *arg)
+{
+	struct auth_ask *a;
+	const char *action;
+	struct auth_result r;
+	char esc[LOG_ESC_LEN];
+
+	if (!up_ok(ul) || !up_token_fits(ul->v, t->id)) {
+		r = uplink_auth_offline(ul, t->id, isotime_now_ms());
+		log_info(MOD, "authorize token=%s status=%d via=offline",
+		    log_esc(esc, sizeof esc, t->id), r.status);
+		done(&r, arg);
+		return;
+	}
+	a = xcalloc(1, sizeof *a);
+	a->ul = ul;
+	snprintf(a->token, sizeof a->token, "%s", t->id);
+	a->done = done;
+	a->arg = arg;
+	if (rpc_call(ul->rpc, "Authorize", up_authorize(ul->v, t, &action),
+	    on_authorize_done, a) != RPC_OK) {
+		free(a);
+		r = uplink_auth_offline(ul, t->id, isotime_now_ms());
+		done(&r, arg);
+	}
+}
+
+static void
+csms_authorize(const struct ocpp_id_token *t, csms_auth_done *done,
+    void *done_arg, void *arg)
+{
+	uplink_authorize(arg, t, done, done_arg);
+}
+
+static struct auth_result
+csms_local(const char *token, int64_t now, void *arg)
+{
+	struct uplink *ul = arg;
+
+	return uplink_auth_offline(ul, token, now);
+}
+
+/* ------------------------------------------------------------ profiles */
+
+static int
+profile_phases(const struct ocpp_period *pe)
+{
+	return pe->phases > 0 ? pe->phases : 3;
+}
+
+/* The limit in A of profile x at now, or < 0 when none is in force; *next
+ * gets the time of the next change (INT64_MAX when none). */
+static double
+profile_at(const struct uplink *ul, const struct prof *x, int64_t now,
+    int64_t *next)
+{
+	const struct ocpp_profile *p = &x->p;
+	int64_t t = now - x->start_ms;
+	int idx = -1;
+	double lim;
+
+	*next = INT64_MAX;
+	if (p->valid_to_ms > 0 && now >= p->valid_to_ms)
+		return -1;
+	if (p->valid_to_ms > 0)
+		*next = p->valid_to_ms;
+	if (t < 0) {
+		*next = x->start_ms;
+		return -1;
+	}
+	if (p->duration_s > 0) {
+		int64_t end = x->start_ms + (int64_t)p->duration_s * 1000;
+		if (now >= end)
+			return -1;
+		if (end < *next)
+			*next = end;
+	}
+	for (int i = 0; i < p->nperiods; i++) {
+		int64_t at = x->start_ms + (int64_t)p->periods[i].start_s * 1000;
+		if (at <= now)
+			idx = i;
+		else if (at < *next) {
+			*next = at;
+			break;
+		}
+	}
+	if (idx < 0)
+		return -1;
+	lim = p->periods[idx].limit;
+	if (p->unit == OCPP_UNIT_W)
+		lim /= ul->cfg->site.voltage_v * profile_phases(&p->periods[idx]);
+	return lim < 0 ? 0 : lim;
+}
+
+static void
+apply_profiles(struct uplink *ul)
+{
+	int64_t now = isotime_now_ms(), next_all = INT64_MAX, next;
+	double station = -1;
+	int has_station = 0;
+
+	for (int i = 0; i < MAX_PROFILES; i++) {
+		struct prof *x = &ul->profs[i];
+		double lim;
+
+		if (!x->used)
+			continue;
+		lim = profile_at(ul, x, now, &next);
+		if (next < next_all)
+			next_all = next;
+		if (lim < 0 && next == INT64_MAX) {
+			/* Over for good. */
+			if (x->number > 0 && ul->hooks.evse_cap)
+				ul->hooks.evse_cap(x->number, -1, ul->hooks.arg);
+			x->used = false;
+			continue;
+		}
+		if (x->number == 0) {
+			has_station = 1;
+			if (lim >= 0 && (station < 0 || lim < station))
+				station = lim;
+		} else if (ul->hooks.evse_cap) {
+			ul->hooks.evse_cap(x->number, lim, ul->hooks.arg);
+		}
+	}
+	if (ul->hooks.station_limit) {
+		double l[3] = { station, station, station };
+		ul->hooks.station_limit(has_station && station >= 0 ? l : NULL,
+		    ul->hooks.arg);
+	}
+	event_del(ul->profile_ev);
+	if (next_all != INT64_MAX)
+		arm(ul->profile_ev, (double)(next_all - now) / 1000.0 + 0.001);
+}
+
+
+/* The upstream's profiles survive a restart (OCPP asks charge points to
+ * keep them): kept as one JSON document in the meta table. */
+static void
+profiles_save(struct uplink *ul)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *text;
+
+	for (int i = 0; i < MAX_PROFILES; i++) {
+		const struct prof *x = &ul->profs[i];
+		cJSON *o, *pe;
+
+		if (!x->used)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "n", x->number);
+		cJSON_AddNumberToObject(o, "id", x->p.id);
+		cJSON_AddNumberToObject(o, "sl", x->p.stack_level);
+		cJSON_AddNumberToObject(o, "pu", x->p.purpose);
+		cJSON_AddNumberToObject(o, "unit", x->p.unit);
+		cJSON_AddNumberToObject(o, "start", (double)x->start_ms);
+		cJSON_AddNumberToObject(o, "vto", (double)x->p.valid_to_ms);
+		cJSON_AddNumberToObject(o, "dur", x->p.duration_s);
+		pe = cJSON_AddArrayToObject(o, "periods");
+		for (int k = 0; k < x->p.nperiods; k++) {
+			cJSON *t = cJSON_CreateArray();
+			cJSON_AddItemToArray(t, cJSON_CreateNumber(x->p.periods[k].start_s));
+			cJSON_AddItemToArray(t, cJSON_CreateNumber(x->p.periods[k].limit));
+			cJSON_AddItemToArray(t, cJSON_CreateNumber(x->p.periods[k].phases));
+			cJSON_AddItemToArray(pe, t);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	if (text == NULL)
+		abort();
+	if (store_meta_set(ul->store, "uplink.profiles", text) != STORE_OK)
+		log_error(MOD, "charging profiles not stored");
+	free(text);
+}
+
+static void
+profiles_load(struct uplink *ul)
+{
+	char *buf = xcalloc(1, 65536);
+	cJSON *arr, *o;
+	int i = 0;
+
+	if (store_meta_get(ul->store, "uplink.profiles", buf, 65536) != STORE_OK ||
+	    (arr = cJSON_Parse(buf)) == NULL) {
+		free(buf);
+		return;
+	}
+	free(buf);
+	cJSON_ArrayForEach(o, arr) {
+		struct prof *x;
+		const cJSON *pe, *t;
+
+		if (i >= MAX_PROFILES)
+			break;
+		x = &ul->profs[i++];
+		memset(x, 0, sizeof *x);
+		x->used = true;
+		x->number = json_int(o, "n", 0);
+		x->p.id = json_int(o, "id", 0);
+		x->p.stack_level = json_int(o, "sl", 0);
+		x->p.purpose = (enum ocpp_purpose)json_int(o, "pu", 0);
+		x->p.unit = (enum ocpp_unit)json_int(o, "unit", 0);
+		x->start_ms = (int64_t)json_num(o, "start", 0);
+		x->p.valid_to_ms = (int64_t)json_num(o, "vto", 0);
+		x->p.duration_s = json_int(o, "dur", 0);
+		pe = cJSON_GetObjectItemCaseSensitive(o, "periods");
+		cJSON_ArrayForEach(t, pe) {
+			struct ocpp_period *q;
+			if (x->p.nperiods >= OCPP_MAX_PERIODS ||
+			    cJSON_GetArraySize(t) != 3)
+				break;
+			q = &x->p.periods[x->p.nperiods++];
+			q->start_s = cJSON_GetArrayItem(t, 0)->valueint;
+			q->limit = cJSON_GetArrayItem(t, 1)->valuedouble;
+			q->phases = cJSON_GetArrayItem(t, 2)->valueint;
+		}
+		if (x->p.nperiods == 0)
+			x->used = false;
+	}
+	cJSON_Delete(arr);
+	if (i > 0)
+		log_info(MOD, "charging profiles restored count=%d", i);
+}
+
+static void
+on_reset_ev(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *ul = arg;
+
+	(void)fd;
+	(void)what;
+	if (ul->rpc)
+		rpc_close(ul->rpc, WS_CLOSE_NORMAL, "reset");
+}
+
+static void
+on_profile_ev(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	apply_profiles(arg);
+}
+
+/* ------------------------------------------------------------ down */
+
+static struct site_evse *
+evse_of(struct uplink *ul, int number)
+{
+	return number >= 1 ? site_evse_by_number(ul->site, number) : NULL;
+}
+
+static struct down *
+down_new(struct uplink *ul, struct rpc_call *call, const struct up_down *d)
+{
+	struct down *w = xcalloc(1, sizeof *w);
+
+	w->ul = ul;
+	w->call = call;
+	w->gen = ul->gen;
+	w->d = *d;
+	snprintf(w->action, sizeof w->action, "%s", rpc_call_action(call));
+	w->next = ul->downs;
+	ul->downs = w;
+	return w;
+}
+
+static void
+down_unlink(struct down *w)
+{
+	struct down **pp;
+
+	if (w->ul == NULL)
+		return;
+	for (pp = &w->ul->downs; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+}
+
+/* The call can still be answered: same connection as when it came. */
+static bool
+down_live(const struct down *w)
+{
+	return w->ul != NULL && w->ul->rpc != NULL && w->ul->gen == w->gen;
+}
+
+static const char *
+json_status_of(const cJSON *o)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "status");
+
+	return cJSON_IsString(s) ? s->valuestring : "-";
+}
+
+static void
+down_reply(struct down *w, cJSON *reply)
+{
+	char esc[LOG_ESC_LEN];
+
+	if (down_live(w)) {
+		log_info(MOD, "answered action=%s status=%s", w->action,
+		    log_esc(esc, sizeof esc, json_status_of(reply)));
+		rpc_reply(w->call, reply);
+	} else {
+		cJSON_Delete(reply);
+	}
+	down_unlink(w);
+	free(w);
+}
+
+static void
+on_charger_answer(const struct ocpp_command_result *res, const char *error,
+    void *arg)
+{
+	struct down *w = arg;
+	const struct up_down *d = &w->d;
+	enum config_ocpp_version v;
+	const char *st;
+
+	if (res != NULL) {
+		if (res->accepted)
+			w->yes++;
+		else
+			w->no++;
+		if (strcmp(res->status, "Scheduled") == 0)
+			w->scheduled++;
+		snprintf(w->status, sizeof w->status, "%s", res->status);
+		if (res->tx_id[0])
+			snprintf(w->tx_id, sizeof w->tx_id, "%s", res->tx_id);
+	} else {
+		w->no++;
+		log_warn(MOD, "charger did not do action=%s why=%s", w->action,
+		    error);
+	}
+	if (--w->outstanding > 0)
+		return;
+	if (w->ul == NULL) {
+		free(w);
+		return;
+	}
+	v = w->ul->v;
+	switch (d->type) {
+	case UP_DOWN_UNLOCK:
+		if (res == NULL)
+			st = v == CONFIG_OCPP16 ? "UnlockFailed" : "UnlockFailed";
+		else if (v == CONFIG_OCPP16)
+			st = !strcmp(w->status, "Unlocked") ? "Unlocked" :
+			    !strcmp(w->status, "NotSupported") ? "NotSupported" :
+			    "UnlockFailed";
+		else
+			st = !strcmp(w->status, "Unlocked") ? "Unlocked" :
+			    !strcmp(w->status, "OngoingAuthorizedTransaction") ?
+			    w->status : !strcmp(w->status, "UnknownConnector") ?
+			    w->status : "UnlockFailed";
+		down_reply(w, up_reply_status(st));
+		return;
+	case UP_DOWN_AVAILABILITY:
+		down_reply(w, up_reply_status(w->no > 0 ? "Rejected" :
+		    w->scheduled > 0 ? "Scheduled" : "Accepted"));
+		return;
+	case UP_DOWN_RESET:
+		down_reply(w, up_reply_status(w->no > 0 ? "Rejected" :
+		    w->scheduled > 0 && v != CONFIG_OCPP16 ? "Scheduled" :
+		    "Accepted"));
+		return;
+	case UP_DOWN_REMOTE_START:
+		down_reply(w, v == CONFIG_OCPP16 ? up_reply_status(w->yes ?
+		    "Accepted" : "Rejected") : up_reply_start(w->yes ? "Accepted" :
+		    "Rejected", NULL));
+		return;
+	default:
+		down_reply(w, up_reply_status(w->yes && !w->no ? "Accepted" :
+		    "Rejected"));
+		return;
+	}
+}
+
+/* Send cmd to the charger of e for w; counts it outstanding. */
+static void
+route(struct uplink *ul, struct down *w, const struct site_evse *e,
+    struct ocpp_command *cmd)
+{
+	w->outstanding++;
+	if (csms_command(ul->csms, e->charger->id, cmd, on_charger_answer, w)
+	    != 0) {
+		w->outstanding--;
+		w->no++;
+	}
+}
+
+/* Finish a fan-out whose commands could not all be sent. */
+static void
+route_done(struct down *w)
+{
+	if (w->outstanding == 0) {
+		w->outstanding = 1;
+		on_charger_answer(NULL, "not connected", w);
+	}
+}
+
+static struct site_session *
+session_by_up_tx(struct uplink *ul, const char *tx_id)
+{
+	int64_t sid = 0;
+	size_t n = site_charger_count(ul->site);
+
+	if (ul->v == CONFIG_OCPP16) {
+		if (store_uplink_tx_find(ul->store, tx_id, &sid) != STORE_OK)
+			return NULL;
+	} else {
+		char *end;
+		sid = strtoll(tx_id, &end, 10);
+		if (end == tx_id || *end != '\0')
+			return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct site_charger *ch = site_charger_at(ul->site, i);
+		for (int e = 0; e < ch->nevses; e++)
+			if (ch->evses[e]->session && ch->evses[e]->session->id == sid)
+				return ch->evses[e]->session;
+	}
+	return NULL;
+}
+
+/* The first EVSE free for a remote start without an EVSE. */
+static struct site_evse *
+free_evse(struct uplink *ul)
+{
+	size_t n = site_charger_count(ul->site);
+
+	for (size_t i = 0; i < n; i++) {
+		struct site_charger *ch = site_charger_at(ul->site, i);
+		for (int e = 0; ch->connected && e < ch->nevses; e++) {
+			struct site_evse *x = ch->evses[e];
+			if (x->session == NULL &&
+			    (x->status == SITE_STATUS_AVAILABLE ||
+			    x->status == SITE_STATUS_OCCUPIED))
+				return x;
+		}
+	}
+	return NULL;
+}
+
+/* The gateway's own settings. */
+static int
+settings(struct uplink *ul, struct up_setting *s)
+{
+	int n = 0;
+	size_t nevse = 0, nch = site_charger_count(ul->site);
+
+	for (size_t i = 0; i < nch; i++)
+		nevse += (size_t)site_charger_at(ul->site, i)->nevses;
+#define SET(c, var, k, ro, fmt, val) do { \
+	s[n].component = c; s[n].variable = var; s[n].key = k; \
+	s[n].readonly = ro; snprintf(s[n].value, sizeof s[n].value, fmt, val); \
+	n++; } while (0)
+	SET("OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval", false,
+	    "%d", ul->heartbeat_s > 0 ? ul->heartbeat_s :
+	    meta_int(ul, "uplink.HeartbeatInterval", 300));
+	SET("SampledDataCtrlr", "TxUpdatedInterval", "MeterValueSampleInterval",
+	    false, "%d", ul->meter_interval_s);
+	SET("OCPPCommCtrlr", "MessageAttempts", "TransactionMessageAttempts",
+	    false, "%d", ul->attempts);
+	SET("OCPPCommCtrlr", "MessageAttemptInterval",
+	    "TransactionMessageRetryInterval", false, "%d", ul->retry_interval_s);
+	SET("LocalAuthListCtrlr", "Enabled", "LocalAuthListEnabled", true, "%s",
+	    "true");
+	SET("LocalAuthListCtrlr", "Entries", "LocalAuthListMaxLength", true,
+	    "%d", 100000);
+	SET("LocalAuthListCtrlr", "ItemsPerMessage", "SendLocalListMaxLength",
+	    true, "%d", UP_MAX_LIST);
+	SET("EVSE", "Count", "NumberOfConnectors", true, "%zu", nevse);
+#undef SET
+	return n;
+}
+
+static const char *
+set_setting(struct uplink *ul, const struct ocpp_key *k)
+{
+	static const struct {
+		const char *c, *v, *k, *meta;
+		int min, max;
+	} rw[] = {
+		{ "OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval",
+		  "uplink.HeartbeatInterval", 1, 86400 },
+		{ "SampledDataCtrlr", "TxUpdatedInterval",
+		  "MeterValueSampleInterval", "uplink.MeterInterval", 0, 3600 },
+		{ "OCPPCommCtrlr", "MessageAttempts", "TransactionMessageAttempts",
+		  "uplink.MessageAttempts", 1, 10 },
+		{ "OCPPCommCtrlr", "MessageAttemptInterval",
+		  "TransactionMessageRetryInterval", "uplink.RetryInterval", 1,
+		  3600 },
+	};
+	struct up_setting s[UP_MAX_SETTINGS];
+	int n = settings(ul, s);
+	bool v16 = ul->v == CONFIG_OCPP16;
+	char *end;
+	long val;
+
+	for (size_t i = 0; i < sizeof rw / sizeof *rw; i++) {
+		if (v16 ? strcmp(rw[i].k, k->variable) != 0 :
+		    strcmp(rw[i].c, k->component) != 0 ||
+		    strcmp(rw[i].v, k->variable) != 0)
+			continue;
+		val = strtol(k->value, &end, 10);
+		if (end == k->value || *end != '\0' || val < rw[i].min ||
+		    val > rw[i].max)
+			return "Rejected";
+		meta_put_int(ul, rw[i].meta, (int)val);
+		if (i == 0) {
+			ul->heartbeat_s = (int)val;
+			if (up_ok(ul))
+				arm(ul->heartbeat_ev, ul->heartbeat_s);
+		} else if (i == 1) {
+			ul->meter_interval_s = (int)val;
+			event_del(ul->meter_ev);
+			if (val > 0)
+				arm(ul->meter_ev, (double)val);
+		} else if (i == 2) {
+			ul->attempts = (int)val;
+		} else {
+			ul->retry_interval_s = (int)val;
+		}
+		return "Accepted";
+	}
+	for (int i = 0; i < n; i++)
+		if (v16 ? strcmp(s[i].key, k->variable) == 0 :
+		    strcmp(s[i].component, k->component) == 0 &&
+		    strcmp(s[i].variable, k->variable) == 0)
+			return "Rejected";	/* read-only */
+	if (v16)
+		return "NotSupported";
+	for (int i = 0; i < n; i++)
+		if (strcmp(s[i].component, k->component) == 0)
+			return "UnknownVariable";
+	return "UnknownComponent";
+}
+
+static void
+down_trigger(struct uplink *ul, struct rpc_call *call, const struct up_down *d)
+{
+	const char *m = d->trigger, *action;
+	struct site_evse *e = d->evse > 0 ? evse_of(ul, d->evse) : NULL;
+	bool known = !strcmp(m, "BootNotification") || !strcmp(m, "Heartbeat") ||
+	    !strcmp(m, "StatusNotification") || !strcmp(m, "MeterValues");
+
+	if (!known) {
+		rpc_reply(call, up_reply_status("NotImplemented"));
+		return;
+	}
+	if (d->evse > 0 && e == NULL) {
+		rpc_reply(call, up_reply_status("Rejected"));
+		return;
+	}
+	rpc_reply(call, up_reply_status("Accepted"));
+	/* The triggered message follows the answer. */
+	if (!strcmp(m, "BootNotification")) {
+		send_boot(ul);
+	} else if (!strcmp(m, "Heartbeat")) {
+		send_direct(ul, "Heartbeat", up_heartbeat(ul->v, &action), NULL,
+		    NULL);
+	} else if (!strcmp(m, "StatusNotification")) {
+		if (e)
+			send_status(ul, e);
+		else
+			send_all_status(ul);
+	} else {
+		/* MeterValues: the latest reading of sessions, as the periodic
+		 * ones (through the outbox). */
+		size_t n = site_charger_count(ul->site);
+		for (size_t i = 0; i < n; i++) {
+			struct site_charger *ch = site_charger_at(ul->site, i);
+			for (int k = 0; k < ch->nevses; k++) {
+				struct site_evse *x = ch->evses[k];
+				if ((e == NULL || e == x) && x->session && x->session->open)
+					uplink_enqueue(ul, x->session, OCPP_TX_UPDATED,
+					    isotime_now_ms());
+			}
+		}
+	}
+}
+
+static void
+down_set_profile(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	const struct ocpp_profile *p = &d->profile;
+	struct prof *slot = NULL;
+	struct site_evse *e = d->evse > 0 ? evse_of(ul, d->evse) : NULL;
+
+	if (p->purpose == OCPP_PURPOSE_ANY || p->nperiods < 1 ||
+	    (d->evse > 0 && e == NULL) ||
+	    (d->evse == 0 && p->purpose == OCPP_PURPOSE_TX) ||
+	    (p->purpose == OCPP_PURPOSE_TX && (e == NULL || e->session == NULL))) {
+		rpc_reply(call, up_reply_status("Rejected"));
+		return;
+	}
+	/* Same id, or same target and purpose: replaced. */
+	for (int i = 0; i < MAX_PROFILES; i++) {
+		struct prof *x = &ul->profs[i];
+		if (x->used && (x->p.id == p->id || (x->number == d->evse &&
+		    x->p.purpose == p->purpose &&
+		    x->p.stack_level == p->stack_level))) {
+			slot = x;
+			break;
+		}
+	}
+	for (int i = 0; slot == NULL && i < MAX_PROFILES; i++)
+		if (!ul->profs[i].used)
+			slot = &ul->profs[i];
+	if (slot == NULL) {
+		rpc_reply(call, up_reply_status("Rejected"));
+		return;
+	}
+	slot->used = true;
+	slot->number = d->evse;
+	slot->p = *p;
+	slot->start_ms = p->start_ms > 0 && !p->relative ? p->start_ms :
+	    isotime_now_ms();
+	log_info(MOD, "charging profile id=%d evse=%d purpose=%d periods=%d "
+	    "first_limit=%.1f unit=%s", p->id, d->evse, p->purpose, p->nperiods,
+	    p->periods[0].limit, p->unit == OCPP_UNIT_W ? "W" : "A");
+	rpc_reply(call, up_reply_status("Accepted"));
+	profiles_save(ul);
+	apply_profiles(ul);
+}
+
+static void
+down_clear_profile(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	int cleared = 0;
+
+	for (int i = 0; i < MAX_PROFILES; i++) {
+		struct prof *x = &ul->profs[i];
+		if (!x->used)
+			continue;
+		if (d->clear_id >= 0 && x->p.id != d->clear_id)
+			continue;
+		if (d->evse >= 0 && x->number != d->evse)
+			continue;
+		if (d->clear_purpose != OCPP_PURPOSE_ANY &&
+		    x->p.purpose != d->clear_purpose)
+			continue;
+		if (d->clear_stack_level >= 0 &&
+		    x->p.stack_level != d->clear_stack_level)
+			continue;
+		if (x->number > 0 && ul->hooks.evse_cap)
+			ul->hooks.evse_cap(x->number, -1, ul->hooks.arg);
+		x->used = false;
+		cleared++;
+	}
+	rpc_reply(call, up_reply_status(cleared ? "Accepted" : "Unknown"));
+	if (cleared) {
+		profiles_save(ul);
+		apply_profiles(ul);
+	}
+}
+
+static void
+down_composite(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	double lim[3] = { 0, 0, 0 };
+	int phases = 0;
+	bool ok = (d->evse == 0 || evse_of(ul, d->evse) != NULL) &&
+	    ul->hooks.offer != NULL &&
+	    ul->hooks.offer(d->evse, lim, &phases, ul->hooks.arg) == 0;
+	double l = fmin(lim[0], phases == 1 ? lim[0] : fmin(lim[1], lim[2]));
+
+	rpc_reply(call, up_reply_composite(ul->v, d->evse, ok, l,
+	    phases, d->duration_s, isotime_now_ms()));
+}
+
+static void
+down_local_list(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	if (!d->list_full && d->list_version <= ul->list_version &&
+	    ul->list_version > 0) {
+		rpc_reply(call, up_reply_status("VersionMismatch"));
+		return;
+	}
+	if (d->list_full)
+		store_local_list_clear(ul->store);
+	for (int i = 0; i < d->nentries; i++)
+		if (store_local_list_put(ul->store, d->entries[i].token,
+		    d->entries[i].status, d->entries[i].expiry_ms) != STORE_OK) {
+			rpc_reply(call, up_reply_status("Failed"));
+			return;
+		}
+	ul->list_version = d->list_version;
+	meta_put_int(ul, "uplink.LocalListVersion", d->list_version);
+	log_info(MOD, "local list version=%d entries=%d full=%d",
+	    d->list_version, d->nentries, d->list_full);
+	rpc_reply(call, up_reply_status("Accepted"));
+}
+
+/* Every charger (evse 0) or the charger of one EVSE gets cmd. */
+static void
+fan_out(struct uplink *ul, struct rpc_call *call, const struct up_down *d,
+    struct ocpp_command *cmd)
+{
+	struct down *w = down_new(ul, call, d);
+	size_t n = site_charger_count(ul->site);
+
+	if (d->evse > 0) {
+		struct site_evse *e = evse_of(ul, d->evse);
+		cmd->evse = e->id;
+		route(ul, w, e, cmd);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			struct site_charger *ch = site_charger_at(ul->site, i);
+			if (!ch->connected || ch->nevses < 1)
+				continue;
+			cmd->evse = 0;
+			w->outstanding++;
+			if (csms_command(ul->csms, ch->id, cmd, on_charger_answer, w)
+			    != 0) {
+				w->outstanding--;
+				w->no++;
+			}
+		}
+		if (w->outstanding == 0 && w->no == 0) {
+			/* No charger at all: the site is what it is. */
+			down_reply(w, up_reply_status("Accepted"));
+			return;
+		}
+	}
+	route_done(w);
+}
+
+static void
+handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
+    void *arg)
+{
+	struct uplink *ul = arg;
+	const char *action = rpc_call_action(call);
+	struct schema_error serr;
+	struct ocpp_error err;
+	struct up_down *d = xcalloc(1, sizeof *d);
+	struct ocpp_command cmd;
+	struct site_evse *e;
+	int rc;
+
+	(void)rpc;
+	rc = schema_validate(ul->sv, action, SCHEMA_REQUEST, payload, &serr);
+	if (rc != SCHEMA_OK) {
+		enum rpc_errcode code = rc == SCHEMA_OCCURRENCE ?
+		    RPC_OCCURRENCE_CONSTRAINT_VIOLATION : rc == SCHEMA_TYPE ?
+		    RPC_TYPE_CONSTRAINT_VIOLATION : rc == SCHEMA_PROPERTY ?
+		    RPC_PROPERTY_CONSTRAINT_VIOLATION : RPC_FORMAT_VIOLATION;
+		log_warn(MOD, "refused action=%s why=%s", action, serr.description);
+		rpc_reply_error(call, code, serr.description, NULL);
+		goto out;
+	}
+	if (up_decode_down(ul->v, action, payload, d, &err) != 0) {
+		rpc_reply_error(call, err.violation == OCPP_VIOLATION_OCCURRENCE ?
+		    RPC_OCCURRENCE_CONSTRAINT_VIOLATION :
+		    RPC_PROPERTY_CONSTRAINT_VIOLATION, err.text, NULL);
+		goto out;
+	}
+	log_info(MOD, "request action=%s evse=%d", action, d->evse);
+	memset(&cmd, 0, sizeof cmd);
+	switch (d->type) {
+	case UP_DOWN_REMOTE_START:
+		e = d->evse > 0 ? evse_of(ul, d->evse) : free_evse(ul);
+		if (e == NULL || !e->charger->connected || e->session != NULL) {
+			rpc_reply(call, ul->v == CONFIG_OCPP16 ?
+			    up_reply_status("Rejected") :
+			    up_reply_start("Rejected", NULL));
+			break;
+		}
+		cmd.type = OCPP_CMD_REMOTE_START;
+		cmd.evse = e->id;
+		cmd.u.start.token = d->token;
+		cmd.u.start.remote_start_id = d->remote_start_id;
+		{
+			struct down *w = down_new(ul, call, d);
+			route(ul, w, e, &cmd);
+			route_done(w);
+		}
+		break;
+	case UP_DOWN_REMOTE_STOP: {
+		struct site_session *x = session_by_up_tx(ul, d->tx_id);
+		struct down *w;
+
+		if (x == NULL || !x->open || !x->evse->charger->connected) {
+			rpc_reply(call, up_reply_status("Rejected"));
+			break;
+		}
+		cmd.type = OCPP_CMD_REMOTE_STOP;
+		cmd.evse = x->evse->id;
+		snprintf(cmd.u.stop.tx_id, sizeof cmd.u.stop.tx_id, "%s",
+		    x->charger_tx_id);
+		w = down_new(ul, call, d);
+		route(ul, w, x->evse, &cmd);
+		route_done(w);
+		break;
+	}
+	case UP_DOWN_UNLOCK:
+		e = evse_of(ul, d->evse);
+		if (e == NULL || !e->charger->connected) {
+			rpc_reply(call, up_reply_status(ul->v == CONFIG_OCPP16 ?
+			    (e ? "UnlockFailed" : "NotSupported") :
+			    (e ? "UnlockFailed" : "UnknownConnector")));
+			break;
+		}
+		cmd.type = OCPP_CMD_UNLOCK;
+		cmd.connector = d->connector > 0 ? d->connector : 1;
+		fan_out(ul, call, d, &cmd);
+		break;
+	case UP_DOWN_AVAILABILITY:
+		if (d->evse > 0 && ((e = evse_of(ul, d->evse)) == NULL ||
+		    !e->charger->connected)) {
+			rpc_reply(call, up_reply_status("Rejected"));
+			break;
+		}
+		cmd.type = OCPP_CMD_AVAILABILITY;
+		cmd.u.availability.operative = d->operative;
+		fan_out(ul, call, d, &cmd);
+		break;
+	case UP_DOWN_RESET:
+		if (d->evse > 0) {
+			if ((e = evse_of(ul, d->evse)) == NULL ||
+			    !e->charger->connected) {
+				rpc_reply(call, up_reply_status("Rejected"));
+				break;
+			}
+			/* A charger resets as a whole. */
+			cmd.type = OCPP_CMD_RESET;
+			cmd.u.reset.hard = d->hard;
+			{
+				struct down *w = down_new(ul, call, d);
+				route(ul, w, e, &cmd);
+				route_done(w);
+			}
+			break;
+		}
+		/* The gateway: it cannot reboot its host, but it restarts its
+		 * own OCPP session: a new BootNotification on a new link. */
+		rpc_reply(call, up_reply_status("Accepted"));
+		log_info(MOD, "reset of the gateway: reconnecting");
+		/* Give the answer time to reach the upstream first. */
+		arm(ul->reset_ev, 0.5);
+		break;
+	case UP_DOWN_TRIGGER:
+		down_trigger(ul, call, d);
+		break;
+	case UP_DOWN_GET_CONFIG: {
+		struct up_setting s[UP_MAX_SETTINGS];
+		int n = settings(ul, s);
+		rpc_reply(call, up_reply_get_config(ul->v, d, s, n));
+		break;
+	}
+	case UP_DOWN_SET_CONFIG: {
+		const char *st[OCPP_MAX_KEYS];
+		for (int i = 0; i < d->nkeys; i++)
+			st[i] = set_setting(ul, &d->keys[i]);
+		if (d->nkeys == 0)
+			st[0] = "Rejected";
+		rpc_reply(call, up_reply_set_config(ul->v, d, st));
+		break;
+	}
+	case UP_DOWN_SEND_LOCAL_LIST:
+		down_local_list(ul, call, d);
+		break;
+	case UP_DOWN_GET_LOCAL_LIST_VERSION:
+		rpc_reply(call, up_reply_list_version(ul->v, ul->list_version));
+		break;
+	case UP_DOWN_SET_PROFILE:
+		down_set_profile(ul, call, d);
+		break;
+	case UP_DOWN_CLEAR_PROFILE:
+		down_clear_profile(ul, call, d);
+		break;
+	case UP_DOWN_GET_COMPOSITE:
+		down_composite(ul, call, d);
+		break;
+	case UP_DOWN_DATA_TRANSFER:
+		rpc_reply(call, up_reply_status("UnknownVendorId"));
+		break;
+	case UP_DOWN_CLEAR_CACHE:
+		rpc_reply(call, up_reply_status(store_auth_cache_clear(ul->store)
+		    == STORE_OK ? "Accepted" : "Rejected"));
+		break;
+	case UP_DOWN_NONE:
+	default:
+		rpc_reply_error(call, RPC_NOT_SUPPORTED, "not supported by this "
+		    "charge point", NULL);
+		break;
+	}
+out:
+	free(d);
+}
+
+/* The upstream's requests the gateway serves. Anything else OCPP defines
+ * is answered NotSupported by the rpc layer; unknown actions
+ * NotImplemented. */
+static const char *const down_actions[] = {
+	"RemoteStartTransaction", "RemoteStopTransaction",
+	"RequestStartTransaction", "RequestStopTransaction", "UnlockConnector",
+	"ChangeAvailability", "Reset", "TriggerMessage", "GetConfiguration",
+	"ChangeConfiguration", "GetVariables", "SetVariables", "SendLocalList",
+	"GetLocalListVersion", "SetChargingProfile", "ClearChargingProfile",
+	"GetCompositeSchedule", "DataTransfer", "ClearCache",
+};
+
+/* ------------------------------------------------------------ EMS */
+
+void
+uplink_ems_limit(struct uplink *ul, const double *limit_a)
+{
+	const char *action;
+	bool moved = false;
+
+	if (ul->v != CONFIG_OCPP201)
+		return;
+	if (limit_a == NULL) {
+		if (ul->ems_notified && up_ok(ul)) {
+			send_direct(ul, "ClearedChargingLimit",
+			    up_charging_limit_cleared(&action), NULL, NULL);
+			ul->ems_notified = false;
+		}
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		double d = fabs(limit_a[i] - ul->ems_sent[i]);
+		if (d >= 1.0 && d >= 0.1 * fabs(ul->ems_sent[i]))
+			moved = true;
+	}
+	if ((ul->ems_notified && !moved) || !up_ok(ul))
+		return;
+	memcpy(ul->ems_sent, limit_a, sizeof ul->ems_sent);
+	ul->ems_notified = true;
+	send_direct(ul, "NotifyChargingLimit", up_charging_limit(limit_a,
+	    isotime_now_ms(), &action), NULL, NULL);
+}
+
+/* ------------------------------------------------------------ life */
+
+static void
+take_config(struct uplink *ul, const struct config *cfg)
+{
+	ul->cfg = cfg;
+	ul->up = cfg->upstream;
+	/* The version is fixed for the life of the uplink: the handler
+	 * table and the outbox's payloads are written for it. */
+	if (ul->handlers == NULL) {
+		ul->v = ul->up->version == CONFIG_OCPP16 ? CONFIG_OCPP16 :
+		    CONFIG_OCPP201;
+		ul->sv = ul->v == CONFIG_OCPP16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201;
+	}
+	ul->meter_interval_s = meta_int(ul, "uplink.MeterInterval",
+	    ul->up->meter_interval_s);
+	ul->attempts = meta_int(ul, "uplink.MessageAttempts",
+	    ul->up->message_attempts);
+	ul->retry_interval_s = meta_int(ul, "uplink.RetryInterval",
+	    ul->up->retry_interval_s);
+}
+
+struct uplink *
+uplink_new(struct event_base *base, const struct config *cfg,
+    struct site *site, struct store *store, struct csms *csms,
+    const struct uplink_hooks *hooks, char **cause)
+{
+	struct uplink *ul = xcalloc(1, sizeof *ul);
+	struct csms_authorizer az = { csms_authorize, csms_local, ul };
+
+	*cause = NULL;
+	ul->base = base;
+	ul->site = site;
+	ul->store = store;
+	ul->csms = csms;
+	if (hooks)
+		ul->hooks = *hooks;
+	take_config(ul, cfg);
+	ul->list_version = meta_int(ul, "uplink.LocalListVersion", 0);
+	if ((ul->handlers = rpc_handlers_new()) == NULL)
+		abort();
+	for (size_t i = 0; i < sizeof down_actions / sizeof *down_actions; i++)
+		if (schema_has_action(ul->sv, down_actions[i]))
+			rpc_handlers_add(ul->handlers, ul->v == CONFIG_OCPP16 ?
+			    RPC_V16 : RPC_V201, down_actions[i], handle_down, ul);
+	ul->reconnect_ev = evtimer_new(base, on_reconnect, ul);
+	ul->boot_ev = evtimer_new(base, on_boot_ev, ul);
+	ul->heartbeat_ev = evtimer_new(base, on_heartbeat, ul);
+	ul->meter_ev = evtimer_new(base, on_meter, ul);
+	ul->retry_ev = evtimer_new(base, on_retry, ul);
+	ul->pump_ev = evtimer_new(base, on_pump_ev, ul);
+	ul->profile_ev = evtimer_new(base, on_profile_ev, ul);
+	ul->reset_ev = evtimer_new(base, on_reset_ev, ul);
+	if (!ul->reset_ev || !ul->reconnect_ev || !ul->boot_ev || !ul->heartbeat_ev ||
+	    !ul->meter_ev || !ul->retry_ev || !ul->pump_ev || !ul->profile_ev)
+		abort();
+	if (site_subscribe(site, SITE_EV_STATUS | SITE_EV_CHARGER_CONNECTED |
+	    SITE_EV_CHARGER_DISCONNECTED | SITE_EV_SESSION_STARTED |
+	    SITE_EV_SESSION_ENDED, on_site, ul) != 0) {
+		*cause = xstrdup("too many site subscribers");
+		uplink_free(ul);
+		return NULL;
+	}
+	csms_set_authorizer(csms, &az);
+	profiles_load(ul);
+	apply_profiles(ul);
+	refresh_stats(ul);
+	if (ul->meter_interval_s > 0)
+		arm(ul->meter_ev, ul->meter_interval_s);
+	log_info(MOD, "starting url=%s id=%s version=%s outbox=%lld",
+	    ul->up->url, ul->up->id, config_version_name(ul->v),
+	    (long long)ul->depth);
+	connect_now(ul);
+	return ul;
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+int
+uplink_reconfigure(struct uplink *ul, const struct config *cfg)
+{
+	const struct config_upstream *o = ul->up, *n = cfg->upstream;
+	bool relink = !same(o->url, n->url) || !same(o->id, n->id) ||
+	    o->version != n->version || !same(o->password, n->password) ||
+	    !same(o->ca_file, n->ca_file) || !same(o->cert, n->cert) ||
+	    !same(o->key, n->key);
+
+	if (relink && o->version != n->version) {
+		/* The handlers are per version: take the new table. */
+		log_warn(MOD, "upstream.version changed: takes effect after a "
+		    "restart");
+		relink = false;
+	}
+	take_config(ul, cfg);
+	if (relink) {
+		log_info(MOD, "upstream changed: reconnecting");
+		if (ul->rpc)
+			rpc_close(ul->rpc, WS_CLOSE_NORMAL, "reconfigured");
+	}
+	return 0;
+}
+
+void
+uplink_state(struct uplink *ul, struct uplink_state *st)
+{
+	st->link = link_names[ul->link];
+	st->connected = ul->rpc != NULL;
+	st->boot = site_boot_name(ul->boot);
+	st->depth = ul->depth;
+	st->oldest_age_ms = ul->depth > 0 && ul->oldest_ms > 0 ?
+	    isotime_now_ms() - ul->oldest_ms : 0;
+}
+
+void
+uplink_free(struct uplink *ul)
+{
+	if (ul == NULL)
+		return;
+	for (struct down *w = ul->downs; w; w = w->next)
+		w->ul = NULL;
+	ul->downs = NULL;
+	csms_set_authorizer(ul->csms, NULL);
+	site_unsubscribe(ul->site, on_site, ul);
+	/* rpc_free completes our calls with CLOSED: nothing they do touches
+	 * what is freed below. */
+	if (ul->rpc) {
+		struct rpc *r = ul->rpc;
+		ul->rpc = NULL;
+		rpc_free(r);
+	}
+	if (ul->conn)
+		ws_conn_free(ul->conn);
+	event_free(ul->reconnect_ev);
+	event_free(ul->boot_ev);
+	event_free(ul->heartbeat_ev);
+	event_free(ul->meter_ev);
+	event_free(ul->retry_ev);
+	event_free(ul->pump_ev);
+	event_free(ul->profile_ev);
+	event_free(ul->reset_ev);
+	rpc_handlers_free(ul->handlers);
+	free(ul->meter_sent);
+	free(ul);
+}

@@ -1,0 +1,266 @@
+/*
+ * Unit tests for ocpp/up, the upstream codec: every request the gateway
+ * sends up and every answer it gives to a down command, in both upstream
+ * versions, passes the schema rules (ocpp/schema); the patching of
+ * outbox payloads (1.6 transactionId, 2.0.1 seqNo); the decoding of down
+ * commands into EVSE numbers; and the translations between versions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocpp/schema.h"
+#include "ocpp/up.h"
+#include "util/json.h"
+
+static const enum config_ocpp_version versions[] = { CONFIG_OCPP16,
+	CONFIG_OCPP201 };
+
+static enum schema_version
+sv(enum config_ocpp_version v)
+{
+	return v == CONFIG_OCPP16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201;
+}
+
+/* Check p against the request (or response) schema of action; frees p. */
+static void
+valid(enum config_ocpp_version v, const char *action, enum schema_kind k,
+    cJSON *p)
+{
+	struct schema_error e;
+	int rc = schema_validate(sv(v), action, k, p, &e);
+
+	if (rc != SCHEMA_OK) {
+		char *text = cJSON_PrintUnformatted(p);
+		fprintf(stderr, "%s %s: %s\n%s\n", config_version_name(v), action,
+		    e.description, text);
+		free(text);
+	}
+	assert_int_equal(rc, SCHEMA_OK);
+	cJSON_Delete(p);
+}
+
+static struct site_session
+a_session(void)
+{
+	struct site_session x;
+
+	memset(&x, 0, sizeof x);
+	x.id = 42;
+	snprintf(x.id_token, sizeof x.id_token, "04A2B3C4D5");
+	x.start_ms = 1700000000000;
+	x.stop_ms = 1700000360000;
+	x.meter_start_wh = 1000.4;
+	x.meter_stop_wh = 2000;
+	snprintf(x.stop_reason, sizeof x.stop_reason, "SoftReset");
+	return x;
+}
+
+static void
+test_requests_valid(void **state)
+{
+	struct up_identity id = { "sitegate", "sitegate", "site-1", "0.1.0" };
+	struct site_session x = a_session();
+	struct site_reading r = { .ts_ms = 1700000100000, .have =
+		SITE_HAVE_ENERGY | SITE_HAVE_POWER | SITE_HAVE_CURRENT |
+		SITE_HAVE_SOC, .current_a = { 16, 15.5, 16.1 }, .power_w = 11000,
+		.energy_wh = 1500, .soc_pct = 40 };
+	struct ocpp_id_token t = { "04A2B3C4D5", "ISO14443" };
+	double lim[3] = { 32, 30, 31 };
+	const char *a;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		enum config_ocpp_version v = versions[i];
+		enum site_status st;
+
+		valid(v, "BootNotification", SCHEMA_REQUEST, up_boot(v, &id, &a));
+		valid(v, "Heartbeat", SCHEMA_REQUEST, up_heartbeat(v, &a));
+		for (st = SITE_STATUS_UNKNOWN; st < SITE_STATUS_COUNT; st++)
+			valid(v, "StatusNotification", SCHEMA_REQUEST, up_status(v, 3,
+			    1, st, "GroundFailure", r.ts_ms, &a));
+		valid(v, "StatusNotification", SCHEMA_REQUEST, up_status(v, 3, 1,
+		    SITE_STATUS_FAULTED, "SomethingElse", r.ts_ms, &a));
+		valid(v, "Authorize", SCHEMA_REQUEST, up_authorize(v, &t, &a));
+		for (int k = OCPP_TX_STARTED; k <= OCPP_TX_ENDED; k++) {
+			cJSON *p = up_tx(v, (enum ocpp_tx_kind)k, &x, 3, 1, &r, true,
+			    r.ts_ms, &a);
+			assert_int_equal(up_patch_tx(v, p, "1234", 2), 0);
+			valid(v, a, SCHEMA_REQUEST, p);
+		}
+		/* a session without a token */
+		x.id_token[0] = '\0';
+		valid(v, v == CONFIG_OCPP16 ? "StartTransaction" :
+		    "TransactionEvent", SCHEMA_REQUEST, up_tx(v, OCPP_TX_STARTED,
+		    &x, 3, 1, NULL, false, 0, &a));
+		x = a_session();
+	}
+	assert_null(up_status(CONFIG_OCPP201, 0, 0, SITE_STATUS_AVAILABLE, NULL,
+	    0, &a));
+	valid(CONFIG_OCPP16, "StatusNotification", SCHEMA_REQUEST,
+	    up_status(CONFIG_OCPP16, 0, 0, SITE_STATUS_AVAILABLE, NULL, 0, &a));
+	valid(CONFIG_OCPP201, "NotifyChargingLimit", SCHEMA_REQUEST,
+	    up_charging_limit(lim, r.ts_ms, &a));
+	valid(CONFIG_OCPP201, "ClearedChargingLimit", SCHEMA_REQUEST,
+	    up_charging_limit_cleared(&a));
+}
+
+static void
+test_patch_and_translate(void **state)
+{
+	struct site_session x = a_session();
+	const char *a;
+	cJSON *p;
+
+	(void)state;
+	/* 1.6: the upstream's id goes in; none known yet is an error */
+	p = up_tx(CONFIG_OCPP16, OCPP_TX_ENDED, &x, 3, 1, NULL, false, 0, &a);
+	assert_string_equal(a, "StopTransaction");
+	assert_int_equal(up_patch_tx(CONFIG_OCPP16, p, NULL, 0), -1);
+	assert_int_equal(up_patch_tx(CONFIG_OCPP16, p, "77", 0), 0);
+	assert_int_equal(json_int(p, "transactionId", 0), 77);
+	assert_string_equal(json_str(p, "reason"), "SoftReset");
+	assert_int_equal(json_int(p, "meterStop", 0), 2000);
+	cJSON_Delete(p);
+	/* 2.0.1: our session id, our seqNo, the reason in 2.0.1 words */
+	p = up_tx(CONFIG_OCPP201, OCPP_TX_ENDED, &x, 3, 1, NULL, true, 0, &a);
+	assert_int_equal(up_patch_tx(CONFIG_OCPP201, p, NULL, 5), 0);
+	assert_int_equal(json_int(p, "seqNo", -1), 5);
+	assert_true(json_bool(p, "offline", false));
+	assert_string_equal(json_str(cJSON_GetObjectItem(p, "transactionInfo"),
+	    "transactionId"), "42");
+	assert_string_equal(json_str(cJSON_GetObjectItem(p, "transactionInfo"),
+	    "stoppedReason"), "ImmediateReset");
+	cJSON_Delete(p);
+	/* tokens longer than 20 characters do not fit 1.6 */
+	assert_false(up_token_fits(CONFIG_OCPP16, "0123456789012345678901"));
+	assert_true(up_token_fits(CONFIG_OCPP201, "0123456789012345678901"));
+}
+
+static void
+decode(enum config_ocpp_version v, const char *action, const char *json,
+    struct up_down *d)
+{
+	cJSON *p = cJSON_Parse(json);
+	struct ocpp_error err;
+
+	assert_non_null(p);
+	assert_int_equal(schema_validate(sv(v), action, SCHEMA_REQUEST, p, NULL),
+	    SCHEMA_OK);
+	assert_int_equal(up_decode_down(v, action, p, d, &err), 0);
+	cJSON_Delete(p);
+}
+
+static void
+test_down_decoded(void **state)
+{
+	struct up_down d;
+
+	(void)state;
+	decode(CONFIG_OCPP16, "RemoteStartTransaction",
+	    "{\"connectorId\":4,\"idTag\":\"ABC\"}", &d);
+	assert_int_equal(d.type, UP_DOWN_REMOTE_START);
+	assert_int_equal(d.evse, 4);
+	assert_string_equal(d.token.id, "ABC");
+	decode(CONFIG_OCPP201, "RequestStartTransaction", "{\"remoteStartId\":9,"
+	    "\"idToken\":{\"idToken\":\"ABC\",\"type\":\"Central\"}}", &d);
+	assert_int_equal(d.evse, -1);
+	assert_int_equal(d.remote_start_id, 9);
+	decode(CONFIG_OCPP16, "RemoteStopTransaction", "{\"transactionId\":1001}",
+	    &d);
+	assert_string_equal(d.tx_id, "1001");
+	decode(CONFIG_OCPP201, "ChangeAvailability",
+	    "{\"operationalStatus\":\"Inoperative\",\"evse\":{\"id\":2}}", &d);
+	assert_int_equal(d.evse, 2);
+	assert_false(d.operative);
+	decode(CONFIG_OCPP16, "SetChargingProfile", "{\"connectorId\":0,"
+	    "\"csChargingProfiles\":{\"chargingProfileId\":5,\"stackLevel\":1,"
+	    "\"chargingProfilePurpose\":\"ChargePointMaxProfile\","
+	    "\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":{"
+	    "\"startSchedule\":\"2026-01-01T00:00:00Z\",\"chargingRateUnit\":\"W\","
+	    "\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":22000},"
+	    "{\"startPeriod\":3600,\"limit\":11000}]}}}", &d);
+	assert_int_equal(d.type, UP_DOWN_SET_PROFILE);
+	assert_int_equal(d.evse, 0);
+	assert_int_equal(d.profile.purpose, OCPP_PURPOSE_MAX);
+	assert_int_equal(d.profile.unit, OCPP_UNIT_W);
+	assert_int_equal(d.profile.nperiods, 2);
+	assert_int_equal(d.profile.periods[1].start_s, 3600);
+	decode(CONFIG_OCPP201, "ClearChargingProfile", "{\"chargingProfileCriteria\":"
+	    "{\"evseId\":3,\"chargingProfilePurpose\":\"TxDefaultProfile\"}}", &d);
+	assert_int_equal(d.evse, 3);
+	assert_int_equal(d.clear_purpose, OCPP_PURPOSE_TX_DEFAULT);
+	assert_int_equal(d.clear_id, -1);
+	decode(CONFIG_OCPP201, "SendLocalList", "{\"versionNumber\":4,"
+	    "\"updateType\":\"Differential\",\"localAuthorizationList\":[{"
+	    "\"idToken\":{\"idToken\":\"T1\",\"type\":\"ISO14443\"}},{\"idToken\":"
+	    "{\"idToken\":\"T2\",\"type\":\"ISO14443\"},\"idTokenInfo\":{\"status\":"
+	    "\"Blocked\"}}]}", &d);
+	assert_int_equal(d.nentries, 2);
+	assert_int_equal(d.entries[0].status, -1);
+	assert_int_equal(d.entries[1].status, OCPP_AUTH_BLOCKED);
+	assert_false(d.list_full);
+	decode(CONFIG_OCPP201, "CancelReservation", "{\"reservationId\":1}", &d);
+	assert_int_equal(d.type, UP_DOWN_NONE);
+}
+
+static void
+test_replies_valid(void **state)
+{
+	struct up_setting s[2] = {
+		{ "OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval", "300",
+		  false },
+		{ "EVSE", "Count", "NumberOfConnectors", "4", true },
+	};
+	struct up_down d;
+	const char *st[] = { "Accepted", "UnknownComponent" };
+
+	(void)state;
+	memset(&d, 0, sizeof d);
+	valid(CONFIG_OCPP16, "GetConfiguration", SCHEMA_RESPONSE,
+	    up_reply_get_config(CONFIG_OCPP16, &d, s, 2));
+	d.nkeys = 2;
+	snprintf(d.keys[0].component, sizeof d.keys[0].component, "OCPPCommCtrlr");
+	snprintf(d.keys[0].variable, sizeof d.keys[0].variable,
+	    "HeartbeatInterval");
+	snprintf(d.keys[1].component, sizeof d.keys[1].component, "Nope");
+	snprintf(d.keys[1].variable, sizeof d.keys[1].variable, "X");
+	valid(CONFIG_OCPP16, "GetConfiguration", SCHEMA_RESPONSE,
+	    up_reply_get_config(CONFIG_OCPP16, &d, s, 2));
+	valid(CONFIG_OCPP201, "GetVariables", SCHEMA_RESPONSE,
+	    up_reply_get_config(CONFIG_OCPP201, &d, s, 2));
+	valid(CONFIG_OCPP201, "SetVariables", SCHEMA_RESPONSE,
+	    up_reply_set_config(CONFIG_OCPP201, &d, st));
+	valid(CONFIG_OCPP16, "ChangeConfiguration", SCHEMA_RESPONSE,
+	    up_reply_set_config(CONFIG_OCPP16, &d, st));
+	for (size_t i = 0; i < 2; i++) {
+		enum config_ocpp_version v = versions[i];
+		valid(v, "GetCompositeSchedule", SCHEMA_RESPONSE,
+		    up_reply_composite(v, 2, true, 15.55, 3, 600, 1700000000000));
+		valid(v, "GetCompositeSchedule", SCHEMA_RESPONSE,
+		    up_reply_composite(v, 2, false, 0, 0, 600, 0));
+		valid(v, "GetLocalListVersion", SCHEMA_RESPONSE,
+		    up_reply_list_version(v, 7));
+	}
+	valid(CONFIG_OCPP201, "RequestStartTransaction", SCHEMA_RESPONSE,
+	    up_reply_start("Accepted", "T-1"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_requests_valid),
+		cmocka_unit_test(test_patch_and_translate),
+		cmocka_unit_test(test_down_decoded),
+		cmocka_unit_test(test_replies_valid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
