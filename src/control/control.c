@@ -101,6 +101,8 @@ struct control {
 	bool scheduled;			/* coalesce is active or pending */
 	int deferred;			/* publishes put off in a row */
 	int64_t last_run_ms;		/* monotonic */
+	int64_t lapse_ms;		/* an away EVSE's profile lapses */
+	struct event *lapse;
 	bool dirty;
 	uint64_t runs;
 	control_status_fn *status_fn;
@@ -377,6 +379,7 @@ fill_inputs(struct control *c, int64_t now_mono)
 {
 	int64_t now_wall = isotime_now_ms();
 
+	c->lapse_ms = 0;
 	for (size_t i = 0; i < c->nevses; i++) {
 		const struct site_evse *e = c->evses[i].evse;
 		const struct site_charger *ch = e->charger;
@@ -416,6 +419,20 @@ fill_inputs(struct control *c, int64_t now_mono)
 		}
 		x->min_a = c->cfg->site.min_current_a;
 		x->max_a = cc->max_current_a;
+		/* Away mid-session, it goes on applying the profile it holds
+		 * (until its validTo, then its base): that is what it draws
+		 * at most, not its maximum. */
+		if (!ch->connected && e->session != NULL) {
+			int64_t until;
+			double holds = dispatch_evse_holds(c->dispatch, e, &until);
+
+			if (holds >= 0 && holds < x->max_a)
+				x->max_a = holds;
+			/* Run again when that profile lapses. */
+			if (holds >= 0 && until > 0 &&
+			    (c->lapse_ms == 0 || until < c->lapse_ms))
+				c->lapse_ms = until;
+		}
 		x->priority = cc->priority;
 		if (ui != NULL) {
 			if (ui->has_priority)
@@ -454,6 +471,13 @@ run(evutil_socket_t fd, short what, void *arg)
 	memcpy(before, c->root_a, sizeof before);
 	effective_limit(c);
 	fill_inputs(c, now);
+	if (c->lapse_ms > 0) {
+		int64_t ms = c->lapse_ms - now + 1;
+		struct timeval tv = { (time_t)(ms / 1000),
+			(suseconds_t)(ms % 1000) * 1000 };
+
+		evtimer_add(c->lapse, &tv);
+	}
 	memcpy(in.root_limit_a, c->root_a, sizeof in.root_limit_a);
 	in.evse = c->in;
 	in.n_evse = c->nevses;
@@ -675,6 +699,14 @@ on_dispatch(void *arg)
 	trigger(arg);
 }
 
+static void
+on_lapse(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	trigger(arg);
+}
+
 /* ------------------------------------------------------------------ API */
 
 struct control *
@@ -690,7 +722,8 @@ control_new(struct event_base *base, const struct config *cfg,
 	c->dispatch = dispatch_new(base, site, cs, cfg, on_dispatch, c);
 	c->coalesce = evtimer_new(base, run, c);
 	c->publish = evtimer_new(base, publish, c);
-	if (c->coalesce == NULL || c->publish == NULL ||
+	c->lapse = evtimer_new(base, on_lapse, c);
+	if (c->coalesce == NULL || c->publish == NULL || c->lapse == NULL ||
 	    site_subscribe(site, SITE_EV_ALL, on_site, c) != 0)
 		abort();
 	if (rebuild(c, cfg) != 0) {
@@ -822,6 +855,8 @@ control_free(struct control *c)
 		event_free(c->coalesce);
 	if (c->publish)
 		event_free(c->publish);
+	if (c->lapse)
+		event_free(c->lapse);
 	alloc_site_free(c->alloc);
 	alloc_site_free(c->fallback);
 	free(c->evses);

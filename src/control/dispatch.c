@@ -53,6 +53,7 @@ struct slot {
 	int phases;
 	char tx_id[SITE_TOKEN_LEN];	/* K_TX: the transaction it is bound to */
 	int64_t renew_mono;		/* 0: no validity to renew */
+	int64_t expires_mono;		/* its validTo; 0: none */
 };
 
 struct dev {
@@ -77,6 +78,7 @@ struct dch {
 	int choice;			/* index into the dialect ladder */
 	bool unctl;
 	bool permanent;			/* no smart charging: until reconnect */
+	bool no_base;			/* it refused the base profile */
 	char why[96];
 	int backoff_s;
 	int64_t retry_mono, retry_wall;
@@ -100,7 +102,7 @@ struct cmd {
 	double a;
 	int phases;
 	char tx_id[SITE_TOKEN_LEN];
-	int64_t renew_mono;
+	int64_t renew_mono, expires_mono;
 };
 
 struct dispatch {
@@ -347,7 +349,12 @@ dialect_of(const struct dispatch *d, const struct dch *c)
 
 	/* The dynamic TxDefaultProfile (sent whenever no transaction runs)
 	 * at level 0 would replace the base profile: no base then. */
-	x.base = x.level > 0;
+	/* 1.6 MaxChargingProfilesInstalled is a maximum: a base needs room
+	 * for three profiles per EVSE. (2.0.1's Entries counts what is
+	 * installed now, not a maximum.) */
+	x.base = x.level > 0 && !c->no_base && (c->sch == NULL ||
+	    c->sch->version != CONFIG_OCPP16 || c->sch->caps.max_profiles <= 0 ||
+	    c->sch->caps.max_profiles >= 3 * (c->nev > 0 ? c->nev : 1));
 	return x;
 }
 
@@ -417,7 +424,9 @@ set_unctl(struct dispatch *d, struct dch *c, bool permanent, const char *why)
 {
 	int64_t delay;
 
-	if (!c->unctl) {
+	/* Doubling from one failure to the next until a profile is accepted
+	 * (a retry clears unctl, not the backoff). */
+	if (c->backoff_s == 0) {
 		c->backoff_s = d->cfg->control.retry_min_s;
 	} else {
 		c->backoff_s *= 2;
@@ -500,6 +509,7 @@ send_profile(struct dispatch *d, struct dch *c, struct dev *v, enum kind kind,
 	k->phases = phases;
 	snprintf(k->tx_id, sizeof k->tx_id, "%s", p->tx_id);
 	k->renew_mono = p->valid_to_ms ? isotime_mono_ms() + validity_ms / 2 : 0;
+	k->expires_mono = p->valid_to_ms ? isotime_mono_ms() + validity_ms : 0;
 	if (csms_command(d->csms, c->id, &cmd, on_done, k) != 0) {
 		log_warn(MOD, "cannot send charger=%s evse=%d: not connected or "
 		    "queue full", c->id, v->id);
@@ -623,6 +633,7 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 		s->a = k->a;
 		s->phases = k->phases;
 		s->renew_mono = k->renew_mono;
+		s->expires_mono = k->expires_mono;
 		snprintf(s->tx_id, sizeof s->tx_id, "%s", k->tx_id);
 		if (c->unctl && !c->permanent) {
 			c->unctl = false;
@@ -658,7 +669,18 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 		    "status=%s reason=%s choice=%d/%d", c->id, k->evse,
 		    kind_names[k->kind], log_esc(esc, sizeof esc, r->status),
 		    r->reason[0] ? r->reason : "-", k->choice + 1, n);
-		if (k->choice == c->choice) {
+		if (k->kind == K_BASE) {
+			/* The base is optional: go without it (and, since nothing
+			 * lies beneath, without validity on the dynamic ones). */
+			c->no_base = true;
+			for (int e = 0; e < c->nev; e++)
+				if (c->evses[e] != NULL) {
+					c->evses[e]->slot[K_DEFAULT].renew_mono = 1;
+					c->evses[e]->slot[K_TX].renew_mono = 1;
+				}
+			log_warn(MOD, "no base profile charger=%s: refused",
+			    c->id);
+		} else if (k->choice == c->choice) {
 			/* A TxDefaultProfile sent because no transaction ran says
 			 * nothing about TxProfile: skip to the next unit/level. */
 			if (k->kind != K_TX && p[c->choice % np] == OCPP_PURPOSE_TX)
@@ -867,6 +889,33 @@ dispatch_control_of(struct dispatch *d, const struct site_evse *evse,
 	if (c->unctl)
 		return DISPATCH_UNCONTROLLABLE;
 	return v != NULL && !v->inflight ? DISPATCH_OK : DISPATCH_PENDING;
+}
+
+double
+dispatch_evse_holds(struct dispatch *d, const struct site_evse *evse,
+    int64_t *until_mono)
+{
+	struct dch *c = dch_find(d, evse->charger->id);
+	const struct dev *v = c && evse->id <= c->nev ? c->evses[evse->id - 1] :
+	    NULL;
+	const struct site_session *sess = evse->session;
+	int64_t now = isotime_mono_ms();
+
+	*until_mono = 0;
+	if (v == NULL || c->unctl)
+		return -1;
+	for (int k = K_TX; ; k = k == K_TX ? K_DEFAULT : K_BASE) {
+		const struct slot *s = &v->slot[k];
+
+		if (s->known && (s->expires_mono == 0 || now < s->expires_mono) &&
+		    (k != K_TX || (sess != NULL &&
+		    strcmp(s->tx_id, sess->charger_tx_id) == 0))) {
+			*until_mono = s->expires_mono;
+			return s->a;
+		}
+		if (k == K_BASE)
+			return -1;
+	}
 }
 
 void

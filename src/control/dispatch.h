@@ -114,6 +114,13 @@ void dispatch_apply(struct dispatch *d, const struct dispatch_target *t,
 enum dispatch_control dispatch_control_of(struct dispatch *d,
     const struct site_evse *evse, bool *known);
 
+/* The limit evse applies by the profiles it accepted and that are still
+ * valid (TxProfile of its session, else the dynamic default, else the
+ * base), also while its charger is away; -1 when unknown. *until_mono
+ * gets when that profile lapses (monotonic ms; 0: it does not). */
+double dispatch_evse_holds(struct dispatch *d, const struct site_evse *evse,
+    int64_t *until_mono);
+
 /* Fill *out for evse. */
 void dispatch_evse_state(struct dispatch *d, const struct site_evse *evse,
     struct dispatch_evse_state *out);

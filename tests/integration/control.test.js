@@ -289,7 +289,6 @@ describe('control loop', { concurrency: true }, () => {
   itScoped('a charger that disconnects mid-session: no fuse over while it is away, served again when it is back',
     disconnectTest(false));
   it('no idle capacity while a charger that holds a bounded profile is away', {
-    todo: 'the gateway counts an offline charger at its maximum, not at the profile it holds until validTo',
     timeout: 60000,
   }, async () => {
     const sc = scope();
@@ -301,7 +300,6 @@ describe('control loop', { concurrency: true }, () => {
   });
 
   it('an uncontrollable charger is retried with a doubling delay', {
-    todo: 'dispatch clears the uncontrollable flag before the retry, so set_unctl starts again at retry_min_s',
     timeout: 30000,
   }, async () => {
     const sc = scope();
