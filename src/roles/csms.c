@@ -701,10 +701,16 @@ static const char *const measurands =
     "Current.Import,Current.Offered,Power.Active.Import,"
     "Energy.Active.Import.Register,Voltage,SoC";
 
+/* Asked again when a charger refuses the list above (an AC charger may
+ * not sample SoC or Voltage): the control loop needs per-phase currents. */
+static const char *const measurands_min =
+    "Current.Import,Power.Active.Import,Energy.Active.Import.Register";
+
 /* What a discovery round is collecting. The connection may go away while
  * the calls are out: the conn pointer is checked against the live list by
  * charger id before use. */
 struct discovery {
+	bool retried;			/* the short measurand list was sent */
 	struct csms *cs;
 	char id[CONFIG_ID_MAX + 1];
 	struct site_caps caps;
@@ -782,17 +788,44 @@ on_caps(const struct ocpp_command_result *res, const char *error, void *arg)
 	discovery_finish(d);
 }
 
+static void add_key(struct ocpp_command *cmd, const char *component,
+    const char *variable, const char *value);
+
 static void
 on_configured(const struct ocpp_command_result *res, const char *error,
     void *arg)
 {
 	struct discovery *d = arg;
-	bool ok = res != NULL;
+	bool ok = res != NULL, measurands_refused = false;
 
 	for (int i = 0; res && i < res->nkeys; i++)
 		if (strcmp(res->keys[i].status, "Accepted") != 0 &&
-		    strcmp(res->keys[i].status, "RebootRequired") != 0)
+		    strcmp(res->keys[i].status, "RebootRequired") != 0) {
 			ok = false;
+			if (!strcmp(res->keys[i].key.variable,
+			    "MeterValuesSampledData") ||
+			    !strcmp(res->keys[i].key.variable,
+			    "TxUpdatedMeasurands"))
+				measurands_refused = true;
+		}
+	if (measurands_refused && !d->retried) {
+		struct conn *c = conn_find(d->cs, d->id);
+		struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
+
+		d->retried = true;
+		if (c != NULL) {
+			add_key(&set, c->version == RPC_V16 ? "" : "SampledDataCtrlr",
+			    c->version == RPC_V16 ? "MeterValuesSampledData" :
+			    "TxUpdatedMeasurands", measurands_min);
+			log_info(MOD, "meter sampling: asking for fewer measurands "
+			    "charger=%s", d->id);
+			if (send_command(c, &set, on_configured, d) == 0) {
+				d->outstanding++;
+				discovery_finish(d);
+				return;
+			}
+		}
+	}
 	if (ok && d->cs->cfg->ocpp.meter_interval_s > 0)
 		d->caps.meter_interval_s = d->cs->cfg->ocpp.meter_interval_s;
 	else
@@ -833,7 +866,7 @@ discover(struct conn *c)
 	d->caps.rate_a = true;
 	d->caps.max_stack_level = 1;
 	d->caps.max_periods = 1;
-	d->caps.max_profiles = 1;
+	d->caps.max_profiles = 0;	/* not reported */
 	snprintf(ival, sizeof ival, "%d", interval);
 	if (c->version == RPC_V16) {
 		static const char *const keys[] = { "ChargeProfileMaxStackLevel",

@@ -34,6 +34,18 @@ function charger(gw, id, protocol, opts = {}) {
     callTimeoutMs: 5000,
   });
   cli.asked = [];
+  // Resolves once a command matching pred has been asked (now or later).
+  const waiters = [];
+  const push = cli.asked.push.bind(cli.asked);
+  cli.asked.push = (x) => {
+    const n = push(x);
+    for (const w of waiters.splice(0)) if (!w.pred(x)) waiters.push(w); else w.resolve(x);
+    return n;
+  };
+  cli.waitAsked = (pred) => {
+    const hit = cli.asked.find(pred);
+    return hit ? Promise.resolve(hit) : new Promise((resolve) => waiters.push({ pred, resolve }));
+  };
   cli.handle('GetConfiguration', ({ params }) => {
     cli.asked.push(['GetConfiguration', params]);
     return {
@@ -47,7 +59,10 @@ function charger(gw, id, protocol, opts = {}) {
   });
   cli.handle('ChangeConfiguration', ({ params }) => {
     cli.asked.push(['ChangeConfiguration', params]);
-    return { status: params.key === 'MeterValueSampleInterval' ? 'Accepted' : 'Rejected' };
+    // Like an AC charger that cannot sample SoC: the list with it is refused.
+    const ok = params.key === 'MeterValueSampleInterval' ||
+      (params.key === 'MeterValuesSampledData' && !/SoC/.test(params.value));
+    return { status: ok ? 'Accepted' : 'Rejected' };
   });
   cli.handle('GetVariables', ({ params }) => {
     cli.asked.push(['GetVariables', params]);
@@ -106,12 +121,19 @@ test('1.6: a charger with two connectors through whole sessions', async () => {
     for (const k of ['ChargeProfileMaxStackLevel', 'ChargingScheduleAllowedChargingRateUnit',
       'ChargingScheduleMaxPeriods', 'MaxChargingProfilesInstalled', 'NumberOfConnectors',
       'MeterValuesSampledData', 'MeterValueSampleInterval']) assert.ok(keys.includes(k), k);
+    // The full measurand list is refused: the gateway asks again for the
+    // ones the control loop needs, which the charger takes.
+    await gw.waitForLog(/meter sampling: asking for fewer measurands charger=CP-01/);
+    await cp.waitAsked(([a, p]) => a === 'ChangeConfiguration' && p.value && !/SoC/.test(p.value));
     const changes = cp.asked.filter(([a]) => a === 'ChangeConfiguration').map(([, p]) => p);
-    assert.deepEqual(changes.map((p) => p.key), ['MeterValuesSampledData', 'MeterValueSampleInterval']);
-    assert.match(changes[0].value, /Current\.Import/);
-    assert.equal(changes[1].value, '10');
-    // The charger refused one key: logged, not retried.
-    await gw.waitForLog(/meter sampling not configured charger=CP-01/);
+    // The full list first, the short one after its refusal.
+    const sampled = changes.filter((p) => p.key === 'MeterValuesSampledData').map((p) => p.value);
+    assert.deepEqual(sampled, ['Current.Import,Current.Offered,Power.Active.Import,' +
+      'Energy.Active.Import.Register,Voltage,SoC',
+    'Current.Import,Power.Active.Import,Energy.Active.Import.Register']);
+    assert.ok(changes.some((p) => p.key === 'MeterValueSampleInterval' && p.value === '10'));
+    assert.equal(changes.length, 3);
+    assert.ok(!gw.logs.some((l) => /meter sampling not configured charger=CP-01/.test(l)));
 
     await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Preparing' });
     await cp.call('StatusNotification', { connectorId: 2, errorCode: 'NoError', status: 'Preparing' });
