@@ -33,7 +33,9 @@
 #include "util/xalloc.h"
 
 #define MOD "control"
-#define PUBLISH_MS 250
+#define READING_MS 1000			/* a meter reading waits this long */
+#define PUBLISH_MS 250			/* the status document */
+#define PUBLISH_EVSE_MS 1000		/* the EVSE documents, a thousand of them */
 #define PUBLISH_DEFER_MS 50		/* while profiles are on their way */
 #define PUBLISH_DEFER_MAX 20		/* ... but no longer than 1 s */
 #define NO_LIMIT ALLOC_MAX_A
@@ -100,9 +102,12 @@ struct control {
 	struct event *coalesce, *publish;
 	bool scheduled;			/* coalesce is active or pending */
 	int deferred;			/* publishes put off in a row */
+	int64_t evse_published_ms;	/* monotonic: last round of EVSE docs */
+	bool evse_dirty;
 	int64_t last_run_ms;		/* monotonic */
 	int64_t lapse_ms;		/* an away EVSE's profile lapses */
 	struct event *lapse;
+	struct event *reading;		/* meter readings: a lazy trigger */
 	bool dirty;
 	uint64_t runs;
 	control_status_fn *status_fn;
@@ -390,7 +395,7 @@ fill_inputs(struct control *c, int64_t now_mono)
 
 		bool known = false;
 		enum dispatch_control dc = ch->connected ?
-		    dispatch_control_of(c->dispatch, e, &known) : DISPATCH_PENDING;
+		    dispatch_control_of(c->dispatch, i, e, &known) : DISPATCH_PENDING;
 
 		memset(x, 0, sizeof *x);
 		c->evses[i].unknown = false;
@@ -462,6 +467,7 @@ run(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	c->scheduled = false;
 	c->last_run_ms = now;
+	evtimer_del(c->reading);	/* this run takes them in */
 	if ((c->stale || c->gen != site_generation(c->site)) &&
 	    rebuild(c, c->cfg) != 0)
 		log_error(MOD, "cannot build the allocator's site; the previous "
@@ -611,10 +617,11 @@ publish(evutil_socket_t fd, short what, void *arg)
 	double measured[3] = { 0, 0, 0 }, allocated[3] = { 0, 0, 0 };
 	size_t connected = 0, charging = 0, unctl = 0;
 	uint64_t sent, acc, failed;
+	bool evse_round;
 
 	(void)fd;
 	(void)what;
-	if (!c->dirty || c->ems == NULL)
+	if ((!c->dirty && !c->evse_dirty) || c->ems == NULL)
 		return;
 	if (c->stale || c->gen != site_generation(c->site)) {
 		trigger(c);	/* EVSEs changed: publish after the next run */
@@ -631,6 +638,16 @@ publish(evutil_socket_t fd, short what, void *arg)
 	}
 	c->deferred = 0;
 	c->dirty = false;
+	c->evse_dirty = true;
+	{
+		int64_t now = isotime_mono_ms();
+
+		evse_round = now - c->evse_published_ms >= PUBLISH_EVSE_MS;
+		if (evse_round) {
+			c->evse_published_ms = now;
+			c->evse_dirty = false;
+		}
+	}
 	for (size_t i = 0; i < site_charger_count(c->site); i++)
 		connected += site_charger_at(c->site, i)->connected;
 	for (size_t i = 0; i < c->nevses; i++) {
@@ -643,7 +660,7 @@ publish(evutil_socket_t fd, short what, void *arg)
 				measured[cc->grid_phase[p]] += e->reading.current_a[p];
 		charging += e->status == SITE_STATUS_CHARGING;
 		unctl += c->in[i].state == ALLOC_ST_UNCONTROLLABLE;
-		if (e->number <= 0)
+		if (e->number <= 0 || !evse_round)
 			continue;
 		d = evse_doc(c, i);
 		ems_publish_evse(c->ems, e->number, d);
@@ -682,15 +699,48 @@ publish(evutil_socket_t fd, short what, void *arg)
 		    "state", "disabled");
 	ems_publish_status(c->ems, doc);
 	cJSON_Delete(doc);
+	if (c->evse_dirty && !evtimer_pending(c->publish, NULL)) {
+		int64_t left = c->evse_published_ms + PUBLISH_EVSE_MS -
+		    isotime_mono_ms();
+		struct timeval tv;
+
+		if (left < 1)
+			left = 1;
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+
+		evtimer_add(c->publish, &tv);
+	}
 }
 
 /* ------------------------------------------------------------ triggers */
 
+/* A meter reading matters to the allocator only over tens of seconds
+ * (reclaiming from cars that draw less), and a thousand chargers send a
+ * hundred a second: readings wait up to READING_MS for a run, which any
+ * other trigger brings forward. */
+static void
+on_reading(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	trigger(arg);
+}
+
 static void
 on_site(const struct site_event *ev, void *arg)
 {
-	(void)ev;
-	trigger(arg);
+	struct control *c = arg;
+
+	if (ev->type == SITE_EV_READING) {
+		struct timeval tv = { READING_MS / 1000, (READING_MS % 1000) * 1000 };
+
+		if (!c->scheduled && !evtimer_pending(c->reading, NULL))
+			evtimer_add(c->reading, &tv);
+		c->dirty = true;
+		return;
+	}
+	trigger(c);
 }
 
 static void
@@ -723,7 +773,9 @@ control_new(struct event_base *base, const struct config *cfg,
 	c->coalesce = evtimer_new(base, run, c);
 	c->publish = evtimer_new(base, publish, c);
 	c->lapse = evtimer_new(base, on_lapse, c);
+	c->reading = evtimer_new(base, on_reading, c);
 	if (c->coalesce == NULL || c->publish == NULL || c->lapse == NULL ||
+	    c->reading == NULL ||
 	    site_subscribe(site, SITE_EV_ALL, on_site, c) != 0)
 		abort();
 	if (rebuild(c, cfg) != 0) {
@@ -857,6 +909,8 @@ control_free(struct control *c)
 		event_free(c->publish);
 	if (c->lapse)
 		event_free(c->lapse);
+	if (c->reading)
+		event_free(c->reading);
 	alloc_site_free(c->alloc);
 	alloc_site_free(c->fallback);
 	free(c->evses);

@@ -23,6 +23,7 @@
 #include "control/dispatch.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,7 +480,8 @@ send_profile(struct dispatch *d, struct dch *c, struct dev *v, enum kind kind,
 	int validity_ms = d->cfg->control.profile_validity_s * 1000;
 	double limit = a;
 
-	memset(&cmd, 0, sizeof cmd);
+	/* Only the profile of the union is used: not 10 kB of zeroes. */
+	memset(&cmd, 0, offsetof(struct ocpp_command, u) + sizeof cmd.u.profile);
 	cmd.type = OCPP_CMD_SET_PROFILE;
 	cmd.evse = v->id;
 	p->purpose = kind == K_TX ? OCPP_PURPOSE_TX : OCPP_PURPOSE_TX_DEFAULT;
@@ -875,10 +877,14 @@ dispatch_apply(struct dispatch *d, const struct dispatch_target *t, size_t n)
 }
 
 enum dispatch_control
-dispatch_control_of(struct dispatch *d, const struct site_evse *evse,
-    bool *known)
+dispatch_control_of(struct dispatch *d, size_t hint,
+    const struct site_evse *evse, bool *known)
 {
-	struct dch *c = dch_find(d, evse->charger->id);
+	/* The owner's EVSEs come in the order of the last apply: the charger
+	 * at that position, when it is this one, spares the lookup. */
+	struct dch *c = hint < d->nlast && d->last[hint] != NULL &&
+	    d->last[hint]->sch == evse->charger ? d->last[hint] :
+	    dch_find(d, evse->charger->id);
 	const struct dev *v = c && evse->id <= c->nev ? c->evses[evse->id - 1] :
 	    NULL;
 
@@ -927,7 +933,7 @@ dispatch_evse_state(struct dispatch *d, const struct site_evse *evse,
 
 	memset(out, 0, sizeof *out);
 	out->purpose = out->unit = "";
-	out->control = dispatch_control_of(d, evse, NULL);
+	out->control = dispatch_control_of(d, SIZE_MAX, evse, NULL);
 	if (c == NULL)
 		return;
 	if (c->unctl) {

@@ -107,11 +107,13 @@ void dispatch_reconfigure(struct dispatch *d, const struct config *cfg);
 void dispatch_apply(struct dispatch *d, const struct dispatch_target *t,
     size_t n);
 
-/* Whether evse follows profiles (for the allocator's input). When known
+/* Whether evse follows profiles (for the allocator's input); hint is its
+ * position in the last dispatch_apply (a lookup is saved when it matches;
+ * SIZE_MAX: none). When known
  * is not NULL, *known says whether what evse applies now is known: one of
  * its profiles was accepted on this connection (until then it may draw
  * its maximum). */
-enum dispatch_control dispatch_control_of(struct dispatch *d,
+enum dispatch_control dispatch_control_of(struct dispatch *d, size_t hint,
     const struct site_evse *evse, bool *known);
 
 /* The limit evse applies by the profiles it accepted and that are still

@@ -15,6 +15,7 @@
  */
 #include "roles/csms.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +83,16 @@ struct auth_wait {
 };
 
 /* A command on its way: freed when its rpc callback has run. */
+/* A command waiting for its answer. The decoders read the command's
+ * keys only for configuration commands; for the others (a profile per
+ * EVSE per allocation) only the part up to the profile is kept, not the
+ * 10 kB of the whole union. cmd is therefore the last member. */
 struct pending {
 	struct csms *cs;
-	struct ocpp_command cmd;
 	enum rpc_version version;
 	csms_command_cb *cb;
 	void *arg;
+	struct ocpp_command cmd;
 };
 
 /* The codec of a connection's version. 2.1 chargers are served with the
@@ -661,13 +666,17 @@ send_command(struct conn *c, const struct ocpp_command *cmd,
 	const char *action;
 	cJSON *payload;
 	struct pending *p;
+	size_t need;
 
 	if (k->encode_command(cmd, &action, &payload) != 0)
 		return -1;
-	if ((p = calloc(1, sizeof *p)) == NULL)
+	need = cmd->type == OCPP_CMD_GET_CONFIG ||
+	    cmd->type == OCPP_CMD_SET_CONFIG ? sizeof *cmd :
+	    offsetof(struct ocpp_command, u) + sizeof cmd->u.profile;
+	if ((p = calloc(1, offsetof(struct pending, cmd) + need)) == NULL)
 		abort();
 	p->cs = c->cs;
-	p->cmd = *cmd;
+	memcpy(&p->cmd, cmd, need);
 	p->version = c->version;
 	p->cb = cb;
 	p->arg = arg;

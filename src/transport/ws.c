@@ -1486,8 +1486,17 @@ ws_conn_send(struct ws_conn *c, const char *text, size_t len)
 		return WS_E_ARG;
 	if (wslay_event_queue_msg(c->ws, &m) != 0)
 		return WS_E_CLOSED;
-	if (!c->in_recv)
+	if (!c->in_recv) {
 		flush(c);
+		/* Plain sockets: write now rather than in the loop's next turn,
+		 * so that the peer starts on it while the caller prepares the
+		 * next messages (a profile per charger per allocation). What
+		 * the socket does not take stays for the bufferevent; an error
+		 * shows there too. TLS goes through its bufferevent. */
+		if (c->state == CS_OPEN && !c->tls && c->bev != NULL)
+			(void)evbuffer_write(bufferevent_get_output(c->bev),
+			    bufferevent_getfd(c->bev));
+	}
 	return c->state == CS_DEAD ? WS_E_CLOSED : WS_OK;
 }
 
