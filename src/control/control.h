@@ -29,10 +29,17 @@
  * allocator's site is rebuilt when EVSEs appear or the configuration
  * changes, carrying each EVSE's memory over (alloc_site_adopt_state).
  *
+ * Meter readings are a lazy trigger: they matter to the allocator over
+ * tens of seconds (reclaim), and a thousand chargers send a hundred a
+ * second, so a reading waits up to 1 s for a run that any other trigger
+ * brings forward.
+ *
  * Status: after allocations, at most every 250 ms, the module publishes
- * <prefix>/status and <prefix>/evse/<n> for every numbered EVSE through the
- * ems module (which deduplicates and rate-limits per topic). The README's
- * MQTT contract shows both documents.
+ * <prefix>/status, and at most once a second <prefix>/evse/<n> for every
+ * numbered EVSE, through the ems module (which deduplicates and
+ * rate-limits per topic); while profiles are on their way the documents
+ * wait (up to 1 s), so that the profiles leave first. The README's MQTT
+ * contract shows both documents.
  */
 #ifndef SITEGATE_CONTROL_H
 #define SITEGATE_CONTROL_H
