@@ -34,6 +34,7 @@
 #include "transport/rpc.h"
 #include "transport/ws.h"
 #include "util/log.h"
+#include "tests/bench/procstat.h"
 
 #define WARMUP_MS 300
 #define MEASURE_MS 2000
@@ -63,15 +64,6 @@ struct bench {
 	void (*on_all_open)(struct bench *);
 };
 
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -86,55 +78,6 @@ die(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(1);
-}
-
-/* "VmRSS" or "VmHWM" of pid, in kB. */
-static long
-proc_kb(pid_t pid, const char *key)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-			char *end;
-
-			errno = 0;
-			kb = strtol(line + klen + 1, &end, 10);
-			if (errno != 0 || end == line + klen + 1)
-				kb = -1;
-			break;
-		}
-	fclose(f);
-	return kb;
-}
-
-static void
-cpu_model(char *out, size_t size)
-{
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	snprintf(out, size, "unknown");
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (strncmp(line, "model name", 10) == 0) {
-			char *v = strchr(line, ':');
-
-			if (v != NULL) {
-				v += 2;
-				v[strcspn(v, "\n")] = '\0';
-				snprintf(out, size, "%s", v);
-			}
-			break;
-		}
-	fclose(f);
 }
 
 static void

@@ -17,32 +17,11 @@ const { tmpDir, baseConfig, startGateway } = require('./lib/gateway');
 const { startBroker, Client } = require('./lib/broker');
 const { SimCharger, snapshot } = require('./lib/charger');
 const { sitecheck } = require('./lib/sitecheck');
+const { scope, itScoped: itScopedBase } = require('./lib/scope');
 
 let seq = 0;
 
-// Whatever a test starts is stopped at its end, pass or fail.
-function scope() {
-  const cleanups = [];
-  return {
-    add(fn) { cleanups.push(fn); },
-    async close() {
-      for (const fn of cleanups.reverse()) {
-        try { await fn(); } catch { /* already gone */ }
-      }
-    },
-  };
-}
-
-function itScoped(name, fn, ms = 60000) {
-  it(name, { timeout: ms }, async () => {
-    const sc = scope();
-    try {
-      await fn(sc);
-    } finally {
-      await sc.close();
-    }
-  });
-}
+const itScoped = (name, fn, ms = 60000) => itScopedBase(name, fn, ms);
 
 const password = (id) => `password-${id}-xyz`.padEnd(16, 'x');
 

@@ -19,37 +19,12 @@ const path = require('node:path');
 const { tmpDir, baseConfig, writeConfig, startGateway } = require('./lib/gateway');
 const { startBroker, Client, retained } = require('./lib/broker');
 const { makeCerts } = require('./lib/certs');
+const { scope, itScoped } = require('./lib/scope');
 
 let seq = 0;
 
-// Whatever a test starts is stopped at its end, pass or fail, so that a
-// failing test can never leave a process or a connection behind.
-function scope() {
-  const cleanups = [];
-  return {
-    add(fn) { cleanups.push(fn); },
-    async close() {
-      for (const fn of cleanups.reverse()) {
-        try { await fn(); } catch { /* already gone */ }
-      }
-    },
-  };
-}
-
 function stopLater(sc, gw) { sc.add(() => (gw.exit ? null : gw.kill())); }
 function endLater(sc, client) { sc.add(() => client.client.endAsync(true)); }
-
-// it() with a cleanup scope handed to the test body.
-function itScoped(name, fn) {
-  it(name, { timeout: 30000 }, async () => {
-    const sc = scope();
-    try {
-      await fn(sc);
-    } finally {
-      await sc.close();
-    }
-  });
-}
 
 // Start a gateway with mqtt pointing at broker b, and a client subscribed
 // to everything under its prefix before the gateway starts. Resolves once

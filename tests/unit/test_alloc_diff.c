@@ -31,49 +31,11 @@
 #include <string.h>
 
 #include "policy/alloc.h"
+#include "tests/unit/rng.h"
 #include "alloc_ref.c"
 
 #define DEFAULT_ITERS	3000
 #define DEFAULT_SEED	5005u
-
-/* ---------------------------------------------------------- random */
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t
-rnext(struct rng *r)		/* splitmix64 */
-{
-	uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static unsigned
-rn(struct rng *r, unsigned n)
-{
-	return (unsigned)(rnext(r) % n);
-}
-
-/* A current in [0, max]: whole amperes, tenths, or any double (the
- * rounding edges). */
-static double
-ramp(struct rng *r, double max)
-{
-	double u = (double)(rnext(r) >> 11) / 9007199254740992.0;
-
-	switch (rn(r, 4)) {
-	case 0:
-		return floor(u * max);
-	case 1:
-		return u * max;
-	default:
-		return floor(u * max * 10) / 10;
-	}
-}
 
 /* ---------------------------------------------------------- the world */
 

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "policy/alloc.h"
+#include "tests/unit/rng.h"
 
 #define DEFAULT_ITERS	100000
 #define DEFAULT_SEED	20261121u
@@ -52,45 +53,6 @@ static const uint8_t rot[6][3] = {
 	{ 0, 1, 2 }, { 1, 2, 0 }, { 2, 0, 1 },
 	{ 0, 2, 1 }, { 1, 0, 2 }, { 2, 1, 0 },
 };
-
-/* ---------------------------------------------------------- random */
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t
-rnext(struct rng *r)		/* splitmix64 */
-{
-	uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static unsigned
-rn(struct rng *r, unsigned n)
-{
-	return (unsigned)(rnext(r) % n);
-}
-
-/* A current in [0, max]: mostly whole or tenths of amperes, sometimes
- * any double, to exercise the rounding. */
-static double
-ramp(struct rng *r, double max)
-{
-	double u = (double)(rnext(r) >> 11) / 9007199254740992.0;
-
-	switch (rn(r, 4)) {
-	case 0:
-		return floor(u * max);
-	case 1:
-		return u * max;
-	default:
-		return floor(u * max * 10) / 10;
-	}
-}
 
 /* ---------------------------------------------------------- the world */
 
