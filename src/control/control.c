@@ -778,12 +778,10 @@ control_new(struct event_base *base, const struct config *cfg,
 	    c->reading == NULL ||
 	    site_subscribe(site, SITE_EV_ALL, on_site, c) != 0)
 		abort();
-	if (rebuild(c, cfg) != 0) {
-		*cause = xstrdup("the allocator refused the site description");
+	if (control_reconfigure(c, cfg, ems, cause) != 0) {
 		control_free(c);
 		return NULL;
 	}
-	control_reconfigure(c, cfg, ems, cause);
 	return c;
 }
 
