@@ -96,8 +96,9 @@ struct control {
 	double root_a[3];		/* effective, last run */
 	enum source root_source[3];
 
-	struct evse_input *inputs;
+	struct evse_input *inputs;	/* indexed by EVSE number */
 	size_t ninputs;
+	struct dispatch_target *targets;	/* nevses, reused every run */
 
 	struct event *coalesce, *publish;
 	bool scheduled;			/* coalesce is active or pending */
@@ -116,18 +117,26 @@ struct control {
 
 /* ------------------------------------------------------------- helpers */
 
+/* The inputs for EVSE number (1..CONFIG_EVSE_NUMBER_MAX), by index: a
+ * lookup per EVSE per run. NULL when there are none and create is false,
+ * or the number is out of range. */
 static struct evse_input *
 input_of(struct control *c, int number, bool create)
 {
-	for (size_t i = 0; i < c->ninputs; i++)
-		if (c->inputs[i].number == number)
-			return &c->inputs[i];
-	if (!create)
+	if (number < 1 || number > CONFIG_EVSE_NUMBER_MAX)
 		return NULL;
-	c->inputs = xrealloc(c->inputs, (c->ninputs + 1) * sizeof *c->inputs);
-	memset(&c->inputs[c->ninputs], 0, sizeof c->inputs[0]);
-	c->inputs[c->ninputs].number = number;
-	return &c->inputs[c->ninputs++];
+	if ((size_t)number >= c->ninputs) {
+		size_t n = (size_t)number + 1;
+
+		if (!create)
+			return NULL;
+		c->inputs = xrealloc(c->inputs, n * sizeof *c->inputs);
+		memset(c->inputs + c->ninputs, 0,
+		    (n - c->ninputs) * sizeof *c->inputs);
+		c->ninputs = n;
+	}
+	c->inputs[number].number = number;
+	return &c->inputs[number];
 }
 
 /* Run at once (in this loop iteration's turn: what arrives in the same
@@ -342,6 +351,8 @@ rebuild(struct control *c, const struct config *cfg)
 	c->nevses = n;
 	c->in = xcalloc(n ? n : 1, sizeof *c->in);
 	c->out = xcalloc(n ? n : 1, sizeof *c->out);
+	free(c->targets);
+	c->targets = xcalloc(n ? n : 1, sizeof *c->targets);
 	c->nnodes = ncirc;
 	c->nodes = xcalloc(ncirc, sizeof *c->nodes);
 	c->fallback_a = xcalloc(n ? n : 1, sizeof *c->fallback_a);
@@ -491,14 +502,13 @@ run(evutil_socket_t fd, short what, void *arg)
 	out.n_evse = c->nevses;
 	out.node = c->nodes;
 	out.n_node = c->nnodes;
-	t = xcalloc(c->nevses ? c->nevses : 1, sizeof *t);
+	t = c->targets;
 	for (size_t i = 0; i < c->nevses; i++)
 		t[i].limit_a = c->out[i].limit_a;	/* the previous run's */
 	rc = alloc_allocate(c->alloc, &in, (uint64_t)now, &out);
 	c->runs++;
 	if (rc < 0) {
 		log_error(MOD, "allocation failed: %s", alloc_strerror(rc));
-		free(t);
 		return;
 	}
 	for (size_t i = 0; i < c->nevses; i++) {
@@ -529,7 +539,6 @@ run(evutil_socket_t fd, short what, void *arg)
 		    c->nnodes ? c->nodes[0].allocated_a[2] : 0, changed,
 		    rc == ALLOC_OVERLOADED ? " overloaded=1" : "");
 	dispatch_apply(c->dispatch, t, c->nevses);
-	free(t);
 	control_status_changed(c);
 }
 
@@ -817,6 +826,8 @@ control_evse_set(struct control *c, const struct ems_evse_set *set)
 {
 	struct evse_input *ui = input_of(c, set->evse, true);
 
+	if (ui == NULL)
+		return;		/* ems checked the range: not reached */
 	if (set->cap == EMS_CAP_SET) {
 		ui->has_cap = true;
 		ui->cap_a = set->cap_a;
@@ -847,6 +858,8 @@ control_upstream_cap(struct control *c, int number, double cap_a)
 {
 	struct evse_input *ui = input_of(c, number, true);
 
+	if (ui == NULL)
+		return;
 	ui->has_up_cap = cap_a >= 0;
 	ui->up_cap_a = cap_a;
 	trigger(c);
@@ -918,5 +931,6 @@ control_free(struct control *c)
 	free(c->fallback_a);
 	free(c->fallback_phases);
 	free(c->inputs);
+	free(c->targets);
 	free(c);
 }

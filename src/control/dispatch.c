@@ -277,13 +277,6 @@ resolve(struct dispatch *d)
 	d->gen_valid = true;
 }
 
-static const struct config_charger *
-cfg_of(const struct dispatch *d, const struct dch *c)
-{
-	(void)d;
-	return c->cc;
-}
-
 /* ------------------------------------------------------------- dialect */
 
 struct dialect {
@@ -297,10 +290,10 @@ struct dialect {
 /* The choices this charger may be offered, in order: purposes vary
  * fastest, then units, then stack levels. Returns how many. */
 static int
-ladder(const struct dispatch *d, const struct dch *c,
+ladder(const struct dch *c,
     enum ocpp_purpose *p, int *np, enum ocpp_unit *u, int *nu, int *l, int *nl)
 {
-	const struct config_charger *cc = cfg_of(d, c);
+	const struct config_charger *cc = c->cc;
 	const struct site_caps *caps = c->sch ? &c->sch->caps : NULL;
 	int maxlevel = caps && caps->discovered ? caps->max_stack_level : 1;
 
@@ -333,14 +326,14 @@ ladder(const struct dispatch *d, const struct dch *c,
 }
 
 static struct dialect
-dialect_of(const struct dispatch *d, const struct dch *c)
+dialect_of(const struct dch *c)
 {
 	enum ocpp_purpose p[2];
 	enum ocpp_unit u[2];
 	int l[2], np, nu, nl;
-	int n = ladder(d, c, p, &np, u, &nu, l, &nl);
+	int n = ladder(c, p, &np, u, &nu, l, &nl);
 	int k = c->choice < n ? c->choice : 0;
-	const struct config_charger *cc = cfg_of(d, c);
+	const struct config_charger *cc = c->cc;
 	struct dialect x = {
 		.purpose = p[k % np],
 		.unit = u[(k / np) % nu],
@@ -472,7 +465,7 @@ static void
 send_profile(struct dispatch *d, struct dch *c, struct dev *v, enum kind kind,
     double a, int phases, const struct site_session *sess)
 {
-	struct dialect x = dialect_of(d, c);
+	struct dialect x = dialect_of(c);
 	struct ocpp_command cmd;
 	struct ocpp_profile *p = &cmd.u.profile;
 	struct cmd *k = xcalloc(1, sizeof *k);
@@ -650,7 +643,7 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 		/* The common case, one answer among many: decide for this EVSE
 		 * alone; a full pass only when the gate opens for waiters. */
 		if (ready(c) && !c->unctl) {
-			struct dialect x = dialect_of(d, c);
+			struct dialect x = dialect_of(c);
 
 			step(d, c, v, &x, isotime_mono_ms(), d->blocking == 0);
 		}
@@ -664,7 +657,7 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 		enum ocpp_purpose p[2];
 		enum ocpp_unit u[2];
 		int l[2], np, nu, nl;
-		int n = ladder(d, c, p, &np, u, &nu, l, &nl);
+		int n = ladder(c, p, &np, u, &nu, l, &nl);
 
 		d->failed++;
 		log_warn(MOD, "profile rejected charger=%s evse=%d profile=%s "
@@ -759,7 +752,7 @@ pump(evutil_socket_t fd, short what, void *arg)
 						dev_idle(d, c->evses[e]);
 				continue;
 			}
-			x = dialect_of(d, c);
+			x = dialect_of(c);
 			for (int e = 0; e < c->nev; e++) {
 				struct dev *v = c->evses[e];
 
@@ -942,7 +935,7 @@ dispatch_evse_state(struct dispatch *d, const struct site_evse *evse,
 	}
 	if (v != NULL) {
 		const struct site_session *sess = evse->session;
-		struct dialect x = dialect_of(d, c);
+		struct dialect x = dialect_of(c);
 		enum kind kind = sess && x.purpose == OCPP_PURPOSE_TX ? K_TX :
 		    K_DEFAULT;
 

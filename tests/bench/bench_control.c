@@ -1759,31 +1759,44 @@ struct opts {
 	const char *url;
 };
 
+/* Write the configuration for n chargers into <top_dir>/n<n>, start the
+ * gateway on it and point lg at its OCPP port. Fills *s; config and logp
+ * (PATH_MAX + 64 bytes) get the paths. */
+static void
+gateway_for_size(struct lg *lg, const struct opts *o, int n, int mqtt_port,
+    struct size_cfg *s, char *config, char *logp)
+{
+	char dir[PATH_MAX + 32];
+	int port;
+
+	memset(s, 0, sizeof *s);
+	s->n = n;
+	s->circuit_a = fmin(n * 32.0, EMS_MAX_A);
+	s->failsafe_a = fmin(n * 6.0, EMS_MAX_A);
+	snprintf(s->prefix, sizeof s->prefix, "lgbench/n%d", n);
+	snprintf(dir, sizeof dir, "%s/n%d", top_dir, n);
+	if (mkdir(dir, 0700) != 0)
+		die("mkdir %s: %s", dir, strerror(errno));
+	write_config(dir, s, mqtt_port, config, PATH_MAX + 64);
+	snprintf(logp, PATH_MAX + 64, "%s/gateway.log", dir);
+	port = start_gateway(o->bin, config, logp);
+	snprintf(lg->url, sizeof lg->url, "ws://127.0.0.1:%d/ocpp", port);
+}
+
 /* One size: gateway up, chargers ready, warm-up, rounds, figures. */
 static void
 run_size(struct lg *lg, const struct opts *o, int n, int mqtt_port)
 {
-	char dir[PATH_MAX + 32], config[PATH_MAX + 64], logp[PATH_MAX + 64];
+	char config[PATH_MAX + 64], logp[PATH_MAX + 64];
 	char kinds[320];
 	struct size_cfg s;
 	double g0, g1, b0, b1, m0, m1, d50, d99, u50, u99, *sorted;
-	int port, nwarn, nerr, status, worst = -1;
+	int nwarn, nerr, status, worst = -1;
 	double worst_first;
 	long rss, hwm;
 	long long t0;
 
-	memset(&s, 0, sizeof s);
-	s.n = n;
-	s.circuit_a = fmin(n * 32.0, EMS_MAX_A);
-	s.failsafe_a = fmin(n * 6.0, EMS_MAX_A);
-	snprintf(s.prefix, sizeof s.prefix, "lgbench/n%d", n);
-	snprintf(dir, sizeof dir, "%s/n%d", top_dir, n);
-	if (mkdir(dir, 0700) != 0)
-		die("mkdir %s: %s", dir, strerror(errno));
-	write_config(dir, &s, mqtt_port, config, sizeof config);
-	snprintf(logp, sizeof logp, "%s/gateway.log", dir);
-	port = start_gateway(o->bin, config, logp);
-	snprintf(lg->url, sizeof lg->url, "ws://127.0.0.1:%d/ocpp", port);
+	gateway_for_size(lg, o, n, mqtt_port, &s, config, logp);
 	snprintf(lg->topic, sizeof lg->topic, "%s/limit", s.prefix);
 
 	t0 = now_us();
@@ -1967,7 +1980,7 @@ static void
 hold(struct lg *lg, const struct opts *o, int mqtt_port)
 {
 	struct timeval tv = { 1, 0 };
-	char dir[PATH_MAX + 32], config[PATH_MAX + 64], logp[PATH_MAX + 64];
+	char config[PATH_MAX + 64], logp[PATH_MAX + 64];
 	int n = o->sizes[0];
 	struct stat st;
 	sigset_t stop;
@@ -1979,20 +1992,8 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 		snprintf(lg->url, sizeof lg->url, "%s", o->url);
 	} else {
 		struct size_cfg s;
-		int port;
 
-		memset(&s, 0, sizeof s);
-		s.n = n;
-		s.circuit_a = fmin(n * 32.0, EMS_MAX_A);
-		s.failsafe_a = fmin(n * 6.0, EMS_MAX_A);
-		snprintf(s.prefix, sizeof s.prefix, "lgbench/n%d", n);
-		snprintf(dir, sizeof dir, "%s/n%d", top_dir, n);
-		if (mkdir(dir, 0700) != 0)
-			die("mkdir %s: %s", dir, strerror(errno));
-		write_config(dir, &s, mqtt_port, config, sizeof config);
-		snprintf(logp, sizeof logp, "%s/gateway.log", dir);
-		port = start_gateway(o->bin, config, logp);
-		snprintf(lg->url, sizeof lg->url, "ws://127.0.0.1:%d/ocpp", port);
+		gateway_for_size(lg, o, n, mqtt_port, &s, config, logp);
 		keep_files = true;
 		printf("hold: gateway %s (pid %d), config %s, log %s\n", lg->url,
 		    (int)gateway_pid, config, logp);

@@ -1,13 +1,16 @@
 /*
  * rng.h — the tests' random numbers: splitmix64, seeded, so that a failing
- * case is reproduced from its printed seed. Header-only (static inline) for
- * the property and differential tests of the allocator.
+ * case is reproduced from its printed seed, and the environment variables
+ * that set seeds and iteration counts. Header-only (static inline) for the
+ * property and differential tests of the allocator; include after cmocka.
  */
 #ifndef SITEGATE_TEST_RNG_H
 #define SITEGATE_TEST_RNG_H
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 struct rng {
 	uint64_t s;
@@ -45,6 +48,24 @@ ramp(struct rng *r, double max)
 	default:
 		return floor(u * max * 10) / 10;
 	}
+}
+
+/* The unsigned decimal in environment variable name, or def when unset;
+ * anything else fails the test. */
+static inline uint64_t
+env_u64(const char *name, uint64_t def)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || s[0] == '-')
+		fail_msg("%s=%s: not a number", name, s);
+	return v;
 }
 
 #endif

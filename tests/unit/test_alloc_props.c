@@ -790,22 +790,6 @@ out:
 	return rc;
 }
 
-static uint64_t
-env_u64(const char *name, uint64_t def)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0')
-		return def;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || s[0] == '-')
-		fail_msg("%s=%s: not a number", name, s);
-	return v;
-}
-
 static void
 test_alloc_invariants(void **state)
 {
