@@ -5,8 +5,12 @@
  * for ws://, an OpenSSL one for wss://), one wslay event context once the
  * upgrade is done, and one timer event. wslay never touches a socket: its
  * recv callback takes bytes from the bufferevent's input buffer and its
- * send callback appends to the output buffer, so wslay_event_send() never
- * blocks and libevent does all the actual I/O.
+ * send callback appends to a staging buffer, so wslay_event_send() never
+ * blocks. flush() then writes the staged frames to a plain socket at once
+ * when nothing is queued before them (one writev, no write event armed and
+ * no loop turn: a burst of profiles reaches a thousand chargers while it
+ * is being built), and leaves whatever the socket does not take, and all
+ * of a TLS connection's output, to the bufferevent.
  *
  * The timer serves three purposes, by state: the deadline of the handshake,
  * of the close handshake or of the last flush; pings and the idle check
@@ -40,6 +44,7 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -109,6 +114,7 @@ struct ws_conn {
 	struct bufferevent *bev;
 	struct event *timer;
 	wslay_event_context_ptr ws;
+	struct evbuffer *stage;	/* wslay's output until flush() hands it on */
 	struct client *cl;
 	enum conn_state state;
 	bool tls;
@@ -340,6 +346,8 @@ conn_destroy(struct ws_conn *c)
 		bufferevent_free(c->bev);
 	if (c->ws != NULL)
 		wslay_event_context_free(c->ws);
+	if (c->stage != NULL)
+		evbuffer_free(c->stage);
 	client_free(c->cl);
 	event_free(c->timer);
 	free(c);
@@ -485,7 +493,7 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	struct ws_conn *c = arg;
 
 	(void)flags;
-	if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0) {
+	if (evbuffer_add(c->stage, data, len) != 0) {
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
@@ -574,8 +582,50 @@ raw_close(struct ws_conn *c, uint16_t code)
 	evbuffer_add(bufferevent_get_output(c->bev), f, n + 2);
 }
 
-/* Move what wslay has queued into the output buffer; drop a peer that
- * lets too much pile up. */
+/* Write what is staged to the plain socket, as much as it takes now.
+ * MSG_NOSIGNAL: a peer that is gone shows as an error (met again by the
+ * bufferevent), never as SIGPIPE. */
+static void
+write_plain(struct ws_conn *c)
+{
+	struct evbuffer_iovec v[8];
+	struct iovec iov[8];
+	struct msghdr m = { .msg_iov = iov };
+	int n = evbuffer_peek(c->stage, -1, NULL, v, 8);
+	ssize_t r;
+
+	if (n > 8)
+		n = 8;
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	m.msg_iovlen = (size_t)n;
+	r = sendmsg(bufferevent_getfd(c->bev), &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r > 0)
+		evbuffer_drain(c->stage, (size_t)r);
+}
+
+/* Hand the staged frames on, in order: straight to a plain socket when
+ * its output buffer is empty, the rest (all of it for TLS) appended to
+ * that buffer. A socket error is not handled here: the bytes stay queued
+ * and the bufferevent meets the error on its own write. Returns 0, or -1
+ * when out of memory. */
+static int
+hand_over(struct ws_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(c->stage) == 0)
+		return 0;
+	if (!c->tls && evbuffer_get_length(out) == 0)
+		write_plain(c);
+	if (evbuffer_get_length(c->stage) == 0)
+		return 0;
+	return evbuffer_add_buffer(out, c->stage);
+}
+
+/* Send what wslay has queued; drop a peer that lets too much pile up. */
 static void
 flush(struct ws_conn *c)
 {
@@ -584,7 +634,8 @@ flush(struct ws_conn *c)
 
 	if (c->ws == NULL || c->bev == NULL || c->state == CS_DEAD)
 		return;
-	if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
+	if ((wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) ||
+	    hand_over(c) != 0) {
 		abort_conn(c, WS_CLOSE_INTERNAL, "cannot queue output");
 		return;
 	}
@@ -678,7 +729,7 @@ start_ws(struct ws_conn *c, bool server)
 	    wslay_event_context_server_init(&c->ws, &ws_callbacks, c) :
 	    wslay_event_context_client_init(&c->ws, &ws_callbacks, c);
 
-	if (r != 0)
+	if (r != 0 || (c->stage = evbuffer_new()) == NULL)
 		abort();
 	wslay_event_config_set_max_recv_msg_length(c->ws,
 	    c->lim.max_message_bytes);
@@ -1486,17 +1537,11 @@ ws_conn_send(struct ws_conn *c, const char *text, size_t len)
 		return WS_E_ARG;
 	if (wslay_event_queue_msg(c->ws, &m) != 0)
 		return WS_E_CLOSED;
-	if (!c->in_recv) {
+	/* Inside wslay_event_recv() the frame waits for the flush after it;
+	 * otherwise it leaves now, so that the peer starts on it while the
+	 * caller prepares the next (a profile per charger per allocation). */
+	if (!c->in_recv)
 		flush(c);
-		/* Plain sockets: write now rather than in the loop's next turn,
-		 * so that the peer starts on it while the caller prepares the
-		 * next messages (a profile per charger per allocation). What
-		 * the socket does not take stays for the bufferevent; an error
-		 * shows there too. TLS goes through its bufferevent. */
-		if (c->state == CS_OPEN && !c->tls && c->bev != NULL)
-			(void)evbuffer_write(bufferevent_get_output(c->bev),
-			    bufferevent_getfd(c->bev));
-	}
 	return c->state == CS_DEAD ? WS_E_CLOSED : WS_OK;
 }
 
@@ -1532,9 +1577,7 @@ ws_conn_free(struct ws_conn *c)
 	if (c->state == CS_OPEN && c->ws != NULL && c->bev != NULL) {
 		close_frame_now(c, WS_CLOSE_GOING_AWAY, "going away");
 		(void)wslay_event_send(c->ws);
-		if (!c->tls)
-			(void)evbuffer_write(bufferevent_get_output(c->bev),
-			    bufferevent_getfd(c->bev));
+		(void)hand_over(c);	/* a plain socket gets it now */
 	}
 	conn_destroy(c);
 }
