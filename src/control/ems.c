@@ -709,7 +709,7 @@ render(const struct ems *e, const struct pub *p)
 		if (!cJSON_HasObjectItem(d, "ems"))
 			cJSON_AddItemToObject(d, "ems", ems_json(e));
 	}
-	if ((text = cJSON_PrintUnformatted(d)) == NULL)
+	if ((text = json_print(d, NULL)) == NULL)
 		abort();
 	if (d != p->doc)
 		cJSON_Delete(d);
@@ -883,7 +883,7 @@ report_refusal(struct ems *e, const char *what, const char *in_topic,
 		abort();
 	cJSON_AddStringToObject(doc, "error", why);
 	cJSON_AddStringToObject(doc, "payload", ex);
-	if ((text = cJSON_PrintUnformatted(doc)) == NULL)
+	if ((text = json_print(doc, NULL)) == NULL)
 		abort();
 	cJSON_Delete(doc);
 	mosquitto_publish(e->mosq, NULL, err_topic, (int)strlen(text), text, 0,

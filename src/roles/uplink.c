@@ -293,7 +293,7 @@ uplink_enqueue(struct uplink *ul, const struct site_session *x,
 	row.session_id = x->id;
 	row.version = ul->v;
 	snprintf(row.action, sizeof row.action, "%s", action);
-	row.payload = cJSON_PrintUnformatted(p);
+	row.payload = json_print(p, NULL);
 	row.created_ms = now_ms;
 	cJSON_Delete(p);
 	if (row.payload == NULL)
@@ -976,7 +976,7 @@ profiles_save(struct uplink *ul)
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
-	text = cJSON_PrintUnformatted(arr);
+	text = json_print(arr, NULL);
 	cJSON_Delete(arr);
 	if (text == NULL)
 		abort();

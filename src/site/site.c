@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "site/store.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -321,7 +322,7 @@ caps_to_json(const struct site_caps *c)
 	cJSON_AddNumberToObject(o, "max_profiles", c->max_profiles);
 	cJSON_AddBoolToObject(o, "phase_switching", c->phase_switching);
 	cJSON_AddNumberToObject(o, "meter_interval_s", c->meter_interval_s);
-	out = cJSON_PrintUnformatted(o);
+	out = json_print(o, NULL);
 	cJSON_Delete(o);
 	if (out == NULL)
 		abort();

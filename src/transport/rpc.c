@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 
 #include "ocpp/schema.h"
+#include "util/json.h"
 #include "util/log.h"
 
 #define ACTION_MAX 64		/* longer action names are unknown anyway */
@@ -434,11 +435,10 @@ check_alloc(const void *p)
 static char *
 print_frame(cJSON *a, size_t *len)
 {
-	char *s = cJSON_PrintUnformatted(a);
+	char *s = json_print(a, len);
 
 	check_alloc(s);
 	cJSON_Delete(a);
-	*len = strlen(s);
 	return s;
 }
 

@@ -1,10 +1,22 @@
 /*
  * json — see json.h.
+ *
+ * The printer writes into one growing buffer. Its output is defined as
+ * libcjson's (the unit test compares the two over random trees): strings
+ * escape '"', '\\' and the control characters, short forms for \b \f \n
+ * \r \t and \u00XX for the others, and pass every other byte through;
+ * numbers print as "%1.15g", or "%1.17g" when that does not read back as
+ * the same double (within a relative DBL_EPSILON, as libcjson checks);
+ * NaN and the infinities print as null. The fast paths produce exactly
+ * those strings for whole numbers and tenths below 1e14.
  */
 #include "util/json.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util/isotime.h"
 
@@ -86,4 +98,197 @@ json_add_time(cJSON *obj, const char *key, int64_t ms)
 	char buf[ISOTIME_LEN];
 
 	cJSON_AddStringToObject(obj, key, isotime_format(ms, buf));
+}
+
+/* ------------------------------------------------------------ printing */
+
+struct out {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+reserve(struct out *o, size_t n)
+{
+	if (o->len + n <= o->cap)
+		return;
+	while (o->len + n > o->cap)
+		o->cap *= 2;
+	if ((o->p = realloc(o->p, o->cap)) == NULL)
+		abort();
+}
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	reserve(o, n);
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+/* Digits of u into the end of buf[0..20); returns where they start. */
+static char *
+digits(char *end, unsigned long long u)
+{
+	do
+		*--end = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	return end;
+}
+
+static void
+put_number(struct out *o, double d)
+{
+	char buf[32], *s, *end = buf + sizeof buf;
+	double back, big;
+	int n;
+
+	if (!isfinite(d)) {
+		put(o, "null", 4);
+		return;
+	}
+	/* Below 1e14 "%1.15g" shows a whole number in full and a tenth
+	 * with its one decimal: k / 10.0 is the double nearest to k
+	 * tenths, which 15 significant digits print as exactly that. */
+	if (fabs(d) < 1e14 && !(d == 0 && signbit(d))) {
+		double t = d * 10;
+		long long k = (long long)t;
+
+		if ((double)k == t && (double)k / 10.0 == d) {
+			unsigned long long u = k < 0 ? 0ULL - (unsigned long long)k :
+			    (unsigned long long)k;
+
+			s = end;
+			if (u % 10 != 0) {
+				*--s = (char)('0' + u % 10);
+				*--s = '.';
+			}
+			s = digits(s, u / 10);
+			if (k < 0)
+				*--s = '-';
+			put(o, s, (size_t)(end - s));
+			return;
+		}
+	}
+	/* libcjson's test: does it read back within a relative epsilon. */
+	n = snprintf(buf, sizeof buf, "%1.15g", d);
+	back = strtod(buf, NULL);
+	big = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
+	if (!(fabs(back - d) <= big * DBL_EPSILON))
+		n = snprintf(buf, sizeof buf, "%1.17g", d);
+	put(o, buf, (size_t)n);
+}
+
+static void
+put_string(struct out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)(s ? s : "");
+	size_t run;
+
+	reserve(o, 2);
+	o->p[o->len++] = '"';
+	for (;;) {
+		for (run = 0; u[run] >= 32 && u[run] != '"' && u[run] != '\\';
+		    run++)
+			;
+		put(o, (const char *)u, run);
+		u += run;
+		if (*u == '\0')
+			break;
+		reserve(o, 6);
+		o->p[o->len++] = '\\';
+		switch (*u) {
+		case '"': o->p[o->len++] = '"'; break;
+		case '\\': o->p[o->len++] = '\\'; break;
+		case '\b': o->p[o->len++] = 'b'; break;
+		case '\f': o->p[o->len++] = 'f'; break;
+		case '\n': o->p[o->len++] = 'n'; break;
+		case '\r': o->p[o->len++] = 'r'; break;
+		case '\t': o->p[o->len++] = 't'; break;
+		default:
+			memcpy(o->p + o->len, "u00", 3);
+			o->p[o->len + 3] = hex[*u >> 4];
+			o->p[o->len + 4] = hex[*u & 15];
+			o->len += 5;
+		}
+		u++;
+	}
+	reserve(o, 1);
+	o->p[o->len++] = '"';
+}
+
+static int
+put_value(struct out *o, const cJSON *v, int depth)
+{
+	const cJSON *c;
+	char open, close;
+
+	if (depth > CJSON_NESTING_LIMIT)
+		return -1;
+	switch (v->type & 0xff) {
+	case cJSON_NULL:
+		put(o, "null", 4);
+		return 0;
+	case cJSON_False:
+		put(o, "false", 5);
+		return 0;
+	case cJSON_True:
+		put(o, "true", 4);
+		return 0;
+	case cJSON_Number:
+		put_number(o, v->valuedouble);
+		return 0;
+	case cJSON_String:
+		put_string(o, v->valuestring);	/* NULL prints as "" */
+		return 0;
+	case cJSON_Raw:
+		if (v->valuestring == NULL)
+			return -1;
+		put(o, v->valuestring, strlen(v->valuestring));
+		return 0;
+	case cJSON_Array:
+		open = '[';
+		close = ']';
+		break;
+	case cJSON_Object:
+		open = '{';
+		close = '}';
+		break;
+	default:
+		return -1;
+	}
+	put(o, &open, 1);
+	for (c = v->child; c != NULL; c = c->next) {
+		if (c != v->child)
+			put(o, ",", 1);
+		if (open == '{') {
+			put_string(o, c->string);
+			put(o, ":", 1);
+		}
+		if (put_value(o, c, depth + 1) != 0)
+			return -1;
+	}
+	put(o, &close, 1);
+	return 0;
+}
+
+char *
+json_print(const cJSON *v, size_t *len)
+{
+	struct out o = { .cap = 256 };
+
+	if (v == NULL)
+		return NULL;
+	if ((o.p = malloc(o.cap)) == NULL)
+		abort();
+	if (put_value(&o, v, 0) != 0) {
+		free(o.p);
+		return NULL;
+	}
+	reserve(&o, 1);
+	o.p[o.len] = '\0';
+	if (len != NULL)
+		*len = o.len;
+	return o.p;
 }

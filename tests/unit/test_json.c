@@ -1,0 +1,218 @@
+/*
+ * Unit tests for json_print(): its output is defined as libcjson's
+ * cJSON_PrintUnformatted(), so every case compares the two byte for byte —
+ * chosen numbers and strings at the edges of the fast paths, then random
+ * trees (JSON_PRINT_SEED and JSON_PRINT_TREES choose which and how many).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/rng.h"
+#include "util/json.h"
+
+/* Print v both ways and require the same bytes; frees v. */
+static void
+same(cJSON *v, const char *what)
+{
+	char *want = cJSON_PrintUnformatted(v);
+	size_t len = 0;
+	char *got = json_print(v, &len);
+
+	assert_non_null(want);
+	if (got == NULL || strcmp(got, want) != 0)
+		fail_msg("%s: json_print gave %s, cJSON %s", what,
+		    got ? got : "NULL", want);
+	assert_int_equal(len, strlen(want));
+	free(got);
+	cJSON_free(want);
+	cJSON_Delete(v);
+}
+
+static void
+test_numbers(void **state)
+{
+	static const double cases[] = {
+		0, 1, -1, 8, 10, 32, 7.9, -7.9, 0.1, 0.2, 0.3, 0.05, 0.15,
+		1.25, 11.55, 22.5, 230.4, 11040, 22080.5, 1.0 / 3, 2.0 / 3,
+		123456.7, 99999999999999.9, 9999999999999.99, 1e13, 1e14,
+		1e14 + 0.5, 1e15, 1e16, 1e21, 1e300, -1e300, 5e-324,
+		2.2250738585072014e-308, 1e-7, 123.456, 4294967296.5,
+		9007199254740992.0, 9007199254740993.0, 2147483647.0,
+		2147483648.0, -2147483649.0, 1.7976931348623157e308,
+	};
+	char what[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(what, sizeof what, "%.17g", cases[i]);
+		same(cJSON_CreateNumber(cases[i]), what);
+		same(cJSON_CreateNumber(-cases[i]), what);
+	}
+	same(cJSON_CreateNumber(0.1 + 0.2), "0.1 + 0.2");
+	same(cJSON_CreateNumber(-0.0), "-0");
+	same(cJSON_CreateNumber(NAN), "NaN");
+	same(cJSON_CreateNumber(INFINITY), "inf");
+	same(cJSON_CreateNumber(-INFINITY), "-inf");
+	/* Every tenth up to 10 000 A, and watts up to 1 MW. */
+	for (int k = 0; k <= 100000; k++) {
+		snprintf(what, sizeof what, "%d tenths", k);
+		same(cJSON_CreateNumber(k / 10.0), what);
+		same(cJSON_CreateNumber(k * 10.0), what);
+	}
+}
+
+static void
+test_strings(void **state)
+{
+	char s[2] = { 0 };
+
+	(void)state;
+	same(cJSON_CreateString(""), "empty");
+	same(cJSON_CreateString("say \"hi\" \\o/"), "quotes");
+	same(cJSON_CreateString("caf\xc3\xa9 \xe2\x82\xac \xff\xfe"), "bytes");
+	for (int c = 1; c < 256; c++) {
+		s[0] = (char)c;
+		same(cJSON_CreateString(s), "one byte");
+	}
+}
+
+static void
+test_shapes(void **state)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+
+	(void)state;
+	same(cJSON_CreateObject(), "{}");
+	same(cJSON_CreateArray(), "[]");
+	same(cJSON_CreateNull(), "null");
+	same(cJSON_CreateTrue(), "true");
+	same(cJSON_CreateFalse(), "false");
+	same(cJSON_CreateRaw("{\"pre\":1}"), "raw");
+	cJSON_AddItemToArray(a, cJSON_CreateObject());
+	cJSON_AddItemToArray(a, cJSON_CreateArray());
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(2));
+	cJSON_AddItemToObject(o, "a\tb", a);
+	cJSON_AddItemToObject(o, "", cJSON_CreateString("x"));
+	same(o, "nested");
+}
+
+static void
+test_invalid(void **state)
+{
+	cJSON *raw = cJSON_CreateRaw("1"), *bad = cJSON_CreateObject();
+	size_t len = 7;
+
+	(void)state;
+	assert_null(json_print(NULL, &len));
+	assert_int_equal(len, 7);
+	free(raw->valuestring);
+	raw->valuestring = NULL;
+	assert_null(json_print(raw, NULL));
+	cJSON_Delete(raw);
+	bad->type = cJSON_Invalid;
+	assert_null(json_print(bad, NULL));
+	cJSON_Delete(bad);
+}
+
+static double
+any_number(struct rng *r)
+{
+	uint64_t bits;
+	double d;
+
+	switch (rn(r, 6)) {
+	case 0:
+		return (double)(int64_t)rnext(r) / (double)(1ULL << rn(r, 64));
+	case 1:
+		do {
+			bits = rnext(r);
+			memcpy(&d, &bits, sizeof d);
+		} while (isnan(d));
+		return d;
+	case 2:
+		return -ramp(r, 1e6);
+	default:
+		return ramp(r, rn(r, 2) ? 1e4 : 1e15);
+	}
+}
+
+static char *
+any_string(struct rng *r, char *buf, size_t cap)
+{
+	size_t n = rn(r, (unsigned)cap);
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)(rn(r, 4) ? ' ' + rn(r, 95) : 1 + rn(r, 255));
+	buf[n] = '\0';
+	return buf;
+}
+
+static cJSON *
+any_tree(struct rng *r, int depth)
+{
+	char s[24], k[8];
+	cJSON *v;
+	unsigned n;
+
+	switch (rn(r, depth > 4 ? 5 : 7)) {
+	case 0:
+		return cJSON_CreateNull();
+	case 1:
+		return cJSON_CreateBool(rn(r, 2));
+	case 2:
+	case 3:
+		return cJSON_CreateNumber(any_number(r));
+	case 4:
+		return cJSON_CreateString(any_string(r, s, sizeof s));
+	case 5:
+		v = cJSON_CreateArray();
+		for (n = rn(r, 6); n > 0; n--)
+			cJSON_AddItemToArray(v, any_tree(r, depth + 1));
+		return v;
+	default:
+		v = cJSON_CreateObject();
+		for (n = rn(r, 6); n > 0; n--)
+			cJSON_AddItemToObject(v, any_string(r, k, sizeof k),
+			    any_tree(r, depth + 1));
+		return v;
+	}
+}
+
+static void
+test_random_trees(void **state)
+{
+	uint64_t seed = env_u64("JSON_PRINT_SEED", 20261121);
+	uint64_t trees = env_u64("JSON_PRINT_TREES", 20000);
+	struct rng r = { seed };
+	char what[64];
+
+	(void)state;
+	for (uint64_t i = 0; i < trees; i++) {
+		snprintf(what, sizeof what, "seed %llu tree %llu",
+		    (unsigned long long)seed, (unsigned long long)i);
+		same(any_tree(&r, 0), what);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_random_trees),
+	};
+
+	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
+}
