@@ -2445,11 +2445,19 @@ static const struct sc_message msgs201[] = {
 
 /* ---------------------------------------------------------------- walk */
 
+/* Where the walk is: a stack of steps, a member name or an array index,
+ * turned into "a.b[2].c" only when a violation is recorded (most payloads
+ * are valid, and formatting every step cost more than checking it). */
+#define WALK_DEPTH 32
+
 struct walk {
 	bool v201;
 	struct schema_error *err;	/* may be NULL */
-	size_t len;			/* of path */
-	char path[sizeof(((struct schema_error *)0)->path)];
+	size_t depth;			/* steps pushed, kept or not */
+	struct {
+		const char *name;	/* NULL: an index */
+		int index;
+	} step[WALK_DEPTH];
 };
 
 /* Copy s into buf (size n > 4) for a description: quotes and backslashes
@@ -2487,33 +2495,49 @@ quote(const char *s, char *buf, size_t n)
 	return buf;
 }
 
-/* Append ".name" (or "name" at the root) or "[i]" to the path and return
- * the previous length, for pop. A path that does not fit is cut short. */
+/* Enter member name, or array item index when name is NULL; returns the
+ * depth before, for pop. Steps beyond WALK_DEPTH are not kept. */
 static size_t
 push(struct walk *w, const char *name, int index)
 {
-	size_t mark = w->len, room = sizeof(w->path) - w->len;
-	int k;
+	size_t mark = w->depth;
 
-	if (name != NULL) {
-		char q[64];
-		k = snprintf(w->path + w->len, room, "%s%s",
-		    w->len > 0 ? "." : "", quote(name, q, sizeof(q)));
-	} else {
-		k = snprintf(w->path + w->len, room, "[%d]", index);
+	if (w->depth < WALK_DEPTH) {
+		w->step[w->depth].name = name;
+		w->step[w->depth].index = index;
 	}
-	if (k < 0 || (size_t)k >= room)
-		w->len = sizeof(w->path) - 1;
-	else
-		w->len += (size_t)k;
+	w->depth++;
 	return mark;
 }
 
 static void
 pop(struct walk *w, size_t mark)
 {
-	w->len = mark;
-	w->path[mark] = '\0';
+	w->depth = mark;
+}
+
+/* The path: ".name" (or "name" at the root) or "[i]" per step, names
+ * quoted like a description; cut short when it does not fit. Returns its
+ * length. */
+static size_t
+path_format(const struct walk *w, char *buf, size_t n)
+{
+	size_t len = 0, depth = w->depth < WALK_DEPTH ? w->depth : WALK_DEPTH;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < depth; i++) {
+		size_t room = n - len;
+		char q[64];
+		int k = w->step[i].name != NULL ?
+		    snprintf(buf + len, room, "%s%s", len > 0 ? "." : "",
+		    quote(w->step[i].name, q, sizeof(q))) :
+		    snprintf(buf + len, room, "[%d]", w->step[i].index);
+
+		if (k < 0 || (size_t)k >= room)
+			return n - 1;
+		len += (size_t)k;
+	}
+	return len;
 }
 
 static int fail(struct walk *w, int code, const char *fmt, ...)
@@ -2529,10 +2553,9 @@ fail(struct walk *w, int code, const char *fmt, ...)
 
 	if (e == NULL)
 		return code;
-	memcpy(e->path, w->path, w->len + 1);
-	if (w->len > 0)
+	if (path_format(w, e->path, sizeof(e->path)) > 0)
 		k = snprintf(e->description, sizeof(e->description), "%s: ",
-		    w->path);
+		    e->path);
 	if (k < 0 || (size_t)k >= sizeof(e->description))
 		return code;
 	va_start(ap, fmt);
