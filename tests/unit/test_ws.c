@@ -6,7 +6,9 @@
  * with the close code it must earn. Then timers (ping, idle), the output
  * bound, and the server and client over loopback TCP: subprotocols, auth
  * answers, duplicate identities, the connection limit, the handshake
- * bounds, and a clean shutdown.
+ * bounds, and a clean shutdown. Sending: a frame leaves within
+ * ws_conn_send(), and frames stay whole and in order when the socket is
+ * full.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -504,6 +506,79 @@ test_output_bound(void **state)
 	fx_stop(&fx);
 }
 
+/* A frame leaves within ws_conn_send() on a plain socket: the peer reads
+ * it before the loop runs again (a burst of profiles must not wait for
+ * the sender to finish the burst). */
+static void
+test_send_writes_now(void **state)
+{
+	unsigned char buf[256], want[64];
+	size_t n = frame(want, 0x81, "profile", 7, false);
+	struct fx fx;
+	ssize_t r;
+
+	(void)state;
+	fx_pair(&fx, NULL);
+	assert_int_equal(ws_conn_send(fx.s.conn, "profile", 7), WS_OK);
+	r = read(fx.raw.fd, buf, sizeof buf);
+	assert_int_equal(r, (ssize_t)n);
+	assert_memory_equal(buf, want, n);
+	fx_stop(&fx);
+}
+
+/* Written at once while the socket takes them, queued when it does not,
+ * and all of them delivered whole and in order. */
+static void
+test_send_order_under_backpressure(void **state)
+{
+	enum { N = 200, LEN = 4000 };	/* 800 kB: more than the socket takes */
+	char *msg = malloc(LEN);
+	struct fx fx;
+	size_t off = 0;
+	int next = 0;
+
+	(void)state;
+	fx_pair(&fx, NULL);
+	event_del(fx.raw.ev);		/* not read until all are sent */
+	for (int i = 0; i < N; i++) {
+		/* Halfway, with frames queued behind a full socket, the peer
+		 * makes room: the next frames must still wait their turn. */
+		if (i == N / 2)
+			raw_read(fx.raw.fd, EV_READ, &fx.raw);
+		memset(msg, 'a' + i % 26, LEN);
+		snprintf(msg, LEN, "%06d", i);
+		msg[6] = '-';
+		assert_int_equal(ws_conn_send(fx.s.conn, msg, LEN), WS_OK);
+	}
+	event_add(fx.raw.ev, NULL);
+	while (next < N) {
+		const unsigned char *f = fx.raw.in + off;
+		size_t have = fx.raw.len - off, len;
+
+		if (have < 4 || have < 4 + (size_t)(f[2] << 8 | f[3])) {
+			if (fx.raw.len == sizeof fx.raw.in) {
+				memmove(fx.raw.in, f, have);
+				fx.raw.len = have;
+				off = 0;
+			}
+			assert_false(fx.raw.eof);
+			event_base_loop(fx.base, EVLOOP_ONCE);
+			continue;
+		}
+		assert_int_equal(f[0], 0x81);
+		assert_int_equal(f[1], 126);
+		len = (size_t)(f[2] << 8 | f[3]);
+		assert_int_equal(len, LEN);
+		snprintf(msg, 12, "%06d", next);
+		assert_memory_equal(f + 4, msg, 6);
+		assert_int_equal(f[4 + LEN - 1], 'a' + next % 26);
+		off += 4 + len;
+		next++;
+	}
+	free(msg);
+	fx_stop(&fx);
+}
+
 /* ---------------------------------------------------------------- server */
 
 static enum ws_auth
@@ -819,6 +894,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_pong_keeps_alive),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_output_bound),
+		cmocka_unit_test(test_send_writes_now),
+		cmocka_unit_test(test_send_order_under_backpressure),
 		cmocka_unit_test(test_client_server),
 		cmocka_unit_test(test_client_refused),
 		cmocka_unit_test(test_duplicate_replaces),
