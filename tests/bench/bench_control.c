@@ -66,20 +66,23 @@
  * profiles late and reports increases that arrive while a decrease is
  * unanswered (the order dispatch promises).
  *
+ * Reading the output: at 1 000 chargers the first charger should read its
+ * profile about a millisecond after the publish. When the first receipt
+ * comes as late as the last, frames are not leaving while the burst is
+ * built (the fault ws.c once had: its direct write silently did nothing).
+ *
  * Figures (issue #6; `build/bench/bench_control`, three runs on the shared
- * 2-core Xeon VM, branch bench at the merge of main d8bb3d0):
+ * 2-core Xeon VM, main at the commit that added bench_codec):
  *
  *   chargers   p50            p99              gateway CPU per round
- *   10         7.5-8.1 ms     9.1-12.6 ms      0.9-1.2 ms
- *   100        10.7-11.6 ms   15.5-28.6 ms     5.2-5.8 ms
- *   1 000      57-83 ms       95-190 ms        104-106 ms
+ *   10         0.7-0.8 ms     1.3-1.7 ms       0.60-0.65 ms
+ *   100        2.8-2.9 ms     4.9-5.3 ms       2.5-2.7 ms
+ *   1 000      17.2-17.6 ms   33.3-35.9 ms     23-25 ms
  *
- * The target, p99 <= 50 ms at 1 000 chargers, is not met. At 10 chargers
- * most of the 8 ms is control.coalesce_ms (5 ms). At 1 000 the first
- * charger already waits ~40 ms; perf shows the gateway in
- * config_charger_find() (a linear scan, twice per charger per dispatch
- * pass, and dispatch passes over every charger on every answer batch and
- * every allocation) and in csms_command()'s linear connection lookup.
+ * The target, p99 <= 50 ms at 1 000 chargers, is met. The history (README,
+ * Performance): 57-83 / 95-190 ms with linear lookups, 40-43 / 53-62 ms
+ * after the dispatch work, then frames written at once, json_print and
+ * lazy schema paths.
  */
 #include <dirent.h>
 #include <errno.h>
