@@ -7,7 +7,7 @@
  * recv callback takes bytes from the bufferevent's input buffer and its
  * send callback appends to a staging buffer, so wslay_event_send() never
  * blocks. flush() then writes the staged frames to a plain socket at once
- * when nothing is queued before them (one writev, no write event armed and
+ * when nothing is queued before them (one sendmsg, no write event armed and
  * no loop turn: a burst of profiles reaches a thousand chargers while it
  * is being built), and leaves whatever the socket does not take, and all
  * of a TLS connection's output, to the bufferevent.

@@ -126,7 +126,8 @@ put(struct out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-/* Digits of u into the end of buf[0..20); returns where they start. */
+/* Write the decimal digits of u so that they end just before end;
+ * returns where they start. */
 static char *
 digits(char *end, unsigned long long u)
 {
