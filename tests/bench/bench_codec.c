@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -23,6 +22,7 @@
 #include "ocpp/v16.h"
 #include "ocpp/v201.h"
 #include "util/json.h"
+#include "tests/bench/procstat.h"
 
 #define SAMPLES 31
 
@@ -42,15 +42,6 @@ struct item {
 };
 
 static volatile size_t sink;		/* keeps the work from being dropped */
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 build(struct item *it, bool v201)
@@ -128,20 +119,20 @@ measure(struct item *it, enum step s, double *median, double *min)
 	long batch = 1;
 
 	for (;;) {			/* a batch of 2 ms or more */
-		double t0 = now_s();
+		long long t0 = now_us();
 
 		for (long i = 0; i < batch; i++)
 			once(it, s);
-		if (now_s() - t0 >= 0.002)
+		if (now_us() - t0 >= 2000)
 			break;
 		batch *= 2;
 	}
 	for (int k = 0; k < SAMPLES; k++) {
-		double t0 = now_s();
+		long long t0 = now_us();
 
 		for (long i = 0; i < batch; i++)
 			once(it, s);
-		t[k] = (now_s() - t0) / (double)batch * 1e6;
+		t[k] = (double)(now_us() - t0) / (double)batch;
 	}
 	qsort(t, SAMPLES, sizeof t[0], cmp_double);
 	*median = t[SAMPLES / 2];
