@@ -29,6 +29,7 @@ struct gateway {
 	struct store *store;
 	struct site *site;
 	struct event *flush_timer;	/* commits batched store writes */
+	unsigned flushes;
 	struct event *prune_timer;	/* drops meter samples past retention */
 	struct csms *csms;
 	struct event_base *base;
@@ -84,7 +85,10 @@ log_lines(enum log_level level, const char *what, const char *path,
 	}
 }
 
-/* Batched writes (meter readings) reach the disk once a second. */
+/* Batched writes (meter readings) reach the disk once a second; every
+ * CHECKPOINT_S the WAL goes into the database and is cut back, so that it
+ * stays small even when a reader kept SQLite's own checkpoints short. */
+#define CHECKPOINT_S 60
 static void
 on_flush(evutil_socket_t fd, short what, void *arg)
 {
@@ -92,7 +96,10 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	store_flush(gw->store);
+	if (++gw->flushes % CHECKPOINT_S == 0)
+		store_checkpoint(gw->store);
+	else
+		store_flush(gw->store);
 }
 
 static void
@@ -353,12 +360,13 @@ gateway_new(const char *config_path, int *exit_code)
 		*exit_code = GATEWAY_EXIT_STATE;
 		goto fail;
 	}
-	if (store_count_start(gw->store, &starts) != STORE_OK) {
-		log_error("store", "cannot write the state file path=%s",
-		    gw->cfg->state_file);
-		*exit_code = GATEWAY_EXIT_STATE;
-		goto fail;
-	}
+	/* A state file that takes no writes (a full disk) does not stop the
+	 * gateway: chargers are still served, and what cannot be stored is
+	 * refused message by message until space returns. */
+	if (store_count_start(gw->store, &starts) != STORE_OK)
+		log_error("store", "cannot write the state file path=%s: starting "
+		    "anyway; messages that must be stored are refused until it "
+		    "takes writes again", gw->cfg->state_file);
 
 	gw->site = site_new(gw->store, gw->cfg, &cause);
 	if (gw->site == NULL) {

@@ -71,6 +71,7 @@ struct csms {
 	size_t nhash;			/* a power of two */
 	struct csms_authorizer authz;
 	bool has_authz;
+	long long unstored;		/* messages refused in a row: not stored */
 };
 
 /* A charger's Authorize waiting for the authorizer. When the connection
@@ -295,7 +296,22 @@ handle_tx16(struct conn *c, struct ocpp_tx *t, struct ocpp_reply *r,
 	int err;
 
 	if (t->kind == OCPP_TX_STARTED) {
+		struct site_evse *e = site_evse(c->ch, t->evse);
+		double wh = t->meter_wh < 0 ? 0 : t->meter_wh;
+
 		set_auth(cs, r, t->token.id, now);
+		x = e != NULL ? e->session : NULL;
+		if (x != NULL && x->open && x->start_ms == ts_or_now(t->ts_ms, now) &&
+		    x->meter_start_wh == wh && strcmp(x->id_token, t->token.id) == 0 &&
+		    x->connector == (t->connector ? t->connector : 1)) {
+			/* The same StartTransaction again: its answer was lost (a
+			 * crash, a dropped connection) after everything it caused
+			 * was stored. The same transaction id, nothing new. */
+			r->tx_id = x->id;
+			log_info(MOD, "start repeated charger=%s evse=%d tx=%s: "
+			    "answered again", c->id, e->id, x->charger_tx_id);
+			return 0;
+		}
 		x = site_session_start(cs->site, c->ch, t->evse, t->connector, NULL,
 		    t->token.id, t->meter_wh < 0 ? 0 : t->meter_wh,
 		    ts_or_now(t->ts_ms, now), false, &err);
@@ -311,8 +327,10 @@ handle_tx16(struct conn *c, struct ocpp_tx *t, struct ocpp_reply *r,
 		set_auth(cs, r, t->token.id, now);
 	x = site_session_find(cs->site, c->ch, t->tx_id);
 	if (x == NULL || !x->open) {
+		/* Also a stop sent again whose answer was lost: what it caused
+		 * was stored with the session's end. */
 		log_warn(MOD, "stop for an unknown or ended session charger=%s "
-		    "tx=%s", c->id, t->tx_id);
+		    "tx=%s: answered, nothing changed", c->id, t->tx_id);
 		return 0;
 	}
 	if (t->meter.reading.have)
@@ -353,8 +371,8 @@ handle_tx201(struct conn *c, struct ocpp_tx *t, struct ocpp_reply *r,
 	gap = site_session_seq(cs->site, x, t->seq_no);
 	if (gap < 0) {
 		/* Already seen: answer again, change nothing. */
-		log_warn(MOD, "duplicate event charger=%s tx=%s seq=%d", c->id,
-		    t->tx_id, t->seq_no);
+		log_warn(MOD, "duplicate event charger=%s tx=%s seq=%d: answered "
+		    "again, nothing changed", c->id, t->tx_id, t->seq_no);
 		if (t->has_token)
 			set_auth(cs, r, t->token.id, now);
 		return 0;
@@ -441,6 +459,58 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 		break;
 	}
 	return 0;
+}
+
+/* A message the charger will send again until it is answered — a
+ * transaction message — is applied as one unit of the site (site_begin):
+ * the session's change, the uplink's outbox entry, the seqNo and the
+ * reading it carries are committed together before the answer leaves, or
+ * none of them is. Returns 0, or -1 when nothing was stored. */
+static int
+apply_durably(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
+    int64_t now)
+{
+	struct site *site = c->cs->site;
+	int evse, rc;
+
+	if (m->type == OCPP_REQ_TX)
+		evse = m->u.tx.evse;
+	else if (m->type == OCPP_REQ_METER && m->u.meter.tx_id[0] != '\0')
+		evse = m->u.meter.evse;
+	else
+		return apply(c, m, r, now);
+	/* An EVSE seen for the first time gets its number outside the unit:
+	 * the undo journal keeps EVSEs as they were, not whether they were. */
+	if (evse > 0)
+		site_evse(c->ch, evse);
+	if (site_begin(site) != SITE_OK)
+		return -1;
+	rc = apply(c, m, r, now);
+	if (rc != 0)
+		site_fail(site);
+	if (site_commit(site) != SITE_OK)
+		return -1;
+	if (rc == 0)
+		c->cs->unstored = 0;
+	return rc;
+}
+
+/* Answer a message that could not be stored. A full disk refuses every
+ * such message: the first is logged, the rest counted until one is
+ * stored again. */
+static void
+refuse_unstored(struct conn *c, struct rpc_call *call)
+{
+	static const char why[] = "the gateway could not store this message "
+	    "(its state file refused the write); send it again";
+
+	if (c->cs->unstored++ == 0) {
+		refuse(c, call, RPC_INTERNAL_ERROR, why);
+		return;
+	}
+	log_debug(MOD, "refused charger=%s action=%s: not stored (%lld in a "
+	    "row)", c->id, rpc_call_action(call), (long long)c->cs->unstored);
+	rpc_reply_error(call, RPC_INTERNAL_ERROR, why, NULL);
 }
 
 /* May this charger send action now? See the boot rules in csms.h. */
@@ -538,10 +608,9 @@ handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 		return;
 	}
 	memset(&r, 0, sizeof r);
-	if (apply(c, &m, &r, now) != 0) {
+	if (apply_durably(c, &m, &r, now) != 0) {
 		/* The charger keeps the message and sends it again. */
-		refuse(c, call, RPC_INTERNAL_ERROR, "the gateway could not store "
-		    "this; send it again");
+		refuse_unstored(c, call);
 		return;
 	}
 	rpc_reply(call, k->encode(&m, &r));

@@ -12,10 +12,18 @@
  * Only "accepted" sends anything but BootNotification (and, in pending,
  * answers the upstream's requests).
  *
+ * The outbox is written by a site writer (site_subscribe_writer): a
+ * session's start or end and its outbox entry are one transaction, so no
+ * crash can leave one without the other. The pump never runs inside that
+ * transaction (it is scheduled, not called): a message leaves only once
+ * its entry is committed.
+ *
  * The outbox pump keeps at most one outbox message in flight: the head of
  * the table (lowest seq). Its answer deletes it (one durable commit, with
  * the 1.6 transaction id of a StartTransaction in the same commit), then
- * the next one goes. Status, heartbeats, Authorize and charging limits
+ * the next one goes. When that commit fails (a full disk) the answer is
+ * kept and recording it is tried again after retry_interval_s: the message
+ * is not sent again while the gateway runs. Status, heartbeats, Authorize and charging limits
  * bypass the outbox and queue behind the in-flight message in the rpc's
  * own queue.
  *
@@ -102,8 +110,11 @@ struct uplink {
 	int64_t inflight_seq;
 	int64_t inflight_session;
 	int inflight_kind;
+	char inflight_action[48];
 	int inflight_attempts;
 	bool retry_wait;
+	bool ack_pending;		/* answered, the answer not recorded */
+	char ack_tx_id[SITE_TOKEN_LEN];	/* its 1.6 transaction id, or "" */
 	int64_t depth;
 	int64_t oldest_ms;
 
@@ -113,8 +124,9 @@ struct uplink {
 	int retry_interval_s;
 	int list_version;
 
-	/* per EVSE number: the reading time last sent up */
-	int64_t *meter_sent;
+	/* per EVSE number: the session and the time of the reading last
+	 * queued for it (store_uplink_meter_get after a restart) */
+	struct meter_sent { int64_t session, ms; } *meter_sent;
 	int nmeter;
 
 	struct prof profs[MAX_PROFILES];
@@ -274,8 +286,10 @@ send_all_status(struct uplink *ul)
 
 /* ------------------------------------------------------------ outbox */
 
-int
-uplink_enqueue(struct uplink *ul, const struct site_session *x,
+/* Queue a message for x; inside a site unit when one is open. The pump
+ * is scheduled, never called: the entry may not be committed yet. */
+static int
+enqueue(struct uplink *ul, const struct site_session *x,
     enum ocpp_tx_kind kind, int64_t now_ms)
 {
 	struct store_outbox_row row;
@@ -295,6 +309,8 @@ uplink_enqueue(struct uplink *ul, const struct site_session *x,
 	snprintf(row.action, sizeof row.action, "%s", action);
 	row.payload = json_print(p, NULL);
 	row.created_ms = now_ms;
+	if (kind == OCPP_TX_UPDATED)
+		row.reading_ms = e->reading.ts_ms;
 	cJSON_Delete(p);
 	if (row.payload == NULL)
 		abort();
@@ -302,7 +318,7 @@ uplink_enqueue(struct uplink *ul, const struct site_session *x,
 	    ul->inflight ? ul->inflight_seq : 0, &dropped);
 	free(row.payload);
 	if (rc != STORE_OK) {
-		log_error(MOD, "outbox write failed session=%lld action=%s",
+		log_debug(MOD, "outbox write failed session=%lld action=%s",
 		    (long long)x->id, action);
 		return -1;
 	}
@@ -312,26 +328,50 @@ uplink_enqueue(struct uplink *ul, const struct site_session *x,
 	refresh_stats(ul);
 	log_debug(MOD, "queued seq=%lld action=%s session=%lld depth=%lld",
 	    (long long)row.seq, action, (long long)x->id, (long long)ul->depth);
-	notify_state(ul);
-	pump(ul);
+	event_active(ul->pump_ev, EV_TIMEOUT, 1);
 	return 0;
 }
 
+int
+uplink_enqueue(struct uplink *ul, const struct site_session *x,
+    enum ocpp_tx_kind kind, int64_t now_ms)
+{
+	if (enqueue(ul, x, kind, now_ms) != 0) {
+		log_warn(MOD, "could not queue session=%lld: the state file "
+		    "refused it", (long long)x->id);
+		return -1;
+	}
+	notify_state(ul);
+	return 0;
+}
+
+/* The pump's turn: the entries queued since are committed by now. */
 static void
 on_pump_ev(evutil_socket_t fd, short what, void *arg)
 {
+	struct uplink *ul = arg;
+
 	(void)fd;
 	(void)what;
-	pump(arg);
+	refresh_stats(ul);
+	notify_state(ul);
+	pump(ul);
 }
 
-static void
+/* Drop entry seq. Returns 0, or -1 when the state file refused: then the
+ * pump waits retry_interval_s instead of meeting the entry again at once. */
+static int
 outbox_drop(struct uplink *ul, int64_t seq, const char *why)
 {
+	if (store_outbox_ack(ul->store, seq, 0, NULL) != STORE_OK) {
+		ul->retry_wait = true;
+		arm(ul->retry_ev, ul->retry_interval_s);
+		return -1;
+	}
 	log_warn(MOD, "outbox message dropped seq=%lld why=%s", (long long)seq,
 	    why);
-	store_outbox_ack(ul->store, seq, 0, NULL);
 	refresh_stats(ul);
+	return 0;
 }
 
 static void on_outbox_done(struct rpc *rpc, const struct rpc_response *res,
@@ -351,13 +391,16 @@ pump(struct uplink *ul)
 			return;
 		if (row.version != (int)ul->v) {
 			free(row.payload);
-			outbox_drop(ul, row.seq, "written for the other OCPP version");
+			if (outbox_drop(ul, row.seq, "written for the other OCPP "
+			    "version") != 0)
+				return;
 			continue;
 		}
 		p = cJSON_Parse(row.payload);
 		free(row.payload);
 		if (p == NULL) {
-			outbox_drop(ul, row.seq, "unreadable payload");
+			if (outbox_drop(ul, row.seq, "unreadable payload") != 0)
+				return;
 			continue;
 		}
 		rc = row.session_id != 0 && ul->v == CONFIG_OCPP16 ?
@@ -366,14 +409,17 @@ pump(struct uplink *ul)
 		if (up_patch_tx(ul->v, p, rc == STORE_OK ? txid : NULL,
 		    row.tx_seq) != 0) {
 			cJSON_Delete(p);
-			outbox_drop(ul, row.seq, "the upstream never gave this "
-			    "session a transaction id");
+			if (outbox_drop(ul, row.seq, "the upstream never gave "
+			    "this session a transaction id") != 0)
+				return;
 			continue;
 		}
 		ul->inflight = true;
 		ul->inflight_seq = row.seq;
 		ul->inflight_session = row.session_id;
 		ul->inflight_kind = row.kind;
+		snprintf(ul->inflight_action, sizeof ul->inflight_action, "%s",
+		    row.action);
 		ul->inflight_attempts = row.attempts;
 		if (rpc_call(ul->rpc, row.action, p, on_outbox_done, ul) !=
 		    RPC_OK) {
@@ -385,6 +431,39 @@ pump(struct uplink *ul)
 	}
 }
 
+/* The in-flight message was answered: delete its entry, with the 1.6
+ * transaction id the answer gave, in one commit. When the state file
+ * refuses (a full disk), the answer is kept and recorded again after
+ * retry_interval_s; nothing is sent meanwhile, so the upstream does not
+ * hear the message again. */
+static void
+record_answer(struct uplink *ul)
+{
+	int64_t seq = ul->inflight_seq;
+	const char *tx = ul->ack_tx_id[0] ? ul->ack_tx_id : NULL;
+
+	if (store_outbox_ack(ul->store, seq, tx ? ul->inflight_session : 0, tx) !=
+	    STORE_OK) {
+		if (!ul->retry_wait)
+			log_warn(MOD, "cannot record the answer seq=%lld: the state "
+			    "file refused it; trying again in %d s", (long long)seq,
+			    ul->retry_interval_s);
+		ul->retry_wait = true;
+		arm(ul->retry_ev, ul->retry_interval_s);
+		return;
+	}
+	ul->ack_pending = false;
+	ul->retry_wait = false;
+	if (tx)
+		log_info(MOD, "transaction mapped session=%lld upstream_tx=%s",
+		    (long long)ul->inflight_session, tx);
+	log_info(MOD, "acknowledged seq=%lld action=%s", (long long)seq,
+	    ul->inflight_action);
+	refresh_stats(ul);
+	notify_state(ul);
+	pump(ul);
+}
+
 static void
 on_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -392,6 +471,10 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (ul->ack_pending) {
+		record_answer(ul);
+		return;
+	}
 	ul->retry_wait = false;
 	pump(ul);
 }
@@ -413,22 +496,15 @@ on_outbox_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 			log_warn(MOD, "invalid answer kept action=%s why=%s",
 			    res->action, serr.description);
 		up_auth_result(ul->v, res->action, res->payload, &a);
+		ul->ack_tx_id[0] = '\0';
 		if (ul->v == CONFIG_OCPP16 && ul->inflight_kind == STORE_OB_START &&
-		    strcmp(a.tx_id, "0") != 0 && a.tx_id[0] != '\0') {
-			store_outbox_ack(ul->store, seq, ul->inflight_session, a.tx_id);
-			log_info(MOD, "transaction mapped session=%lld upstream_tx=%s",
-			    (long long)ul->inflight_session, a.tx_id);
-		} else {
-			store_outbox_ack(ul->store, seq, 0, NULL);
-		}
+		    strcmp(a.tx_id, "0") != 0 && a.tx_id[0] != '\0')
+			snprintf(ul->ack_tx_id, sizeof ul->ack_tx_id, "%s", a.tx_id);
 		if (a.has_auth && a.status != OCPP_AUTH_ACCEPTED)
 			log_warn(MOD, "upstream refused the token of session=%lld "
 			    "status=%d", (long long)ul->inflight_session, a.status);
-		log_info(MOD, "acknowledged seq=%lld action=%s", (long long)seq,
-		    res->action);
-		refresh_stats(ul);
-		notify_state(ul);
-		pump(ul);
+		ul->ack_pending = true;
+		record_answer(ul);
 		return;
 	case RPC_OUTCOME_ERROR:
 	case RPC_OUTCOME_TIMEOUT:
@@ -454,8 +530,34 @@ on_outbox_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	}
 }
 
+/* The time of the reading last queued for EVSE number num's session x:
+ * remembered per EVSE, read from the state file when the session is new
+ * to this process (a restart neither repeats nor skips a reading). */
+static struct meter_sent *
+meter_sent(struct uplink *ul, int num, const struct site_session *x)
+{
+	struct meter_sent *m;
+
+	if (num >= ul->nmeter) {
+		int nn = num + 16;
+
+		ul->meter_sent = xrealloc(ul->meter_sent, (size_t)nn *
+		    sizeof *ul->meter_sent);
+		memset(ul->meter_sent + ul->nmeter, 0, (size_t)(nn - ul->nmeter) *
+		    sizeof *ul->meter_sent);
+		ul->nmeter = nn;
+	}
+	m = &ul->meter_sent[num];
+	if (m->session != x->id) {
+		m->session = x->id;
+		if (store_uplink_meter_get(ul->store, x->id, &m->ms) != STORE_OK)
+			m->ms = INT64_MAX;	/* unknown: try again next time */
+	}
+	return m;
+}
+
 /* Periodic meter values of every EVSE with an open session and a newer
- * reading than the last one sent. */
+ * reading than the last one queued. */
 static void
 on_meter(evutil_socket_t fd, short what, void *arg)
 {
@@ -469,29 +571,43 @@ on_meter(evutil_socket_t fd, short what, void *arg)
 		struct site_charger *ch = site_charger_at(ul->site, i);
 		for (int k = 0; k < ch->nevses; k++) {
 			struct site_evse *e = ch->evses[k];
-			int num = e->number;
+			struct meter_sent *m;
 
 			if (e->session == NULL || !e->session->open ||
-			    e->reading.ts_ms == 0 || num < 1)
+			    e->reading.ts_ms == 0 || e->number < 1)
 				continue;
-			if (num >= ul->nmeter) {
-				int nn = num + 16;
-				int64_t *m = xcalloc((size_t)nn, sizeof *m);
-				if (ul->nmeter > 0)
-					memcpy(m, ul->meter_sent, (size_t)ul->nmeter *
-					    sizeof *m);
-				free(ul->meter_sent);
-				ul->meter_sent = m;
-				ul->nmeter = nn;
-			}
-			if (e->reading.ts_ms <= ul->meter_sent[num])
+			m = meter_sent(ul, e->number, e->session);
+			if (m->ms == INT64_MAX)
+				m->session = 0;
+			if (e->reading.ts_ms <= m->ms)
 				continue;
-			ul->meter_sent[num] = e->reading.ts_ms;
-			uplink_enqueue(ul, e->session, OCPP_TX_UPDATED, now);
+			if (uplink_enqueue(ul, e->session, OCPP_TX_UPDATED, now) == 0)
+				m->ms = e->reading.ts_ms;
 		}
 	}
 	if (ul->meter_interval_s > 0)
 		arm(ul->meter_ev, ul->meter_interval_s);
+}
+
+/* The writer: a session's start or end and its outbox entry are one
+ * transaction (see the design note). An entry is as old as the event it
+ * reports (a charger that was offline itself reports late). */
+static int
+on_session_write(const struct site_event *ev, void *arg)
+{
+	struct uplink *ul = arg;
+	const struct site_session *x = ev->session;
+	int64_t now = isotime_now_ms(), at;
+	enum ocpp_tx_kind kind;
+
+	if (ev->type == SITE_EV_SESSION_STARTED) {
+		kind = OCPP_TX_STARTED;
+		at = x->start_ms;
+	} else {
+		kind = OCPP_TX_ENDED;
+		at = x->stop_ms;
+	}
+	return enqueue(ul, x, kind, at > 0 && at < now ? at : now);
 }
 
 static void
@@ -499,7 +615,6 @@ on_site(const struct site_event *ev, void *arg)
 {
 	struct uplink *ul = arg;
 	const struct site_charger *ch = ev->charger;
-	int64_t now = isotime_now_ms();
 
 	switch (ev->type) {
 	case SITE_EV_STATUS:
@@ -509,18 +624,6 @@ on_site(const struct site_event *ev, void *arg)
 	case SITE_EV_CHARGER_DISCONNECTED:
 		for (int e = 0; e < ch->nevses; e++)
 			send_status(ul, ch->evses[e]);
-		break;
-	/* An entry is as old as the event it reports (a charger that was
-	 * offline itself reports late). */
-	case SITE_EV_SESSION_STARTED:
-		uplink_enqueue(ul, ev->session, OCPP_TX_STARTED,
-		    ev->session->start_ms > 0 && ev->session->start_ms < now ?
-		    ev->session->start_ms : now);
-		break;
-	case SITE_EV_SESSION_ENDED:
-		uplink_enqueue(ul, ev->session, OCPP_TX_ENDED,
-		    ev->session->stop_ms > 0 && ev->session->stop_ms < now ?
-		    ev->session->stop_ms : now);
 		break;
 	default:
 		break;
@@ -635,8 +738,12 @@ schedule_reconnect(struct uplink *ul)
 	log_info(MOD, "reconnect in_ms=%d", (int)(d * 1000));
 	event_del(ul->heartbeat_ev);
 	event_del(ul->boot_ev);
-	event_del(ul->retry_ev);
-	ul->retry_wait = false;
+	if (!ul->ack_pending) {
+		/* An answer still to be recorded keeps its timer: the
+		 * message must not go out again after the reconnect. */
+		event_del(ul->retry_ev);
+		ul->retry_wait = false;
+	}
 	arm(ul->reconnect_ev, d);
 }
 
@@ -1807,8 +1914,9 @@ uplink_new(struct event_base *base, const struct config *cfg,
 	    !ul->meter_ev || !ul->retry_ev || !ul->pump_ev || !ul->profile_ev)
 		abort();
 	if (site_subscribe(site, SITE_EV_STATUS | SITE_EV_CHARGER_CONNECTED |
-	    SITE_EV_CHARGER_DISCONNECTED | SITE_EV_SESSION_STARTED |
-	    SITE_EV_SESSION_ENDED, on_site, ul) != 0) {
+	    SITE_EV_CHARGER_DISCONNECTED, on_site, ul) != 0 ||
+	    site_subscribe_writer(site, SITE_EV_SESSION_STARTED |
+	    SITE_EV_SESSION_ENDED, on_session_write, ul) != 0) {
 		*cause = xstrdup("too many site subscribers");
 		uplink_free(ul);
 		return NULL;
@@ -1877,6 +1985,7 @@ uplink_free(struct uplink *ul)
 	ul->downs = NULL;
 	csms_set_authorizer(ul->csms, NULL);
 	site_unsubscribe(ul->site, on_site, ul);
+	site_unsubscribe_writer(ul->site, on_session_write, ul);
 	/* rpc_free completes our calls with CLOSED: nothing they do touches
 	 * what is freed below. */
 	if (ul->rpc) {

@@ -14,9 +14,23 @@
  *
  * Every change is written through to the store before the event fires:
  * subscribers can rely on the state file agreeing with what they are told.
- * A store failure is logged and reported to the caller, and the in-memory
- * model still changes: the charger must be answered, and refusing a
- * StopTransaction because the SD card is full would lose more than it saves.
+ *
+ * Units. A session's change and what others derive from it (the uplink's
+ * outbox entry, its seqNo) must reach the disk together or not at all, so
+ * every session verb runs as a unit, and a caller can make one unit of
+ * several verbs (site_begin .. site_commit: the whole of one charger
+ * message). Inside a unit:
+ *   - every store write joins one transaction (store_begin);
+ *   - writers (site_subscribe_writer) hear each event at once and add
+ *     their own writes to it; a writer that fails fails the unit;
+ *   - ordinary subscribers hear the events only after the commit, in
+ *     order, so nobody acts on a change that may still be undone;
+ *   - before an EVSE or a session is first changed its contents are saved
+ *     (the undo journal), sessions made are remembered, and sessions that
+ *     would be freed are kept until the commit.
+ * When the commit fails (a full disk), the journal puts every EVSE and
+ * session back as it was, the queued events are dropped, and the caller
+ * is told: the charger gets an error and sends the message again.
  */
 #include "site/site.h"
 
@@ -38,6 +52,34 @@ struct subscriber {
 	void *arg;
 };
 
+struct writer {
+	unsigned mask;
+	site_write_cb *cb;
+	void *arg;
+};
+
+/* The undo journal of a unit: contents before the first change. */
+struct undo_evse {
+	struct site_evse *e;
+	struct site_evse saved;
+	struct site_session *ended;	/* its recently-ended slot */
+};
+
+struct undo_session {
+	struct site_session *x;
+	struct site_session saved;
+};
+
+/* A growable array of T. */
+#define VEC(T) struct { T *v; size_t n, cap; }
+#define VEC_PUSH(a, x) do {						\
+	if ((a).n == (a).cap) {						\
+		(a).cap = (a).cap ? (a).cap * 2 : 4;			\
+		(a).v = xrealloc((a).v, (a).cap * sizeof *(a).v);	\
+	}								\
+	(a).v[(a).n++] = (x);						\
+} while (0)
+
 /* One stored EVSE number, of a live EVSE or of one not seen since. */
 struct evse_num {
 	char charger_id[SITE_ID_LEN];
@@ -58,6 +100,17 @@ struct site {
 	struct site_session **ended;	/* parallel to chargers: SITE_MAX_EVSES each */
 	struct subscriber subs[MAX_SUBSCRIBERS];
 	size_t nsubs;
+	struct writer writers[MAX_SUBSCRIBERS];
+	size_t nwriters;
+
+	/* the unit in progress (see the design note) */
+	int depth;			/* site_begin() nesting */
+	bool failed;			/* a write of the unit failed */
+	VEC(struct undo_evse) uevse;
+	VEC(struct undo_session) usess;
+	VEC(struct site_session *) made;	/* sessions new in the unit */
+	VEC(struct site_session *) dead;	/* to free at the commit */
+	VEC(struct site_event) queued;		/* for subscribers */
 };
 
 static const char *const status_names[SITE_STATUS_COUNT] = {
@@ -87,14 +140,106 @@ copy(char *dst, size_t len, const char *src)
 }
 
 static void
+deliver(struct site *s, const struct site_event *ev)
+{
+	for (size_t i = 0; i < s->nsubs; i++)
+		if (s->subs[i].mask & ev->type)
+			s->subs[i].cb(ev, s->subs[i].arg);
+}
+
+/* Writers hear the event now; subscribers at once, or after the commit of
+ * the unit in progress. */
+static void
 emit(struct site *s, enum site_event_type type, const struct site_charger *ch,
     const struct site_evse *evse, const struct site_session *sess)
 {
 	struct site_event ev = { type, ch, evse, sess };
 
-	for (size_t i = 0; i < s->nsubs; i++)
-		if (s->subs[i].mask & type)
-			s->subs[i].cb(&ev, s->subs[i].arg);
+	for (size_t i = 0; i < s->nwriters; i++)
+		if ((s->writers[i].mask & type) &&
+		    s->writers[i].cb(&ev, s->writers[i].arg) != 0)
+			s->failed = true;
+	if (s->depth > 0) {
+		VEC_PUSH(s->queued, ev);
+		return;
+	}
+	deliver(s, &ev);
+}
+
+static struct site_session **ended_slot(struct site *s,
+    const struct site_evse *evse);
+
+/* Before the first change of e in a unit: keep what it was. */
+static void
+touch_evse(struct site *s, struct site_evse *e)
+{
+	struct undo_evse u;
+
+	if (s->depth == 0)
+		return;
+	for (size_t i = 0; i < s->uevse.n; i++)
+		if (s->uevse.v[i].e == e)
+			return;
+	u.e = e;
+	u.saved = *e;
+	u.ended = *ended_slot(s, e);
+	VEC_PUSH(s->uevse, u);
+}
+
+/* Before the first change of x in a unit: keep what it was. */
+static void
+touch_session(struct site *s, struct site_session *x)
+{
+	struct undo_session u;
+
+	if (s->depth == 0)
+		return;
+	for (size_t i = 0; i < s->made.n; i++)
+		if (s->made.v[i] == x)
+			return;		/* new in this unit: undone by freeing */
+	for (size_t i = 0; i < s->usess.n; i++)
+		if (s->usess.v[i].x == x)
+			return;
+	u.x = x;
+	u.saved = *x;
+	VEC_PUSH(s->usess, u);
+}
+
+/* Free x now, or at the commit when a unit may still need it back. */
+static void
+session_free(struct site *s, struct site_session *x)
+{
+	if (x == NULL)
+		return;
+	if (s->depth > 0)
+		VEC_PUSH(s->dead, x);
+	else
+		free(x);
+}
+
+static void
+unit_clear(struct site *s)
+{
+	s->uevse.n = s->usess.n = s->made.n = s->dead.n = s->queued.n = 0;
+	s->failed = false;
+}
+
+/* Put back every EVSE and session the unit changed. */
+static void
+unit_undo(struct site *s)
+{
+	for (size_t i = s->usess.n; i-- > 0;)
+		*s->usess.v[i].x = s->usess.v[i].saved;
+	for (size_t i = s->uevse.n; i-- > 0;) {
+		struct undo_evse *u = &s->uevse.v[i];
+
+		*u->e = u->saved;
+		*ended_slot(s, u->e) = u->ended;
+	}
+	for (size_t i = 0; i < s->made.n; i++)
+		free(s->made.v[i]);
+	log_warn("site", "change undone: the state file refused it "
+	    "evses=%zu sessions=%zu", s->uevse.n, s->usess.n + s->made.n);
 }
 
 static size_t
@@ -390,8 +535,10 @@ save_session(struct site *s, const struct site_session *x)
 {
 	struct store_session_row r = session_row(x);
 
-	return store_session_update(s->store, &r) == STORE_OK ? SITE_OK :
-	    SITE_ERR_STORE;
+	if (store_session_update(s->store, &r) == STORE_OK)
+		return SITE_OK;
+	s->failed = true;
+	return SITE_ERR_STORE;
 }
 
 static void
@@ -524,6 +671,13 @@ site_free(struct site *s)
 	free(s->ended);
 	free(s->nums);
 	free(s->by_number);
+	free(s->uevse.v);
+	free(s->usess.v);
+	free(s->made.v);
+	for (size_t i = 0; i < s->dead.n; i++)
+		free(s->dead.v[i]);
+	free(s->dead.v);
+	free(s->queued.v);
 	free(s);
 }
 
@@ -564,6 +718,90 @@ site_reconfigure(struct site *s, const struct config *cfg)
 					evse_number(s, ch->evses[e]);
 		}
 	return SITE_OK;
+}
+
+int
+site_begin(struct site *s)
+{
+	if (s->depth == 0) {
+		unit_clear(s);
+		if (store_begin(s->store) != STORE_OK)
+			return SITE_ERR_STORE;
+	}
+	s->depth++;
+	return SITE_OK;
+}
+
+int
+site_commit(struct site *s)
+{
+	struct site_event *ev;
+	struct site_session **dead;
+	size_t nev, ndead;
+	int rc;
+
+	if (s->depth <= 0)
+		return SITE_OK;
+	if (--s->depth > 0)
+		return s->failed ? SITE_ERR_STORE : SITE_OK;
+	if (s->failed) {
+		store_rollback(s->store);
+		rc = SITE_ERR_STORE;
+	} else {
+		rc = store_commit(s->store) == STORE_OK ? SITE_OK :
+		    SITE_ERR_STORE;
+	}
+	if (rc != SITE_OK) {
+		unit_undo(s);
+		unit_clear(s);
+		return rc;
+	}
+	/* Subscribers may start units of their own: hand them the queue of
+	 * this one, and free what died only after they have heard of it. */
+	ev = s->queued.v;
+	nev = s->queued.n;
+	dead = s->dead.v;
+	ndead = s->dead.n;
+	s->queued = (typeof(s->queued)){ 0 };
+	s->dead = (typeof(s->dead)){ 0 };
+	unit_clear(s);
+	for (size_t i = 0; i < nev; i++)
+		deliver(s, &ev[i]);
+	for (size_t i = 0; i < ndead; i++)
+		free(dead[i]);
+	free(ev);
+	free(dead);
+	return SITE_OK;
+}
+
+void
+site_fail(struct site *s)
+{
+	if (s->depth > 0)
+		s->failed = true;
+}
+
+int
+site_subscribe_writer(struct site *s, unsigned mask, site_write_cb *cb,
+    void *arg)
+{
+	if (s->nwriters == MAX_SUBSCRIBERS)
+		return -1;
+	s->writers[s->nwriters++] = (struct writer){ mask, cb, arg };
+	return SITE_OK;
+}
+
+int
+site_unsubscribe_writer(struct site *s, site_write_cb *cb, void *arg)
+{
+	for (size_t i = 0; i < s->nwriters; i++)
+		if (s->writers[i].cb == cb && s->writers[i].arg == arg) {
+			memmove(&s->writers[i], &s->writers[i + 1],
+			    (s->nwriters - i - 1) * sizeof s->writers[0]);
+			s->nwriters--;
+			return SITE_OK;
+		}
+	return -1;
 }
 
 int
@@ -729,6 +967,7 @@ set_status(struct site *s, struct site_evse *e, int connector,
 {
 	enum site_status before = e->status;
 
+	touch_evse(s, e);
 	if (connector == 0) {
 		for (int i = 0; i < e->nconnectors; i++) {
 			e->connectors[i].status = st;
@@ -779,12 +1018,18 @@ site_session_start(struct site *s, struct site_charger *ch, int evse_id,
 	struct site_evse *e = site_evse(ch, evse_id);
 	struct site_session *x;
 	struct store_session_row r;
+	struct store_reading_row none;
 	char tx[SITE_TOKEN_LEN];
 
 	if (e == NULL || connector < 0 || connector > SITE_MAX_CONNECTORS) {
 		*err = SITE_ERR_BAD_EVSE;
 		return NULL;
 	}
+	if (site_begin(s) != SITE_OK) {
+		*err = SITE_ERR_STORE;
+		return NULL;
+	}
+	touch_evse(s, e);
 	/* A new start on an EVSE that still has an open session means the
 	 * charger lost the old one (a reboot mid-session): close it. */
 	if (e->session != NULL) {
@@ -792,9 +1037,7 @@ site_session_start(struct site *s, struct site_charger *ch, int evse_id,
 		    ch->id, e->id, (long long)e->session->id);
 		site_session_stop(s, e->session, -1, "Other", ts_ms);
 	}
-	x = calloc(1, sizeof *x);
-	if (x == NULL)
-		abort();
+	x = xcalloc(1, sizeof *x);
 	x->evse = e;
 	x->connector = connector ? connector : 1;
 	copy(x->id_token, sizeof x->id_token, id_token);
@@ -809,14 +1052,28 @@ site_session_start(struct site *s, struct site_charger *ch, int evse_id,
 	r.charger_tx_id = charger_tx_id;
 	if (store_session_insert(s->store, &r, tx, sizeof tx) != STORE_OK) {
 		free(x);
+		s->failed = true;
+		site_commit(s);
 		*err = SITE_ERR_STORE;
 		return NULL;
 	}
+	VEC_PUSH(s->made, x);
 	x->id = r.id;
 	copy(x->charger_tx_id, sizeof x->charger_tx_id, tx);
 	e->session = x;
-	*err = SITE_OK;
+	/* Readings belong to their session: what the meter said before this
+	 * one started (the last car's current, an older register) is never
+	 * reported as this session's. */
+	memset(&e->reading, 0, sizeof e->reading);
+	none = (struct store_reading_row){ .charger_id = ch->id, .evse = e->id };
+	if (store_reading_put(s->store, &none) != STORE_OK)
+		s->failed = true;
 	emit(s, SITE_EV_SESSION_STARTED, ch, e, x);
+	if (site_commit(s) != SITE_OK) {
+		*err = SITE_ERR_STORE;
+		return NULL;
+	}
+	*err = SITE_OK;
 	return x;
 }
 
@@ -851,6 +1108,7 @@ site_session_seq(struct site *s, struct site_session *x, int seq_no)
 		return -1;
 	else
 		gap = seq_no - x->last_seq_no - 1;
+	touch_session(s, x);
 	x->last_seq_no = seq_no;
 	save_session(s, x);
 	return gap;
@@ -861,6 +1119,7 @@ site_session_token(struct site *s, struct site_session *x, const char *id_token)
 {
 	if (id_token == NULL || strcmp(x->id_token, id_token) == 0)
 		return;
+	touch_session(s, x);
 	copy(x->id_token, sizeof x->id_token, id_token);
 	save_session(s, x);
 }
@@ -871,10 +1130,13 @@ site_session_stop(struct site *s, struct site_session *x, double meter_stop_wh,
 {
 	struct site_evse *e = x->evse;
 	struct site_session **slot;
-	int rc;
 
 	if (!x->open)
 		return SITE_ERR_NO_SESSION;
+	if (site_begin(s) != SITE_OK)
+		return SITE_ERR_STORE;
+	touch_evse(s, e);
+	touch_session(s, x);
 	if (meter_stop_wh < 0 && (e->reading.have & SITE_HAVE_ENERGY) &&
 	    e->reading.energy_wh >= x->meter_start_wh)
 		meter_stop_wh = e->reading.energy_wh;
@@ -882,16 +1144,16 @@ site_session_stop(struct site *s, struct site_session *x, double meter_stop_wh,
 	x->stop_ms = ts_ms;
 	copy(x->stop_reason, sizeof x->stop_reason, reason ? reason : "Local");
 	x->open = false;
-	rc = save_session(s, x);
+	save_session(s, x);
 	if (e->session == x)
 		e->session = NULL;
 	slot = ended_slot(s, e);
 	if (*slot != x) {
-		free(*slot);
+		session_free(s, *slot);
 		*slot = x;
 	}
 	emit(s, SITE_EV_SESSION_ENDED, e->charger, e, x);
-	return rc;
+	return site_commit(s);
 }
 
 int
@@ -906,6 +1168,7 @@ site_reading(struct site *s, struct site_charger *ch, int evse_id,
 		return SITE_OK;		/* the main meter is not modelled yet */
 	if ((e = site_evse(ch, evse_id)) == NULL)
 		return SITE_ERR_BAD_EVSE;
+	touch_evse(s, e);
 	m = &e->reading;
 	if (r->have & SITE_HAVE_CURRENT)
 		memcpy(m->current_a, r->current_a, sizeof m->current_a);
@@ -929,8 +1192,10 @@ site_reading(struct site *s, struct site_charger *ch, int evse_id,
 	};
 	memcpy(row.current_a, m->current_a, sizeof row.current_a);
 	memcpy(row.voltage_v, m->voltage_v, sizeof row.voltage_v);
-	if (store_reading_put(s->store, &row) != STORE_OK)
+	if (store_reading_put(s->store, &row) != STORE_OK) {
+		s->failed = true;
 		return SITE_ERR_STORE;
+	}
 	/* The history keeps what this reading said, not the merged state. */
 	row.have = r->have;
 	memcpy(row.current_a, r->current_a, sizeof row.current_a);
@@ -938,8 +1203,10 @@ site_reading(struct site *s, struct site_charger *ch, int evse_id,
 	row.energy_wh = r->energy_wh;
 	row.soc_pct = r->soc_pct;
 	if (store_sample_add(s->store, &row, e->session ? e->session->id : 0) !=
-	    STORE_OK)
+	    STORE_OK) {
+		s->failed = true;
 		return SITE_ERR_STORE;
+	}
 	emit(s, SITE_EV_READING, ch, e, e->session);
 	return SITE_OK;
 }

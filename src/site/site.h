@@ -193,6 +193,12 @@ struct site_event {
 
 typedef void site_event_cb(const struct site_event *ev, void *arg);
 
+/* A writer: hears an event inside the unit that makes it (see
+ * site_begin), adds its own store writes to it, and returns 0, or
+ * non-zero when it could not (the unit then fails as a whole). A writer
+ * must not do anything the outside world sees: nothing is committed yet. */
+typedef int site_write_cb(const struct site_event *ev, void *arg);
+
 /* Build the site from cfg and the state file: configured chargers, plus
  * every charger, open session and latest reading the store remembers.
  * Neither cfg nor st is owned; st must outlive the site, cfg is only read
@@ -211,6 +217,32 @@ int site_reconfigure(struct site *s, const struct config *cfg);
  * subscribed, synchronously, after the change is stored. At most 16
  * subscribers. Returns SITE_OK, or -1 when full. */
 int site_subscribe(struct site *s, unsigned mask, site_event_cb *cb, void *arg);
+
+/* Add a writer for the events in mask (at most 16). Writers hear an event
+ * before any subscriber, inside its unit. Returns SITE_OK, or -1 when
+ * full. */
+int site_subscribe_writer(struct site *s, unsigned mask, site_write_cb *cb,
+    void *arg);
+
+/* Remove the writer (cb, arg). Returns SITE_OK, or -1 when there was
+ * none. */
+int site_unsubscribe_writer(struct site *s, site_write_cb *cb, void *arg);
+
+/* Units: everything the site verbs change between site_begin() and the
+ * matching site_commit() — in the state file, in memory, and what writers
+ * add — is kept together or undone together. Units nest; the outermost
+ * commit writes (one transaction, one fsync) and only then are ordinary
+ * subscribers told, in order. Each session verb is a unit of its own when
+ * no unit is open. site_begin returns SITE_OK or SITE_ERR_STORE (no unit
+ * opened). site_commit returns SITE_OK, or SITE_ERR_STORE when a write of
+ * the unit or the commit failed: then every EVSE and session is as it was
+ * before site_begin, the events are dropped, and nothing is on disk. */
+int site_begin(struct site *s);
+int site_commit(struct site *s);
+
+/* Make the open unit fail: its outermost site_commit() undoes it. No unit
+ * open: a no-op. */
+void site_fail(struct site *s);
 
 /* Remove the subscription of (cb, arg). Returns SITE_OK, or -1 when there
  * was none. */
@@ -271,8 +303,10 @@ int site_status(struct site *s, struct site_charger *ch, int evse_id,
     int64_t ts_ms);
 
 /* A session started on EVSE evse_id, connector. charger_tx_id NULL: the
- * gateway issues the id (1.6); it is then the decimal of our id. Returns
- * the session, or NULL with *err set. */
+ * gateway issues the id (1.6); it is then the decimal of our id. The EVSE's
+ * reading is cleared: readings taken before the session are not its own.
+ * Returns the session, or NULL with *err set (SITE_ERR_STORE: nothing
+ * changed). */
 struct site_session *site_session_start(struct site *s, struct site_charger *ch,
     int evse_id, int connector, const char *charger_tx_id,
     const char *id_token, double meter_start_wh, int64_t ts_ms, bool offline,
@@ -294,7 +328,9 @@ void site_session_token(struct site *s, struct site_session *sess,
     const char *id_token);
 
 /* End sess. meter_stop_wh < 0: unknown (the last reading's register is
- * used when there is one). reason may be NULL. */
+ * used when there is one). reason may be NULL. Returns SITE_OK,
+ * SITE_ERR_NO_SESSION (already ended) or SITE_ERR_STORE (outside a unit:
+ * nothing changed; inside: the unit fails). */
 int site_session_stop(struct site *s, struct site_session *sess,
     double meter_stop_wh, const char *reason, int64_t ts_ms);
 

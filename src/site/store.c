@@ -26,6 +26,15 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* The WAL is checkpointed into the database every STORE_WAL_PAGES pages
+ * (1 MiB at SQLite's 4 KiB pages, a quarter of SQLite's default) and cut
+ * back to STORE_WAL_LIMIT bytes afterwards, besides the gateway's timed
+ * store_checkpoint(): on a small volume it cannot grow to fill it. */
+#define STORE_WAL_PAGES 256
+#define STORE_WAL_LIMIT 1048576
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char *const migrations[] = {
 	/* 0 -> 1: the key/value table for small facts about this gateway. */
 	"CREATE TABLE meta ("
@@ -129,6 +138,11 @@ static const char *const migrations[] = {
 	"  status    INTEGER NOT NULL,"
 	"  expiry_ms INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;",
+
+	/* 5 -> 6: the time of the last reading queued for the upstream per
+	 * session, so that a restart neither sends a reading twice nor skips
+	 * one that was acknowledged to the charger but not queued yet. */
+	"ALTER TABLE uplink_tx ADD COLUMN meter_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -173,7 +187,14 @@ struct store {
 	sqlite3_stmt *ll_del;
 	sqlite3_stmt *ll_clear;
 	sqlite3_stmt *ll_get;
+	sqlite3_stmt *utx_meter_set;
+	sqlite3_stmt *utx_meter_get;
 	int batch_open;			/* a BEGIN without its COMMIT yet */
+	int unit;			/* store_begin() without its end */
+	/* Failed writes: each class of failure (disk full, I/O, other) is
+	 * logged once until a commit succeeds again; the rest are counted. */
+	unsigned failing;		/* bit per class already logged */
+	int64_t failed;			/* failures since the last success */
 };
 
 /* The statements prepared at open for each schema version: a statement
@@ -259,6 +280,11 @@ static const struct prepared statements[] = {
 	STMT(5, ll_clear, "DELETE FROM local_list"),
 	STMT(5, ll_get, "SELECT status, expiry_ms FROM local_list WHERE token = "
 	    "?1"),
+	STMT(6, utx_meter_set, "INSERT INTO uplink_tx(session_id, meter_ms) "
+	    "VALUES (?1, ?2) ON CONFLICT(session_id) DO UPDATE SET meter_ms = "
+	    "max(meter_ms, excluded.meter_ms)"),
+	STMT(6, utx_meter_get, "SELECT meter_ms FROM uplink_tx WHERE "
+	    "session_id = ?1"),
 };
 
 static sqlite3_stmt **
@@ -424,7 +450,10 @@ store_open_version(const char *path, int target, int *err, char **cause)
 	rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(st->db, "PRAGMA synchronous = FULL; "
-		    "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+		    "PRAGMA foreign_keys = ON; "
+		    "PRAGMA wal_autocheckpoint = " STR(STORE_WAL_PAGES) "; "
+		    "PRAGMA journal_size_limit = " STR(STORE_WAL_LIMIT),
+		    NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		fail(st, rc, err, cause, "cannot set up");
 		goto bad;
@@ -448,6 +477,15 @@ store_open_version(const char *path, int target, int *err, char **cause)
 			goto bad;
 		}
 	}
+	/* A WAL left by a crash goes into the database now, and the file
+	 * shrinks: on a small volume the WAL alone must not keep it full. A
+	 * failure here (a full disk) is not fatal: the gateway still serves
+	 * what it can and says what it cannot store. */
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+	if (rc != SQLITE_OK)
+		log_warn("store", "checkpoint at open failed path=%s err=%s", path,
+		    sqlite3_errmsg(st->db));
 	if (migrate(st, target, err, cause) != 0)
 		goto bad;
 
@@ -504,21 +542,91 @@ store_path(const struct store *st)
 	return st->path;
 }
 
+static int step_write(struct store *st, sqlite3_stmt *s, const char *what);
+
+/* Which class of failure rc is, as a bit of st->failing. */
+static unsigned
+failure_class(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return 1u << 0;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		return 1u << 1;
+	default:
+		return 1u << 2;
+	}
+}
+
+/* A write or commit failed with SQLite result rc. The first failure of
+ * each class is logged with its detail; the rest only counted, so that a
+ * full disk costs one log line, not one per message. */
+static void
+report(struct store *st, int rc, const char *what)
+{
+	unsigned cls = failure_class(rc);
+
+	st->failed++;
+	if (st->failing & cls) {
+		log_debug("store", "write failed path=%s what=%s err=%s", st->path,
+		    what, sqlite3_errstr(rc));
+		return;
+	}
+	st->failing |= cls;
+	log_error("store", "write failed path=%s what=%s err=%s%s (further "
+	    "failures of this kind are not logged until a write succeeds)",
+	    st->path, what, sqlite3_errmsg(st->db),
+	    (rc & 0xff) == SQLITE_FULL ? ": the disk is full" : "");
+}
+
+/* A commit succeeded: the state file takes writes again. */
+static void
+recovered(struct store *st)
+{
+	if (st->failing == 0)
+		return;
+	log_info("store", "state file writable again path=%s failed_writes=%lld",
+	    st->path, (long long)st->failed);
+	st->failing = 0;
+	st->failed = 0;
+}
+
+/* SQLite may roll a transaction back by itself after an I/O error or a
+ * full disk; only issue a ROLLBACK when one is still open, so that the
+ * log never says "cannot rollback - no transaction is active". */
+static void
+rollback_all(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->batch_open = 0;
+	st->ob_rows = -1;
+}
+
 int
 store_flush(struct store *st)
 {
 	int rc;
 
+	if (st->unit)
+		return STORE_OK;	/* store_commit() will */
 	if (!st->batch_open)
 		return STORE_OK;
 	st->batch_open = 0;
+	if (sqlite3_get_autocommit(st->db)) {
+		/* SQLite already rolled the batch back after a failed write. */
+		st->ob_rows = -1;
+		return STORE_ERR_IO;
+	}
 	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		log_error("store", "commit failed path=%s err=%s", st->path,
-		    sqlite3_errmsg(st->db));
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		report(st, rc, "commit");
+		rollback_all(st);
 		return classify(rc);
 	}
+	recovered(st);
 	return STORE_OK;
 }
 
@@ -528,20 +636,110 @@ batch(struct store *st)
 {
 	int rc;
 
-	if (st->batch_open)
+	if (st->batch_open && !sqlite3_get_autocommit(st->db))
 		return STORE_OK;
 	rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
+		report(st, rc, "begin");
 		return classify(rc);
+	}
 	st->batch_open = 1;
 	return STORE_OK;
 }
 
-/* Before a write that must be on disk when it returns. */
+/* Before a write that must be on disk when it returns: commit what is
+ * batched first, keeping the order of events on disk. Inside a unit the
+ * write joins the unit and is on disk when store_commit() returns. */
 static int
 durable(struct store *st)
 {
+	if (st->unit) {
+		/* SQLite rolled the unit back after an earlier failure: every
+		 * later write of the unit must fail too, not autocommit. */
+		return sqlite3_get_autocommit(st->db) ? STORE_ERR_IO : STORE_OK;
+	}
 	return store_flush(st);
+}
+
+int
+store_begin(struct store *st)
+{
+	int rc;
+
+	if (st->unit)
+		return STORE_ERR_SQL;	/* units do not nest */
+	if ((rc = batch(st)) != STORE_OK)
+		return rc;
+	rc = sqlite3_exec(st->db, "SAVEPOINT unit", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		report(st, rc, "begin");
+		return classify(rc);
+	}
+	st->unit = 1;
+	return STORE_OK;
+}
+
+int
+store_commit(struct store *st)
+{
+	int rc;
+
+	if (!st->unit)
+		return STORE_ERR_SQL;
+	if (sqlite3_get_autocommit(st->db)) {
+		/* A write of the unit failed and SQLite rolled it all back. */
+		st->unit = 0;
+		st->batch_open = 0;
+		st->ob_rows = -1;
+		return STORE_ERR_IO;
+	}
+	rc = sqlite3_exec(st->db, "RELEASE unit", NULL, NULL, NULL);
+	st->unit = 0;
+	if (rc != SQLITE_OK) {
+		report(st, rc, "commit");
+		rollback_all(st);
+		return classify(rc);
+	}
+	return store_flush(st);
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!st->unit)
+		return;
+	st->unit = 0;
+	st->ob_rows = -1;
+	if (sqlite3_get_autocommit(st->db)) {
+		st->batch_open = 0;
+		return;
+	}
+	/* Undo the unit only; what was batched before it stays batched. */
+	if (sqlite3_exec(st->db, "ROLLBACK TO unit; RELEASE unit", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		rollback_all(st);
+}
+
+int
+store_checkpoint(struct store *st)
+{
+	int rc = store_flush(st);
+
+	if (rc != STORE_OK || st->unit)
+		return rc;
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) {
+		report(st, rc, "checkpoint");
+		return classify(rc);
+	}
+	return STORE_OK;
+}
+
+int
+store_failing(const struct store *st)
+{
+	return st->failing != 0;
 }
 
 int
@@ -573,18 +771,10 @@ store_meta_set(struct store *st, const char *key, const char *value)
 	int rc = durable(st);
 
 	if (rc != STORE_OK)
-		return classify(rc);
+		return rc;
 	sqlite3_bind_text(st->meta_set, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st->meta_set, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st->meta_set);
-	sqlite3_reset(st->meta_set);
-	sqlite3_clear_bindings(st->meta_set);
-	if (rc != SQLITE_DONE) {
-		log_error("store", "write failed path=%s key=%s err=%s", st->path,
-		    key, sqlite3_errmsg(st->db));
-		return classify(rc);
-	}
-	return STORE_OK;
+	return step_write(st, st->meta_set, key);
 }
 
 int
@@ -633,10 +823,11 @@ step_write(struct store *st, sqlite3_stmt *s, const char *what)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
-		log_error("store", "write failed path=%s what=%s err=%s", st->path,
-		    what, sqlite3_errmsg(st->db));
+		report(st, rc, what);
 		return classify(rc);
 	}
+	if (!st->unit && sqlite3_get_autocommit(st->db))
+		recovered(st);	/* committed on its own */
 	return STORE_OK;
 }
 
@@ -725,15 +916,20 @@ store_session_insert(struct store *st, struct store_session_row *r,
 			snprintf(txbuf, txlen, "%s", r->charger_tx_id);
 		}
 	}
-	/* One durable commit for both statements. */
-	if (rc == STORE_OK &&
-	    sqlite3_exec(st->db, "RELEASE session_insert", NULL, NULL, NULL) ==
-	    SQLITE_OK)
-		return STORE_OK;
-	sqlite3_exec(st->db, "ROLLBACK TO session_insert; RELEASE session_insert",
-	    NULL, NULL, NULL);
+	/* One durable commit for both statements (or part of the unit). */
+	if (rc == STORE_OK) {
+		int src = sqlite3_exec(st->db, "RELEASE session_insert", NULL,
+		    NULL, NULL);
+		if (src == SQLITE_OK)
+			return STORE_OK;
+		report(st, src, "session");
+		rc = classify(src);
+	}
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK TO session_insert; RELEASE "
+		    "session_insert", NULL, NULL, NULL);
 	r->id = 0;
-	return rc == STORE_OK ? STORE_ERR_SQL : rc;
+	return rc;
 }
 
 int
@@ -931,13 +1127,24 @@ release(struct store *st, const char *name, int rc)
 	char sql[96];
 
 	if (rc == STORE_OK) {
+		int src;
+
 		snprintf(sql, sizeof sql, "RELEASE %s", name);
-		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		if ((src = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) ==
+		    SQLITE_OK) {
+			if (!st->unit && sqlite3_get_autocommit(st->db))
+				recovered(st);
 			return STORE_OK;
-		rc = STORE_ERR_SQL;
+		}
+		report(st, src, name);
+		rc = classify(src);
 	}
-	snprintf(sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name, name);
-	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	/* After a full disk SQLite may have rolled everything back itself. */
+	if (!sqlite3_get_autocommit(st->db)) {
+		snprintf(sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name,
+		    name);
+		sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	}
 	return rc;
 }
 
@@ -1004,6 +1211,11 @@ store_outbox_add(struct store *st, struct store_outbox_row *r,
 			sqlite3_reset(s);
 			sqlite3_clear_bindings(s);
 		}
+	}
+	if (rc == STORE_OK && r->session_id != 0 && r->reading_ms > 0) {
+		sqlite3_bind_int64(st->utx_meter_set, 1, r->session_id);
+		sqlite3_bind_int64(st->utx_meter_set, 2, r->reading_ms);
+		rc = step_write(st, st->utx_meter_set, "uplink meter time");
 	}
 	if (rc == STORE_OK) {
 		s = st->ob_insert;
@@ -1134,6 +1346,22 @@ store_uplink_tx_get(struct store *st, int64_t session_id, char *buf,
 {
 	sqlite3_bind_int64(st->utx_get, 1, session_id);
 	return lookup_text(st->utx_get, buf, len);
+}
+
+int
+store_uplink_meter_get(struct store *st, int64_t session_id, int64_t *ms)
+{
+	sqlite3_stmt *s = st->utx_meter_get;
+	int rc;
+
+	*ms = 0;
+	sqlite3_bind_int64(s, 1, session_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ms = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : classify(rc);
 }
 
 int

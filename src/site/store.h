@@ -13,13 +13,26 @@
  * newer sitegate is refused with one clear message — never repaired or
  * reset silently, because it may hold transactions nobody has billed yet.
  *
- * Writes come in two kinds. Facts that must survive a power cut the moment
- * the charger is answered (sessions, chargers) commit on their own, one
- * fsync each. Meter readings and samples, which arrive from every charger
- * every few seconds, are batched: they join an open transaction that
- * store_flush() commits (the gateway calls it once a second), so an SD card
- * sees one sync per second instead of one per reading. A durable write
- * first commits the open batch, keeping the order of events on disk.
+ * Writes come in three kinds. Facts that must survive a power cut the
+ * moment they are made (chargers, EVSE numbers, tokens) commit on their
+ * own, one fsync each. Meter readings and samples that nobody was promised
+ * are batched: they join an open transaction that store_flush() commits
+ * (the gateway calls it once a second), so an SD card sees one sync per
+ * second instead of one per reading. A durable write first commits the
+ * open batch, keeping the order of events on disk.
+ *
+ * And a unit (store_begin() .. store_commit()) gathers every write one
+ * acknowledged message causes — a session's change, its outbox entry, its
+ * seqNo, the reading it carried — into one transaction, committed with one
+ * fsync before the answer leaves, or not at all (store_rollback()). There
+ * is no state on disk in which a session changed and its outbox entry is
+ * missing, whatever the moment of a crash.
+ *
+ * A failed write is logged once per kind of failure (disk full, I/O,
+ * other) until a commit succeeds again, then one line says so: a full disk
+ * costs a few log lines, not one per message. The WAL is checkpointed by
+ * size (1 MiB) and by the gateway's timer, and cut back after each
+ * checkpoint, so that it cannot fill a small volume by itself.
  */
 #ifndef SITEGATE_STORE_H
 #define SITEGATE_STORE_H
@@ -39,7 +52,7 @@ enum store_err {
 };
 
 /* The schema version this build writes. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Open (creating if needed) the state file at path and migrate it to
  * STORE_SCHEMA_VERSION. The directory must exist. Returns the store, or
@@ -147,8 +160,33 @@ int store_samples_prune(struct store *st, int64_t before_ms, int64_t *deleted);
 int store_samples_count(struct store *st, const char *charger_id, int evse,
     int64_t since_ms, int64_t *count);
 
-/* Commit the open batch, if any. Returns STORE_OK or a store_err. */
+/* Commit the open batch, if any (inside a unit: nothing, the unit's
+ * commit will). Returns STORE_OK or a store_err. */
 int store_flush(struct store *st);
+
+/* Open a unit: every write until store_commit() or store_rollback() is one
+ * transaction (what was batched before joins it). Units do not nest.
+ * Returns STORE_OK or a store_err (then no unit is open). */
+int store_begin(struct store *st);
+
+/* Commit the unit: on disk (fsync'd) when this returns STORE_OK. On any
+ * failure — a write of the unit failed, or the commit itself — nothing of
+ * the unit is on disk and a store_err is returned; the unit is closed
+ * either way. */
+int store_commit(struct store *st);
+
+/* Undo every write of the open unit (writes batched before it stay
+ * batched). No unit open: a no-op. */
+void store_rollback(struct store *st);
+
+/* Commit the batch and checkpoint the WAL into the database, truncating
+ * it. Not inside a unit. Returns STORE_OK (also when a reader kept the
+ * checkpoint from finishing) or a store_err. */
+int store_checkpoint(struct store *st);
+
+/* Non-zero while writes fail (since the last failure, no commit has
+ * succeeded). */
+int store_failing(const struct store *st);
 
 /* Call cb for every stored reading. */
 int store_readings_load(struct store *st, store_reading_cb *cb, void *arg);
@@ -184,6 +222,8 @@ struct store_outbox_row {
 	int64_t created_ms;
 	int tx_seq;			/* per-session counter at insert; -1 */
 	int attempts;
+	int64_t reading_ms;		/* add: the reading a meter row carries
+					   (store_uplink_meter_get); 0 none */
 };
 
 /* Append row (seq, tx_seq assigned: tx_seq is the session's next
@@ -215,6 +255,10 @@ int store_outbox_stats(struct store *st, int64_t *count, int64_t *oldest_ms);
  * STORE_ERR_NOTFOUND (not answered yet). */
 int store_uplink_tx_get(struct store *st, int64_t session_id, char *buf,
     size_t len);
+
+/* The time of the latest reading queued for session_id (the largest
+ * reading_ms of its rows ever added; 0 when none). */
+int store_uplink_meter_get(struct store *st, int64_t session_id, int64_t *ms);
 
 /* The session the upstream knows by up_tx_id. */
 int store_uplink_tx_find(struct store *st, const char *up_tx_id,

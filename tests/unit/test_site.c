@@ -341,6 +341,177 @@ test_readings(void **state)
 	    &r), SITE_ERR_BAD_EVSE);
 }
 
+/* A writer that records every session event as an outbox row of the same
+ * unit, or fails when told to: the uplink's part in a charger message. */
+struct writer_fx {
+	struct fx *f;
+	unsigned fail_on;		/* event bits to refuse */
+	int heard;
+	int events_seen;		/* subscriber events when it was called */
+};
+
+static int
+outbox_writer(const struct site_event *ev, void *arg)
+{
+	struct writer_fx *w = arg;
+	char payload[] = "{}";
+	struct store_outbox_row row = { .kind = ev->type ==
+	    SITE_EV_SESSION_STARTED ? STORE_OB_START : STORE_OB_STOP,
+	    .session_id = ev->session->id, .action = "X", .payload = payload };
+	int dropped;
+
+	w->heard++;
+	w->events_seen = w->f->events[4] + w->f->events[5];
+	if (w->fail_on & ev->type)
+		return -1;
+	return store_outbox_add(w->f->st, &row, 0, 0, &dropped) == STORE_OK ?
+	    0 : -1;
+}
+
+static int64_t
+outbox_rows(struct fx *f)
+{
+	int64_t n = -1, oldest;
+
+	assert_int_equal(store_outbox_stats(f->st, &n, &oldest), STORE_OK);
+	return n;
+}
+
+static int64_t
+open_sessions(struct fx *f)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < site_charger_count(f->site); i++) {
+		struct site_charger *ch = site_charger_at(f->site, i);
+		for (int e = 0; e < ch->nevses; e++)
+			n += ch->evses[e]->session != NULL;
+	}
+	return n;
+}
+
+/* A session's start and what a writer derives from it are committed
+ * together; subscribers hear of it only after the commit; a failed writer
+ * undoes the whole start, in memory and on disk. */
+static void
+test_unit_start_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct writer_fx w = { .f = f };
+	struct site_charger *ch = site_charger(f->site, "CP-01");
+	struct site_session *x;
+	int err;
+
+	assert_int_equal(site_subscribe_writer(f->site, SITE_EV_SESSION_STARTED |
+	    SITE_EV_SESSION_ENDED, outbox_writer, &w), SITE_OK);
+	w.fail_on = SITE_EV_SESSION_STARTED;
+	x = site_session_start(f->site, ch, 1, 1, NULL, "T1", 100, 1, false, &err);
+	assert_null(x);
+	assert_int_equal(err, SITE_ERR_STORE);
+	assert_int_equal(w.heard, 1);
+	assert_null(site_evse(ch, 1)->session);
+	assert_int_equal(f->events[4], 0);	/* nobody was told */
+	assert_int_equal(outbox_rows(f), 0);
+
+	w.fail_on = 0;
+	x = site_session_start(f->site, ch, 1, 1, NULL, "T1", 100, 2, false, &err);
+	assert_non_null(x);
+	assert_int_equal(w.events_seen, 0);	/* writer first, inside */
+	assert_int_equal(f->events[4], 1);	/* then the subscribers */
+	assert_int_equal(outbox_rows(f), 1);
+
+	/* On disk: one open session (the refused one never was), one row. */
+	site_unsubscribe_writer(f->site, outbox_writer, &w);
+	close_site(f);
+	open_site(f);
+	assert_int_equal(open_sessions(f), 1);
+	assert_int_equal(outbox_rows(f), 1);
+}
+
+/* A whole 2.0.1 Ended event as one unit: seqNo, reading and stop are
+ * undone together when the outbox entry cannot be written. */
+static void
+test_unit_stop_undone(void **state)
+{
+	struct fx *f = *state;
+	struct writer_fx w = { .f = f };
+	struct site_charger *ch = site_charger(f->site, "CP-01");
+	struct site_reading r = { .ts_ms = 50, .have = SITE_HAVE_ENERGY,
+	    .energy_wh = 1500 };
+	struct site_session *x;
+	struct site_evse *e;
+	int err;
+
+	assert_int_equal(site_subscribe_writer(f->site, SITE_EV_SESSION_STARTED |
+	    SITE_EV_SESSION_ENDED, outbox_writer, &w), SITE_OK);
+	x = site_session_start(f->site, ch, 1, 1, "tx-9", "T", 1000, 10, false,
+	    &err);
+	assert_non_null(x);
+	assert_int_equal(site_session_seq(f->site, x, 0), 0);
+	e = site_evse(ch, 1);
+
+	w.fail_on = SITE_EV_SESSION_ENDED;
+	assert_int_equal(site_begin(f->site), SITE_OK);
+	assert_int_equal(site_session_seq(f->site, x, 1), 0);
+	assert_int_equal(site_reading(f->site, ch, 1, &r), SITE_OK);
+	site_session_stop(f->site, x, 1500, "EVDisconnected", 60);
+	assert_int_equal(site_commit(f->site), SITE_ERR_STORE);
+	/* As before the unit began. */
+	assert_ptr_equal(e->session, x);
+	assert_true(x->open);
+	assert_int_equal(x->last_seq_no, 0);
+	assert_int_equal(x->stop_ms, 0);
+	assert_int_equal(e->reading.have, 0);
+	assert_int_equal(f->events[5], 0);
+	assert_int_equal(f->events[6], 0);	/* the reading was not told */
+	assert_int_equal(outbox_rows(f), 1);	/* the start only */
+	/* A store that refused nothing is not left with an open unit. */
+	assert_int_equal(store_flush(f->st), STORE_OK);
+
+	/* The charger sends it again; now it is stored. */
+	w.fail_on = 0;
+	assert_int_equal(site_begin(f->site), SITE_OK);
+	assert_int_equal(site_session_seq(f->site, x, 1), 0);
+	assert_int_equal(site_reading(f->site, ch, 1, &r), SITE_OK);
+	assert_int_equal(site_session_stop(f->site, x, 1500, "EVDisconnected",
+	    60), SITE_OK);
+	assert_int_equal(site_commit(f->site), SITE_OK);
+	assert_false(x->open);
+	assert_int_equal(outbox_rows(f), 2);
+	site_unsubscribe_writer(f->site, outbox_writer, &w);
+	close_site(f);
+	open_site(f);
+	assert_int_equal(open_sessions(f), 0);
+	assert_int_equal(outbox_rows(f), 2);
+}
+
+/* Readings belong to their session: a new session starts with none, also
+ * after a restart, so the last car's current or an older register is
+ * never reported as the new session's. */
+static void
+test_reading_cleared_at_start(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *ch = site_charger(f->site, "CP-02");
+	struct site_reading r = { .ts_ms = 10, .have = SITE_HAVE_CURRENT |
+	    SITE_HAVE_ENERGY, .current_a = { 16, 0, 0 }, .energy_wh = 9000 };
+	struct site_session *x;
+	int err;
+
+	x = site_session_start(f->site, ch, 1, 1, NULL, "T1", 8000, 5, false,
+	    &err);
+	assert_int_equal(site_reading(f->site, ch, 1, &r), SITE_OK);
+	assert_int_equal(site_session_stop(f->site, x, 9000, NULL, 20), SITE_OK);
+	assert_non_null(site_session_start(f->site, ch, 1, 1, NULL, "T2", 9000,
+	    30, false, &err));
+	assert_int_equal(site_evse(ch, 1)->reading.have, 0);
+	assert_int_equal(site_evse(ch, 1)->reading.ts_ms, 0);
+	close_site(f);
+	open_site(f);
+	ch = site_charger(f->site, "CP-02");
+	assert_int_equal(site_evse(ch, 1)->reading.have, 0);
+}
+
 static void
 test_caps_persist(void **state)
 {
@@ -461,6 +632,9 @@ main(void)
 		T(test_caps_persist),
 		T(test_reconfigure),
 		T(test_evse_numbers),
+		T(test_unit_start_all_or_nothing),
+		T(test_unit_stop_undone),
+		T(test_reading_cleared_at_start),
 	};
 #undef T
 	return cmocka_run_group_tests_name("site", tests, NULL, NULL);
