@@ -1492,7 +1492,10 @@ down_trigger(struct uplink *ul, struct rpc_call *call, const struct up_down *d)
 			struct site_charger *ch = site_charger_at(ul->site, i);
 			for (int k = 0; k < ch->nevses; k++) {
 				struct site_evse *x = ch->evses[k];
-				if ((e == NULL || e == x) && x->session && x->session->open)
+				/* A session with no reading of its own yet has
+				 * nothing to report (readings belong to it). */
+				if ((e == NULL || e == x) && x->session &&
+				    x->session->open && x->reading.ts_ms != 0)
 					uplink_enqueue(ul, x->session, OCPP_TX_UPDATED,
 					    isotime_now_ms());
 			}
