@@ -7,6 +7,11 @@
  * csms and uplink modules, and a minimal upstream CSMS built on our own
  * ws server and rpc layer (OCPP 2.0.1; it answers every request at once).
  *
+ *   0. What one acknowledged transaction message stores: NMSG session
+ *      starts and ends (StartTransaction / StopTransaction, TransactionEvent
+ *      Started / Ended), each with its outbox entry, as the gateway commits
+ *      them before answering the charger. `bench_uplink messages` runs only
+ *      this part (to compare builds whole-process).
  *   1. A simulated hour offline: 100 EVSEs, each with an open session,
  *      meter every 10 s. The hour is simulated with a fake clock: readings
  *      and outbox entries carry the simulated times and are written through
@@ -38,6 +43,7 @@
 #define NEVSE 100
 #define HOUR_S 3600
 #define STEP_S 10
+#define NMSG 2000
 
 struct bench {
 	struct event_base *base;
@@ -134,7 +140,7 @@ make_config(const char *dir, int port)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct bench b;
 	char dir[] = "/tmp/sg-bench-uplink-XXXXXX", *text, *errors = NULL;
@@ -150,6 +156,7 @@ main(void)
 	int nerr, err;
 	int64_t t0, w0, w1, writes = 0;
 	struct timeval tv = { 0, 20000 };
+	int only_messages = argc > 1 && strcmp(argv[1], "messages") == 0;
 
 	memset(&b, 0, sizeof b);
 	log_set_level(LOG_LEVEL_ERROR);
@@ -189,6 +196,36 @@ main(void)
 		fprintf(stderr, "start: %s\n", cause);
 		return 1;
 	}
+
+	/* 0. Transaction messages: a session's start or end and its outbox
+	 * entry, on EVSE 2 of the last charger (the hour uses EVSE 1). */
+	t0 = isotime_now_ms() - (int64_t)2 * HOUR_S * 1000;
+	w0 = isotime_mono_ms();
+	{
+		struct site_charger *ch = site_charger_connected(site, "CP-099",
+		    CONFIG_OCPP201, t0);
+
+		for (int i = 0; i < NMSG / 2; i++) {
+			char tx[16];
+			struct site_session *x;
+
+			snprintf(tx, sizeof tx, "M%d", i);
+			x = site_session_start(site, ch, 2, 1, tx, "TOKEN", 0,
+			    t0 + i, false, &err);
+			if (x == NULL || site_session_stop(site, x, 100, NULL,
+			    t0 + i) != SITE_OK) {
+				fprintf(stderr, "messages: the store refused\n");
+				return 1;
+			}
+		}
+	}
+	w1 = isotime_mono_ms();
+	printf("transaction messages: %d session starts and ends with their "
+	    "outbox entries in %.2f s (%.0f /s)\n", NMSG,
+	    (double)(w1 - w0) / 1000.0,
+	    (double)NMSG * 1000.0 / (double)(w1 - w0 > 0 ? w1 - w0 : 1));
+	if (only_messages)
+		goto out;
 
 	/* 1. The hour offline, on a fake clock that started an hour ago. */
 	t0 = isotime_now_ms() - (int64_t)HOUR_S * 1000;
@@ -244,12 +281,14 @@ main(void)
 	    (double)b.answered * 1000.0 /
 	    (double)(b.t_last - b.t_first > 0 ? b.t_last - b.t_first : 1));
 
+out:
 	uplink_free(b.ul);
 	csms_free(cs);
 	site_free(site);
 	store_close(st);
 	config_free(cfg);
-	event_free(b.poll);
+	if (b.poll)
+		event_free(b.poll);
 	ws_server_free(b.srv);
 	rpc_handlers_free(b.h);
 	event_base_free(b.base);

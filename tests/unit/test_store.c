@@ -318,6 +318,83 @@ test_samples_batched_and_pruned(void **state)
 	assert_int_equal(committed_samples(f->path), 3);
 }
 
+/* Rows of a table committed, as another process would see them. */
+static int64_t
+committed(const char *path, const char *table)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char sql[96];
+	int64_t n = -1;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* A unit: a session and its outbox entry (and the reading the message
+ * carried) are on disk together after the commit, and none of them after
+ * a rollback; what was batched before the unit survives its rollback. */
+static void
+test_unit_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	int err, dropped;
+	char *cause, tx[32], payload[] = "{}";
+	struct store *st = store_open(f->path, &err, &cause);
+	struct store_session_row s = { .charger_id = "CP-01", .evse = 1,
+	    .connector = 1, .id_token = "T", .start_ms = 1, .open = 1 };
+	struct store_outbox_row row = { .kind = STORE_OB_START, .action = "X",
+	    .payload = payload };
+	struct store_reading_row r = { .charger_id = "CP-01", .evse = 1,
+	    .ts_ms = 5, .have = 1 };
+	int64_t ms;
+
+	assert_non_null(st);
+	/* A reading batched before the unit. */
+	assert_int_equal(store_sample_add(st, &r, 0), STORE_OK);
+
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_begin(st), STORE_ERR_SQL);	/* no nesting */
+	assert_int_equal(store_session_insert(st, &s, tx, sizeof tx), STORE_OK);
+	row.session_id = s.id;
+	assert_int_equal(store_outbox_add(st, &row, 0, 0, &dropped), STORE_OK);
+	/* Durable writes inside a unit wait for its commit. */
+	assert_int_equal(committed(f->path, "sessions"), 0);
+	assert_int_equal(committed(f->path, "outbox"), 0);
+	store_rollback(st);
+	assert_int_equal(committed(f->path, "sessions"), 0);
+	assert_int_equal(committed(f->path, "outbox"), 0);
+	assert_int_equal(store_outbox_stats(st, &ms, &ms), STORE_OK);
+	assert_int_equal(store_flush(st), STORE_OK);
+	assert_int_equal(committed(f->path, "samples"), 1);
+
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_session_insert(st, &s, tx, sizeof tx), STORE_OK);
+	row.session_id = s.id;
+	row.kind = STORE_OB_METER;
+	row.reading_ms = 5;
+	assert_int_equal(store_outbox_add(st, &row, 0, 0, &dropped), STORE_OK);
+	assert_int_equal(store_sample_add(st, &r, s.id), STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+	assert_int_equal(store_commit(st), STORE_ERR_SQL);	/* none open */
+	assert_int_equal(committed(f->path, "sessions"), 1);
+	assert_int_equal(committed(f->path, "outbox"), 1);
+	assert_int_equal(committed(f->path, "samples"), 2);
+	/* The reading a meter entry carries is remembered per session. */
+	assert_int_equal(store_uplink_meter_get(st, s.id, &ms), STORE_OK);
+	assert_int_equal(ms, 5);
+	assert_int_equal(store_uplink_meter_get(st, s.id + 1, &ms), STORE_OK);
+	assert_int_equal(ms, 0);
+	assert_int_equal(store_checkpoint(st), STORE_OK);
+	store_close(st);
+}
+
 /* The uplink outbox: order, ack with the upstream's tx id, per-session
  * counters, the bound (meter rows dropped first, never a start or a stop),
  * and everything across a reopen. */
@@ -429,6 +506,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrates_from_each_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unit_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_refused, setup, teardown),
