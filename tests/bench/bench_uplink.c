@@ -198,8 +198,9 @@ main(int argc, char **argv)
 	}
 
 	/* 0. Transaction messages: a session's start or end and its outbox
-	 * entry, on EVSE 2 of the last charger (the hour uses EVSE 1). */
-	t0 = isotime_now_ms() - (int64_t)2 * HOUR_S * 1000;
+	 * entry, on EVSE 2 of the last charger (the hour uses EVSE 1), as
+	 * old as the hour's first entries. */
+	t0 = isotime_now_ms() - (int64_t)HOUR_S * 1000;
 	w0 = isotime_mono_ms();
 	{
 		struct site_charger *ch = site_charger_connected(site, "CP-099",
