@@ -9,6 +9,14 @@
  * the same double (within a relative DBL_EPSILON, as libcjson checks);
  * NaN and the infinities print as null. The fast paths produce exactly
  * those strings for whole numbers and tenths below 1e14.
+ *
+ * One deliberate difference: whole numbers. libcjson's epsilon lets
+ * "%1.15g" drop digits from 1e15 on (9007199254740991 prints as
+ * 9.00719925474099e+15), and a transaction id or a Wh register with a wrong
+ * last digit is a wrong value. Here every whole number up to 2^53 (each
+ * one exact in a double) prints with all its digits, and a larger one
+ * prints so that it reads back as exactly the same double. Fractions keep
+ * libcjson's rule: within an ulp is as good as exact for a measurement.
  */
 #include "util/json.h"
 
@@ -148,6 +156,21 @@ put_number(struct out *o, double d)
 		put(o, "null", 4);
 		return;
 	}
+	/* Every whole number up to 2^53 is exact in a double and in a long
+	 * long: all its digits (see the note at the top). -0 is left to
+	 * "%1.15g", which prints it as libcjson does. */
+	if (floor(d) == d && fabs(d) <= 9007199254740992.0 &&
+	    !(d == 0 && signbit(d))) {
+		long long k = (long long)d;
+		unsigned long long u = k < 0 ? 0ULL - (unsigned long long)k :
+		    (unsigned long long)k;
+
+		s = digits(end, u);
+		if (k < 0)
+			*--s = '-';
+		put(o, s, (size_t)(end - s));
+		return;
+	}
 	/* Below 1e14 "%1.15g" shows a whole number in full and a tenth
 	 * with its one decimal: k / 10.0 is the double nearest to k
 	 * tenths, which 15 significant digits print as exactly that. */
@@ -171,11 +194,12 @@ put_number(struct out *o, double d)
 			return;
 		}
 	}
-	/* libcjson's test: does it read back within a relative epsilon. */
+	/* libcjson's test: does it read back within a relative epsilon;
+	 * for a whole number (here: beyond 2^53), exactly. */
 	n = snprintf(buf, sizeof buf, "%1.15g", d);
 	back = strtod(buf, NULL);
 	big = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
-	if (!(fabs(back - d) <= big * DBL_EPSILON))
+	if (floor(d) == d ? back != d : !(fabs(back - d) <= big * DBL_EPSILON))
 		n = snprintf(buf, sizeof buf, "%1.17g", d);
 	put(o, buf, (size_t)n);
 }

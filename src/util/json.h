@@ -41,7 +41,10 @@ void json_add_time(cJSON *obj, const char *key, int64_t ms);
 /* Print v without whitespace, byte for byte as cJSON_PrintUnformatted()
  * of libcjson 1.7 would, only faster: whole numbers and tenths (every
  * current and power the gateway sends) skip the printf/scanf round trip
- * libcjson makes for every number. Returns a malloc'd string (free()),
+ * libcjson makes for every number. Except: a whole number prints with all
+ * its digits up to 2^53 (libcjson rounds 16-digit ones, 9007199254740991
+ * to 9.00719925474099e+15), and beyond so that it reads back as the same
+ * double. Returns a malloc'd string (free()),
  * its length in *len when len is not NULL; NULL for an invalid item (a
  * raw one without text, an unknown type, or nesting deeper than
  * CJSON_NESTING_LIMIT). */
