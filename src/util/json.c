@@ -108,6 +108,115 @@ json_add_time(cJSON *obj, const char *key, int64_t ms)
 	cJSON_AddStringToObject(obj, key, isotime_format(ms, buf));
 }
 
+/* ------------------------------------------------------ U+0000 in strings */
+
+/* One level of nesting while scanning: an array and the index of the
+ * current element, or an object and the raw text of the current member's
+ * name (escapes as written). */
+struct nul_step {
+	const char *key;
+	size_t keylen;
+	int index;
+	bool array;
+};
+
+static void
+nul_path(const struct nul_step *st, size_t depth, char *path, size_t cap)
+{
+	size_t o = 0;
+
+	if (cap == 0)
+		return;
+	for (size_t d = 0; d < depth && o + 1 < cap; d++) {
+		if (st[d].array) {
+			int n = snprintf(path + o, cap - o, "[%d]", st[d].index);
+			o = n < 0 ? o : (size_t)n >= cap - o ? cap - 1 : o + (size_t)n;
+			continue;
+		}
+		if (st[d].key == NULL)
+			break;			/* "{" and no member yet */
+		if (o > 0)
+			path[o++] = '.';
+		/* A raw zero or control byte in a name would end or garble
+		 * the text: '?' stands for it. */
+		for (size_t k = 0; k < st[d].keylen && o + 1 < cap; k++) {
+			unsigned char c = (unsigned char)st[d].key[k];
+			path[o++] = c < 0x20 ? '?' : (char)c;
+		}
+	}
+	path[o < cap ? o : cap - 1] = '\0';
+}
+
+int
+json_find_nul(const char *text, size_t len, char *path, size_t cap)
+{
+	/* cJSON refuses deeper texts, so every level has its step. */
+	struct nul_step st[CJSON_NESTING_LIMIT + 1];
+	const char *p = text, *end = text + len;
+	size_t depth = 0;
+	bool want_key = false;		/* in an object, before a name */
+
+	/* Nearly every text has neither: skip the walk. */
+	if (memchr(text, '\0', len) == NULL &&
+	    memmem(text, len, "\\u0000", 6) == NULL)
+		return 0;
+	while (p < end) {
+		char c = *p++;
+		const char *start;
+		bool nul = false;
+
+		switch (c) {
+		case '{':
+		case '[':
+			if (depth == sizeof st / sizeof st[0])
+				return 0;	/* not a text cJSON parsed */
+			st[depth++] = (struct nul_step){ .array = c == '[' };
+			want_key = c == '{';
+			break;
+		case '}':
+		case ']':
+			if (depth > 0)
+				depth--;
+			want_key = false;
+			break;
+		case ',':
+			if (depth > 0 && st[depth - 1].array)
+				st[depth - 1].index++;
+			else if (depth > 0)
+				want_key = true;
+			break;
+		case '"':
+			/* Every escape is a backslash and one character; the
+			 * four hex digits of \uXXXX are plain characters, and
+			 * only \u0000 decodes to U+0000 (a surrogate pair
+			 * never does). */
+			for (start = p; p < end && *p != '"'; p++) {
+				if (*p == '\0')
+					nul = true;
+				else if (*p == '\\') {
+					if (end - p >= 6 && memcmp(p, "\\u0000", 6) == 0)
+						nul = true;
+					p++;
+				}
+			}
+			if (want_key) {
+				st[depth - 1].key = start;
+				st[depth - 1].keylen = (size_t)(p - start);
+				want_key = false;
+			}
+			p++;			/* the closing quote */
+			if (nul) {
+				nul_path(st, depth, path, cap);
+				return 1;
+			}
+			break;
+		default:
+			break;			/* blanks, ':', numbers, literals */
+		}
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ printing */
 
 struct out {

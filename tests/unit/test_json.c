@@ -217,6 +217,67 @@ test_shapes(void **state)
 	same(o, "nested");
 }
 
+/* json_find_nul: which string of a (parsed) text holds U+0000. Texts are
+ * written with ' for " and ~ for a raw zero byte. */
+static void
+test_find_nul(void **state)
+{
+	static const struct {
+		const char *text;
+		int found;
+		const char *path;
+	} cases[] = {
+		{ "{'idTag':'AB\\u0000CD'}", 1, "idTag" },
+		{ "{'idTag':'AB~CD'}", 1, "idTag" },
+		{ "{'idTag':'AB\\\\u0000'}", 0, "" },	/* "\\" then text */
+		{ "{'idTag':'\\\\\\u0000'}", 1, "idTag" },	/* "\\" then NUL */
+		{ "{'a':'\\u00000'}", 1, "a" },
+		{ "{'a':'\\u0001 \\u0100 \\ud83d\\ude00 u0000'}", 0, "" },
+		{ "{'a':'x','b':[1,{'c':'\\\"'},{'d':'\\u0000'}]}", 1, "b[2].d" },
+		{ "[2,'id','Authorize',{'idTag':'\\u0000'}]", 1, "[3].idTag" },
+		{ "[2,'i\\u0000d','Authorize',{}]", 1, "[1]" },
+		{ "{'k\\u0000':1}", 1, "k\\u0000" },
+		{ "{'k~':1}", 1, "k?" },
+		{ "['\\u0000']", 1, "[0]" },
+		{ "'\\u0000'", 1, "" },
+		{ " [ [ ] , [ 0 , { } , 'x\\u0000' ] ] ", 1, "[1][2]" },
+		{ "{'a':{'b':{}},'c':{'d':[true,null,-1e5,'~']}}", 1, "c.d[3]" },
+		{ "{'a':'b','c':'d'}", 0, "" },
+		{ "{}", 0, "" },
+	};
+	char text[128], path[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = strlen(cases[i].text);
+		cJSON *check;
+		int found;
+
+		for (size_t k = 0; k < n; k++)
+			text[k] = cases[i].text[k] == '\'' ? '"' :
+			    cases[i].text[k] == '~' ? '\0' : cases[i].text[k];
+		check = cJSON_ParseWithLength(text, n);
+		if (check == NULL)
+			fail_msg("case %zu is not JSON: %s", i, cases[i].text);
+		cJSON_Delete(check);
+		strcpy(path, "junk");
+		found = json_find_nul(text, n, path, sizeof path);
+		if (found != cases[i].found ||
+		    (found && strcmp(path, cases[i].path) != 0))
+			fail_msg("%s: got %d at \"%s\", want %d at \"%s\"",
+			    cases[i].text, found, found ? path : "",
+			    cases[i].found, cases[i].path);
+	}
+	/* A path longer than the buffer is cut, still terminated. */
+	strcpy(text, "{'aaaaaaaaaaaaaaaaaaaa':{'bbbbbbbbbbbbbbbbbbbb':'\\u0000'}}");
+	for (char *c = text; *c; c++)
+		if (*c == '\'')
+			*c = '"';
+	assert_int_equal(json_find_nul(text, strlen(text), path, 16), 1);
+	assert_int_equal(strlen(path), 15);
+	assert_int_equal(strncmp(path, "aaaaaaaaaaaaaaa", 15), 0);
+}
+
 static void
 test_invalid(void **state)
 {
@@ -326,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_find_nul),
 		cmocka_unit_test(test_random_trees),
 	};
 
