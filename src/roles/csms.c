@@ -52,6 +52,7 @@ struct conn {
 	struct rpc *rpc;
 	enum rpc_version version;
 	struct site_charger *ch;
+	bool bound_logged;		/* check_bounds() warned once already */
 	char id[CONFIG_ID_MAX + 1];
 };
 
@@ -443,6 +444,92 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 	return 0;
 }
 
+/* The EVSE and connector ids a decoded request reports, with the names
+ * of their fields on the wire; 0 when it names none (1.6 has one
+ * connector per EVSE: its connector is never a charger's number). */
+struct reported_ids {
+	int evse, connector;
+	const char *evse_field, *connector_field;
+};
+
+static struct reported_ids
+reported_ids(enum rpc_version v, const struct ocpp_request_msg *m)
+{
+	bool v16 = v == RPC_V16;
+
+	switch (m->type) {
+	case OCPP_REQ_STATUS:
+		return (struct reported_ids){ m->u.status.evse, v16 ? 0 :
+		    m->u.status.connector, v16 ? "connectorId" : "evseId",
+		    "connectorId" };
+	case OCPP_REQ_TX:
+		return (struct reported_ids){ m->u.tx.evse, v16 ? 0 :
+		    m->u.tx.connector, v16 ? "connectorId" : "evse.id",
+		    "evse.connectorId" };
+	case OCPP_REQ_METER:
+		return (struct reported_ids){ m->u.meter.evse, 0,
+		    v16 ? "connectorId" : "evseId", NULL };
+	default:
+		return (struct reported_ids){ 0, 0, NULL, NULL };
+	}
+}
+
+/* Refuse a request that reports an EVSE or a connector beyond what the
+ * charger may have (site_charger.max_evses / max_connectors, from the
+ * configuration): the site would refuse to create it, so a status would be
+ * dropped and a transaction answered InternalError, which the charger
+ * retries for ever. Answers PropertyConstraintViolation naming the field
+ * and the key that raises the bound, and returns -1; returns 0 when the
+ * request is within bounds. The first refusal on a connection is logged at
+ * warn, with the key; later ones at debug, so that a charger that reports
+ * its 32 connectors every minute does not flood the log. */
+static int
+check_bounds(struct conn *c, struct rpc_call *call,
+    const struct ocpp_request_msg *m)
+{
+	struct reported_ids r = reported_ids(c->version, m);
+	const struct site_charger *ch = c->ch;
+	const char *field, *key;
+	char why[200], esc[LOG_ESC_LEN], wesc[LOG_ESC_LEN * 2];
+	int value, max;
+
+	if (r.evse > ch->max_evses) {
+		field = r.evse_field;
+		value = r.evse;
+		max = ch->max_evses;
+		key = ch->configured ? "chargers[].evses" : "ocpp.max_evses";
+		snprintf(why, sizeof why, "%s: %d is beyond what this charger may "
+		    "report (at most %d %s; raise %s)", field, value, max,
+		    c->version == RPC_V16 ? "connectors" : "EVSEs", key);
+	} else if (r.connector > ch->max_connectors) {
+		field = r.connector_field;
+		value = r.connector;
+		max = ch->max_connectors;
+		key = ch->configured ? "chargers[].connectors_per_evse" :
+		    "ocpp.max_connectors_per_evse";
+		snprintf(why, sizeof why, "%s: %d is beyond what an EVSE of this "
+		    "charger may report (at most %d connectors; raise %s)", field,
+		    value, max, key);
+	} else {
+		return 0;
+	}
+	if (!c->bound_logged) {
+		c->bound_logged = true;
+		log_warn(MOD, "report beyond the charger's bound charger=%s "
+		    "action=%s field=%s value=%d max=%d key=%s (refused; further "
+		    "ones on this connection are logged at debug)",
+		    log_esc(esc, sizeof esc, c->id), rpc_call_action(call), field,
+		    value, max, key);
+	} else {
+		log_debug(MOD, "refused charger=%s action=%s code=%s why=%s",
+		    log_esc(esc, sizeof esc, c->id), rpc_call_action(call),
+		    rpc_errcode_name(RPC_PROPERTY_CONSTRAINT_VIOLATION, c->version),
+		    log_esc(wesc, sizeof wesc, why));
+	}
+	rpc_reply_error(call, RPC_PROPERTY_CONSTRAINT_VIOLATION, why, NULL);
+	return -1;
+}
+
 /* May this charger send action now? See the boot rules in csms.h. */
 static bool
 boot_allows(const struct conn *c, const char *action)
@@ -533,6 +620,8 @@ handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 		refuse(c, call, RPC_NOT_SUPPORTED, "not supported by this CSMS");
 		return;
 	}
+	if (check_bounds(c, call, &m) != 0)
+		return;
 	if (m.type == OCPP_REQ_AUTHORIZE && upstream_auth(c->cs)) {
 		ask_upstream(c, call, &m);
 		return;
