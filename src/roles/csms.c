@@ -15,6 +15,7 @@
  */
 #include "roles/csms.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -835,13 +836,19 @@ discovery_finish(struct discovery *d)
 	free(d);
 }
 
+/* A configuration value the charger reported: digits only, 0..1000000,
+ * else dflt. strtol alone would take " 8" and "+24". */
 static int
 int_value(const char *s, int dflt)
 {
 	char *end;
-	long v = strtol(s, &end, 10);
+	long v;
 
-	return end != s && *end == '\0' && v >= 0 && v <= 1000000 ? (int)v : dflt;
+	if (*s < '0' || *s > '9')
+		return dflt;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno == 0 && *end == '\0' && v <= 1000000 ? (int)v : dflt;
 }
 
 static void

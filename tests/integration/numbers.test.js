@@ -188,6 +188,24 @@ describe('numbers and strings from chargers', () => {
       /at most 1/);
   });
 
+  itScoped('capability values are strict decimals too', async (sc) => {
+    const gw = await gateway(sc);
+    const cp = await charger(sc, gw, 'CP-01', 'ocpp1.6');
+    cp.handle('GetConfiguration', () => ({
+      configurationKey: [
+        { key: 'ChargeProfileMaxStackLevel', readonly: true, value: ' 8' },
+        { key: 'ChargingScheduleMaxPeriods', readonly: true, value: '24' },
+        { key: 'MaxChargingProfilesInstalled', readonly: true, value: '+5' },
+        { key: 'ChargingScheduleAllowedChargingRateUnit', readonly: true, value: 'Current' },
+      ],
+    }));
+    cp.handle('ChangeConfiguration', () => ({ status: 'Accepted' }));
+    assert.equal((await cp.call('BootNotification', { chargePointVendor: 'A', chargePointModel: 'B' })).status,
+      'Accepted');
+    // " 8" is not taken (the default, 1, stays); "24" is.
+    await gw.waitForLog(/capabilities charger=CP-01 smart_charging=1 rate=A stack_levels=1 periods=24 /);
+  });
+
   itScoped('a string holding U+0000 is refused, not cut', async (sc) => {
     const gw = await gateway(sc);
     const cp16 = await charger(sc, gw, 'CP-01', 'ocpp1.6');
