@@ -147,8 +147,11 @@ nul_path(const struct nul_step *st, size_t depth, char *path, size_t cap)
 	path[o < cap ? o : cap - 1] = '\0';
 }
 
-int
-json_find_nul(const char *text, size_t len, char *path, size_t cap)
+/* The walk of json_find_nul(), for a text that may hold U+0000: it
+ * follows the nesting (and nothing else of the grammar, the text being
+ * valid JSON) to know the path of each string. */
+static int
+nul_scan(const char *text, size_t len, char *path, size_t cap)
 {
 	/* cJSON refuses deeper texts, so every level has its step. */
 	struct nul_step st[CJSON_NESTING_LIMIT + 1];
@@ -156,10 +159,6 @@ json_find_nul(const char *text, size_t len, char *path, size_t cap)
 	size_t depth = 0;
 	bool want_key = false;		/* in an object, before a name */
 
-	/* Nearly every text has neither: skip the walk. */
-	if (memchr(text, '\0', len) == NULL &&
-	    memmem(text, len, "\\u0000", 6) == NULL)
-		return 0;
 	while (p < end) {
 		char c = *p++;
 		const char *start;
@@ -215,6 +214,16 @@ json_find_nul(const char *text, size_t len, char *path, size_t cap)
 		}
 	}
 	return 0;
+}
+
+int
+json_find_nul(const char *text, size_t len, char *path, size_t cap)
+{
+	/* Nearly every text has neither: no walk. */
+	if (memchr(text, '\0', len) == NULL &&
+	    memmem(text, len, "\\u0000", 6) == NULL)
+		return 0;
+	return nul_scan(text, len, path, cap);
 }
 
 /* ------------------------------------------------------------ printing */
