@@ -8,9 +8,9 @@
  *
  * Numbers reach the codecs already held to 32-bit integers and decimals
  * within 1e15 (ocpp/schema); what is left for a decoder is what only the
- * model knows: an id below 0 (0 is the whole charger or EVSE; negative
- * seqNo, meter registers are "none" in the model) and a meter value out of
- * range once normalised (ocpp/meter). Both are property violations.
+ * model knows: an EVSE or connector id or a seqNo below 0 (0 is the whole
+ * charger or EVSE, and -1 means "none" in the model) and a meter value out
+ * of range once normalised (ocpp/meter). Both are property violations.
  */
 #ifndef SITEGATE_OCPP_CODEC_H
 #define SITEGATE_OCPP_CODEC_H

@@ -446,8 +446,8 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 }
 
 /* The EVSE and connector ids a decoded request reports, with the names
- * of their fields on the wire; 0 when it names none (1.6 has one
- * connector per EVSE: its connector is never a charger's number). */
+ * of their fields on the wire; 0 when it names none. A 1.6 request names
+ * no connector: each connectorId is an EVSE with the one connector 1. */
 struct reported_ids {
 	int evse, connector;
 	const char *evse_field, *connector_field;
