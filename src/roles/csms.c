@@ -53,7 +53,6 @@ struct conn {
 	struct rpc *rpc;
 	enum rpc_version version;
 	struct site_charger *ch;
-	bool bound_logged;		/* check_bounds() warned once already */
 	char id[CONFIG_ID_MAX + 1];
 };
 
@@ -73,6 +72,11 @@ struct csms {
 	size_t nhash;			/* a power of two */
 	struct csms_authorizer authz;
 	bool has_authz;
+	/* Chargers whose report beyond their bound check_bounds() logged at
+	 * warn; emptied when the configuration (and so the bounds) change.
+	 * Only accepted chargers get that far, so it holds at most those. */
+	char (*bound_warned)[CONFIG_ID_MAX + 1];
+	size_t nbound_warned;
 };
 
 /* A charger's Authorize waiting for the authorizer. When the connection
@@ -213,6 +217,10 @@ take_config(struct csms *cs, const struct config *cfg)
 	cs->allow_unknown = cfg->ocpp.allow_unknown_chargers;
 	cs->client_ca = cfg->ocpp.tls != NULL &&
 	    cfg->ocpp.tls->client_ca != NULL;
+	/* New bounds: a charger still beyond them is worth a line again. */
+	free(cs->bound_warned);
+	cs->bound_warned = NULL;
+	cs->nbound_warned = 0;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -481,9 +489,23 @@ reported_ids(enum rpc_version v, const struct ocpp_request_msg *m)
  * dropped and a transaction answered InternalError, which the charger
  * retries for ever. Answers PropertyConstraintViolation naming the field
  * and the key that raises the bound, and returns -1; returns 0 when the
- * request is within bounds. The first refusal on a connection is logged at
- * warn, with the key; later ones at debug, so that a charger that reports
- * its 32 connectors every minute does not flood the log. */
+ * request is within bounds. The first refusal for a charger is logged at
+ * warn, with the key; later ones (on this connection or the next, until
+ * the configuration changes) at debug, so that a charger that reports its
+ * 32 connectors every minute does not flood the log. */
+static bool
+first_bound_warning(struct csms *cs, const char *id)
+{
+	for (size_t i = 0; i < cs->nbound_warned; i++)
+		if (strcmp(cs->bound_warned[i], id) == 0)
+			return false;
+	cs->bound_warned = xrealloc(cs->bound_warned,
+	    (cs->nbound_warned + 1) * sizeof *cs->bound_warned);
+	snprintf(cs->bound_warned[cs->nbound_warned++],
+	    sizeof *cs->bound_warned, "%s", id);
+	return true;
+}
+
 static int
 check_bounds(struct conn *c, struct rpc_call *call,
     const struct ocpp_request_msg *m)
@@ -514,11 +536,10 @@ check_bounds(struct conn *c, struct rpc_call *call,
 	} else {
 		return 0;
 	}
-	if (!c->bound_logged) {
-		c->bound_logged = true;
+	if (first_bound_warning(c->cs, c->id)) {
 		log_warn(MOD, "report beyond the charger's bound charger=%s "
 		    "action=%s field=%s value=%d max=%d key=%s (refused; further "
-		    "ones on this connection are logged at debug)",
+		    "ones from this charger are logged at debug)",
 		    log_esc(esc, sizeof esc, c->id), rpc_call_action(call), field,
 		    value, max, key);
 	} else {
@@ -1202,5 +1223,6 @@ csms_free(struct csms *cs)
 	rpc_handlers_free(cs->handlers);
 	auth_free(cs->auth, cs->nauth);
 	free(cs->hash);
+	free(cs->bound_warned);
 	free(cs);
 }

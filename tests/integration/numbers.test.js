@@ -160,12 +160,22 @@ describe('numbers and strings from chargers', () => {
     // Every log line up to here is in once this one is.
     await cp16.call('Heartbeat', {});
     await gw.waitForLog(/recv charger=CP-01 .*Heartbeat/, { since });
-    const warned = gw.logs.slice(since).filter((l) => /\bwarn\b.*beyond/.test(l));
-    assert.equal(warned.filter((l) => /charger=CP-01/.test(l)).length, 1, warned.join('\n'));
-    assert.equal(warned.filter((l) => /charger=CP-02/.test(l)).length, 1, warned.join('\n'));
+    const warned = () => gw.logs.slice(since).filter((l) => /\bwarn\b.*beyond/.test(l));
+    assert.equal(warned().filter((l) => /charger=CP-01/.test(l)).length, 1, warned().join('\n'));
+    assert.equal(warned().filter((l) => /charger=CP-02/.test(l)).length, 1, warned().join('\n'));
     // Both chargers are still served, within their bounds.
     assert.deepEqual(await cp16.call('StatusNotification', status16(1)), {});
     assert.deepEqual(await cp201.call('StatusNotification', status201(1, 1)), {});
+    // Once per charger, not per connection: a charger that reconnects and
+    // reports the same is not logged again.
+    await cp16.close();
+    await gw.waitForLog(/charger disconnected charger=CP-01/, { since });
+    const again = await charger(sc, gw, 'CP-01', 'ocpp1.6');
+    await refused(again.call('StatusNotification', status16(3)), 'PropertyConstraintViolation', 'connectorId');
+    const before = gw.mark();
+    await again.call('Heartbeat', {});
+    await gw.waitForLog(/recv charger=CP-01 .*Heartbeat/, { since: before });
+    assert.equal(warned().filter((l) => /charger=CP-01/.test(l)).length, 1, warned().join('\n'));
   });
 
   itScoped('the bounds follow chargers[].evses and chargers[].connectors_per_evse', async (sc) => {
