@@ -492,7 +492,8 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 	static const char *const keys[] = { "listen", "versions", "tls",
 		"allow_unknown_chargers", "heartbeat_interval_s", "call_timeout_s",
 		"ping_interval_s", "max_message_bytes", "max_connections",
-		"handshake_timeout_s", "idle_timeout_s", "meter_interval_s", NULL };
+		"handshake_timeout_s", "idle_timeout_s", "meter_interval_s",
+		"max_evses", "max_connectors_per_evse", NULL };
 	static const char *const tls_keys[] = { "cert", "key", "client_ca", NULL };
 	const cJSON *obj = read_object(c, root, "", "ocpp", true);
 	const cJSON *vers, *tls;
@@ -507,6 +508,8 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 	o->handshake_timeout_s = 10;
 	o->idle_timeout_s = 900;
 	o->meter_interval_s = 10;
+	o->max_evses = 2;
+	o->max_connectors_per_evse = 2;
 	if (obj == NULL)
 		return;
 	check_keys(c, obj, "ocpp", keys);
@@ -560,6 +563,9 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 	read_int(c, obj, "ocpp", "idle_timeout_s", 0, 86400, &o->idle_timeout_s);
 	read_int(c, obj, "ocpp", "meter_interval_s", 0, 3600,
 	    &o->meter_interval_s);
+	read_int(c, obj, "ocpp", "max_evses", 1, CONFIG_EVSES_MAX, &o->max_evses);
+	read_int(c, obj, "ocpp", "max_connectors_per_evse", 1,
+	    CONFIG_CONNECTORS_MAX, &o->max_connectors_per_evse);
 }
 
 static int
@@ -587,7 +593,7 @@ read_chargers(struct ctx *c, cJSON *root, struct config *cfg)
 {
 	static const char *const keys[] = { "id", "password", "max_current_a",
 		"phases", "phase_rotation", "circuit", "priority", "first_evse",
-		"smart_charging", NULL };
+		"evses", "connectors_per_evse", "smart_charging", NULL };
 	static const char *const sc_keys[] = { "purpose", "unit",
 		"max_stack_level", "number_phases", NULL };
 	static const char *const purposes[] = { "auto", "TxProfile",
@@ -651,6 +657,12 @@ read_chargers(struct ctx *c, cJSON *root, struct config *cfg)
 		read_int(c, it, path, "priority", 0, 100, &ch->priority);
 		read_int(c, it, path, "first_evse", 1, CONFIG_EVSE_NUMBER_MAX,
 		    &ch->first_evse);
+		/* "ocpp" was read first: its bounds are the defaults. */
+		ch->evses = cfg->ocpp.max_evses;
+		ch->connectors_per_evse = cfg->ocpp.max_connectors_per_evse;
+		read_int(c, it, path, "evses", 1, CONFIG_EVSES_MAX, &ch->evses);
+		read_int(c, it, path, "connectors_per_evse", 1,
+		    CONFIG_CONNECTORS_MAX, &ch->connectors_per_evse);
 		{
 			const cJSON *sc = read_object(c, it, path, "smart_charging",
 			    false);

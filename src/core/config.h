@@ -37,6 +37,8 @@
 #define CONFIG_ID_MAX 48		/* charger, circuit, site and upstream ids */
 #define CONFIG_TOKEN_MAX 36		/* id tokens (2.0.1 IdToken.idToken) */
 #define CONFIG_EVSE_NUMBER_MAX 10000	/* site-wide EVSE numbers: 1..this */
+#define CONFIG_EVSES_MAX 32		/* chargers[].evses, ocpp.max_evses */
+#define CONFIG_CONNECTORS_MAX 4		/* ...connectors_per_evse */
 
 /* OCPP versions, in order of preference (newest last). */
 enum config_ocpp_version {
@@ -97,6 +99,11 @@ struct config_ocpp {
 	int handshake_timeout_s;
 	int idle_timeout_s;			/* 0: no idle timeout */
 	int meter_interval_s;			/* asked of chargers; 0: leave */
+	/* How many EVSEs, and connectors per EVSE, a charger may report
+	 * (and so create) unless chargers[] says otherwise; chargers not
+	 * configured always take these. [2], [2] */
+	int max_evses;
+	int max_connectors_per_evse;
 };
 
 struct config_charger {
@@ -114,6 +121,10 @@ struct config_charger {
 	int first_evse;			/* site-wide number of its EVSE 1; its
 					   EVSE k is first_evse + k - 1. 0:
 					   numbered automatically */
+	int evses;			/* EVSEs it may report: 1..32, the
+					   ocpp.max_evses when not given */
+	int connectors_per_evse;	/* 1..4, ocpp.max_connectors_per_evse
+					   when not given */
 	/* "smart_charging": what to send this charger, when what the
 	 * gateway would learn from its answers must be overridden. */
 	enum config_purpose purpose;	/* CONFIG_PURPOSE_AUTO: learn */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ocpp/meter.h"
 #include "util/json.h"
 
 int
@@ -20,6 +21,23 @@ codec_refuse(struct ocpp_error *err, enum ocpp_violation v, const char *fmt,
 	vsnprintf(err->text, sizeof err->text, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+int
+codec_refuse_meter(struct ocpp_error *err, const char *name, int i, int j,
+    double v, const char *unit)
+{
+	return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "%s[%d].sampledValue[%d]"
+	    ".value: %.15g%s%s is out of range (at most %g in magnitude once "
+	    "normalised; an energy register not below 0)", name, i, j, v,
+	    unit[0] ? " " : "", unit, METER_MAX);
+}
+
+int
+codec_refuse_negative(struct ocpp_error *err, const char *field, int v)
+{
+	return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "%s: %d is below 0",
+	    field, v);
 }
 
 bool

@@ -10,6 +10,14 @@
  * and line-to-line voltages are ignored. A Current.Import without a phase
  * means "each phase" only when the same reading has no per-phase current.
  * The measurand defaults to Energy.Active.Import.Register, as OCPP says.
+ *
+ * Bounds: a value, once the multiplier and the unit are applied, must be
+ * finite and at most METER_MAX in magnitude (1e15: A, W, Wh, V or % alike,
+ * the bound the schema puts on every decimal number; for energy, a
+ * terawatt-hour register a thousand times over), and an import energy
+ * register must not be negative (the model reads a negative register as
+ * "not given"). A sample out of these is refused, not skipped: the decoder
+ * answers a property violation naming it.
  */
 #ifndef SITEGATE_OCPP_METER_H
 #define SITEGATE_OCPP_METER_H
@@ -17,6 +25,8 @@
 #include <stdbool.h>
 
 #include "site/site.h"
+
+#define METER_MAX 1e15		/* see the bounds above */
 
 struct meter_sample {
 	const char *measurand;	/* NULL: the default */
@@ -26,9 +36,25 @@ struct meter_sample {
 	double value;
 };
 
-/* Fold s into r (setting r->have bits). Returns true when the sample was
- * used, false when its measurand, unit or phase is not one we keep. */
-bool meter_apply(struct site_reading *r, const struct meter_sample *s);
+enum meter_use {
+	METER_OUT_OF_RANGE = -1,	/* refused: see the bounds above */
+	METER_SKIPPED = 0,		/* a measurand, unit or phase not kept */
+	METER_USED = 1,
+};
+
+/* Fold s into r (setting r->have bits). Returns METER_USED, METER_SKIPPED
+ * (r unchanged), or METER_OUT_OF_RANGE (r unchanged; *value, when value is
+ * not NULL, receives the normalised value that broke the bounds, for the
+ * refusal's text, and *unit its unit). */
+enum meter_use meter_apply(struct site_reading *r, const struct meter_sample *s,
+    double *value, const char **unit);
+
+/* Read a 1.6 meter value, a string: a decimal number and nothing else,
+ * [+-] digits [. digits] [(e|E) [+-] digits], with digits on at least one
+ * side of the point. No spaces, no hexadecimal, no NaN or infinity, no
+ * value beyond a double (a finite one that underflows reads as 0). Returns
+ * 0 with *out set, or -1 (*out unchanged). */
+int meter_parse_decimal(const char *text, double *out);
 
 /* Per-phase Current.Import without a phase: call once after all samples of
  * a reading were applied. */

@@ -11,8 +11,12 @@
  *
  * Payloads reach a decoder only after src/ocpp/schema has validated them
  * against the message's schema, so decoders may rely on required fields
- * and types; what the schemas cannot express (a 1.6 meter value that is
- * not a number) is reported by the decoder as a property violation.
+ * and types, and on every number fitting the model (integers 32 bits,
+ * decimals and 1.6 Wh registers within 1e15: nothing here is ever cast
+ * from a number it cannot hold); what the schemas cannot express (a 1.6
+ * meter value that is not a decimal number, a value out of range once
+ * normalised, an EVSE or connector id below 0) is reported by the decoder
+ * as a property violation.
  */
 #ifndef SITEGATE_OCPP_MODEL_H
 #define SITEGATE_OCPP_MODEL_H

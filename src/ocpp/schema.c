@@ -67,6 +67,8 @@ enum {
 enum {
 	SC_LO = 1 << 0,		/* "minimum": lo */
 	SC_HI = 1 << 1,		/* "maximum": hi */
+	SC_WH = 1 << 2,		/* an energy register in Wh: 0..SCHEMA_NUM_MAX
+				   instead of OCPP's 32 bits (see schema.h) */
 };
 
 struct sc_field {
@@ -106,6 +108,8 @@ struct sc_message {
 				  .range = SC_LO, .lo = (l) }
 #define INT_RANGE(n, occ, l, h)	{ .name = (n), .kind = SK_INT, occ, \
 				  .range = SC_LO | SC_HI, .lo = (l), .hi = (h) }
+#define INT_WH(n, occ)		{ .name = (n), .kind = SK_INT, occ, \
+				  .range = SC_WH }
 #define NUM(n, occ)		{ .name = (n), .kind = SK_NUM, occ }
 #define TENTHS(n, occ)		{ .name = (n), .kind = SK_TENTHS, occ }
 #define BOOL(n, occ)		{ .name = (n), .kind = SK_BOOL, occ }
@@ -742,7 +746,7 @@ static const struct sc_field f16_SignedUpdateFirmwareConf[] = {
 static const struct sc_field f16_StartTransactionReq[] = {
 	INT("connectorId", REQ),
 	STR("idTag", REQ, 20),
-	INT("meterStart", REQ),
+	INT_WH("meterStart", REQ),
 	INT("reservationId", OPT),
 	DATETIME("timestamp", REQ),
 	END
@@ -768,7 +772,7 @@ static const struct sc_field f16_StatusNotificationReq[] = {
 static const struct sc_field f16_StatusNotificationConf[] = { END };
 static const struct sc_field f16_StopTransactionReq[] = {
 	STR("idTag", OPT, 20),
-	INT("meterStop", REQ),
+	INT_WH("meterStop", REQ),
 	DATETIME("timestamp", REQ),
 	INT("transactionId", REQ),
 	ENUM("reason", OPT, e16_Reason),
@@ -2766,12 +2770,30 @@ check_value(struct walk *w, const struct sc_field *f, const cJSON *v)
 		break;
 	}
 
+	/* Before any rule of the schema's own: a number the model cannot
+	 * hold is refused here, so that no decoder has to cast one (see
+	 * schema.h). cJSON reads a literal beyond a double as an infinity. */
 	d = v->valuedouble;
 	switch (f->kind) {
 	case SK_INT:
-		if (!isfinite(d) || floor(d) != d)
+		if (!isfinite(d))
+			return fail(w, SCHEMA_PROPERTY,
+			    "%.15g is outside the 32-bit range of an OCPP integer",
+			    d);
+		if (floor(d) != d)
 			return fail(w, SCHEMA_TYPE,
 			    "expected an integer, got %.15g", d);
+		if (f->range & SC_WH) {
+			if (d < 0 || d > SCHEMA_NUM_MAX)
+				return fail(w, SCHEMA_PROPERTY, "%.15g is outside 0 "
+				    "to %g (an energy register in Wh)", d,
+				    SCHEMA_NUM_MAX);
+			return SCHEMA_OK;
+		}
+		if (d < INT32_MIN || d > INT32_MAX)
+			return fail(w, SCHEMA_PROPERTY,
+			    "%.15g is outside the 32-bit range of an OCPP integer",
+			    d);
 		if ((f->range & SC_LO) && d < f->lo)
 			return fail(w, SCHEMA_PROPERTY,
 			    "%.15g is below the minimum %d", d, (int)f->lo);
@@ -2779,6 +2801,13 @@ check_value(struct walk *w, const struct sc_field *f, const cJSON *v)
 			return fail(w, SCHEMA_PROPERTY,
 			    "%.15g is above the maximum %d", d, (int)f->hi);
 		return SCHEMA_OK;
+	default:
+		break;
+	}
+	if (!(fabs(d) <= SCHEMA_NUM_MAX))	/* NaN and infinities too */
+		return fail(w, SCHEMA_PROPERTY, "%.15g is outside %g to %g", d,
+		    -SCHEMA_NUM_MAX, SCHEMA_NUM_MAX);
+	switch (f->kind) {
 	case SK_TENTHS: {
 		/* What ocpp-rpc does too: exact multipleOf would refuse 0.3
 		 * (0.3 / 0.1 = 2.9999999999999996). */

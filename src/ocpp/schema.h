@@ -21,6 +21,19 @@
  * "customData": an object with a required "vendorId" (string, at most 255)
  * and any other properties.
  *
+ * Beyond the JSON schemas, numbers are held to what OCPP's data types say
+ * and the gateway's model can hold, so that no decoder ever converts a
+ * number it cannot represent (the JSON schemas put no bound on most):
+ *  - an integer is 32 bits, -2^31..2^31-1, as both specifications define
+ *    their integer type (a minimum or maximum of the schema applies too);
+ *  - except the 1.6 energy registers meterStart and meterStop (Wh), which
+ *    real meters outgrow: 0..SCHEMA_NUM_MAX (1e15 Wh, a terawatt-hour
+ *    register a thousand times over; below 2^53, so every value is exact);
+ *  - a decimal number is finite and within -SCHEMA_NUM_MAX..SCHEMA_NUM_MAX.
+ * A number out of these ranges (a literal too large for a double, which
+ * cJSON reads as an infinity, included) is SCHEMA_PROPERTY; a fraction
+ * where an integer is required stays SCHEMA_TYPE.
+ *
  * Where the OCA's published schemas and the corrected reference set (the
  * one the mobilityhouse "ocpp" package ships) differ, the rules follow the
  * corrections:
@@ -43,8 +56,9 @@
  *                      number where an integer is required
  *                      -> TypeConstraintViolation
  *   SCHEMA_PROPERTY    an invalid value: not in the enum, too long, out of
- *                      range, not a multiple of 0.1, not a date-time or uri;
- *                      or an unknown property
+ *                      range (the schema's or the bounds above), not a
+ *                      multiple of 0.1, not a date-time or uri; or an
+ *                      unknown property
  *                      -> PropertyConstraintViolation
  *   SCHEMA_FORMAT      the payload is not a JSON object
  *                      -> FormatViolation (1.6 spelling: FormationViolation)
@@ -59,6 +73,9 @@
 #include <stdbool.h>
 
 #include <cjson/cJSON.h>
+
+/* The largest magnitude of a decimal number, and of a 1.6 Wh register. */
+#define SCHEMA_NUM_MAX 1e15
 
 enum schema_version {
 	SCHEMA_OCPP16,

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ocpp/codec.h"
+#include "ocpp/schema.h"
 #include "util/isotime.h"
 #include "util/json.h"
 
@@ -23,6 +24,21 @@ obj(void)
 	if (o == NULL)
 		abort();
 	return o;
+}
+
+/* A 1.6 Wh register as the integer meterStart / meterStop carry. The
+ * charger side refuses registers outside 0..SCHEMA_NUM_MAX (ocpp/schema),
+ * so a value out of it means a bug; it is clamped rather than cast, since
+ * converting a double beyond int64 (1e308, NaN) is undefined behaviour and
+ * gave -9223372036854775808. Truncated toward zero, as before. */
+static double
+register_wh(double wh)
+{
+	if (!(wh > 0))			/* NaN too */
+		return 0;
+	if (wh > SCHEMA_NUM_MAX)
+		return SCHEMA_NUM_MAX;
+	return trunc(wh);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -286,7 +302,7 @@ up_tx(enum config_ocpp_version v, enum ocpp_tx_kind kind,
 			    up_token_fits(v, x->id_token) ? x->id_token :
 			    "sitegate");
 			cJSON_AddNumberToObject(o, "meterStart",
-			    (double)(int64_t)x->meter_start_wh);
+			    register_wh(x->meter_start_wh));
 			json_add_time(o, "timestamp", x->start_ms);
 			break;
 		case OCPP_TX_UPDATED:
@@ -301,8 +317,8 @@ up_tx(enum config_ocpp_version v, enum ocpp_tx_kind kind,
 			*action = "StopTransaction";
 			if (has_token && up_token_fits(v, x->id_token))
 				cJSON_AddStringToObject(o, "idTag", x->id_token);
-			cJSON_AddNumberToObject(o, "meterStop", (double)(int64_t)
-			    (x->meter_stop_wh >= 0 ? x->meter_stop_wh :
+			cJSON_AddNumberToObject(o, "meterStop", register_wh(
+			    x->meter_stop_wh >= 0 ? x->meter_stop_wh :
 			    x->meter_start_wh));
 			json_add_time(o, "timestamp", x->stop_ms);
 			cJSON_AddNumberToObject(o, "transactionId", 0);

@@ -3,7 +3,6 @@
  */
 #include "ocpp/v16.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,18 +82,19 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 				.phase = json_str(sv, "phase"),
 				.unit = json_str(sv, "unit"),
 			};
-			char *end;
+			const char *unit;
+			double v;
 
 			m->nsamples++;
 			if (format && strcmp(format, "SignedData") == 0)
 				continue;	/* a signed blob, not a number */
-			errno = 0;
-			s.value = text ? strtod(text, &end) : 0;
-			if (text == NULL || end == text || *end != '\0' || errno)
+			if (text == NULL || meter_parse_decimal(text, &s.value) != 0)
 				return codec_refuse(err, OCPP_VIOLATION_PROPERTY,
 				    "%s[%d].sampledValue[%d].value: \"%.40s\" is not a "
 				    "number", name, i, j, text ? text : "");
-			meter_apply(&m->reading, &s);
+			if (meter_apply(&m->reading, &s, &v, &unit) ==
+			    METER_OUT_OF_RANGE)
+				return codec_refuse_meter(err, name, i, j, v, unit);
 		}
 	}
 	meter_finish(&m->reading);
@@ -139,6 +139,8 @@ v16_decode_request(const char *action, const cJSON *p,
 		out->type = OCPP_REQ_STATUS;
 		s->evse = json_int(p, "connectorId", 0);
 		s->connector = 0;
+		if (s->evse < 0)
+			return codec_refuse_negative(err, "connectorId", s->evse);
 		s->status = SITE_STATUS_UNKNOWN;
 		for (size_t i = 0; st && i < sizeof statuses / sizeof *statuses; i++)
 			if (strcmp(st, statuses[i].name) == 0)
@@ -191,6 +193,8 @@ v16_decode_request(const char *action, const cJSON *p,
 		struct ocpp_meter *m = &out->u.meter;
 		out->type = OCPP_REQ_METER;
 		m->evse = json_int(p, "connectorId", 0);
+		if (m->evse < 0)
+			return codec_refuse_negative(err, "connectorId", m->evse);
 		if (cJSON_GetObjectItemCaseSensitive(p, "transactionId"))
 			tx_id_text(m->tx_id, p);
 		return decode_meter_values(cJSON_GetObjectItemCaseSensitive(p,

@@ -6,8 +6,10 @@
  * connector, so connectorId N becomes evse N, connector 1 (0 stays 0, the
  * whole charger). Transaction ids are integers that the CSMS (we) issue in
  * the StartTransaction answer; they travel as their decimal text in the
- * model. Meter values are strings in 1.6: one that is not a number is a
- * property violation naming the field.
+ * model. Meter values are strings in 1.6: one that is not strictly a
+ * decimal number (ocpp/meter: no hexadecimal, blanks, NaN or infinity) or
+ * is out of range once normalised is a property violation naming the
+ * field, and so is a connectorId below 0.
  *
  * Pure: no I/O, no logging, no clock (the time comes in the reply).
  */

@@ -75,7 +75,9 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 			    "%s[%d].timestamp: not an RFC 3339 date-time", name, i);
 		if (ts > m->reading.ts_ms)
 			m->reading.ts_ms = ts;
-		for (const cJSON *sv = svs ? svs->child : NULL; sv; sv = sv->next) {
+		int j = 0;
+
+		for (const cJSON *sv = svs ? svs->child : NULL; sv; sv = sv->next, j++) {
 			const cJSON *uom = cJSON_GetObjectItemCaseSensitive(sv,
 			    "unitOfMeasure");
 			struct meter_sample s = {
@@ -85,9 +87,13 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 				.multiplier = json_int(uom, "multiplier", 0),
 				.value = json_num(sv, "value", 0),
 			};
+			const char *unit;
+			double v;
 
 			m->nsamples++;
-			meter_apply(&m->reading, &s);
+			if (meter_apply(&m->reading, &s, &v, &unit) ==
+			    METER_OUT_OF_RANGE)
+				return codec_refuse_meter(err, name, i, j, v, unit);
 		}
 	}
 	meter_finish(&m->reading);
@@ -125,6 +131,12 @@ decode_tx(const cJSON *p, struct ocpp_tx *t, struct ocpp_error *err)
 	t->reservation_id = json_int(p, "reservationId", -1);
 	t->evse = json_int(evse, "id", 0);
 	t->connector = json_int(evse, "connectorId", 0);
+	if (t->seq_no < 0)
+		return codec_refuse_negative(err, "seqNo", t->seq_no);
+	if (t->evse < 0)
+		return codec_refuse_negative(err, "evse.id", t->evse);
+	if (t->connector < 0)
+		return codec_refuse_negative(err, "evse.connectorId", t->connector);
 	if (tok != NULL) {
 		t->has_token = true;
 		json_copy(t->token.id, sizeof t->token.id, tok, "idToken");
@@ -173,6 +185,10 @@ v201_decode_request(const char *action, const cJSON *p,
 		out->type = OCPP_REQ_STATUS;
 		s->evse = json_int(p, "evseId", 0);
 		s->connector = json_int(p, "connectorId", 0);
+		if (s->evse < 0)
+			return codec_refuse_negative(err, "evseId", s->evse);
+		if (s->connector < 0)
+			return codec_refuse_negative(err, "connectorId", s->connector);
 		s->status = lookup(connector_statuses, sizeof connector_statuses /
 		    sizeof *connector_statuses, st, SITE_STATUS_UNKNOWN);
 		if (s->status == SITE_STATUS_UNKNOWN)
@@ -200,6 +216,8 @@ v201_decode_request(const char *action, const cJSON *p,
 		struct ocpp_meter *m = &out->u.meter;
 		out->type = OCPP_REQ_METER;
 		m->evse = json_int(p, "evseId", 0);
+		if (m->evse < 0)
+			return codec_refuse_negative(err, "evseId", m->evse);
 		return decode_meter_values(cJSON_GetObjectItemCaseSensitive(p,
 		    "meterValue"), m, "meterValue", err);
 	}

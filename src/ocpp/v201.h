@@ -8,6 +8,9 @@
  * SuspendedEVSE; Idle says nothing about the EVSE and maps to UNKNOWN).
  * The meter register at the start or end of a transaction comes from
  * Energy.Active.Import.Register in the event's meterValue when present.
+ * A meter value out of range once its multiplier and unit are applied
+ * (ocpp/meter), and an evseId, connectorId or seqNo below 0, are property
+ * violations naming the field.
  *
  * Pure: no I/O, no logging, no clock (the time comes in the reply).
  */

@@ -15,6 +15,7 @@
  */
 #include "roles/csms.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,11 @@ struct csms {
 	struct csms_authorizer authz;
 	bool has_authz;
 	long long unstored;		/* messages refused in a row: not stored */
+	/* Chargers whose report beyond their bound check_bounds() logged at
+	 * warn; emptied when the configuration (and so the bounds) change.
+	 * Only accepted chargers get that far, so it holds at most those. */
+	char (*bound_warned)[CONFIG_ID_MAX + 1];
+	size_t nbound_warned;
 };
 
 /* A charger's Authorize waiting for the authorizer. When the connection
@@ -212,6 +218,10 @@ take_config(struct csms *cs, const struct config *cfg)
 	cs->allow_unknown = cfg->ocpp.allow_unknown_chargers;
 	cs->client_ca = cfg->ocpp.tls != NULL &&
 	    cfg->ocpp.tls->client_ca != NULL;
+	/* New bounds: a charger still beyond them is worth a line again. */
+	free(cs->bound_warned);
+	cs->bound_warned = NULL;
+	cs->nbound_warned = 0;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -513,6 +523,105 @@ refuse_unstored(struct conn *c, struct rpc_call *call)
 	rpc_reply_error(call, RPC_INTERNAL_ERROR, why, NULL);
 }
 
+/* The EVSE and connector ids a decoded request reports, with the names
+ * of their fields on the wire; 0 when it names none. A 1.6 request names
+ * no connector: each connectorId is an EVSE with the one connector 1. */
+struct reported_ids {
+	int evse, connector;
+	const char *evse_field, *connector_field;
+};
+
+static struct reported_ids
+reported_ids(enum rpc_version v, const struct ocpp_request_msg *m)
+{
+	bool v16 = v == RPC_V16;
+
+	switch (m->type) {
+	case OCPP_REQ_STATUS:
+		return (struct reported_ids){ m->u.status.evse, v16 ? 0 :
+		    m->u.status.connector, v16 ? "connectorId" : "evseId",
+		    "connectorId" };
+	case OCPP_REQ_TX:
+		return (struct reported_ids){ m->u.tx.evse, v16 ? 0 :
+		    m->u.tx.connector, v16 ? "connectorId" : "evse.id",
+		    "evse.connectorId" };
+	case OCPP_REQ_METER:
+		return (struct reported_ids){ m->u.meter.evse, 0,
+		    v16 ? "connectorId" : "evseId", NULL };
+	default:
+		return (struct reported_ids){ 0, 0, NULL, NULL };
+	}
+}
+
+/* Refuse a request that reports an EVSE or a connector beyond what the
+ * charger may have (site_charger.max_evses / max_connectors, from the
+ * configuration): the site would refuse to create it, so a status would be
+ * dropped and a transaction answered InternalError, which the charger
+ * retries for ever. Answers PropertyConstraintViolation naming the field
+ * and the key that raises the bound, and returns -1; returns 0 when the
+ * request is within bounds. The first refusal for a charger is logged at
+ * warn, with the key; later ones (on this connection or the next, until
+ * the configuration changes) at debug, so that a charger that reports its
+ * 32 connectors every minute does not flood the log. */
+static bool
+first_bound_warning(struct csms *cs, const char *id)
+{
+	for (size_t i = 0; i < cs->nbound_warned; i++)
+		if (strcmp(cs->bound_warned[i], id) == 0)
+			return false;
+	cs->bound_warned = xrealloc(cs->bound_warned,
+	    (cs->nbound_warned + 1) * sizeof *cs->bound_warned);
+	snprintf(cs->bound_warned[cs->nbound_warned++],
+	    sizeof *cs->bound_warned, "%s", id);
+	return true;
+}
+
+static int
+check_bounds(struct conn *c, struct rpc_call *call,
+    const struct ocpp_request_msg *m)
+{
+	struct reported_ids r = reported_ids(c->version, m);
+	const struct site_charger *ch = c->ch;
+	const char *field, *key;
+	char why[200], esc[LOG_ESC_LEN], wesc[LOG_ESC_LEN * 2];
+	int value, max;
+
+	if (r.evse > ch->max_evses) {
+		field = r.evse_field;
+		value = r.evse;
+		max = ch->max_evses;
+		key = ch->configured ? "chargers[].evses" : "ocpp.max_evses";
+		snprintf(why, sizeof why, "%s: %d is beyond what this charger may "
+		    "report (at most %d %s; raise %s)", field, value, max,
+		    c->version == RPC_V16 ? "connectors" : "EVSEs", key);
+	} else if (r.connector > ch->max_connectors) {
+		field = r.connector_field;
+		value = r.connector;
+		max = ch->max_connectors;
+		key = ch->configured ? "chargers[].connectors_per_evse" :
+		    "ocpp.max_connectors_per_evse";
+		snprintf(why, sizeof why, "%s: %d is beyond what an EVSE of this "
+		    "charger may report (at most %d connectors; raise %s)", field,
+		    value, max, key);
+	} else {
+		return 0;
+	}
+	if (first_bound_warning(c->cs, c->id)) {
+		log_warn(MOD, "report beyond the charger's bound charger=%s "
+		    "action=%s field=%s value=%d max=%d key=%s (refused; further "
+		    "ones from this charger are logged at debug)",
+		    log_esc(esc, sizeof esc, c->id), rpc_call_action(call), field,
+		    value, max, key);
+	} else {
+		log_debug(MOD, "refused charger=%s action=%s code=%s why=%s",
+		    log_esc(esc, sizeof esc, c->id), rpc_call_action(call),
+		    rpc_errcode_name(RPC_PROPERTY_CONSTRAINT_VIOLATION, c->version),
+		    log_esc(wesc, sizeof wesc, why));
+	}
+	rpc_reply_error(call, RPC_PROPERTY_CONSTRAINT_VIOLATION, why, NULL);
+	return -1;
+}
+
 /* May this charger send action now? See the boot rules in csms.h. */
 static bool
 boot_allows(const struct conn *c, const char *action)
@@ -603,6 +712,8 @@ handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 		refuse(c, call, RPC_NOT_SUPPORTED, "not supported by this CSMS");
 		return;
 	}
+	if (check_bounds(c, call, &m) != 0)
+		return;
 	if (m.type == OCPP_REQ_AUTHORIZE && upstream_auth(c->cs)) {
 		ask_upstream(c, call, &m);
 		return;
@@ -815,13 +926,19 @@ discovery_finish(struct discovery *d)
 	free(d);
 }
 
+/* A configuration value the charger reported: digits only, 0..1000000,
+ * else dflt. strtol alone would take " 8" and "+24". */
 static int
 int_value(const char *s, int dflt)
 {
 	char *end;
-	long v = strtol(s, &end, 10);
+	long v;
 
-	return end != s && *end == '\0' && v >= 0 && v <= 1000000 ? (int)v : dflt;
+	if (*s < '0' || *s > '9')
+		return dflt;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno == 0 && *end == '\0' && v <= 1000000 ? (int)v : dflt;
 }
 
 static void
@@ -1175,5 +1292,6 @@ csms_free(struct csms *cs)
 	rpc_handlers_free(cs->handlers);
 	auth_free(cs->auth, cs->nauth);
 	free(cs->hash);
+	free(cs->bound_warned);
 	free(cs);
 }

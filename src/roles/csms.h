@@ -8,6 +8,8 @@
  *
  *   payload --schema_validate--> CallError naming the field, or
  *           --v16/v201 decode--> neutral message (ocpp/model.h)
+ *           --bounds: EVSE/connector ids within the charger's
+ *             (site_charger.max_evses, max_connectors)--> CallError, or
  *           --site model + auth--> reply --encode--> CALLRESULT
  *
  * so that no other module parses or builds OCPP JSON. The site model

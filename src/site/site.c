@@ -111,6 +111,10 @@ struct site {
 	VEC(struct site_session *) made;	/* sessions new in the unit */
 	VEC(struct site_session *) dead;	/* to free at the commit */
 	VEC(struct site_event) queued;		/* for subscribers */
+
+	/* ocpp.max_evses / max_connectors_per_evse of the configuration:
+	 * the bounds of chargers not configured. */
+	int max_evses, max_connectors;
 };
 
 static const char *const status_names[SITE_STATUS_COUNT] = {
@@ -280,6 +284,8 @@ charger_add(struct site *s, const char *id)
 	copy(ch->id, sizeof ch->id, id);
 	ch->site = s;
 	ch->version = CONFIG_OCPP16;
+	ch->max_evses = s->max_evses;
+	ch->max_connectors = s->max_connectors;
 	s->chargers[s->nchargers++] = ch;
 	return ch;
 }
@@ -684,14 +690,21 @@ site_free(struct site *s)
 int
 site_reconfigure(struct site *s, const struct config *cfg)
 {
-	for (size_t i = 0; i < s->nchargers; i++)
+	s->max_evses = cfg->ocpp.max_evses;
+	s->max_connectors = cfg->ocpp.max_connectors_per_evse;
+	for (size_t i = 0; i < s->nchargers; i++) {
 		s->chargers[i]->configured = false;
+		s->chargers[i]->max_evses = s->max_evses;
+		s->chargers[i]->max_connectors = s->max_connectors;
+	}
 	for (size_t i = 0; i < cfg->nchargers; i++) {
 		struct site_charger *ch = site_charger(s, cfg->chargers[i].id);
 		if (ch == NULL)
 			ch = charger_add(s, cfg->chargers[i].id);
 		ch->configured = true;
 		ch->first_evse = cfg->chargers[i].first_evse;
+		ch->max_evses = cfg->chargers[i].evses;
+		ch->max_connectors = cfg->chargers[i].connectors_per_evse;
 	}
 	/* Forget chargers that left the configuration and have nothing going
 	 * on; keep the others until they do. */
@@ -850,7 +863,9 @@ site_charger_at(struct site *s, size_t n)
 struct site_evse *
 site_evse(struct site_charger *ch, int evse_id)
 {
-	if (evse_id < 1 || evse_id > SITE_MAX_EVSES)
+	/* max_evses is at most SITE_MAX_EVSES (site.h); the second test
+	 * only keeps a zeroed charger from writing past evses[]. */
+	if (evse_id < 1 || evse_id > ch->max_evses || evse_id > SITE_MAX_EVSES)
 		return NULL;
 	while (ch->nevses < evse_id) {
 		struct site_evse *e = xcalloc(1, sizeof *e);
@@ -991,7 +1006,7 @@ site_status(struct site *s, struct site_charger *ch, int evse_id,
 	struct site_evse *e;
 
 	if ((unsigned)st >= SITE_STATUS_COUNT || connector < 0 ||
-	    connector > SITE_MAX_CONNECTORS)
+	    connector > ch->max_connectors || connector > SITE_MAX_CONNECTORS)
 		return SITE_ERR_BAD_EVSE;
 	if (evse_id == 0) {
 		for (int i = 0; i < ch->nevses; i++)

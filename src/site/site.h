@@ -54,6 +54,10 @@ struct site;
 #define SITE_MAX_EVSES 32	/* per charger */
 #define SITE_MAX_CONNECTORS 4	/* per EVSE */
 
+_Static_assert(CONFIG_EVSES_MAX <= SITE_MAX_EVSES &&
+    CONFIG_CONNECTORS_MAX <= SITE_MAX_CONNECTORS,
+    "the configuration may allow what the model cannot hold");
+
 enum site_err {
 	SITE_OK = 0,
 	SITE_ERR_UNKNOWN_CHARGER = -1,
@@ -152,6 +156,13 @@ struct site_charger {
 	char serial[SITE_TEXT_LEN], firmware[SITE_TEXT_LEN];
 	int64_t last_seen_ms;
 	struct site_caps caps;
+	/* The most EVSEs and connectors per EVSE it may have: a report
+	 * beyond them creates nothing (site_evse, site_status refuse it).
+	 * chargers[].evses / connectors_per_evse, for a charger not
+	 * configured ocpp.max_evses / max_connectors_per_evse; set whenever
+	 * the site is built or reconfigured. */
+	int max_evses;
+	int max_connectors;
 	int nevses;
 	/* [0] = EVSE 1; the first nevses exist, each allocated when first
 	 * seen, so a charger costs memory for the EVSEs it has, not for 32. */
@@ -256,7 +267,9 @@ size_t site_charger_count(const struct site *s);
 struct site_charger *site_charger_at(struct site *s, size_t n);
 
 /* The EVSE evse_id (1-based) of ch, creating it (and EVSEs below it) when
- * the charger reports one it had not mentioned; NULL when out of range. */
+ * the charger reports one it had not mentioned; NULL when out of range:
+ * below 1 or beyond ch->max_evses (an EVSE made before the bound was
+ * lowered included). */
 struct site_evse *site_evse(struct site_charger *ch, int evse_id);
 
 /* The EVSE with site-wide number n, or NULL. */
@@ -297,7 +310,8 @@ void site_charger_caps(struct site *s, struct site_charger *ch,
 
 /* A status report for connector (1-based; 0 = the whole EVSE) of EVSE
  * evse_id; evse_id 0 means every EVSE of the charger. error_code may be
- * NULL. Returns SITE_OK or SITE_ERR_BAD_EVSE. */
+ * NULL. Returns SITE_OK, or SITE_ERR_BAD_EVSE for an EVSE site_evse()
+ * refuses or a connector beyond ch->max_connectors. */
 int site_status(struct site *s, struct site_charger *ch, int evse_id,
     int connector, enum site_status st, const char *error_code,
     int64_t ts_ms);

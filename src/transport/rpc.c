@@ -241,6 +241,33 @@ is_small_int(const cJSON *it, int *out)
 	return true;
 }
 
+/* A frame cJSON parsed whose strings may hold U+0000 (see rpc.h). Returns
+ * RPC_OK when none does, else RPC_E_FRAME with f describing the refusal:
+ * the field named when it is in the payload (element payload_at). */
+static int
+check_nul(const char *text, size_t len, int payload_at, struct rpc_frame *f)
+{
+	char path[128], prefix[8];
+	size_t n;
+
+	if (json_find_nul(text, len, path, sizeof path) == 0)
+		return RPC_OK;
+	n = (size_t)snprintf(prefix, sizeof prefix, "[%d]", payload_at);
+	if (payload_at > 0 && strncmp(path, prefix, n) == 0) {
+		const char *field = path[n] == '.' ? path + n + 1 : path + n;
+
+		snprintf(f->why_text, sizeof f->why_text, "%s: a string holding "
+		    "U+0000 (\\u0000) is not accepted", field);
+		f->payload_refused = true;
+		return bad(f, f->type == RPC_MSG_CALL,
+		    RPC_PROPERTY_CONSTRAINT_VIOLATION, f->why_text);
+	}
+	if (strncmp(path, "[1]", 3) == 0)
+		strcpy(f->id, "-1");	/* the id itself: cut short */
+	return bad(f, f->type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+	    "a string of the message holds U+0000 (\\u0000)");
+}
+
 int
 rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
     struct rpc_frame *f)
@@ -316,7 +343,7 @@ rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
 			return bad(f, false, RPC_FORMAT_VIOLATION,
 			    "a CALLRESULT is [3, id, {payload}]");
 		f->payload = id_it->next;
-		break;
+		return check_nul(text, len, 2, f);
 	default:	/* CALLERROR, CALLRESULTERROR */
 		it = id_it->next;
 		if ((n != 4 && n != 5) || !cJSON_IsString(it) ||
@@ -328,9 +355,9 @@ rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
 		f->code = rpc_errcode_parse(it->valuestring);
 		f->description = it->next->valuestring;
 		f->details = n == 5 ? it->next->next : NULL;
-		break;
+		return check_nul(text, len, 0, f);
 	}
-	return RPC_OK;
+	return check_nul(text, len, 3, f);
 }
 
 void
@@ -805,10 +832,12 @@ handle_response(struct rpc *rpc, const struct rpc_frame *f, bool malformed)
 	rpc->out = NULL;
 	evtimer_del(rpc->timeout);
 	if (malformed) {
+		/* FormatViolation for a response of the wrong shape;
+		 * PropertyConstraintViolation for a payload string holding
+		 * U+0000. */
 		res.outcome = RPC_OUTCOME_ERROR;
-		res.code = RPC_FORMAT_VIOLATION;
-		res.code_name = rpc_errcode_name(RPC_FORMAT_VIOLATION,
-		    rpc->o.version);
+		res.code = f->error;
+		res.code_name = rpc_errcode_name(f->error, rpc->o.version);
 		res.description = f->why;
 	} else if (f->type == RPC_MSG_CALLRESULT) {
 		res.outcome = RPC_OUTCOME_RESULT;
@@ -847,6 +876,9 @@ on_message(struct ws_conn *conn, const char *text, size_t len, void *arg)
 		    f.type == RPC_MSG_CALLERROR) && strcmp(f.id, "-1") != 0)
 			handle_response(rpc, &f, true);
 		rpc_frame_clear(&f);
+		/* A refused payload is the peer's data, not a broken peer. */
+		if (f.payload_refused)
+			return;
 		if (++rpc->bad_in_row >= rpc->o.max_bad_messages) {
 			log_warn(rpc->logmod, "too many bad messages charger=%s",
 			    log_esc(esc, sizeof esc, ws_conn_id(rpc->conn)));

@@ -26,6 +26,15 @@
  *     action not a string
  *   payload not an object             FormationViolation   FormatViolation
  *   unknown message type              (ignored)            MessageTypeNotSupported
+ *   a payload string holding U+0000   PropertyConstraintViolation (both),
+ *                                     naming the field
+ *   any other string holding U+0000   FormationViolation   RpcFrameworkError
+ *
+ * U+0000 ("\u0000" or a raw zero byte) is refused because cJSON's strings
+ * end at the first NUL: an idTag "A\u0000B" would reach the handler as "A".
+ * The payload case is answered like a schema violation and, like one, does
+ * not count toward max_bad_messages; a response holding one completes its
+ * call as an error with that description.
  *
  * Error codes: enum rpc_errcode has one value per meaning;
  * rpc_errcode_name() spells it for a version (1.6 has FormationViolation
@@ -130,7 +139,10 @@ struct rpc_frame {
 	/* When rpc_frame_parse() fails: */
 	bool reply;			/* answer with a CALLERROR... */
 	enum rpc_errcode error;		/* ...with this code */
-	const char *why;		/* static description */
+	const char *why;		/* description: static, or why_text */
+	bool payload_refused;		/* a sound frame whose payload was
+					   refused: not a bad message */
+	char why_text[160];
 };
 
 /* Parse one text message as version v. Returns RPC_OK, or RPC_E_FRAME with

@@ -9,6 +9,14 @@
  * the same double (within a relative DBL_EPSILON, as libcjson checks);
  * NaN and the infinities print as null. The fast paths produce exactly
  * those strings for whole numbers and tenths below 1e14.
+ *
+ * One deliberate difference: whole numbers. libcjson's epsilon lets
+ * "%1.15g" drop digits from 1e15 on (9007199254740991 prints as
+ * 9.00719925474099e+15), and a transaction id or a Wh register with a wrong
+ * last digit is a wrong value. Here every whole number up to 2^53 (each
+ * one exact in a double) prints with all its digits, and a larger one
+ * prints so that it reads back as exactly the same double. Fractions keep
+ * libcjson's rule: within an ulp is as good as exact for a measurement.
  */
 #include "util/json.h"
 
@@ -100,6 +108,124 @@ json_add_time(cJSON *obj, const char *key, int64_t ms)
 	cJSON_AddStringToObject(obj, key, isotime_format(ms, buf));
 }
 
+/* ------------------------------------------------------ U+0000 in strings */
+
+/* One level of nesting while scanning: an array and the index of the
+ * current element, or an object and the raw text of the current member's
+ * name (escapes as written). */
+struct nul_step {
+	const char *key;
+	size_t keylen;
+	int index;
+	bool array;
+};
+
+static void
+nul_path(const struct nul_step *st, size_t depth, char *path, size_t cap)
+{
+	size_t o = 0;
+
+	if (cap == 0)
+		return;
+	for (size_t d = 0; d < depth && o + 1 < cap; d++) {
+		if (st[d].array) {
+			int n = snprintf(path + o, cap - o, "[%d]", st[d].index);
+			o = n < 0 ? o : (size_t)n >= cap - o ? cap - 1 : o + (size_t)n;
+			continue;
+		}
+		if (st[d].key == NULL)
+			break;			/* "{" and no member yet */
+		if (o > 0)
+			path[o++] = '.';
+		/* A raw zero or control byte in a name would end or garble
+		 * the text: '?' stands for it. */
+		for (size_t k = 0; k < st[d].keylen && o + 1 < cap; k++) {
+			unsigned char c = (unsigned char)st[d].key[k];
+			path[o++] = c < 0x20 ? '?' : (char)c;
+		}
+	}
+	path[o < cap ? o : cap - 1] = '\0';
+}
+
+/* The walk of json_find_nul(), for a text that may hold U+0000: it
+ * follows the nesting (and nothing else of the grammar, the text being
+ * valid JSON) to know the path of each string. */
+static int
+nul_scan(const char *text, size_t len, char *path, size_t cap)
+{
+	/* cJSON refuses deeper texts, so every level has its step. */
+	struct nul_step st[CJSON_NESTING_LIMIT + 1];
+	const char *p = text, *end = text + len;
+	size_t depth = 0;
+	bool want_key = false;		/* in an object, before a name */
+
+	while (p < end) {
+		char c = *p++;
+		const char *start;
+		bool nul = false;
+
+		switch (c) {
+		case '{':
+		case '[':
+			if (depth == sizeof st / sizeof st[0])
+				return 0;	/* not a text cJSON parsed */
+			st[depth++] = (struct nul_step){ .array = c == '[' };
+			want_key = c == '{';
+			break;
+		case '}':
+		case ']':
+			if (depth > 0)
+				depth--;
+			want_key = false;
+			break;
+		case ',':
+			if (depth > 0 && st[depth - 1].array)
+				st[depth - 1].index++;
+			else if (depth > 0)
+				want_key = true;
+			break;
+		case '"':
+			/* Every escape is a backslash and one character; the
+			 * four hex digits of \uXXXX are plain characters, and
+			 * only \u0000 decodes to U+0000 (a surrogate pair
+			 * never does). */
+			for (start = p; p < end && *p != '"'; p++) {
+				if (*p == '\0')
+					nul = true;
+				else if (*p == '\\') {
+					if (end - p >= 6 && memcmp(p, "\\u0000", 6) == 0)
+						nul = true;
+					p++;
+				}
+			}
+			if (want_key) {
+				st[depth - 1].key = start;
+				st[depth - 1].keylen = (size_t)(p - start);
+				want_key = false;
+			}
+			p++;			/* the closing quote */
+			if (nul) {
+				nul_path(st, depth, path, cap);
+				return 1;
+			}
+			break;
+		default:
+			break;			/* blanks, ':', numbers, literals */
+		}
+	}
+	return 0;
+}
+
+int
+json_find_nul(const char *text, size_t len, char *path, size_t cap)
+{
+	/* Nearly every text has neither: no walk. */
+	if (memchr(text, '\0', len) == NULL &&
+	    memmem(text, len, "\\u0000", 6) == NULL)
+		return 0;
+	return nul_scan(text, len, path, cap);
+}
+
 /* ------------------------------------------------------------ printing */
 
 struct out {
@@ -148,6 +274,21 @@ put_number(struct out *o, double d)
 		put(o, "null", 4);
 		return;
 	}
+	/* Every whole number up to 2^53 is exact in a double and in a long
+	 * long: all its digits (see the note at the top). -0 is left to
+	 * "%1.15g", which prints it as libcjson does. */
+	if (floor(d) == d && fabs(d) <= 9007199254740992.0 &&
+	    !(d == 0 && signbit(d))) {
+		long long k = (long long)d;
+		unsigned long long u = k < 0 ? 0ULL - (unsigned long long)k :
+		    (unsigned long long)k;
+
+		s = digits(end, u);
+		if (k < 0)
+			*--s = '-';
+		put(o, s, (size_t)(end - s));
+		return;
+	}
 	/* Below 1e14 "%1.15g" shows a whole number in full and a tenth
 	 * with its one decimal: k / 10.0 is the double nearest to k
 	 * tenths, which 15 significant digits print as exactly that. */
@@ -171,11 +312,12 @@ put_number(struct out *o, double d)
 			return;
 		}
 	}
-	/* libcjson's test: does it read back within a relative epsilon. */
+	/* libcjson's test: does it read back within a relative epsilon;
+	 * for a whole number (here: beyond 2^53), exactly. */
 	n = snprintf(buf, sizeof buf, "%1.15g", d);
 	back = strtod(buf, NULL);
 	big = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
-	if (!(fabs(back - d) <= big * DBL_EPSILON))
+	if (floor(d) == d ? back != d : !(fabs(back - d) <= big * DBL_EPSILON))
 		n = snprintf(buf, sizeof buf, "%1.17g", d);
 	put(o, buf, (size_t)n);
 }

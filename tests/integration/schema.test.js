@@ -74,6 +74,42 @@ function overlayErrata(v16, v201) {
   exi.maxLength = 7500;
 }
 
+// src/ocpp/schema also holds numbers to what OCPP's data types say and the
+// model can hold (schema.h): an integer is 32 bits (both specifications
+// define their integer type so), the 1.6 energy registers meterStart and
+// meterStop are 0..1e15 Wh, and a decimal number is within +-1e15. The
+// schemas leave most of these unbounded; state the same bounds on the
+// in-memory copy, so that ajv judges by the same rules and the generator
+// and the 'out of range' mutations exercise their edges.
+const INT32 = { minimum: -(2 ** 31), maximum: 2 ** 31 - 1 };
+const NUM_MAX = 1e15;
+const WH_REGISTERS = { 'urn:StartTransaction.req': 'meterStart', 'urn:StopTransaction.req': 'meterStop' };
+
+function overlayBounds(list) {
+  const walk = (s, wh) => {
+    if (!s || typeof s !== 'object') return;
+    if (s.type === 'integer') {
+      if (wh) Object.assign(s, { minimum: 0, maximum: NUM_MAX });
+      else {
+        s.minimum = Math.max(s.minimum ?? INT32.minimum, INT32.minimum);
+        s.maximum = Math.min(s.maximum ?? INT32.maximum, INT32.maximum);
+      }
+    } else if (s.type === 'number') {
+      assert.equal(s.minimum, undefined);
+      assert.equal(s.maximum, undefined);
+      Object.assign(s, { minimum: -NUM_MAX, maximum: NUM_MAX });
+    }
+    for (const [k, v] of Object.entries(s.properties || {})) walk(v, k === wh);
+    walk(s.items, false);
+    for (const d of Object.values(s.definitions || {})) walk(d, false);
+  };
+  for (const schema of list) {
+    const wh = WH_REGISTERS[schema.$id];
+    if (wh) assert.equal(schema.properties[wh].type, 'integer');
+    walk(schema, wh);
+  }
+}
+
 function makeAjv(list) {
   const ajv = new Ajv({ strictSchema: false, allErrors: false });
   addFormats(ajv);
@@ -196,7 +232,8 @@ class Gen {
     case 'integer': {
       if (s.minimum !== undefined || s.maximum !== undefined) {
         const lo = s.minimum ?? -1000, hi = s.maximum ?? lo + 1000;
-        return this.pick([lo, hi, this.int(lo, hi)]);
+        const usual = INTEGERS.filter((k) => k >= lo && k <= hi);
+        return this.pick([lo, hi, this.int(lo, hi), ...usual]);
       }
       return this.pick(INTEGERS);
     }
@@ -287,6 +324,11 @@ const MUTATIONS = {
         ? x.s.minimum - g.int(1, 5) : x.s.maximum + g.int(1, 5);
       return [setAt(pl, x.path, v), { cat: 'property', path: x.path }];
     },
+  },
+  'number out of range': {
+    on: (x) => x.s.type === 'number' && x.s.maximum !== undefined,
+    do: (g, pl, x) => [setAt(pl, x.path, g.pick([1e16, -1.5e15, 1e300, -1e300, 1e15 * (1 + 2 ** -40)])),
+      { cat: 'property', path: x.path }],
   },
   'too long': {
     on: (x) => plainString(x.s) && x.s.maxLength,
@@ -395,6 +437,8 @@ test('schema_check agrees with ajv on generated OCPP 1.6 and 2.0.1 payloads', (t
   assert.equal(v16.length, 78, 'OCPP 1.6: 39 requests and 39 responses');
   assert.equal(v201.length, 128, 'OCPP 2.0.1: 64 requests and 64 responses');
   overlayErrata(v16, v201);
+  overlayBounds(v16);
+  overlayBounds(v201);
 
   const cases = [];	// { ver, action, kind, how, payload, expect }
   const g = new Gen(SEED);

@@ -48,7 +48,8 @@ decode_bad(decode_fn *fn, const char *action, const char *json,
 	cJSON *p = cJSON_Parse(json);
 
 	assert_non_null(p);
-	assert_int_equal(fn(action, p, &out, &err), -1);
+	if (fn(action, p, &out, &err) != -1)
+		fail_msg("%s accepted, want \"%s\": %s", action, text, json);
 	assert_int_equal(err.violation, want);
 	if (strstr(err.text, text) == NULL) {
 		fprintf(stderr, "want \"%s\" in \"%s\"\n", text, err.text);
@@ -508,6 +509,163 @@ test_v201_meter_and_notices(void **state)
 	assert_string_equal(m.u.authorize.type, "Central");
 }
 
+/* ---------------------------------------------- numbers from chargers */
+
+/* 1.6 meter values are strings: strictly decimal, finite, nothing around. */
+static void
+test_meter_decimals(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		double want;
+	} cases[] = {
+		{ "0", 0, 0 }, { "12", 0, 12 }, { "-3.5", 0, -3.5 },
+		{ "+7", 0, 7 }, { "4711.25", 0, 4711.25 }, { "1e3", 0, 1000 },
+		{ "1.5E+2", 0, 150 }, { "2e-1", 0, 0.2 }, { ".5", 0, 0.5 },
+		{ "7.", 0, 7 }, { "0001", 0, 1 }, { "1e-999", 0, 0 },
+		{ "NaN", -1, 0 }, { "nan", -1, 0 }, { "Infinity", -1, 0 },
+		{ "inf", -1, 0 }, { "-inf", -1, 0 }, { "0x1A", -1, 0 },
+		{ "0X1a", -1, 0 }, { "0x1p3", -1, 0 }, { " 5", -1, 0 },
+		{ "5 ", -1, 0 }, { "\t5", -1, 0 }, { "5\n", -1, 0 },
+		{ "+-1", -1, 0 }, { "--1", -1, 0 }, { "- 1", -1, 0 },
+		{ "1.2.3", -1, 0 }, { "", -1, 0 }, { ".", -1, 0 }, { "-", -1, 0 },
+		{ "1e", -1, 0 }, { "1e+", -1, 0 }, { "e5", -1, 0 },
+		{ "1,5", -1, 0 }, { "1e999", -1, 0 }, { "-1e999", -1, 0 },
+		{ "twelve", -1, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		double v = -42;
+		int rc = meter_parse_decimal(cases[i].text, &v);
+
+		if (rc != cases[i].rc || (rc == 0 && v != cases[i].want))
+			fail_msg("\"%s\": got %d (%.17g), want %d (%.17g)",
+			    cases[i].text, rc, v, cases[i].rc, cases[i].want);
+	}
+}
+
+static void
+test_meter_out_of_range(void **state)
+{
+	struct ocpp_request_msg m;
+
+	(void)state;
+	/* 1.6: the value in full, and the field named. */
+	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"12\"},{\"value\":\"0x1A\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "meterValue[0].sampledValue[1].value: \"0x1A\" is not a number");
+	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"NaN\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "meterValue[0].sampledValue[0].value: \"NaN\" is not a number");
+	decode_bad(v16_decode_request, "StopTransaction", "{\"meterStop\":5,"
+	    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"transactionId\":1,"
+	    "\"transactionData\":[{\"timestamp\":\"2026-11-21T10:00:00Z\","
+	    "\"sampledValue\":[{\"value\":\" 5\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "transactionData[0].sampledValue[0].value");
+	/* Beyond 1e15 once normalised: directly, through kWh. */
+	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"2e15\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "meterValue[0].sampledValue[0].value: 2e+15 Wh is out of range");
+	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"2e12\",\"unit\":\"kWh\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "meterValue[0].sampledValue[0].value: 2e+15 Wh is out of range");
+	/* A negative import register: -1 means "not given" in the model. */
+	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"-1\",\"measurand\":\"Energy.Active.Import.Register\"}]}]}",
+	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[0].value");
+	/* ... but a negative current is a current. */
+	decode_ok(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+	    "[{\"value\":\"-1\",\"measurand\":\"Current.Import\",\"phase\":\"L1\"},"
+	    "{\"value\":\"1e15\"}]}]}", &m);
+	assert_true(m.u.meter.reading.current_a[0] == -1);
+	assert_true(m.u.meter.reading.energy_wh == 1e15);
+
+	/* 2.0.1: numbers, with the multiplier applied first. */
+	decode_bad(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
+	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
+	    "{\"value\":1,\"measurand\":\"Current.Import\"},"
+	    "{\"value\":1e13,\"unitOfMeasure\":{\"unit\":\"kWh\"}}]}]}",
+	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[1].value: 1e+16 Wh "
+	    "is out of range");
+	decode_bad(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
+	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
+	    "{\"value\":5,\"unitOfMeasure\":{\"multiplier\":400}}]}]}",
+	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[0].value");
+	decode_bad(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
+	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
+	    "{\"value\":5,\"measurand\":\"Temperature\",\"unitOfMeasure\":"
+	    "{\"multiplier\":15}}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "meterValue[0].sampledValue[0].value");
+	decode_bad(v201_decode_request, "TransactionEvent", "{\"eventType\":\"Started\","
+	    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"triggerReason\":\"Authorized\","
+	    "\"seqNo\":0,\"transactionInfo\":{\"transactionId\":\"t\"},"
+	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
+	    "{\"value\":-2,\"measurand\":\"Energy.Active.Import.Register\"}]}]}",
+	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[0].value");
+	decode_ok(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
+	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
+	    "{\"value\":1,\"unitOfMeasure\":{\"unit\":\"kWh\",\"multiplier\":12}}]}]}",
+	    &m);
+	assert_true(m.u.meter.reading.energy_wh == 1e15);
+}
+
+/* EVSE and connector ids below 0 are no ids (0 is the whole charger or
+ * EVSE); neither is a negative seqNo (-1 means "none" in the model). */
+static void
+test_ids_below_zero(void **state)
+{
+	static const struct {
+		decode_fn *fn;
+		const char *action, *json, *field;
+	} cases[] = {
+		{ v16_decode_request, "StatusNotification", "{\"connectorId\":-1,"
+		    "\"errorCode\":\"NoError\",\"status\":\"Available\"}",
+		    "connectorId: -1 is below 0" },
+		{ v16_decode_request, "StatusNotification", "{\"connectorId\":"
+		    "-2147483648,\"errorCode\":\"NoError\",\"status\":\"Available\"}",
+		    "connectorId: -2147483648 is below 0" },
+		{ v16_decode_request, "MeterValues", "{\"connectorId\":-1,"
+		    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\","
+		    "\"sampledValue\":[{\"value\":\"1\"}]}]}",
+		    "connectorId: -1 is below 0" },
+		{ v201_decode_request, "StatusNotification", "{\"timestamp\":"
+		    "\"2026-11-21T10:00:00Z\",\"connectorStatus\":\"Available\","
+		    "\"evseId\":-1,\"connectorId\":1}", "evseId: -1 is below 0" },
+		{ v201_decode_request, "StatusNotification", "{\"timestamp\":"
+		    "\"2026-11-21T10:00:00Z\",\"connectorStatus\":\"Available\","
+		    "\"evseId\":1,\"connectorId\":-1}", "connectorId: -1 is below 0" },
+		{ v201_decode_request, "MeterValues", "{\"evseId\":-3,\"meterValue\":"
+		    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
+		    "[{\"value\":1}]}]}", "evseId: -3 is below 0" },
+		{ v201_decode_request, "TransactionEvent", "{\"eventType\":\"Started\","
+		    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"triggerReason\":"
+		    "\"Authorized\",\"seqNo\":0,\"transactionInfo\":{\"transactionId\":"
+		    "\"t\"},\"evse\":{\"id\":-1}}", "evse.id: -1 is below 0" },
+		{ v201_decode_request, "TransactionEvent", "{\"eventType\":\"Started\","
+		    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"triggerReason\":"
+		    "\"Authorized\",\"seqNo\":0,\"transactionInfo\":{\"transactionId\":"
+		    "\"t\"},\"evse\":{\"id\":1,\"connectorId\":-1}}",
+		    "evse.connectorId: -1 is below 0" },
+		{ v201_decode_request, "TransactionEvent", "{\"eventType\":\"Updated\","
+		    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"triggerReason\":"
+		    "\"Authorized\",\"seqNo\":-1,\"transactionInfo\":{\"transactionId\":"
+		    "\"t\"}}", "seqNo: -1 is below 0" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		decode_bad(cases[i].fn, cases[i].action, cases[i].json,
+		    OCPP_VIOLATION_PROPERTY, cases[i].field);
+}
+
 static void
 test_v201_replies(void **state)
 {
@@ -850,6 +1008,9 @@ main(void)
 		cmocka_unit_test(test_v201_boot_status),
 		cmocka_unit_test(test_v201_transaction_events),
 		cmocka_unit_test(test_v201_meter_and_notices),
+		cmocka_unit_test(test_meter_decimals),
+		cmocka_unit_test(test_meter_out_of_range),
+		cmocka_unit_test(test_ids_below_zero),
 		cmocka_unit_test(test_v201_replies),
 		cmocka_unit_test(test_v16_commands),
 		cmocka_unit_test(test_v16_results),

@@ -244,6 +244,10 @@ test_defaults(void **state)
 	assert_null(cfg->upstream);
 	assert_null(cfg->web);
 	assert_int_equal(cfg->chargers[0].first_evse, 0);
+	assert_int_equal(cfg->ocpp.max_evses, 2);
+	assert_int_equal(cfg->ocpp.max_connectors_per_evse, 2);
+	assert_int_equal(cfg->chargers[0].evses, 2);
+	assert_int_equal(cfg->chargers[0].connectors_per_evse, 2);
 	assert_int_equal(cfg->chargers[0].purpose, CONFIG_PURPOSE_AUTO);
 	assert_int_equal(cfg->chargers[0].unit, CONFIG_UNIT_AUTO);
 	assert_int_equal(cfg->chargers[0].max_stack_level, -1);
@@ -254,6 +258,32 @@ test_defaults(void **state)
 	assert_int_equal(cfg->control.retry_min_s, 10);
 	assert_int_equal(cfg->control.retry_max_s, 300);
 	config_free(cfg);
+}
+
+/* How many EVSEs and connectors a charger may report: its own keys, else
+ * the site-wide ones (which also bound chargers not configured). */
+static void
+test_evse_bounds(void **state)
+{
+	char *a = patched("ocpp.max_evses", "4");
+	char *b = patched_from(a, "ocpp.max_connectors_per_evse", "1");
+	char *c = patched_from(b, "chargers[1].evses", "32");
+	char *text = patched_from(c, "chargers[1].connectors_per_evse", "4");
+	struct config *cfg = config_parse(text, strlen(text), NULL, NULL);
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(cfg->ocpp.max_evses, 4);
+	assert_int_equal(cfg->ocpp.max_connectors_per_evse, 1);
+	assert_int_equal(cfg->chargers[0].evses, 4);
+	assert_int_equal(cfg->chargers[0].connectors_per_evse, 1);
+	assert_int_equal(cfg->chargers[1].evses, 32);
+	assert_int_equal(cfg->chargers[1].connectors_per_evse, 4);
+	config_free(cfg);
+	free(a);
+	free(b);
+	free(c);
+	free(text);
 }
 
 static void
@@ -434,6 +464,23 @@ static const struct bad_case bad_cases[] = {
 	  "integer from 1 to 10000, got 0" },
 	{ "chargers[0].first_evse", "5", "chargers[1].first_evse: EVSE number 5 "
 	  "is already chargers[0].first_evse", "chargers[1].first_evse", "5" },
+	{ "ocpp.max_evses", "0", "ocpp.max_evses: expected an integer from 1 to "
+	  "32, got 0" },
+	{ "ocpp.max_evses", "33", "ocpp.max_evses: expected an integer from 1 to "
+	  "32, got 33" },
+	{ "ocpp.max_evses", "1.5", "ocpp.max_evses: expected an integer" },
+	{ "ocpp.max_connectors_per_evse", "5", "ocpp.max_connectors_per_evse: "
+	  "expected an integer from 1 to 4, got 5" },
+	{ "ocpp.max_connectors_per_evse", "\"2\"", "ocpp.max_connectors_per_evse: "
+	  "expected an integer from 1 to 4, got \"2\"" },
+	{ "chargers[1].evses", "0", "chargers[1].evses: expected an integer from "
+	  "1 to 32, got 0" },
+	{ "chargers[1].evses", "1e300", "chargers[1].evses: expected an integer "
+	  "from 1 to 32, got 1e+300" },
+	{ "chargers[0].connectors_per_evse", "-1", "chargers[0].connectors_per_evse: "
+	  "expected an integer from 1 to 4, got -1" },
+	{ "chargers[0].connectors_per_evse", "true", "chargers[0].connectors_per_evse: "
+	  "expected an integer from 1 to 4, got true" },
 	{ "chargers[0].smart_charging", "{\"purpose\": \"ChargePointMaxProfile\"}",
 	  "chargers[0].smart_charging.purpose: expected one of \"auto\", "
 	  "\"TxProfile\", \"TxDefaultProfile\", got \"ChargePointMaxProfile\"" },
@@ -712,6 +759,7 @@ main(void)
 		cmocka_unit_test(test_base_is_valid),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_rotation_mapping),
+		cmocka_unit_test(test_evse_bounds),
 		cmocka_unit_test(test_control_section),
 		cmocka_unit_test(test_hex_authorization_key),
 		cmocka_unit_test(test_comments_are_allowed),

@@ -223,6 +223,67 @@ test_frame_fields(void **state)
 	rpc_frame_clear(&f);
 }
 
+/* A string holding U+0000 (escaped or a raw zero byte) would be cut short
+ * by cJSON's NUL-terminated strings: the frame is refused instead, naming
+ * the field when it is in the payload. Texts use ~ for a raw zero byte. */
+static void
+test_frame_nul(void **state)
+{
+	static const struct {
+		const char *text;
+		enum rpc_version v;
+		int type;
+		const char *id;
+		bool reply;
+		enum rpc_errcode error;
+		const char *why;	/* its start */
+	} cases[] = {
+		{ "[2,\"a1\",\"Authorize\",{\"idTag\":\"04A2\\u0000X\"}]", RPC_V16,
+		    2, "a1", true, RPC_PROPERTY_CONSTRAINT_VIOLATION,
+		    "idTag: a string holding U+0000" },
+		{ "[2,\"a1\",\"Authorize\",{\"idTag\":\"04A2~\"}]", RPC_V201, 2,
+		    "a1", true, RPC_PROPERTY_CONSTRAINT_VIOLATION,
+		    "idTag: a string holding U+0000" },
+		{ "[2,\"a1\",\"MeterValues\",{\"meterValue\":[{\"sampledValue\":"
+		    "[{},{\"value\":\"12\\u0000\"}]}]}]", RPC_V16, 2, "a1", true,
+		    RPC_PROPERTY_CONSTRAINT_VIOLATION,
+		    "meterValue[0].sampledValue[1].value: a string holding U+0000" },
+		{ "[2,\"a1\",\"Auth\\u0000orize\",{}]", RPC_V201, 2, "a1", true,
+		    RPC_FRAMEWORK_ERROR, "a string of the message holds U+0000" },
+		{ "[2,\"a\\u00001\",\"Authorize\",{}]", RPC_V16, 2, "-1", true,
+		    RPC_FRAMEWORK_ERROR, "a string of the message holds U+0000" },
+		{ "[6,\"s1\",\"NotifyPeriodicEventStream\",{\"x\":\"\\u0000\"}]",
+		    RPC_V21, 6, "s1", false, RPC_PROPERTY_CONSTRAINT_VIOLATION,
+		    "x: a string holding U+0000" },
+		{ "[3,\"a1\",{\"status\":\"Accepted\\u0000\"}]", RPC_V201, 3, "a1",
+		    false, RPC_PROPERTY_CONSTRAINT_VIOLATION,
+		    "status: a string holding U+0000" },
+		{ "[4,\"a1\",\"GenericError\",\"x\\u0000\",{}]", RPC_V201, 4,
+		    "a1", false, RPC_FRAMEWORK_ERROR,
+		    "a string of the message holds U+0000" },
+	};
+	char text[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		size_t n = strlen(cases[i].text);
+		struct rpc_frame f;
+		int rc;
+
+		for (size_t k = 0; k < n; k++)
+			text[k] = cases[i].text[k] == '~' ? '\0' : cases[i].text[k];
+		rc = rpc_frame_parse(text, n, cases[i].v, &f);
+		if (rc != RPC_E_FRAME || f.type != cases[i].type ||
+		    strcmp(f.id, cases[i].id) != 0 || f.reply != cases[i].reply ||
+		    f.error != cases[i].error || f.why == NULL ||
+		    strncmp(f.why, cases[i].why, strlen(cases[i].why)) != 0)
+			fail_msg("case %zu %s: rc=%d type=%d id=%s reply=%d error=%d "
+			    "why=%s", i, cases[i].text, rc, f.type, f.id, f.reply,
+			    f.error, f.why ? f.why : "(null)");
+		rpc_frame_clear(&f);
+	}
+}
+
 static void
 test_ids(void **state)
 {
@@ -868,6 +929,36 @@ test_close_inside_handler(void **state)
 	fx_stop(&fx);
 }
 
+/* A payload with U+0000 is answered like any payload violation: the
+ * charger stays connected, however many it sends. */
+static void
+test_nul_answered(void **state)
+{
+	struct rpc_opts o = { .max_bad_messages = 3 };
+	struct fx fx;
+	char text[64];
+
+	(void)state;
+	fx_start(&fx, RPC_V201, &o);
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof text, "[2,\"n%d\",\"Authorize\",{\"idTag\":"
+		    "\"A\\u0000\"}]", i);
+		peer_send(&fx, text);
+	}
+	peer_send(&fx, "[2,\"h1\",\"Heartbeat\",{}]");
+	wait_msgs(&fx, 5);
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof text, "[4,\"n%d\",\"PropertyConstraintViolation\","
+		    "\"idTag: ", i);
+		if (strncmp(fx.peer.msgs[i], text, strlen(text)) != 0)
+			fail_msg("answer %d: %s", i, fx.peer.msgs[i]);
+	}
+	assert_int_equal(strncmp(fx.peer.msgs[4], "[3,\"h1\",", 8), 0);
+	assert_null(fx.held);			/* no handler saw it */
+	assert_int_equal(fx.disconnects, 0);
+	fx_stop(&fx);
+}
+
 static void
 test_bad_message_limit(void **state)
 {
@@ -890,6 +981,7 @@ main(void)
 		cmocka_unit_test(test_errcodes),
 		cmocka_unit_test(test_frame_table),
 		cmocka_unit_test(test_frame_fields),
+		cmocka_unit_test(test_frame_nul),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_dispatch_v16),
@@ -903,6 +995,7 @@ main(void)
 		cmocka_unit_test(test_unknown_and_malformed_response),
 		cmocka_unit_test(test_peer_close_completes_calls),
 		cmocka_unit_test(test_close_inside_handler),
+		cmocka_unit_test(test_nul_answered),
 		cmocka_unit_test(test_bad_message_limit),
 	};
 

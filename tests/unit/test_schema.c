@@ -327,6 +327,92 @@ static const struct schema_case cases[] = {
 	{ "2.0.1 integer array element", V201, "GetChargingProfiles", REQ,
 	    "{'requestId':1,'chargingProfile':{'chargingProfileId':[1,2.5]}}",
 	    SCHEMA_TYPE, "chargingProfile.chargingProfileId[1]", NULL },
+	/* -------------------- numbers beyond what OCPP's types and the model
+	 * hold (schema.h): integers are 32 bits, 1.6 energy registers 0..1e15
+	 * Wh, decimal numbers finite and within +-1e15. */
+	OK("1.6 integer at the top of 32 bits", V16, "StatusNotification", REQ,
+	    "{'connectorId':2147483647,'errorCode':'NoError','status':'Available'}"),
+	OK("1.6 integer at the bottom of 32 bits", V16, "StatusNotification", REQ,
+	    "{'connectorId':-2147483648,'errorCode':'NoError','status':'Available'}"),
+	{ "1.6 integer 2^31", V16, "StatusNotification", REQ,
+	    "{'connectorId':2147483648,'errorCode':'NoError','status':'Available'}",
+	    SCHEMA_PROPERTY, "connectorId", "connectorId: 2147483648 is outside "
+	    "the 32-bit range of an OCPP integer" },
+	{ "1.6 integer below 32 bits", V16, "StatusNotification", REQ,
+	    "{'connectorId':-2147483649,'errorCode':'NoError','status':'Available'}",
+	    SCHEMA_PROPERTY, "connectorId", NULL },
+	{ "1.6 integer 1e300", V16, "StatusNotification", REQ,
+	    "{'connectorId':1e300,'errorCode':'NoError','status':'Available'}",
+	    SCHEMA_PROPERTY, "connectorId", "connectorId: 1e+300 is outside the "
+	    "32-bit range of an OCPP integer" },
+	{ "1.6 integer overflowing a double", V16, "StatusNotification", REQ,
+	    "{'connectorId':1e999,'errorCode':'NoError','status':'Available'}",
+	    SCHEMA_PROPERTY, "connectorId", NULL },
+	{ "1.6 integer in a response", V16, "StartTransaction", CONF,
+	    "{'idTagInfo':{'status':'Accepted'},'transactionId':4294967296}",
+	    SCHEMA_PROPERTY, "transactionId", NULL },
+	OK("1.6 meterStart 1e15 Wh", V16, "StartTransaction", REQ,
+	    "{'connectorId':1,'idTag':'T','meterStart':1e15,"
+	    "'timestamp':'2026-07-21T10:00:00Z'}"),
+	OK("1.6 meterStart beyond 32 bits", V16, "StartTransaction", REQ,
+	    "{'connectorId':1,'idTag':'T','meterStart':3000000000,"
+	    "'timestamp':'2026-07-21T10:00:00Z'}"),
+	{ "1.6 meterStart 1e308", V16, "StartTransaction", REQ,
+	    "{'connectorId':1,'idTag':'T','meterStart':1e308,"
+	    "'timestamp':'2026-07-21T10:00:00Z'}", SCHEMA_PROPERTY, "meterStart",
+	    "meterStart: 1e+308 is outside 0 to 1e+15 (an energy register in Wh)" },
+	{ "1.6 meterStart one above 1e15", V16, "StartTransaction", REQ,
+	    "{'connectorId':1,'idTag':'T','meterStart':1000000000000001,"
+	    "'timestamp':'2026-07-21T10:00:00Z'}", SCHEMA_PROPERTY, "meterStart",
+	    NULL },
+	{ "1.6 meterStart negative", V16, "StartTransaction", REQ,
+	    "{'connectorId':1,'idTag':'T','meterStart':-1,"
+	    "'timestamp':'2026-07-21T10:00:00Z'}", SCHEMA_PROPERTY, "meterStart",
+	    NULL },
+	{ "1.6 meterStart a fraction", V16, "StartTransaction", REQ,
+	    "{'connectorId':1,'idTag':'T','meterStart':1.5,"
+	    "'timestamp':'2026-07-21T10:00:00Z'}", SCHEMA_TYPE, "meterStart",
+	    NULL },
+	{ "1.6 meterStop 1e300", V16, "StopTransaction", REQ,
+	    "{'meterStop':1e300,'timestamp':'2026-07-21T11:00:00Z',"
+	    "'transactionId':17}", SCHEMA_PROPERTY, "meterStop", NULL },
+	{ "1.6 limit beyond 1e15", V16, "GetCompositeSchedule", CONF,
+	    "{'status':'Accepted','chargingSchedule':{'chargingRateUnit':'A',"
+	    "'chargingSchedulePeriod':[{'startPeriod':0,'limit':1e300}]}}",
+	    SCHEMA_PROPERTY, "chargingSchedule.chargingSchedulePeriod[0].limit",
+	    NULL },
+	OK("2.0.1 meter value 1e15", V201, "MeterValues", REQ,
+	    "{'evseId':1,'meterValue':[{'timestamp':'2026-07-21T10:00:00Z',"
+	    "'sampledValue':[{'value':-1e15}]}]}"),
+	{ "2.0.1 meter value beyond 1e15", V201, "MeterValues", REQ,
+	    "{'evseId':1,'meterValue':[{'timestamp':'2026-07-21T10:00:00Z',"
+	    "'sampledValue':[{'value':1},{'value':1.5e15}]}]}", SCHEMA_PROPERTY,
+	    "meterValue[0].sampledValue[1].value",
+	    "meterValue[0].sampledValue[1].value: 1.5e+15 is outside -1e+15 to "
+	    "1e+15" },
+	{ "2.0.1 meter value overflowing a double", V201, "MeterValues", REQ,
+	    "{'evseId':1,'meterValue':[{'timestamp':'2026-07-21T10:00:00Z',"
+	    "'sampledValue':[{'value':-1e999}]}]}", SCHEMA_PROPERTY,
+	    "meterValue[0].sampledValue[0].value", NULL },
+	{ "2.0.1 seqNo beyond 32 bits", V201, "TransactionEvent", REQ,
+	    "{'eventType':'Started','timestamp':'2026-07-21T10:00:00Z',"
+	    "'triggerReason':'Authorized','seqNo':2147483648,'transactionInfo':"
+	    "{'transactionId':'t'}}", SCHEMA_PROPERTY, "seqNo", NULL },
+	{ "2.0.1 evse id beyond 32 bits", V201, "TransactionEvent", REQ,
+	    "{'eventType':'Started','timestamp':'2026-07-21T10:00:00Z',"
+	    "'triggerReason':'Authorized','seqNo':0,'transactionInfo':"
+	    "{'transactionId':'t'},'evse':{'id':1e10}}", SCHEMA_PROPERTY,
+	    "evse.id", NULL },
+	{ "2.0.1 minimum 0, no maximum: still 32 bits", V201,
+	    "SetChargingProfile", REQ,
+	    "{'evseId':0,'chargingProfile':{'id':1,'stackLevel':0,"
+	    "'chargingProfilePurpose':'TxDefaultProfile','chargingProfileKind':"
+	    "'Absolute','chargingSchedule':[{'id':1,'chargingRateUnit':'A',"
+	    "'chargingSchedulePeriod':[{'startPeriod':0,'limit':10}],"
+	    "'salesTariff':{'id':1,'salesTariffEntry':[{'relativeTimeInterval':"
+	    "{'start':0},'ePriceLevel':2147483648}]}}]}}", SCHEMA_PROPERTY,
+	    "chargingProfile.chargingSchedule[0].salesTariff.salesTariffEntry[0]"
+	    ".ePriceLevel", NULL },
 	{ "2.0.1 not an object", V201, "Heartbeat", REQ, "null", SCHEMA_FORMAT,
 	    "", NULL },
 	{ "2.0.1 unknown action", V201, "StartTransaction", REQ, "{}",

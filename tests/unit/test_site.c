@@ -558,6 +558,88 @@ test_reconfigure(void **state)
 	config_free(cfg);
 }
 
+/* A charger creates EVSEs and connectors only up to its configured bound
+ * (chargers[].evses / connectors_per_evse, else ocpp.max_evses /
+ * max_connectors_per_evse, which also bound chargers not configured):
+ * statuses for connector 1..32 used to make 32 EVSEs that the allocator
+ * then counted. */
+static void
+test_evse_bounds(void **state)
+{
+	struct fx *f = *state;
+	static const char bounded[] =
+	    "{ \"site_id\": \"t\", \"ocpp\": { \"listen\": \"127.0.0.1:0\","
+	    "    \"max_evses\": 1, \"max_connectors_per_evse\": 3 },"
+	    "  \"chargers\": [ { \"id\": \"CP-01\", \"max_current_a\": 32,"
+	    "                    \"evses\": 4, \"connectors_per_evse\": 1 },"
+	    "                  { \"id\": \"CP-02\", \"max_current_a\": 16 } ],"
+	    "  \"site\": { \"circuits\": [ { \"id\": \"grid\", \"max_current_a\": 63 } ] } }";
+	struct site_charger *ch = site_charger(f->site, "CP-01"), *stranger;
+	struct site_reading r = { .ts_ms = 1, .have = SITE_HAVE_POWER,
+	    .power_w = 1 };
+	struct config *cfg;
+	int err;
+
+	/* The defaults: 2 EVSEs of 2 connectors. */
+	assert_int_equal(ch->max_evses, 2);
+	assert_int_equal(ch->max_connectors, 2);
+	for (int id = 1; id <= 32; id++)
+		assert_int_equal(site_status(f->site, ch, id, 0,
+		    SITE_STATUS_AVAILABLE, NULL, 5), id <= 2 ? SITE_OK :
+		    SITE_ERR_BAD_EVSE);
+	assert_int_equal(ch->nevses, 2);
+	assert_null(site_evse(ch, 3));
+	assert_null(site_evse(ch, 0));
+	assert_int_equal(ch->nevses, 2);
+	assert_int_equal(site_status(f->site, ch, 1, 2, SITE_STATUS_OCCUPIED,
+	    NULL, 6), SITE_OK);
+	assert_int_equal(site_status(f->site, ch, 1, 3, SITE_STATUS_OCCUPIED,
+	    NULL, 6), SITE_ERR_BAD_EVSE);
+	assert_int_equal(site_evse(ch, 1)->nconnectors, 2);
+	assert_int_equal(site_reading(f->site, ch, 3, &r), SITE_ERR_BAD_EVSE);
+	assert_null(site_session_start(f->site, ch, 3, 1, NULL, "T", 0, 7, false,
+	    &err));
+	assert_int_equal(err, SITE_ERR_BAD_EVSE);
+	assert_int_equal(ch->nevses, 2);
+	assert_null(site_evse_by_number(f->site, 3));
+	/* A charger not configured takes the site-wide bound (approved, so
+	 * that it is kept across the restart below). */
+	stranger = site_charger_connected(f->site, "CP-99", CONFIG_OCPP16, 8);
+	assert_int_equal(site_charger_approve(f->site, "CP-99", true), SITE_OK);
+	assert_int_equal(stranger->max_evses, 2);
+	assert_int_equal(stranger->max_connectors, 2);
+
+	/* A new configuration moves every bound at once. */
+	cfg = config_parse(bounded, strlen(bounded), NULL, NULL);
+	assert_non_null(cfg);
+	assert_int_equal(site_reconfigure(f->site, cfg), SITE_OK);
+	assert_int_equal(ch->max_evses, 4);
+	assert_int_equal(ch->max_connectors, 1);
+	assert_int_equal(site_charger(f->site, "CP-02")->max_evses, 1);
+	assert_int_equal(site_charger(f->site, "CP-02")->max_connectors, 3);
+	assert_int_equal(stranger->max_evses, 1);
+	assert_int_equal(stranger->max_connectors, 3);
+	assert_non_null(site_evse(ch, 4));
+	assert_null(site_evse(ch, 5));
+	assert_int_equal(site_status(f->site, ch, 4, 1, SITE_STATUS_AVAILABLE,
+	    NULL, 9), SITE_OK);
+	assert_int_equal(site_status(f->site, ch, 4, 2, SITE_STATUS_AVAILABLE,
+	    NULL, 9), SITE_ERR_BAD_EVSE);
+	assert_null(site_evse(stranger, 2));
+	assert_non_null(site_evse(stranger, 1));
+
+	/* And after a restart, from the configuration again. */
+	close_site(f);
+	config_free(f->cfg);
+	f->cfg = cfg;
+	open_site(f);
+	ch = site_charger(f->site, "CP-01");
+	assert_int_equal(ch->max_evses, 4);
+	stranger = site_charger(f->site, "CP-99");
+	assert_non_null(stranger);
+	assert_int_equal(stranger->max_evses, 1);
+}
+
 /* EVSE numbers: lowest free, stable across a restart, a configured
  * first_evse takes its numbers over and the loser is renumbered. */
 static void
@@ -631,6 +713,7 @@ main(void)
 		T(test_readings),
 		T(test_caps_persist),
 		T(test_reconfigure),
+		T(test_evse_bounds),
 		T(test_evse_numbers),
 		T(test_unit_start_all_or_nothing),
 		T(test_unit_stop_undone),
