@@ -23,7 +23,7 @@ PKGS = libevent libevent_openssl openssl libcjson sqlite3 libmosquitto
 # Debian packages: to build and run; and in addition to test.
 RUN_DEBS   = gcc libc6-dev make pkg-config libevent-dev libssl-dev libcjson-dev \
              libsqlite3-dev libmosquitto-dev libwslay-dev
-CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm
+CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm sqlite3
 FUZZ_DEBS  = $(RUN_DEBS) clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
@@ -47,12 +47,14 @@ UNITS    := $(sort $(wildcard tests/unit/test_*.c))
 BENCHES  := $(sort $(wildcard tests/bench/bench_*.c))
 TOOLS    := $(sort $(wildcard tests/tools/*.c))
 FUZZERS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+SHIMS    := $(sort $(wildcard tests/shim/*.c))
 
 REL_OBJS := $(LIBSRCS:%.c=build/obj/%.o)
 SAN_OBJS := $(LIBSRCS:%.c=build/asan/obj/%.o)
 UNIT_BIN := $(UNITS:tests/unit/%.c=build/asan/tests/%)
 BENCH_BIN:= $(BENCHES:tests/bench/%.c=build/bench/%)
 TOOL_BIN := $(TOOLS:tests/tools/%.c=build/asan/tools/%)
+SHIM_SO  := $(SHIMS:tests/shim/%.c=build/shim/%.so)
 FUZZ_OBJS:= $(LIBSRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_BIN := $(FUZZERS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_OPT  = -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
@@ -95,6 +97,13 @@ build/asan/tools/%: tests/tools/%.c build/asan/libsitegate.a
 	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
 		build/asan/libsitegate.a $(PKG_LIBS)
 
+# LD_PRELOAD shims the integration tests put under the gateway (e.g.
+# crashpoint: SIGKILL right after the k-th fsync). No sanitizer: they are
+# loaded into the ASan binary, which they must not pull a second runtime into.
+build/shim/%.so: tests/shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -O2 -fPIC -shared $(CFLAGS) -o $@ $< -ldl
+
 # ---------------------------------------------------------------- bench
 build/bench/%: tests/bench/%.c build/libsitegate.a
 	@mkdir -p $(@D)
@@ -134,13 +143,13 @@ run: deps
 
 check: deps-check
 	@$(MAKE) --no-print-directory -j$(JOBS) npm-deps build/asan/sitegate \
-		$(UNIT_BIN) $(TOOL_BIN) build/sitegate
+		$(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO) build/sitegate
 	@tests/run.sh $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@tests/run.sh --unit-only $(UNIT_BIN)
 
-integration: build/asan/sitegate $(TOOL_BIN) npm-deps
+integration: build/asan/sitegate $(TOOL_BIN) $(SHIM_SO) npm-deps
 	@tests/run.sh --integration-only
 
 bench: deps

@@ -58,6 +58,7 @@ if [ "$mode" != unit ]; then
 		(cd "$top/tests" && \
 		    SITEGATE_BIN="$top/build/asan/sitegate" \
 		    SITEGATE_TOOLS="$top/build/asan/tools" \
+		    SITEGATE_SHIM="$top/build/shim/crashpoint.so" \
 		    SITEGATE_TMP="$top/build/test-tmp" \
 		    timeout --kill-after=10 "${SITEGATE_TEST_TIMEOUT:-1800}" \
 		    node --test --test-reporter=tap $files) >"$log" 2>&1

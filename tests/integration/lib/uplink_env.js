@@ -19,8 +19,10 @@ function upConfig(dir, up, extra = {}) {
   return cfg;
 }
 
-// A strict charger; cli.got[action] lists the commands it was sent.
-async function charger(gw, id, protocol, answers = {}) {
+// A strict charger; cli.got[action] lists the commands it was sent. With
+// { boot: false } it only connects (a charger coming back to a restarted
+// gateway, which serves configured chargers without a new boot).
+async function charger(gw, id, protocol, answers = {}, { boot: doBoot = true } = {}) {
   const cli = new RPCClient({
     endpoint: `ws://127.0.0.1:${gw.ocppPort}/ocpp`, identity: id, protocols: [protocol],
     password: PASSWORDS[id], strictMode: true, reconnect: false, callTimeoutMs: 5000,
@@ -53,6 +55,7 @@ async function charger(gw, id, protocol, answers = {}) {
   rec('Reset', () => ({ status: 'Accepted' }));
   rec('TriggerMessage', () => ({ status: 'Accepted' }));
   await cli.connect();
+  if (!doBoot) return cli;
   const boot = v16
     ? await cli.call('BootNotification', { chargePointVendor: 'Acme', chargePointModel: 'X1' })
     : await cli.call('BootNotification', { reason: 'PowerUp', chargingStation: { model: 'X1', vendorName: 'Acme' } });
@@ -141,4 +144,4 @@ function txMessages(up) {
   return out;
 }
 
-module.exports = { upConfig, charger, session, status, txMessages, PASSWORDS, now };
+module.exports = { upConfig, charger, session, status, energy, txMessages, PASSWORDS, now };

@@ -32,6 +32,7 @@ class Upstream {
     this.connects = 0;
     this.errorFor = null;     // (action, params) => true: answer with an error
     this.holdIf = null;       // (action, params) => true: never answer
+    this.delayIf = null;      // (action, params) => a promise: answer once it settles
   }
 
   async start(port = 0) {
@@ -83,8 +84,19 @@ class Upstream {
         entry.held = true;
         return new Promise(() => {});   // never answered
       }
+      const wait = this.delayIf && this.delayIf(action, params);
+      if (wait) {
+        entry.delayed = true;
+        return wait.then(() => {
+          const r = fn(params);
+          entry.answered = true;
+          entry.result = r;
+          return r;
+        });
+      }
       const r = fn(params);
       entry.answered = true;
+      entry.result = r;
       return r;
     });
     h('BootNotification', () => ({ status: this.boot, currentTime: now(), interval: this.interval }));
