@@ -242,7 +242,9 @@ unit_undo(struct site *s)
 	}
 	for (size_t i = 0; i < s->made.n; i++)
 		free(s->made.v[i]);
-	log_warn("site", "change undone: the state file refused it "
+	/* Debug only: the store logged the failure, the caller refuses the
+	 * message; a full disk must not cost a line per message here. */
+	log_debug("site", "change undone: the state file refused it "
 	    "evses=%zu sessions=%zu", s->uevse.n, s->usess.n + s->made.n);
 }
 
