@@ -64,7 +64,7 @@ const VERSIONS = ['ocpp1.6', 'ocpp2.0.1'];
 const STEPS = ['start', 'meter', 'stop'];
 const WH = { start: 1000, meter: 1100, stop: 1200 };
 const TOKEN = '04A2B3C4D5';
-const MAX_K = 12;          // bound on the crash points per message (today: 3 to 8)
+const MAX_K = 12;          // bound on the crash points per message (now: 3 to 5)
 const STRICT_MS = 6000;    // a wait that must succeed (no kill so far)
 const SETTLE_MS = 3000;    // a wait after a kill, which a lost message never ends
 const WS_CLOSED = 3;
@@ -393,7 +393,7 @@ describe('kill -9 after every durable write of each transaction message', { conc
 
 after(() => {
   const key = (c) => `${c.chV} ${c.upV} ${STEPS.indexOf(c.target)}`;
-  console.log('crash points visited per message (durable writes it makes today):');
+  console.log('crash points visited per message (durable writes it makes):');
   for (const c of coverage.sort((a, b) => key(a).localeCompare(key(b)))) {
     console.log(`  ${c.chV} charger -> ${c.upV} upstream, ${c.target.padEnd(5)}: ${c.visited} (${c.writes})` +
       `${c.failed.length ? `  FAILED ${c.failed.length}` : ''}`);
