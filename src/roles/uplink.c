@@ -337,7 +337,9 @@ uplink_enqueue(struct uplink *ul, const struct site_session *x,
     enum ocpp_tx_kind kind, int64_t now_ms)
 {
 	if (enqueue(ul, x, kind, now_ms) != 0) {
-		log_warn(MOD, "could not queue session=%lld: the state file "
+		/* The store said why, once per kind of failure; the sampler
+		 * tries again at its next tick. */
+		log_debug(MOD, "could not queue session=%lld: the state file "
 		    "refused it", (long long)x->id);
 		return -1;
 	}

@@ -39,15 +39,28 @@ function updatesOf(up, tx) {
       c.params.transactionInfo.transactionId === tx));
 }
 
+// A gateway with an upstream of version upVersion and a 1.6 charger
+// CP-01, booted: fn(gw, up, cli); everything stopped afterwards.
+async function withSite(upVersion, fn) {
+  const up = await startUpstream({ protocol: upVersion });
+  const dir = tmpDir();
+  const gw = await startGateway(upConfig(dir, up), { dir });
+  let cli;
+  try {
+    await gw.waitForLog(/uplink: link state=accepted/);
+    cli = await charger(gw, 'CP-01', 'ocpp1.6');
+    await fn(gw, up, cli);
+    assert.deepEqual(up.failures, []);
+  } finally {
+    if (cli) await cli.close({ force: true });
+    await gw.stop();
+    await up.stop();
+  }
+}
+
 for (const upVersion of ['ocpp1.6', 'ocpp2.0.1']) {
-  test(`a repeated 1.6 StartTransaction is the same transaction (${upVersion} upstream)`, async () => {
-    const up = await startUpstream({ protocol: upVersion });
-    const dir = tmpDir();
-    const gw = await startGateway(upConfig(dir, up), { dir });
-    let cli;
-    try {
-      await gw.waitForLog(/uplink: link state=accepted/);
-      cli = await charger(gw, 'CP-01', 'ocpp1.6');
+  test(`a repeated 1.6 StartTransaction is the same transaction (${upVersion} upstream)`, () =>
+    withSite(upVersion, async (gw, up, cli) => {
       await status(cli, 1, 'Occupied');
       const start = { connectorId: 1, idTag: '04A2B3C4D5', meterStart: 1200, timestamp: now() };
       const first = await cli.call('StartTransaction', start);
@@ -69,22 +82,10 @@ for (const upVersion of ['ocpp1.6', 'ocpp2.0.1']) {
         assert.equal(msgs[1].tx, 1000, 'the stop names the transaction the upstream issued');
         assert.equal(msgs[1].meter, 3400);
       }
-      assert.deepEqual(up.failures, []);
-    } finally {
-      if (cli) await cli.close({ force: true });
-      await gw.stop();
-      await up.stop();
-    }
-  });
+    }));
 
-  test(`a new session never reports the last session's reading (${upVersion} upstream)`, async () => {
-    const up = await startUpstream({ protocol: upVersion });
-    const dir = tmpDir();
-    const gw = await startGateway(upConfig(dir, up), { dir });
-    let cli;
-    try {
-      await gw.waitForLog(/uplink: link state=accepted/);
-      cli = await charger(gw, 'CP-01', 'ocpp1.6');
+  test(`a new session never reports the last session's reading (${upVersion} upstream)`, () =>
+    withSite(upVersion, async (gw, up, cli) => {
       const one = session(cli, 1, '04A2B3C4D5');
       await one.start(1000);
       await one.meter(1500);
@@ -104,11 +105,5 @@ for (const upVersion of ['ocpp1.6', 'ocpp2.0.1']) {
       assert.ok(seen.length > 0);
       for (const wh of seen) assert.ok(wh >= 2000, `session two reported ${wh} Wh, below its meterStart 2000`);
       assert.ok(seen.includes(2100));
-      assert.deepEqual(up.failures, []);
-    } finally {
-      if (cli) await cli.close({ force: true });
-      await gw.stop();
-      await up.stop();
-    }
-  });
+    }));
 }

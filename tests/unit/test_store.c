@@ -255,17 +255,19 @@ test_unreadable_refused(void **state)
 	free(cause);
 }
 
-/* Rows committed, as another process (or the next start) would see them. */
+/* Rows of a table committed, as another process (or the next start)
+ * would see them. */
 static int64_t
-committed_samples(const char *path)
+committed(const char *path, const char *table)
 {
 	sqlite3 *db;
 	sqlite3_stmt *s;
+	char sql[96];
 	int64_t n = -1;
 
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM samples",
-	    -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -290,17 +292,17 @@ test_samples_batched_and_pruned(void **state)
 		assert_int_equal(store_sample_add(st, &r, 7), STORE_OK);
 	}
 	/* Batched: nothing is on disk until the flush. */
-	assert_int_equal(committed_samples(f->path), 0);
+	assert_int_equal(committed(f->path, "samples"), 0);
 	assert_int_equal(store_flush(st), STORE_OK);
-	assert_int_equal(committed_samples(f->path), 3);
+	assert_int_equal(committed(f->path, "samples"), 3);
 	assert_int_equal(store_flush(st), STORE_OK);	/* nothing open: fine */
 
 	/* A durable write commits the batch before itself. */
 	r.ts_ms = 4000;
 	assert_int_equal(store_sample_add(st, &r, 0), STORE_OK);
-	assert_int_equal(committed_samples(f->path), 3);
+	assert_int_equal(committed(f->path, "samples"), 3);
 	assert_int_equal(store_meta_set(st, "k", "v"), STORE_OK);
-	assert_int_equal(committed_samples(f->path), 4);
+	assert_int_equal(committed(f->path, "samples"), 4);
 
 	assert_int_equal(store_samples_count(st, "CP-01", 1, 2000, &n), STORE_OK);
 	assert_int_equal(n, 3);
@@ -315,26 +317,7 @@ test_samples_batched_and_pruned(void **state)
 	r.ts_ms = 5000;
 	assert_int_equal(store_sample_add(st, &r, 0), STORE_OK);
 	store_close(st);
-	assert_int_equal(committed_samples(f->path), 3);
-}
-
-/* Rows of a table committed, as another process would see them. */
-static int64_t
-committed(const char *path, const char *table)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	char sql[96];
-	int64_t n = -1;
-
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	assert_int_equal(committed(f->path, "samples"), 3);
 }
 
 /* A unit: a session and its outbox entry (and the reading the message
