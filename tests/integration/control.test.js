@@ -129,13 +129,20 @@ async function publishLimit(ctx, payload, expect) {
 const fmt = (l) => l.map((x) => x.toFixed(1)).join('/');
 
 // Wait for the allocation with this effective limit (at or after since),
-// then, if it changed a setpoint, for dispatch to settle after it.
+// then for dispatch to settle after the last allocation that changed a
+// setpoint: this one, or an earlier one whose profiles are still on their
+// way (a run that changes nothing does not wait for them by itself).
 async function settled(ctx, since, expect) {
   const re = new RegExp(`control: allocated run=\\d+ limit=${fmt(expect).replace(/\./g, '\\.')} .*changed=(\\d+)`);
   await ctx.gw.waitForLog(re, { since, ms: 15000 });
-  const at = ctx.gw.logs.findIndex((l, i) => i >= since && re.test(l));
-  if (Number(re.exec(ctx.gw.logs[at])[1]) > 0) {
-    await ctx.gw.waitForLog(/\bdispatch: settled\b/, { since: at + 1, ms: 15000 });
+  const logs = ctx.gw.logs;
+  const at = logs.findIndex((l, i) => i >= since && re.test(l));
+  let change = -1;
+  for (let i = at; i >= 0 && change < 0; i--) {
+    if (/control: allocated run=\d+ .*changed=[1-9]/.test(logs[i])) change = i;
+  }
+  if (change >= 0 && !logs.slice(change + 1).some((l) => /\bdispatch: settled\b/.test(l))) {
+    await ctx.gw.waitForLog(/\bdispatch: settled\b/, { since: change + 1, ms: 15000 });
   }
 }
 

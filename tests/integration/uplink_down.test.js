@@ -95,6 +95,10 @@ for (const upVersion of ['ocpp1.6', 'ocpp2.0.1']) {
       const s = session(a, 1, '04A2B3C4D5');
       await s.start(100);
       const start = await up.waitFor(v16 ? 'StartTransaction' : 'TransactionEvent');
+      // The upstream's handler has the start, but ocpp-rpc may send the
+      // next CALL before that handler's CALLRESULT: wait until the gateway
+      // has recorded the answer (the 1.6 transaction id) before using it.
+      await gw.waitForLog(/uplink: acknowledged seq=\d+ action=(StartTransaction|TransactionEvent)/);
       const upTx = v16 ? 1000 : start.params.transactionInfo.transactionId;
       r = v16 ? await up.call('RemoteStopTransaction', { transactionId: upTx })
         : await up.call('RequestStopTransaction', { transactionId: upTx });
