@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/config.h"
 #include "core/gateway.h"
+#include "util/xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/sitegate/sitegate.json"
 
@@ -79,6 +82,12 @@ main(int argc, char **argv)
 	bool check = false;
 	struct gateway *gw;
 	int ch, code;
+	/* cJSON aborts on out-of-memory like the rest of the daemon: a
+	 * failed allocation inside a nested cJSON_Add* would otherwise drop
+	 * a field of a message silently. */
+	cJSON_Hooks hooks = { xmalloc, free };
+
+	cJSON_InitHooks(&hooks);
 
 	while ((ch = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
 		switch (ch) {

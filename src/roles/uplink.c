@@ -944,14 +944,14 @@ uplink_authorize(struct uplink *ul, const struct ocpp_id_token *t,
 }
 
 static void
-csms_authorize(const struct ocpp_id_token *t, csms_auth_done *done,
+on_charger_authorize(const struct ocpp_id_token *t, csms_auth_done *done,
     void *done_arg, void *arg)
 {
 	uplink_authorize(arg, t, done, done_arg);
 }
 
 static struct auth_result
-csms_local(const char *token, int64_t now, void *arg)
+on_charger_local(const char *token, int64_t now, void *arg)
 {
 	struct uplink *ul = arg;
 
@@ -1264,7 +1264,7 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 	switch (d->type) {
 	case UP_DOWN_UNLOCK:
 		if (res == NULL)
-			st = v == CONFIG_OCPP16 ? "UnlockFailed" : "UnlockFailed";
+			st = "UnlockFailed";	/* the word of both versions */
 		else if (v == CONFIG_OCPP16)
 			st = !strcmp(w->status, "Unlocked") ? "Unlocked" :
 			    !strcmp(w->status, "NotSupported") ? "NotSupported" :
@@ -1890,7 +1890,8 @@ uplink_new(struct event_base *base, const struct config *cfg,
     const struct uplink_hooks *hooks, char **cause)
 {
 	struct uplink *ul = xcalloc(1, sizeof *ul);
-	struct csms_authorizer az = { csms_authorize, csms_local, ul };
+	struct csms_authorizer az = { on_charger_authorize, on_charger_local,
+	    ul };
 
 	*cause = NULL;
 	ul->base = base;
