@@ -23,9 +23,9 @@
  * the 1.6 transaction id of a StartTransaction in the same commit), then
  * the next one goes. When that commit fails (a full disk) the answer is
  * kept and recording it is tried again after retry_interval_s: the message
- * is not sent again while the gateway runs. Status, heartbeats, Authorize and charging limits
- * bypass the outbox and queue behind the in-flight message in the rpc's
- * own queue.
+ * is not sent again while the gateway runs. Status, heartbeats, Authorize
+ * and charging limits bypass the outbox and queue behind the in-flight
+ * message in the rpc's own queue.
  *
  * Down commands routed to a charger wait for its answer; the context of
  * each (struct down) remembers the connection generation so that an answer
@@ -534,7 +534,8 @@ on_outbox_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 
 /* The time of the reading last queued for EVSE number num's session x:
  * remembered per EVSE, read from the state file when the session is new
- * to this process (a restart neither repeats nor skips a reading). */
+ * to this process (a restart neither repeats nor skips a reading). NULL
+ * when the state file cannot say. */
 static struct meter_sent *
 meter_sent(struct uplink *ul, int num, const struct site_session *x)
 {
@@ -551,9 +552,9 @@ meter_sent(struct uplink *ul, int num, const struct site_session *x)
 	}
 	m = &ul->meter_sent[num];
 	if (m->session != x->id) {
-		m->session = x->id;
 		if (store_uplink_meter_get(ul->store, x->id, &m->ms) != STORE_OK)
-			m->ms = INT64_MAX;	/* unknown: try again next time */
+			return NULL;	/* unknown: asked again next time */
+		m->session = x->id;
 	}
 	return m;
 }
@@ -579,9 +580,7 @@ on_meter(evutil_socket_t fd, short what, void *arg)
 			    e->reading.ts_ms == 0 || e->number < 1)
 				continue;
 			m = meter_sent(ul, e->number, e->session);
-			if (m->ms == INT64_MAX)
-				m->session = 0;
-			if (e->reading.ts_ms <= m->ms)
+			if (m == NULL || e->reading.ts_ms <= m->ms)
 				continue;
 			if (uplink_enqueue(ul, e->session, OCPP_TX_UPDATED, now) == 0)
 				m->ms = e->reading.ts_ms;

@@ -686,15 +686,13 @@ store_commit(struct store *st)
 
 	if (!st->unit)
 		return STORE_ERR_SQL;
+	st->unit = 0;
 	if (sqlite3_get_autocommit(st->db)) {
 		/* A write of the unit failed and SQLite rolled it all back. */
-		st->unit = 0;
-		st->batch_open = 0;
-		st->ob_rows = -1;
+		rollback_all(st);
 		return STORE_ERR_IO;
 	}
 	rc = sqlite3_exec(st->db, "RELEASE unit", NULL, NULL, NULL);
-	st->unit = 0;
 	if (rc != SQLITE_OK) {
 		report(st, rc, "commit");
 		rollback_all(st);
@@ -710,13 +708,10 @@ store_rollback(struct store *st)
 		return;
 	st->unit = 0;
 	st->ob_rows = -1;
-	if (sqlite3_get_autocommit(st->db)) {
-		st->batch_open = 0;
-		return;
-	}
-	/* Undo the unit only; what was batched before it stays batched. */
-	if (sqlite3_exec(st->db, "ROLLBACK TO unit; RELEASE unit", NULL, NULL,
-	    NULL) != SQLITE_OK)
+	/* Undo the unit only; what was batched before it stays batched
+	 * (unless SQLite already rolled everything back itself). */
+	if (sqlite3_get_autocommit(st->db) || sqlite3_exec(st->db,
+	    "ROLLBACK TO unit; RELEASE unit", NULL, NULL, NULL) != SQLITE_OK)
 		rollback_all(st);
 }
 
@@ -734,12 +729,6 @@ store_checkpoint(struct store *st)
 		return classify(rc);
 	}
 	return STORE_OK;
-}
-
-int
-store_failing(const struct store *st)
-{
-	return st->failing != 0;
 }
 
 int
@@ -831,6 +820,46 @@ step_write(struct store *st, sqlite3_stmt *s, const char *what)
 	return STORE_OK;
 }
 
+/* A savepoint around statements that belong together: release()
+ * commits them (or joins them to the transaction around), or undoes them
+ * when rc says a statement failed. */
+static int
+savepoint(struct store *st, const char *name)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
+	    STORE_OK : STORE_ERR_SQL;
+}
+
+static int
+release(struct store *st, const char *name, int rc)
+{
+	char sql[96];
+
+	if (rc == STORE_OK) {
+		int src;
+
+		snprintf(sql, sizeof sql, "RELEASE %s", name);
+		if ((src = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) ==
+		    SQLITE_OK) {
+			if (!st->unit && sqlite3_get_autocommit(st->db))
+				recovered(st);
+			return STORE_OK;
+		}
+		report(st, src, name);
+		rc = classify(src);
+	}
+	/* After a full disk SQLite may have rolled everything back itself. */
+	if (!sqlite3_get_autocommit(st->db)) {
+		snprintf(sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name,
+		    name);
+		sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	}
+	return rc;
+}
+
 static const char *
 col_text(sqlite3_stmt *s, int i)
 {
@@ -892,9 +921,8 @@ store_session_insert(struct store *st, struct store_session_row *r,
 
 	if (rc != STORE_OK)
 		return rc;
-	rc = sqlite3_exec(st->db, "SAVEPOINT session_insert", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return classify(rc);
+	if ((rc = savepoint(st, "session_insert")) != STORE_OK)
+		return rc;
 	bind_text(s, 1, r->charger_id);
 	sqlite3_bind_int(s, 2, r->evse);
 	sqlite3_bind_int(s, 3, r->connector);
@@ -917,18 +945,8 @@ store_session_insert(struct store *st, struct store_session_row *r,
 		}
 	}
 	/* One durable commit for both statements (or part of the unit). */
-	if (rc == STORE_OK) {
-		int src = sqlite3_exec(st->db, "RELEASE session_insert", NULL,
-		    NULL, NULL);
-		if (src == SQLITE_OK)
-			return STORE_OK;
-		report(st, src, "session");
-		rc = classify(src);
-	}
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK TO session_insert; RELEASE "
-		    "session_insert", NULL, NULL, NULL);
-	r->id = 0;
+	if ((rc = release(st, "session_insert", rc)) != STORE_OK)
+		r->id = 0;
 	return rc;
 }
 
@@ -1110,43 +1128,6 @@ store_evse_map_load(struct store *st, store_evse_map_cb *cb, void *arg)
 }
 
 /* ------------------------------------------------------------ outbox */
-
-static int
-savepoint(struct store *st, const char *name)
-{
-	char sql[64];
-
-	snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
-	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
-	    STORE_OK : STORE_ERR_SQL;
-}
-
-static int
-release(struct store *st, const char *name, int rc)
-{
-	char sql[96];
-
-	if (rc == STORE_OK) {
-		int src;
-
-		snprintf(sql, sizeof sql, "RELEASE %s", name);
-		if ((src = sqlite3_exec(st->db, sql, NULL, NULL, NULL)) ==
-		    SQLITE_OK) {
-			if (!st->unit && sqlite3_get_autocommit(st->db))
-				recovered(st);
-			return STORE_OK;
-		}
-		report(st, src, name);
-		rc = classify(src);
-	}
-	/* After a full disk SQLite may have rolled everything back itself. */
-	if (!sqlite3_get_autocommit(st->db)) {
-		snprintf(sql, sizeof sql, "ROLLBACK TO %s; RELEASE %s", name,
-		    name);
-		sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-	}
-	return rc;
-}
 
 /* The outbox's row count, counted once and then kept up to date (a
  * count(*) per insert would make a deep outbox quadratic). */

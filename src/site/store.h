@@ -184,10 +184,6 @@ void store_rollback(struct store *st);
  * checkpoint from finishing) or a store_err. */
 int store_checkpoint(struct store *st);
 
-/* Non-zero while writes fail (since the last failure, no commit has
- * succeeded). */
-int store_failing(const struct store *st);
-
 /* Call cb for every stored reading. */
 int store_readings_load(struct store *st, store_reading_cb *cb, void *arg);
 
