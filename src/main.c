@@ -51,11 +51,11 @@ check_config(const char *path)
 		free(errors);
 		return GATEWAY_EXIT_CONFIG;
 	}
-	for (int v = CONFIG_OCPP_NVERSIONS - 1; v >= 0; v--)
+	for (int v = OCPP_NVERSIONS - 1; v >= 0; v--)
 		if (cfg->ocpp.versions[v]) {
 			if (*versions)
 				strcat(versions, ",");
-			strcat(versions, config_version_name((enum config_ocpp_version)v));
+			strcat(versions, ocpp_version_name((enum ocpp_version)v));
 		}
 	printf("%s: valid: site %s, %zu charger%s, %zu circuit%s, ocpp %s on "
 	    "%s:%u%s, mqtt %s, upstream %s, web %s\n", path, cfg->site_id,

@@ -347,7 +347,7 @@ dialect_of(const struct dch *c)
 	 * for three profiles per EVSE. (2.0.1's Entries counts what is
 	 * installed now, not a maximum.) */
 	x.base = x.level > 0 && !c->no_base && (c->sch == NULL ||
-	    c->sch->version != CONFIG_OCPP16 || c->sch->caps.max_profiles <= 0 ||
+	    c->sch->version != OCPP_V16 || c->sch->caps.max_profiles <= 0 ||
 	    c->sch->caps.max_profiles >= 3 * (c->nev > 0 ? c->nev : 1));
 	return x;
 }

@@ -38,10 +38,6 @@ struct ctx {
 	int n;
 };
 
-static const char *const version_names[CONFIG_OCPP_NVERSIONS] = {
-	"ocpp1.6", "ocpp2.0.1", "ocpp2.1",
-};
-
 static const char *const rotation_names[] = {
 	"L1L2L3", "L2L3L1", "L3L1L2", "L1L3L2", "L2L1L3", "L3L2L1",
 };
@@ -499,7 +495,7 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 	const cJSON *vers, *tls;
 	char p[PATH_LEN], got[64];
 
-	o->versions[CONFIG_OCPP16] = o->versions[CONFIG_OCPP201] = true;
+	o->versions[OCPP_V16] = o->versions[OCPP_V201] = true;
 	o->heartbeat_interval_s = 300;
 	o->call_timeout_s = 30;
 	o->ping_interval_s = 60;
@@ -517,17 +513,15 @@ read_ocpp(struct ctx *c, const cJSON *root, struct config_ocpp *o)
 
 	if ((vers = read_array(c, obj, "ocpp", "versions", false)) != NULL) {
 		size_t i = 0;
-		bool seen[CONFIG_OCPP_NVERSIONS] = { false };
+		bool seen[OCPP_NVERSIONS] = { false };
 
 		if (cJSON_GetArraySize(vers) == 0)
 			err(c, "ocpp.versions", "expected at least one version");
 		for (const cJSON *it = vers->child; it; it = it->next, i++) {
-			int k = -1;
+			enum ocpp_version ver;
+			int k = cJSON_IsString(it) && ocpp_version_parse(
+			    it->valuestring, &ver) == 0 ? (int)ver : -1;
 
-			for (int j = 0; j < CONFIG_OCPP_NVERSIONS; j++)
-				if (cJSON_IsString(it) &&
-				    strcmp(it->valuestring, version_names[j]) == 0)
-					k = j;
 			indexpath(p, "ocpp.versions", i);
 			if (k < 0)
 				err(c, p, "expected one of \"ocpp2.1\", \"ocpp2.0.1\", "
@@ -877,6 +871,9 @@ read_upstream(struct ctx *c, cJSON *root, struct config *cfg)
 		"offline_unknown_tokens", "message_attempts", "retry_interval_s",
 		"reconnect_max_s", "call_timeout_s", NULL };
 	static const char *const offline_names[] = { "reject", "accept" };
+	/* The versions an uplink can speak, indexed by enum ocpp_version. */
+	const char *const upstream_versions[] = {
+		ocpp_version_name(OCPP_V16), ocpp_version_name(OCPP_V201) };
 	cJSON *obj = (cJSON *)read_object(c, root, "", "upstream", false);
 	struct config_upstream *u;
 	int k;
@@ -884,7 +881,7 @@ read_upstream(struct ctx *c, cJSON *root, struct config *cfg)
 	if (obj == NULL)
 		return;
 	u = cfg->upstream = xmalloc(sizeof *u);
-	u->version = CONFIG_OCPP201;
+	u->version = OCPP_V201;
 	u->meter_interval_s = 60;
 	u->queue_max = 100000;
 	u->message_attempts = 3;
@@ -915,8 +912,8 @@ read_upstream(struct ctx *c, cJSON *root, struct config *cfg)
 			    "host and no query, got \"%s\"", u->url);
 	}
 	read_id(c, obj, "upstream", "id", &u->id);
-	if (read_enum(c, obj, "upstream", "version", version_names, 2, &k))
-		u->version = (enum config_ocpp_version)k;
+	if (read_enum(c, obj, "upstream", "version", upstream_versions, 2, &k))
+		u->version = (enum ocpp_version)k;
 	read_string(c, obj, "upstream", "password", false, 16, 40, &u->password);
 	wipe(obj, "password");
 	read_string(c, obj, "upstream", "ca_file", false, 1, 4096, &u->ca_file);
@@ -1424,12 +1421,4 @@ config_restart_needed(const struct config *old, const struct config *new)
 	    new->web && endpoint_differs(&old->web->listen, &new->web->listen)),
 	    "web.listen");
 	return c.errs;
-}
-
-const char *
-config_version_name(enum config_ocpp_version v)
-{
-	if ((unsigned)v >= CONFIG_OCPP_NVERSIONS)
-		return "?";
-	return version_names[v];
 }

@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "types/neutral.h"
+#include "types/ocpp.h"
 #include "util/log.h"
 #include "util/pwhash.h"
 
@@ -40,13 +42,9 @@
 #define CONFIG_EVSES_MAX 32		/* chargers[].evses, ocpp.max_evses */
 #define CONFIG_CONNECTORS_MAX 4		/* ...connectors_per_evse */
 
-/* OCPP versions, in order of preference (newest last). */
-enum config_ocpp_version {
-	CONFIG_OCPP16 = 0,
-	CONFIG_OCPP201,
-	CONFIG_OCPP21,
-	CONFIG_OCPP_NVERSIONS,
-};
+_Static_assert(CONFIG_EVSES_MAX <= SITE_MAX_EVSES &&
+    CONFIG_CONNECTORS_MAX <= SITE_MAX_CONNECTORS,
+    "the configuration may allow what the model cannot hold");
 
 enum config_auth_mode {
 	CONFIG_AUTH_LOCAL_LIST = 0,
@@ -88,7 +86,7 @@ struct config_tls {
 
 struct config_ocpp {
 	struct config_endpoint listen;
-	bool versions[CONFIG_OCPP_NVERSIONS];	/* which subprotocols are enabled */
+	bool versions[OCPP_NVERSIONS];	/* which subprotocols are enabled */
 	struct config_tls *tls;			/* NULL: plain ws:// */
 	bool allow_unknown_chargers;
 	int heartbeat_interval_s;
@@ -180,7 +178,7 @@ struct config_mqtt {
 struct config_upstream {
 	char *url;			/* ws:// or wss:// */
 	char *id;
-	enum config_ocpp_version version;
+	enum ocpp_version version;
 	char *password;			/* we send it, so it is kept; NULL: none */
 	char *ca_file;			/* NULL: system default CAs */
 	char *cert;			/* client certificate (profile 3) */
@@ -248,7 +246,5 @@ const struct config_charger *config_charger_find(const struct config *cfg,
  * addresses, TLS files, the state file). Returns NULL when none did. */
 char *config_restart_needed(const struct config *old, const struct config *new);
 
-/* The subprotocol name of a version ("ocpp1.6", "ocpp2.0.1", "ocpp2.1"). */
-const char *config_version_name(enum config_ocpp_version v);
 
 #endif

@@ -11,12 +11,12 @@
 #include "util/json.h"
 
 int
-codec_refuse(struct ocpp_error *err, enum ocpp_violation v, const char *fmt,
+codec_refuse(struct ocpp_error *err, enum ocpp_errcode code, const char *fmt,
     ...)
 {
 	va_list ap;
 
-	err->violation = v;
+	err->code = code;
 	va_start(ap, fmt);
 	vsnprintf(err->text, sizeof err->text, fmt, ap);
 	va_end(ap);
@@ -27,7 +27,7 @@ int
 codec_refuse_meter(struct ocpp_error *err, const char *name, int i, int j,
     double v, const char *unit)
 {
-	return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "%s[%d].sampledValue[%d]"
+	return codec_refuse(err, OCPP_ERR_PROPERTY, "%s[%d].sampledValue[%d]"
 	    ".value: %.15g%s%s is out of range (at most %g in magnitude once "
 	    "normalised; an energy register not below 0)", name, i, j, v,
 	    unit[0] ? " " : "", unit, METER_MAX);
@@ -36,7 +36,7 @@ codec_refuse_meter(struct ocpp_error *err, const char *name, int i, int j,
 int
 codec_refuse_negative(struct ocpp_error *err, const char *field, int v)
 {
-	return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "%s: %d is below 0",
+	return codec_refuse(err, OCPP_ERR_PROPERTY, "%s: %d is below 0",
 	    field, v);
 }
 

@@ -20,9 +20,9 @@
 
 #include "ocpp/model.h"
 
-/* Fill *err with violation v and a printf-style text. Returns -1, so that
+/* Fill *err with code and a printf-style text. Returns -1, so that
  * a decoder can "return codec_refuse(...)". */
-int codec_refuse(struct ocpp_error *err, enum ocpp_violation v,
+int codec_refuse(struct ocpp_error *err, enum ocpp_errcode code,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Refuse sampled value j of meter value i of the array name (e.g.

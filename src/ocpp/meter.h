@@ -24,7 +24,7 @@
 
 #include <stdbool.h>
 
-#include "site/site.h"
+#include "types/neutral.h"
 
 #define METER_MAX 1e15		/* see the bounds above */
 

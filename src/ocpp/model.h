@@ -24,7 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "site/site.h"
+#include "types/neutral.h"
+#include "types/ocpp.h"
 
 #define OCPP_STR_LEN 51		/* most CiString fields: 50 + NUL */
 
@@ -41,17 +42,9 @@ enum ocpp_request {
 	OCPP_REQ_NOTICE,	/* recorded and acknowledged: see ocpp_notice */
 };
 
-/* Why a decoder refused a payload, as an OCPP-J CallError class. */
-enum ocpp_violation {
-	OCPP_VIOLATION_NONE = 0,
-	OCPP_VIOLATION_OCCURRENCE,
-	OCPP_VIOLATION_TYPE,
-	OCPP_VIOLATION_PROPERTY,
-	OCPP_VIOLATION_FORMAT,
-};
-
+/* Why a decoder refused a payload: the CallError to answer with. */
 struct ocpp_error {
-	enum ocpp_violation violation;
+	enum ocpp_errcode code;		/* OCPP_ERR_OTHER until refused */
 	char text[256];		/* names the field, e.g. "meterValue[0]..." */
 };
 

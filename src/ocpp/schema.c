@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/isotime.h"
@@ -2902,17 +2903,17 @@ check_object(struct walk *w, const struct sc_field *fields, const cJSON *obj)
 /* ---------------------------------------------------------------- API */
 
 static const struct sc_message *
-find_message(enum schema_version v, const char *action)
+find_message(enum ocpp_version v, const char *action)
 {
 	const struct sc_message *m;
 	size_t n;
 
 	switch (v) {
-	case SCHEMA_OCPP16:
+	case OCPP_V16:
 		m = msgs16;
 		n = sizeof(msgs16) / sizeof(msgs16[0]);
 		break;
-	case SCHEMA_OCPP201:
+	case OCPP_V201:
 		m = msgs201;
 		n = sizeof(msgs201) / sizeof(msgs201[0]);
 		break;
@@ -2928,10 +2929,10 @@ find_message(enum schema_version v, const char *action)
 }
 
 int
-schema_validate(enum schema_version v, const char *action,
+schema_validate(enum ocpp_version v, const char *action,
     enum schema_kind kind, const cJSON *payload, struct schema_error *err)
 {
-	struct walk w = { .v201 = v == SCHEMA_OCPP201, .err = err };
+	struct walk w = { .v201 = v == OCPP_V201, .err = err };
 	const struct sc_message *m;
 	char q[48];
 
@@ -2948,30 +2949,74 @@ schema_validate(enum schema_version v, const char *action,
 	    payload);
 }
 
-bool
-schema_has_action(enum schema_version v, const char *action)
+/* Every OCPP 2.1 action, sorted (strcmp) for bsearch. 2.1 has no message
+ * tables yet; 1.6 and 2.0.1 answer from theirs. */
+static const char *const actions21[] = {
+	"AFRRSignal", "AdjustPeriodicEventStream", "Authorize", "BatterySwap",
+	"BootNotification", "CancelReservation", "CertificateSigned",
+	"ChangeAvailability", "ChangeTransactionTariff", "ClearCache",
+	"ClearChargingProfile", "ClearDERControl", "ClearDisplayMessage",
+	"ClearTariffs", "ClearVariableMonitoring", "ClearedChargingLimit",
+	"ClosePeriodicEventStream", "CostUpdated", "CustomerInformation",
+	"DataTransfer", "DeleteCertificate", "FirmwareStatusNotification",
+	"Get15118EVCertificate", "GetBaseReport", "GetCertificateChainStatus",
+	"GetCertificateStatus", "GetChargingProfiles", "GetCompositeSchedule",
+	"GetDERControl", "GetDisplayMessages", "GetInstalledCertificateIds",
+	"GetLocalListVersion", "GetLog", "GetMonitoringReport",
+	"GetPeriodicEventStream", "GetReport", "GetTariffs",
+	"GetTransactionStatus", "GetVariables", "Heartbeat",
+	"InstallCertificate", "LogStatusNotification", "MeterValues",
+	"NotifyAllowedEnergyTransfer", "NotifyChargingLimit",
+	"NotifyCustomerInformation", "NotifyDERAlarm", "NotifyDERStartStop",
+	"NotifyDisplayMessages", "NotifyEVChargingNeeds",
+	"NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport",
+	"NotifyPeriodicEventStream", "NotifyPriorityCharging", "NotifyReport",
+	"NotifySettlement", "NotifyWebPaymentStarted",
+	"OpenPeriodicEventStream", "PublishFirmware",
+	"PublishFirmwareStatusNotification", "PullDynamicScheduleUpdate",
+	"ReportChargingProfiles", "ReportDERControl", "RequestBatterySwap",
+	"RequestStartTransaction", "RequestStopTransaction",
+	"ReservationStatusUpdate", "ReserveNow", "Reset",
+	"SecurityEventNotification", "SendLocalList", "SetChargingProfile",
+	"SetDERControl", "SetDefaultTariff", "SetDisplayMessage",
+	"SetMonitoringBase", "SetMonitoringLevel", "SetNetworkProfile",
+	"SetVariableMonitoring", "SetVariables", "SignCertificate",
+	"StatusNotification", "TransactionEvent", "TriggerMessage",
+	"UnlockConnector", "UnpublishFirmware", "UpdateDynamicSchedule",
+	"UpdateFirmware", "UsePriorityCharging", "VatNumberValidation",
+};
+
+static int
+cmp_action(const void *key, const void *elem)
 {
+	return strcmp(key, *(const char *const *)elem);
+}
+
+bool
+schema_has_action(enum ocpp_version v, const char *action)
+{
+	if (v == OCPP_V21)
+		return action != NULL && bsearch(action, actions21,
+		    sizeof actions21 / sizeof *actions21, sizeof *actions21,
+		    cmp_action) != NULL;
 	return find_message(v, action) != NULL;
 }
 
-const char *
-schema_violation_code(enum schema_violation e, enum schema_version v)
+enum ocpp_errcode
+schema_errcode(int e)
 {
-	bool v16 = v == SCHEMA_OCPP16;
-
 	switch (e) {
 	case SCHEMA_OCCURRENCE:
-		return v16 ? "OccurenceConstraintViolation" :
-		    "OccurrenceConstraintViolation";
+		return OCPP_ERR_OCCURRENCE;
 	case SCHEMA_TYPE:
-		return "TypeConstraintViolation";
+		return OCPP_ERR_TYPE;
 	case SCHEMA_PROPERTY:
-		return "PropertyConstraintViolation";
+		return OCPP_ERR_PROPERTY;
 	case SCHEMA_FORMAT:
-		return v16 ? "FormationViolation" : "FormatViolation";
+		return OCPP_ERR_FORMAT;
 	case SCHEMA_UNKNOWN:
-		return "NotImplemented";
+		return OCPP_ERR_NOT_IMPLEMENTED;
 	default:
-		return NULL;
+		return OCPP_ERR_OTHER;
 	}
 }

@@ -74,13 +74,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "types/ocpp.h"
+
 /* The largest magnitude of a decimal number, and of a 1.6 Wh register. */
 #define SCHEMA_NUM_MAX 1e15
-
-enum schema_version {
-	SCHEMA_OCPP16,
-	SCHEMA_OCPP201,
-};
 
 enum schema_kind {
 	SCHEMA_REQUEST,		/* 1.6 ".req", 2.0.1 "Request" */
@@ -113,20 +110,20 @@ struct schema_error {
  * found: in each object a missing required field comes first, then the
  * members in document order, depth first. On SCHEMA_OK err is left with
  * empty strings. */
-int schema_validate(enum schema_version v, const char *action,
+int schema_validate(enum ocpp_version v, const char *action,
     enum schema_kind kind, const cJSON *payload, struct schema_error *err);
 
 /* Whether action is an OCPP action of version v (case-sensitive). A CSMS
  * answers an unknown action with NotImplemented and a known one it does not
  * handle with NotSupported. */
-bool schema_has_action(enum schema_version v, const char *action);
+bool schema_has_action(enum ocpp_version v, const char *action);
 
-/* The OCPP-J CallError code for violation e in version v's spelling
- * ("OccurenceConstraintViolation" and "FormationViolation" in 1.6,
- * "OccurrenceConstraintViolation" and "FormatViolation" in 2.0.1);
- * "NotImplemented" for SCHEMA_UNKNOWN; NULL for SCHEMA_OK or any other
- * value. The string is static. */
-const char *schema_violation_code(enum schema_violation e,
-    enum schema_version v);
+/* Whether OCPP 2.1 defines action: 2.1 has no tables yet, only its action
+ * names, so that a 2.1 connection can tell NotSupported from
+ * NotImplemented. schema_has_action(OCPP_V21, ...) answers the same. */
+
+/* The CallError that answers violation e (SCHEMA_UNKNOWN: NotImplemented);
+ * OCPP_ERR_OTHER for SCHEMA_OK or any other value. types/ocpp spells it. */
+enum ocpp_errcode schema_errcode(int e);
 
 #endif

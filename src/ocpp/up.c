@@ -14,7 +14,7 @@
 #include "util/isotime.h"
 #include "util/json.h"
 
-#define V16(v) ((v) == CONFIG_OCPP16)
+#define V16(v) ((v) == OCPP_V16)
 
 static cJSON *
 obj(void)
@@ -44,7 +44,7 @@ register_wh(double wh)
 /* ------------------------------------------------------------ requests */
 
 cJSON *
-up_boot(enum config_ocpp_version v, const struct up_identity *id,
+up_boot(enum ocpp_version v, const struct up_identity *id,
     const char **action)
 {
 	cJSON *o = obj();
@@ -67,7 +67,7 @@ up_boot(enum config_ocpp_version v, const struct up_identity *id,
 }
 
 cJSON *
-up_heartbeat(enum config_ocpp_version v, const char **action)
+up_heartbeat(enum ocpp_version v, const char **action)
 {
 	(void)v;
 	*action = "Heartbeat";
@@ -117,7 +117,7 @@ in_list(const char *const *list, const char *s)
 }
 
 cJSON *
-up_status(enum config_ocpp_version v, int number, int connector,
+up_status(enum ocpp_version v, int number, int connector,
     enum site_status st, const char *error_code, int64_t ts_ms,
     const char **action)
 {
@@ -147,7 +147,7 @@ up_status(enum config_ocpp_version v, int number, int connector,
 }
 
 bool
-up_token_fits(enum config_ocpp_version v, const char *token)
+up_token_fits(enum ocpp_version v, const char *token)
 {
 	size_t n = strlen(token);
 
@@ -164,7 +164,7 @@ add_id_token(cJSON *o, const char *key, const char *id, const char *type)
 }
 
 cJSON *
-up_authorize(enum config_ocpp_version v, const struct ocpp_id_token *t,
+up_authorize(enum ocpp_version v, const struct ocpp_id_token *t,
     const char **action)
 {
 	cJSON *o = obj();
@@ -188,7 +188,7 @@ static const char *const reasons201[] = { "DeAuthorized", "EmergencyStop",
 	"StoppedByEV", "TimeLimitReached", "Timeout", NULL };
 
 static const char *
-stop_reason(enum config_ocpp_version v, const char *r)
+stop_reason(enum ocpp_version v, const char *r)
 {
 	if (r == NULL || *r == '\0')
 		return "Local";
@@ -225,7 +225,7 @@ trigger_for_stop(const char *reason)
 }
 
 static void
-sample(cJSON *arr, enum config_ocpp_version v, double value,
+sample(cJSON *arr, enum ocpp_version v, double value,
     const char *measurand, const char *unit, const char *phase, bool begin,
     bool end)
 {
@@ -257,7 +257,7 @@ sample(cJSON *arr, enum config_ocpp_version v, double value,
 
 /* meterValue: [{timestamp, sampledValue: [...]}] from a reading. */
 static cJSON *
-meter_value(enum config_ocpp_version v, const struct site_reading *r,
+meter_value(enum ocpp_version v, const struct site_reading *r,
     double energy_wh, int64_t ts_ms, bool begin, bool end)
 {
 	static const char *const phases[] = { "L1", "L2", "L3" };
@@ -283,7 +283,7 @@ meter_value(enum config_ocpp_version v, const struct site_reading *r,
 }
 
 cJSON *
-up_tx(enum config_ocpp_version v, enum ocpp_tx_kind kind,
+up_tx(enum ocpp_version v, enum ocpp_tx_kind kind,
     const struct site_session *x, int number, int connector,
     const struct site_reading *r, bool offline, int64_t ts_ms,
     const char **action)
@@ -378,7 +378,7 @@ up_tx(enum config_ocpp_version v, enum ocpp_tx_kind kind,
 }
 
 int
-up_patch_tx(enum config_ocpp_version v, cJSON *p, const char *up_tx_id,
+up_patch_tx(enum ocpp_version v, cJSON *p, const char *up_tx_id,
     int seq_no)
 {
 	if (V16(v)) {
@@ -474,7 +474,7 @@ auth_parse(const char *s)
 }
 
 const char *
-up_auth_name(enum config_ocpp_version v, enum ocpp_auth_status s)
+up_auth_name(enum ocpp_version v, enum ocpp_auth_status s)
 {
 	switch (s) {
 	case OCPP_AUTH_ACCEPTED:
@@ -494,7 +494,7 @@ up_auth_name(enum config_ocpp_version v, enum ocpp_auth_status s)
 }
 
 void
-up_auth_result(enum config_ocpp_version v, const char *action,
+up_auth_result(enum ocpp_version v, const char *action,
     const cJSON *p, struct up_auth_result *out)
 {
 	const cJSON *info = cJSON_GetObjectItemCaseSensitive(p,
@@ -521,7 +521,7 @@ static const char *const purposes201[] = { "ChargingStationMaxProfile",
 	"TxDefaultProfile", "TxProfile", NULL };
 
 static enum ocpp_purpose
-purpose_parse(enum config_ocpp_version v, const char *s)
+purpose_parse(enum ocpp_version v, const char *s)
 {
 	const char *const *names = V16(v) ? purposes16 : purposes201;
 
@@ -533,7 +533,7 @@ purpose_parse(enum config_ocpp_version v, const char *s)
 }
 
 static void
-decode_profile(enum config_ocpp_version v, const cJSON *cp,
+decode_profile(enum ocpp_version v, const cJSON *cp,
     struct ocpp_profile *p)
 {
 	const cJSON *sched = cJSON_GetObjectItemCaseSensitive(cp,
@@ -559,7 +559,7 @@ decode_profile(enum config_ocpp_version v, const cJSON *cp,
 }
 
 static int
-decode_list(enum config_ocpp_version v, const cJSON *p, struct up_down *d,
+decode_list(enum ocpp_version v, const cJSON *p, struct up_down *d,
     struct ocpp_error *err)
 {
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(p,
@@ -576,7 +576,7 @@ decode_list(enum config_ocpp_version v, const cJSON *p, struct up_down *d,
 		    cJSON_GetObjectItemCaseSensitive(e, "idToken");
 
 		if (d->nentries >= UP_MAX_LIST)
-			return codec_refuse(err, OCPP_VIOLATION_OCCURRENCE,
+			return codec_refuse(err, OCPP_ERR_OCCURRENCE,
 			    "localAuthorizationList: more than %d entries in one "
 			    "message", UP_MAX_LIST);
 		json_copy(d->entries[d->nentries].token, SITE_TOKEN_LEN, tok,
@@ -618,7 +618,7 @@ decode_vars(const cJSON *arr, struct up_down *d, bool set,
 		const cJSON *var = cJSON_GetObjectItemCaseSensitive(it, "variable");
 
 		if (d->nkeys >= OCPP_MAX_KEYS)
-			return codec_refuse(err, OCPP_VIOLATION_OCCURRENCE,
+			return codec_refuse(err, OCPP_ERR_OCCURRENCE,
 			    "%s: more than %d variables in one request", set ?
 			    "setVariableData" : "getVariableData", OCPP_MAX_KEYS);
 		add_key(d, json_str(c, "name"), json_str(var, "name"), set ?
@@ -628,7 +628,7 @@ decode_vars(const cJSON *arr, struct up_down *d, bool set,
 }
 
 int
-up_decode_down(enum config_ocpp_version v, const char *a, const cJSON *p,
+up_decode_down(enum ocpp_version v, const char *a, const cJSON *p,
     struct up_down *d, struct ocpp_error *err)
 {
 	memset(d, 0, sizeof *d);
@@ -637,7 +637,7 @@ up_decode_down(enum config_ocpp_version v, const char *a, const cJSON *p,
 	d->clear_purpose = OCPP_PURPOSE_ANY;
 	d->clear_stack_level = -1;
 	d->unit = OCPP_UNIT_ANY;
-	err->violation = OCPP_VIOLATION_NONE;
+	err->code = OCPP_ERR_OTHER;
 	err->text[0] = '\0';
 
 	if (!strcmp(a, "RemoteStartTransaction") ||
@@ -693,7 +693,7 @@ up_decode_down(enum config_ocpp_version v, const char *a, const cJSON *p,
 		d->type = UP_DOWN_GET_CONFIG;
 		for (const cJSON *k = keys ? keys->child : NULL; k; k = k->next) {
 			if (d->nkeys >= OCPP_MAX_KEYS)
-				return codec_refuse(err, OCPP_VIOLATION_OCCURRENCE,
+				return codec_refuse(err, OCPP_ERR_OCCURRENCE,
 				    "key: more than %d keys in one request",
 				    OCPP_MAX_KEYS);
 			add_key(d, NULL, cJSON_IsString(k) ? k->valuestring : "",
@@ -770,7 +770,7 @@ up_reply_start(const char *status, const char *tx_id)
 }
 
 cJSON *
-up_reply_list_version(enum config_ocpp_version v, int version)
+up_reply_list_version(enum ocpp_version v, int version)
 {
 	cJSON *o = obj();
 
@@ -780,7 +780,7 @@ up_reply_list_version(enum config_ocpp_version v, int version)
 }
 
 static const struct up_setting *
-setting_find(enum config_ocpp_version v, const struct ocpp_key *k,
+setting_find(enum ocpp_version v, const struct ocpp_key *k,
     const struct up_setting *s, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -811,7 +811,7 @@ named(const char *name)
 }
 
 cJSON *
-up_reply_get_config(enum config_ocpp_version v, const struct up_down *d,
+up_reply_get_config(enum ocpp_version v, const struct up_down *d,
     const struct up_setting *s, int n)
 {
 	cJSON *o = obj();
@@ -864,7 +864,7 @@ up_reply_get_config(enum config_ocpp_version v, const struct up_down *d,
 }
 
 cJSON *
-up_reply_set_config(enum config_ocpp_version v, const struct up_down *d,
+up_reply_set_config(enum ocpp_version v, const struct up_down *d,
     const char *const *status)
 {
 	cJSON *o, *arr;
@@ -885,7 +885,7 @@ up_reply_set_config(enum config_ocpp_version v, const struct up_down *d,
 }
 
 cJSON *
-up_reply_composite(enum config_ocpp_version v, int number, bool accepted,
+up_reply_composite(enum ocpp_version v, int number, bool accepted,
     double limit_a, int phases, int duration_s, int64_t start_ms)
 {
 	cJSON *o = up_reply_status(accepted ? "Accepted" : "Rejected");

@@ -37,7 +37,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/config.h"
+#include "types/ocpp.h"
 #include "ocpp/model.h"
 
 struct up_identity {
@@ -45,25 +45,25 @@ struct up_identity {
 };
 
 /* The requests. Each returns the payload (caller owns it) and sets
- * *action. v is the upstream's version (CONFIG_OCPP16 or CONFIG_OCPP201). */
-cJSON *up_boot(enum config_ocpp_version v, const struct up_identity *id,
+ * *action. v is the upstream's version (OCPP_V16 or OCPP_V201). */
+cJSON *up_boot(enum ocpp_version v, const struct up_identity *id,
     const char **action);
-cJSON *up_heartbeat(enum config_ocpp_version v, const char **action);
+cJSON *up_heartbeat(enum ocpp_version v, const char **action);
 /* number 0 = the gateway itself (2.0.1 has no station status: NULL). */
-cJSON *up_status(enum config_ocpp_version v, int number, int connector,
+cJSON *up_status(enum ocpp_version v, int number, int connector,
     enum site_status st, const char *error_code, int64_t ts_ms,
     const char **action);
-cJSON *up_authorize(enum config_ocpp_version v, const struct ocpp_id_token *t,
+cJSON *up_authorize(enum ocpp_version v, const struct ocpp_id_token *t,
     const char **action);
 
 /* True when token can be sent in version v (1.6: at most 20 chars). */
-bool up_token_fits(enum config_ocpp_version v, const char *token);
+bool up_token_fits(enum ocpp_version v, const char *token);
 
 /* A transaction message. sess gives token, times, meter; number and
  * connector where it happens; offline: produced while the link was down
  * (2.0.1). kind: OCPP_TX_STARTED, OCPP_TX_UPDATED (with r: periodic meter
  * values), OCPP_TX_ENDED. For 1.6, UPDATED is a MeterValues. */
-cJSON *up_tx(enum config_ocpp_version v, enum ocpp_tx_kind kind,
+cJSON *up_tx(enum ocpp_version v, enum ocpp_tx_kind kind,
     const struct site_session *sess, int number, int connector,
     const struct site_reading *r, bool offline, int64_t ts_ms,
     const char **action);
@@ -71,7 +71,7 @@ cJSON *up_tx(enum config_ocpp_version v, enum ocpp_tx_kind kind,
 /* Set the parts only known when sending: 1.6 transactionId (up_tx_id; a
  * decimal) and 2.0.1 seqNo. Returns 0, or -1 when a 1.6 message needs a
  * transaction id the upstream never gave (up_tx_id NULL). */
-int up_patch_tx(enum config_ocpp_version v, cJSON *payload,
+int up_patch_tx(enum ocpp_version v, cJSON *payload,
     const char *up_tx_id, int seq_no);
 
 /* 2.0.1 NotifyChargingLimit (source EMS, the limit per phase in A as one
@@ -94,7 +94,7 @@ struct up_auth_result {
 	int64_t expiry_ms;
 	char tx_id[SITE_TOKEN_LEN];
 };
-void up_auth_result(enum config_ocpp_version v, const char *action,
+void up_auth_result(enum ocpp_version v, const char *action,
     const cJSON *payload, struct up_auth_result *out);
 
 /* ------------------------------------------------------------ down */
@@ -150,7 +150,7 @@ struct up_down {
 
 /* Decode the upstream's request (schema-valid). Returns 0 (out->type
  * UP_DOWN_NONE: not served), or -1 with *err. */
-int up_decode_down(enum config_ocpp_version v, const char *action,
+int up_decode_down(enum ocpp_version v, const char *action,
     const cJSON *payload, struct up_down *out, struct ocpp_error *err);
 
 /* {"status": status} — most answers have no more than that. */
@@ -158,7 +158,7 @@ cJSON *up_reply_status(const char *status);
 /* 2.0.1 RequestStartTransaction with the transaction id when known. */
 cJSON *up_reply_start(const char *status, const char *tx_id);
 /* GetLocalListVersion. */
-cJSON *up_reply_list_version(enum config_ocpp_version v, int version);
+cJSON *up_reply_list_version(enum ocpp_version v, int version);
 
 /* A gateway setting for Get/Set Configuration/Variables answers. */
 struct up_setting {
@@ -169,19 +169,19 @@ struct up_setting {
 };
 /* GetConfiguration / GetVariables: for each asked key (all for a 1.6 get
  * without keys) the setting from the table or unknown. */
-cJSON *up_reply_get_config(enum config_ocpp_version v, const struct up_down *d,
+cJSON *up_reply_get_config(enum ocpp_version v, const struct up_down *d,
     const struct up_setting *settings, int nsettings);
 /* SetVariables: one status per asked key (status[i]); 1.6
  * ChangeConfiguration: status[0]. */
-cJSON *up_reply_set_config(enum config_ocpp_version v, const struct up_down *d,
+cJSON *up_reply_set_config(enum ocpp_version v, const struct up_down *d,
     const char *const *status);
 /* GetCompositeSchedule: one period of limit (A per phase) over duration_s
  * from start_ms; accepted false: Rejected without a schedule. */
-cJSON *up_reply_composite(enum config_ocpp_version v, int number,
+cJSON *up_reply_composite(enum ocpp_version v, int number,
     bool accepted, double limit_a, int phases, int duration_s,
     int64_t start_ms);
 
 /* Names of the model's auth statuses in version v. */
-const char *up_auth_name(enum config_ocpp_version v, enum ocpp_auth_status s);
+const char *up_auth_name(enum ocpp_version v, enum ocpp_auth_status s);
 
 #endif

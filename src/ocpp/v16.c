@@ -49,8 +49,8 @@ timestamp(const cJSON *o, const char *key, int64_t *ms, bool required,
 	int rc = json_time(o, key, ms);
 
 	if (rc < 0 || (rc > 0 && required))
-		return codec_refuse(err, rc < 0 ? OCPP_VIOLATION_PROPERTY :
-		    OCPP_VIOLATION_OCCURRENCE, "%s: not an RFC 3339 date-time", key);
+		return codec_refuse(err, rc < 0 ? OCPP_ERR_PROPERTY :
+		    OCPP_ERR_OCCURRENCE, "%s: not an RFC 3339 date-time", key);
 	if (rc > 0)
 		*ms = 0;
 	return 0;
@@ -70,7 +70,7 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 		int j = 0;
 
 		if (json_time(mv, "timestamp", &ts) != 0)
-			return codec_refuse(err, OCPP_VIOLATION_PROPERTY,
+			return codec_refuse(err, OCPP_ERR_PROPERTY,
 			    "%s[%d].timestamp: not an RFC 3339 date-time", name, i);
 		if (ts > m->reading.ts_ms)
 			m->reading.ts_ms = ts;
@@ -89,7 +89,7 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 			if (format && strcmp(format, "SignedData") == 0)
 				continue;	/* a signed blob, not a number */
 			if (text == NULL || meter_parse_decimal(text, &s.value) != 0)
-				return codec_refuse(err, OCPP_VIOLATION_PROPERTY,
+				return codec_refuse(err, OCPP_ERR_PROPERTY,
 				    "%s[%d].sampledValue[%d].value: \"%.40s\" is not a "
 				    "number", name, i, j, text ? text : "");
 			if (meter_apply(&m->reading, &s, &v, &unit) ==
@@ -114,7 +114,7 @@ v16_decode_request(const char *action, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_ERR_FORMAT, "payload is not an "
 		    "object");
 
 	if (strcmp(action, "BootNotification") == 0) {
@@ -146,7 +146,7 @@ v16_decode_request(const char *action, const cJSON *p,
 			if (strcmp(st, statuses[i].name) == 0)
 				s->status = statuses[i].status;
 		if (s->status == SITE_STATUS_UNKNOWN)
-			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "status: \"%.40s\" "
+			return codec_refuse(err, OCPP_ERR_PROPERTY, "status: \"%.40s\" "
 			    "is not a ChargePointStatus", st ? st : "");
 		json_copy(s->error_code, sizeof s->error_code, p, "errorCode");
 		return timestamp(p, "timestamp", &s->ts_ms, false, err);
@@ -168,7 +168,7 @@ v16_decode_request(const char *action, const cJSON *p,
 		t->reservation_id = json_int(p, "reservationId", -1);
 		t->charging_state = SITE_STATUS_UNKNOWN;
 		if (t->evse < 1)
-			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "connectorId: a "
+			return codec_refuse(err, OCPP_ERR_PROPERTY, "connectorId: a "
 			    "transaction needs a connector from 1, got %d", t->evse);
 		return timestamp(p, "timestamp", &t->ts_ms, true, err);
 	}
@@ -470,7 +470,7 @@ v16_decode_result(const struct ocpp_command *c, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_ERR_FORMAT, "payload is not an "
 		    "object");
 	if (c->type == OCPP_CMD_GET_CONFIG) {
 		const cJSON *keys = cJSON_GetObjectItemCaseSensitive(p,

@@ -71,7 +71,7 @@ decode_meter_values(const cJSON *arr, struct ocpp_meter *m, const char *name,
 		int64_t ts;
 
 		if (json_time(mv, "timestamp", &ts) != 0)
-			return codec_refuse(err, OCPP_VIOLATION_PROPERTY,
+			return codec_refuse(err, OCPP_ERR_PROPERTY,
 			    "%s[%d].timestamp: not an RFC 3339 date-time", name, i);
 		if (ts > m->reading.ts_ms)
 			m->reading.ts_ms = ts;
@@ -115,10 +115,10 @@ decode_tx(const cJSON *p, struct ocpp_tx *t, struct ocpp_error *err)
 	else if (type && strcmp(type, "Ended") == 0)
 		t->kind = OCPP_TX_ENDED;
 	else
-		return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "eventType: \"%.40s\" "
+		return codec_refuse(err, OCPP_ERR_PROPERTY, "eventType: \"%.40s\" "
 		    "is not Started, Updated or Ended", type ? type : "");
 	if (json_time(p, "timestamp", &t->ts_ms) != 0)
-		return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "timestamp: not an "
+		return codec_refuse(err, OCPP_ERR_PROPERTY, "timestamp: not an "
 		    "RFC 3339 date-time");
 	json_copy(t->tx_id, sizeof t->tx_id, info, "transactionId");
 	json_copy(t->trigger, sizeof t->trigger, p, "triggerReason");
@@ -160,7 +160,7 @@ v201_decode_request(const char *action, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_ERR_FORMAT, "payload is not an "
 		    "object");
 
 	if (strcmp(action, "BootNotification") == 0) {
@@ -192,10 +192,10 @@ v201_decode_request(const char *action, const cJSON *p,
 		s->status = lookup(connector_statuses, sizeof connector_statuses /
 		    sizeof *connector_statuses, st, SITE_STATUS_UNKNOWN);
 		if (s->status == SITE_STATUS_UNKNOWN)
-			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "connectorStatus: "
+			return codec_refuse(err, OCPP_ERR_PROPERTY, "connectorStatus: "
 			    "\"%.40s\" is not a ConnectorStatus", st ? st : "");
 		if (json_time(p, "timestamp", &s->ts_ms) != 0)
-			return codec_refuse(err, OCPP_VIOLATION_PROPERTY, "timestamp: not "
+			return codec_refuse(err, OCPP_ERR_PROPERTY, "timestamp: not "
 			    "an RFC 3339 date-time");
 		return 0;
 	}
@@ -543,7 +543,7 @@ v201_decode_result(const struct ocpp_command *c, const cJSON *p,
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	if (!cJSON_IsObject(p))
-		return codec_refuse(err, OCPP_VIOLATION_FORMAT, "payload is not an "
+		return codec_refuse(err, OCPP_ERR_FORMAT, "payload is not an "
 		    "object");
 	if (c->type == OCPP_CMD_GET_CONFIG || c->type == OCPP_CMD_SET_CONFIG) {
 		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(p,

@@ -51,7 +51,7 @@ struct conn {
 	struct conn *prev, *next;
 	struct conn *hnext;		/* chain of its bucket in cs->hash */
 	struct rpc *rpc;
-	enum rpc_version version;
+	enum ocpp_version version;
 	struct site_charger *ch;
 	char id[CONFIG_ID_MAX + 1];
 };
@@ -96,7 +96,7 @@ struct auth_wait {
  * 10 kB of the whole union. cmd is therefore the last member. */
 struct pending {
 	struct csms *cs;
-	enum rpc_version version;
+	enum ocpp_version version;
 	csms_command_cb *cb;
 	void *arg;
 	struct ocpp_command cmd;
@@ -105,7 +105,7 @@ struct pending {
 /* The codec of a connection's version. 2.1 chargers are served with the
  * 2.0.1 message set. */
 struct codec {
-	enum schema_version schema;
+	enum ocpp_version schema;
 	int (*decode)(const char *, const cJSON *, struct ocpp_request_msg *,
 	    struct ocpp_error *);
 	cJSON *(*encode)(const struct ocpp_request_msg *,
@@ -116,22 +116,22 @@ struct codec {
 	    struct ocpp_command_result *, struct ocpp_error *);
 };
 
-static const struct codec codec16 = { SCHEMA_OCPP16, v16_decode_request,
+static const struct codec codec16 = { OCPP_V16, v16_decode_request,
 	v16_encode_reply, v16_encode_command, v16_decode_result };
-static const struct codec codec201 = { SCHEMA_OCPP201, v201_decode_request,
+static const struct codec codec201 = { OCPP_V201, v201_decode_request,
 	v201_encode_reply, v201_encode_command, v201_decode_result };
 
 static const struct codec *
-codec_of(enum rpc_version v)
+codec_of(enum ocpp_version v)
 {
-	return v == RPC_V16 ? &codec16 : &codec201;
+	return v == OCPP_V16 ? &codec16 : &codec201;
 }
 
-static enum config_ocpp_version
-config_version(enum rpc_version v)
+static enum ocpp_version
+config_version(enum ocpp_version v)
 {
-	return v == RPC_V16 ? CONFIG_OCPP16 : v == RPC_V201 ? CONFIG_OCPP201 :
-	    CONFIG_OCPP21;
+	return v == OCPP_V16 ? OCPP_V16 : v == OCPP_V201 ? OCPP_V201 :
+	    OCPP_V21;
 }
 
 /* The charger requests the codecs translate (both versions' names). */
@@ -226,46 +226,15 @@ take_config(struct csms *cs, const struct config *cfg)
 
 /* ------------------------------------------------------------ requests */
 
-static enum rpc_errcode
-errcode_of(enum ocpp_violation v)
-{
-	switch (v) {
-	case OCPP_VIOLATION_OCCURRENCE:
-		return RPC_OCCURRENCE_CONSTRAINT_VIOLATION;
-	case OCPP_VIOLATION_TYPE:
-		return RPC_TYPE_CONSTRAINT_VIOLATION;
-	case OCPP_VIOLATION_PROPERTY:
-		return RPC_PROPERTY_CONSTRAINT_VIOLATION;
-	case OCPP_VIOLATION_FORMAT:
-	default:
-		return RPC_FORMAT_VIOLATION;
-	}
-}
-
-static enum ocpp_violation
-violation_of(int schema_rc)
-{
-	switch (schema_rc) {
-	case SCHEMA_OCCURRENCE:
-		return OCPP_VIOLATION_OCCURRENCE;
-	case SCHEMA_TYPE:
-		return OCPP_VIOLATION_TYPE;
-	case SCHEMA_PROPERTY:
-		return OCPP_VIOLATION_PROPERTY;
-	default:
-		return OCPP_VIOLATION_FORMAT;
-	}
-}
-
 static void
-refuse(struct conn *c, struct rpc_call *call, enum rpc_errcode code,
+refuse(struct conn *c, struct rpc_call *call, enum ocpp_errcode code,
     const char *why)
 {
 	char esc[LOG_ESC_LEN], wesc[LOG_ESC_LEN * 2];
 
 	log_warn(MOD, "refused charger=%s action=%s code=%s why=%s",
 	    log_esc(esc, sizeof esc, c->id), rpc_call_action(call),
-	    rpc_errcode_name(code, c->version), log_esc(wesc, sizeof wesc, why));
+	    ocpp_errcode_name(code, c->version), log_esc(wesc, sizeof wesc, why));
 	rpc_reply_error(call, code, why, NULL);
 }
 
@@ -450,7 +419,7 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 		    log_esc(esc, sizeof esc, m->u.authorize.id), r->auth);
 		return 0;
 	case OCPP_REQ_TX:
-		return c->version == RPC_V16 ? handle_tx16(c, &m->u.tx, r, now) :
+		return c->version == OCPP_V16 ? handle_tx16(c, &m->u.tx, r, now) :
 		    handle_tx201(c, &m->u.tx, r, now);
 	case OCPP_REQ_METER:
 		if (m->u.meter.evse >= 1 && m->u.meter.reading.have)
@@ -515,12 +484,12 @@ refuse_unstored(struct conn *c, struct rpc_call *call)
 	    "(its state file refused the write); send it again";
 
 	if (c->cs->unstored++ == 0) {
-		refuse(c, call, RPC_INTERNAL_ERROR, why);
+		refuse(c, call, OCPP_ERR_INTERNAL, why);
 		return;
 	}
 	log_debug(MOD, "refused charger=%s action=%s: not stored (%lld in a "
 	    "row)", c->id, rpc_call_action(call), (long long)c->cs->unstored);
-	rpc_reply_error(call, RPC_INTERNAL_ERROR, why, NULL);
+	rpc_reply_error(call, OCPP_ERR_INTERNAL, why, NULL);
 }
 
 /* The EVSE and connector ids a decoded request reports, with the names
@@ -532,9 +501,9 @@ struct reported_ids {
 };
 
 static struct reported_ids
-reported_ids(enum rpc_version v, const struct ocpp_request_msg *m)
+reported_ids(enum ocpp_version v, const struct ocpp_request_msg *m)
 {
-	bool v16 = v == RPC_V16;
+	bool v16 = v == OCPP_V16;
 
 	switch (m->type) {
 	case OCPP_REQ_STATUS:
@@ -593,7 +562,7 @@ check_bounds(struct conn *c, struct rpc_call *call,
 		key = ch->configured ? "chargers[].evses" : "ocpp.max_evses";
 		snprintf(why, sizeof why, "%s: %d is beyond what this charger may "
 		    "report (at most %d %s; raise %s)", field, value, max,
-		    c->version == RPC_V16 ? "connectors" : "EVSEs", key);
+		    c->version == OCPP_V16 ? "connectors" : "EVSEs", key);
 	} else if (r.connector > ch->max_connectors) {
 		field = r.connector_field;
 		value = r.connector;
@@ -615,10 +584,10 @@ check_bounds(struct conn *c, struct rpc_call *call,
 	} else {
 		log_debug(MOD, "refused charger=%s action=%s code=%s why=%s",
 		    log_esc(esc, sizeof esc, c->id), rpc_call_action(call),
-		    rpc_errcode_name(RPC_PROPERTY_CONSTRAINT_VIOLATION, c->version),
+		    ocpp_errcode_name(OCPP_ERR_PROPERTY, c->version),
 		    log_esc(wesc, sizeof wesc, why));
 	}
-	rpc_reply_error(call, RPC_PROPERTY_CONSTRAINT_VIOLATION, why, NULL);
+	rpc_reply_error(call, OCPP_ERR_PROPERTY, why, NULL);
 	return -1;
 }
 
@@ -696,20 +665,20 @@ handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	site_charger_seen(c->cs->site, c->ch, now);
 	rc = schema_validate(k->schema, action, SCHEMA_REQUEST, payload, &serr);
 	if (rc != SCHEMA_OK) {
-		refuse(c, call, errcode_of(violation_of(rc)), serr.description);
+		refuse(c, call, schema_errcode(rc), serr.description);
 		return;
 	}
 	if (!boot_allows(c, action)) {
-		refuse(c, call, RPC_SECURITY_ERROR, "the charger is not accepted "
+		refuse(c, call, OCPP_ERR_SECURITY, "the charger is not accepted "
 		    "yet: send BootNotification first");
 		return;
 	}
 	if (k->decode(action, payload, &m, &err) != 0) {
-		refuse(c, call, errcode_of(err.violation), err.text);
+		refuse(c, call, err.code, err.text);
 		return;
 	}
 	if (m.type == OCPP_REQ_NONE) {
-		refuse(c, call, RPC_NOT_SUPPORTED, "not supported by this CSMS");
+		refuse(c, call, OCPP_ERR_NOT_SUPPORTED, "not supported by this CSMS");
 		return;
 	}
 	if (check_bounds(c, call, &m) != 0)
@@ -1009,8 +978,8 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 
 		d->retried = true;
 		if (c != NULL) {
-			add_key(&set, c->version == RPC_V16 ? "" : "SampledDataCtrlr",
-			    c->version == RPC_V16 ? "MeterValuesSampledData" :
+			add_key(&set, c->version == OCPP_V16 ? "" : "SampledDataCtrlr",
+			    c->version == OCPP_V16 ? "MeterValuesSampledData" :
 			    "TxUpdatedMeasurands", measurands_min);
 			log_info(MOD, "meter sampling: asking for fewer measurands "
 			    "charger=%s", d->id);
@@ -1063,7 +1032,7 @@ discover(struct conn *c)
 	d->caps.max_periods = 1;
 	d->caps.max_profiles = 0;	/* not reported */
 	snprintf(ival, sizeof ival, "%d", interval);
-	if (c->version == RPC_V16) {
+	if (c->version == OCPP_V16) {
 		static const char *const keys[] = { "ChargeProfileMaxStackLevel",
 			"ChargingScheduleAllowedChargingRateUnit",
 			"ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
@@ -1087,7 +1056,7 @@ discover(struct conn *c)
 	}
 	if (interval <= 0)
 		return;
-	if (c->version == RPC_V16) {
+	if (c->version == OCPP_V16) {
 		/* 1.6 changes one key per call. */
 		struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
 		add_key(&set, "", "MeterValuesSampledData", measurands);
@@ -1143,10 +1112,10 @@ on_connect(struct ws_conn *conn, void *arg)
 	struct csms *cs = arg;
 	struct conn *c;
 	struct rpc_opts o;
-	enum rpc_version v;
+	enum ocpp_version v;
 	char esc[LOG_ESC_LEN];
 
-	if (rpc_version_parse(ws_conn_protocol(conn), &v) != RPC_OK) {
+	if (ocpp_version_parse(ws_conn_protocol(conn), &v) != 0) {
 		ws_conn_close(conn, WS_CLOSE_PROTOCOL_ERROR, "unknown subprotocol");
 		return;
 	}
@@ -1160,6 +1129,7 @@ on_connect(struct ws_conn *conn, void *arg)
 	memset(&o, 0, sizeof o);
 	o.version = v;
 	o.handlers = cs->handlers;
+	o.action_known = schema_has_action;
 	o.call_timeout_ms = cs->cfg->ocpp.call_timeout_s * 1000;
 	o.on_disconnect = on_disconnect;
 	o.arg = c;
@@ -1187,9 +1157,9 @@ server_opts(struct csms *cs, const struct config *cfg,
 
 	memset(o, 0, sizeof *o);
 	/* Newest first: the server picks the first the charger offers. */
-	for (int v = CONFIG_OCPP_NVERSIONS - 1; v >= 0; v--)
+	for (int v = OCPP_NVERSIONS - 1; v >= 0; v--)
 		if (oc->versions[v])
-			protos[n++] = config_version_name((enum config_ocpp_version)v);
+			protos[n++] = ocpp_version_name((enum ocpp_version)v);
 	o->host = oc->listen.host;
 	o->port = oc->listen.port;
 	o->path_prefix = "/ocpp/";
@@ -1216,7 +1186,7 @@ csms_new(struct event_base *base, const struct config *cfg, struct site *site,
     char **cause)
 {
 	struct csms *cs = calloc(1, sizeof *cs);
-	const char *protos[CONFIG_OCPP_NVERSIONS];
+	const char *protos[OCPP_NVERSIONS];
 	struct ws_server_opts o;
 	const char *host = cfg->ocpp.listen.host ? cfg->ocpp.listen.host : "";
 	bool v6 = strchr(host, ':') != NULL;
@@ -1227,12 +1197,12 @@ csms_new(struct event_base *base, const struct config *cfg, struct site *site,
 	cs->base = base;
 	cs->site = site;
 	take_config(cs, cfg);
-	for (int v = 0; v < RPC_NVERSIONS; v++) {
-		enum schema_version sv = v == RPC_V16 ? SCHEMA_OCPP16 :
-		    SCHEMA_OCPP201;
+	for (int v = 0; v < OCPP_NVERSIONS; v++) {
+		enum ocpp_version sv = v == OCPP_V16 ? OCPP_V16 :
+		    OCPP_V201;
 		for (size_t i = 0; i < sizeof actions / sizeof *actions; i++)
 			if (schema_has_action(sv, actions[i]))
-				rpc_handlers_add(cs->handlers, (enum rpc_version)v,
+				rpc_handlers_add(cs->handlers, (enum ocpp_version)v,
 				    actions[i], handle_request, cs);
 	}
 	server_opts(cs, cfg, &o, protos);
@@ -1249,7 +1219,7 @@ csms_new(struct event_base *base, const struct config *cfg, struct site *site,
 int
 csms_reconfigure(struct csms *cs, const struct config *cfg)
 {
-	const char *protos[CONFIG_OCPP_NVERSIONS];
+	const char *protos[OCPP_NVERSIONS];
 	struct ws_server_opts o;
 
 	take_config(cs, cfg);

@@ -87,8 +87,8 @@ struct uplink {
 	struct event_base *base;
 	const struct config *cfg;
 	const struct config_upstream *up;
-	enum config_ocpp_version v;
-	enum schema_version sv;
+	enum ocpp_version v;
+	enum ocpp_version sv;
 	struct site *site;
 	struct store *store;
 	struct csms *csms;
@@ -405,7 +405,7 @@ pump(struct uplink *ul)
 				return;
 			continue;
 		}
-		rc = row.session_id != 0 && ul->v == CONFIG_OCPP16 ?
+		rc = row.session_id != 0 && ul->v == OCPP_V16 ?
 		    store_uplink_tx_get(ul->store, row.session_id, txid,
 		    sizeof txid) : STORE_ERR_NOTFOUND;
 		if (up_patch_tx(ul->v, p, rc == STORE_OK ? txid : NULL,
@@ -499,7 +499,7 @@ on_outbox_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 			    res->action, serr.description);
 		up_auth_result(ul->v, res->action, res->payload, &a);
 		ul->ack_tx_id[0] = '\0';
-		if (ul->v == CONFIG_OCPP16 && ul->inflight_kind == STORE_OB_START &&
+		if (ul->v == OCPP_V16 && ul->inflight_kind == STORE_OB_START &&
 		    strcmp(a.tx_id, "0") != 0 && a.tx_id[0] != '\0')
 			snprintf(ul->ack_tx_id, sizeof ul->ack_tx_id, "%s", a.tx_id);
 		if (a.has_auth && a.status != OCPP_AUTH_ACCEPTED)
@@ -774,8 +774,9 @@ on_open(struct ws_conn *conn, void *arg)
 
 	ul->conn = NULL;
 	memset(&o, 0, sizeof o);
-	o.version = ul->v == CONFIG_OCPP16 ? RPC_V16 : RPC_V201;
+	o.version = ul->v == OCPP_V16 ? OCPP_V16 : OCPP_V201;
 	o.handlers = ul->handlers;
+	o.action_known = schema_has_action;
 	o.call_timeout_ms = ul->up->call_timeout_s * 1000;
 	o.queue_max = 100000;
 	o.max_inbound = 16;
@@ -812,7 +813,7 @@ connect_now(struct uplink *ul)
 	memset(&o, 0, sizeof o);
 	o.url = ul->up->url;
 	o.id = ul->up->id;
-	o.protocol = config_version_name(ul->v);
+	o.protocol = ocpp_version_name(ul->v);
 	o.password = ul->up->password;
 	o.ca_file = ul->up->ca_file;
 	o.cert = ul->up->cert;
@@ -1235,7 +1236,7 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 {
 	struct down *w = arg;
 	const struct up_down *d = &w->d;
-	enum config_ocpp_version v;
+	enum ocpp_version v;
 	const char *st;
 
 	if (res != NULL) {
@@ -1264,7 +1265,7 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 	case UP_DOWN_UNLOCK:
 		if (res == NULL)
 			st = "UnlockFailed";	/* the word of both versions */
-		else if (v == CONFIG_OCPP16)
+		else if (v == OCPP_V16)
 			st = !strcmp(w->status, "Unlocked") ? "Unlocked" :
 			    !strcmp(w->status, "NotSupported") ? "NotSupported" :
 			    "UnlockFailed";
@@ -1281,11 +1282,11 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 		return;
 	case UP_DOWN_RESET:
 		down_reply(w, up_reply_status(w->no > 0 ? "Rejected" :
-		    w->scheduled > 0 && v != CONFIG_OCPP16 ? "Scheduled" :
+		    w->scheduled > 0 && v != OCPP_V16 ? "Scheduled" :
 		    "Accepted"));
 		return;
 	case UP_DOWN_REMOTE_START:
-		down_reply(w, v == CONFIG_OCPP16 ? up_reply_status(w->yes ?
+		down_reply(w, v == OCPP_V16 ? up_reply_status(w->yes ?
 		    "Accepted" : "Rejected") : up_reply_start(w->yes ? "Accepted" :
 		    "Rejected", NULL));
 		return;
@@ -1325,7 +1326,7 @@ session_by_up_tx(struct uplink *ul, const char *tx_id)
 	int64_t sid = 0;
 	size_t n = site_charger_count(ul->site);
 
-	if (ul->v == CONFIG_OCPP16) {
+	if (ul->v == OCPP_V16) {
 		if (store_uplink_tx_find(ul->store, tx_id, &sid) != STORE_OK)
 			return NULL;
 	} else {
@@ -1414,7 +1415,7 @@ set_setting(struct uplink *ul, const struct ocpp_key *k)
 	};
 	struct up_setting s[UP_MAX_SETTINGS];
 	int n = settings(ul, s);
-	bool v16 = ul->v == CONFIG_OCPP16;
+	bool v16 = ul->v == OCPP_V16;
 	char *end;
 	long val;
 
@@ -1670,18 +1671,12 @@ handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	(void)rpc;
 	rc = schema_validate(ul->sv, action, SCHEMA_REQUEST, payload, &serr);
 	if (rc != SCHEMA_OK) {
-		enum rpc_errcode code = rc == SCHEMA_OCCURRENCE ?
-		    RPC_OCCURRENCE_CONSTRAINT_VIOLATION : rc == SCHEMA_TYPE ?
-		    RPC_TYPE_CONSTRAINT_VIOLATION : rc == SCHEMA_PROPERTY ?
-		    RPC_PROPERTY_CONSTRAINT_VIOLATION : RPC_FORMAT_VIOLATION;
 		log_warn(MOD, "refused action=%s why=%s", action, serr.description);
-		rpc_reply_error(call, code, serr.description, NULL);
+		rpc_reply_error(call, schema_errcode(rc), serr.description, NULL);
 		goto out;
 	}
 	if (up_decode_down(ul->v, action, payload, d, &err) != 0) {
-		rpc_reply_error(call, err.violation == OCPP_VIOLATION_OCCURRENCE ?
-		    RPC_OCCURRENCE_CONSTRAINT_VIOLATION :
-		    RPC_PROPERTY_CONSTRAINT_VIOLATION, err.text, NULL);
+		rpc_reply_error(call, err.code, err.text, NULL);
 		goto out;
 	}
 	log_info(MOD, "request action=%s evse=%d", action, d->evse);
@@ -1690,7 +1685,7 @@ handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	case UP_DOWN_REMOTE_START:
 		e = d->evse > 0 ? evse_of(ul, d->evse) : free_evse(ul);
 		if (e == NULL || !e->charger->connected || e->session != NULL) {
-			rpc_reply(call, ul->v == CONFIG_OCPP16 ?
+			rpc_reply(call, ul->v == OCPP_V16 ?
 			    up_reply_status("Rejected") :
 			    up_reply_start("Rejected", NULL));
 			break;
@@ -1725,7 +1720,7 @@ handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	case UP_DOWN_UNLOCK:
 		e = evse_of(ul, d->evse);
 		if (e == NULL || !e->charger->connected) {
-			rpc_reply(call, up_reply_status(ul->v == CONFIG_OCPP16 ?
+			rpc_reply(call, up_reply_status(ul->v == OCPP_V16 ?
 			    (e ? "UnlockFailed" : "NotSupported") :
 			    (e ? "UnlockFailed" : "UnknownConnector")));
 			break;
@@ -1810,7 +1805,7 @@ handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 		break;
 	case UP_DOWN_NONE:
 	default:
-		rpc_reply_error(call, RPC_NOT_SUPPORTED, "not supported by this "
+		rpc_reply_error(call, OCPP_ERR_NOT_SUPPORTED, "not supported by this "
 		    "charge point", NULL);
 		break;
 	}
@@ -1838,7 +1833,7 @@ uplink_ems_limit(struct uplink *ul, const double *limit_a)
 	const char *action;
 	bool moved = false;
 
-	if (ul->v != CONFIG_OCPP201)
+	if (ul->v != OCPP_V201)
 		return;
 	if (limit_a == NULL) {
 		if (ul->ems_notified && up_ok(ul)) {
@@ -1871,9 +1866,9 @@ take_config(struct uplink *ul, const struct config *cfg)
 	/* The version is fixed for the life of the uplink: the handler
 	 * table and the outbox's payloads are written for it. */
 	if (ul->handlers == NULL) {
-		ul->v = ul->up->version == CONFIG_OCPP16 ? CONFIG_OCPP16 :
-		    CONFIG_OCPP201;
-		ul->sv = ul->v == CONFIG_OCPP16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201;
+		ul->v = ul->up->version == OCPP_V16 ? OCPP_V16 :
+		    OCPP_V201;
+		ul->sv = ul->v == OCPP_V16 ? OCPP_V16 : OCPP_V201;
 	}
 	ul->meter_interval_s = meta_int(ul, "uplink.MeterInterval",
 	    ul->up->meter_interval_s);
@@ -1905,8 +1900,8 @@ uplink_new(struct event_base *base, const struct config *cfg,
 		abort();
 	for (size_t i = 0; i < sizeof down_actions / sizeof *down_actions; i++)
 		if (schema_has_action(ul->sv, down_actions[i]))
-			rpc_handlers_add(ul->handlers, ul->v == CONFIG_OCPP16 ?
-			    RPC_V16 : RPC_V201, down_actions[i], handle_down, ul);
+			rpc_handlers_add(ul->handlers, ul->v == OCPP_V16 ?
+			    OCPP_V16 : OCPP_V201, down_actions[i], handle_down, ul);
 	ul->reconnect_ev = evtimer_new(base, on_reconnect, ul);
 	ul->boot_ev = evtimer_new(base, on_boot_ev, ul);
 	ul->heartbeat_ev = evtimer_new(base, on_heartbeat, ul);
@@ -1933,7 +1928,7 @@ uplink_new(struct event_base *base, const struct config *cfg,
 	if (ul->meter_interval_s > 0)
 		arm(ul->meter_ev, ul->meter_interval_s);
 	log_info(MOD, "starting url=%s id=%s version=%s outbox=%lld",
-	    ul->up->url, ul->up->id, config_version_name(ul->v),
+	    ul->up->url, ul->up->id, ocpp_version_name(ul->v),
 	    (long long)ul->depth);
 	connect_now(ul);
 	return ul;

@@ -51,6 +51,7 @@
 #include "core/config.h"
 #include "ocpp/model.h"
 #include "roles/auth.h"
+#include "site/site.h"
 
 struct uplink;
 struct site;

@@ -285,7 +285,7 @@ charger_add(struct site *s, const char *id)
 		abort();
 	copy(ch->id, sizeof ch->id, id);
 	ch->site = s;
-	ch->version = CONFIG_OCPP16;
+	ch->version = OCPP_V16;
 	ch->max_evses = s->max_evses;
 	ch->max_connectors = s->max_connectors;
 	s->chargers[s->nchargers++] = ch;
@@ -557,8 +557,8 @@ load_charger(const struct store_charger_row *r, void *arg)
 
 	if (ch == NULL)
 		ch = charger_add(s, r->id);
-	if (r->ocpp_version >= 0 && r->ocpp_version < CONFIG_OCPP_NVERSIONS)
-		ch->version = (enum config_ocpp_version)r->ocpp_version;
+	if (r->ocpp_version >= 0 && r->ocpp_version < OCPP_NVERSIONS)
+		ch->version = (enum ocpp_version)r->ocpp_version;
 	/* A restart is a new connection: the charger boots again. */
 	ch->boot = SITE_BOOT_NONE;
 	ch->approved = r->approved != 0;
@@ -895,7 +895,7 @@ site_generation(const struct site *s)
 
 struct site_charger *
 site_charger_connected(struct site *s, const char *id,
-    enum config_ocpp_version v, int64_t now_ms)
+    enum ocpp_version v, int64_t now_ms)
 {
 	struct site_charger *ch = site_charger(s, id);
 

@@ -44,19 +44,11 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "types/neutral.h"
+#include "types/ocpp.h"
 
 struct store;
 struct site;
-
-#define SITE_ID_LEN 49		/* charger ids: 48 + NUL */
-#define SITE_TOKEN_LEN 37	/* id tokens and transaction ids: 36 + NUL */
-#define SITE_TEXT_LEN 51	/* vendor, model, firmware: 50 + NUL */
-#define SITE_MAX_EVSES 32	/* per charger */
-#define SITE_MAX_CONNECTORS 4	/* per EVSE */
-
-_Static_assert(CONFIG_EVSES_MAX <= SITE_MAX_EVSES &&
-    CONFIG_CONNECTORS_MAX <= SITE_MAX_CONNECTORS,
-    "the configuration may allow what the model cannot hold");
 
 enum site_err {
 	SITE_OK = 0,
@@ -64,51 +56,6 @@ enum site_err {
 	SITE_ERR_BAD_EVSE = -2,		/* evse or connector out of range */
 	SITE_ERR_NO_SESSION = -3,
 	SITE_ERR_STORE = -4,		/* the state file refused a write */
-};
-
-/* What an EVSE is doing, in the gateway's terms. */
-enum site_status {
-	SITE_STATUS_UNKNOWN = 0,	/* never reported */
-	SITE_STATUS_AVAILABLE,
-	SITE_STATUS_OCCUPIED,		/* vehicle plugged in / preparing, not charging */
-	SITE_STATUS_CHARGING,
-	SITE_STATUS_SUSPENDED_EV,
-	SITE_STATUS_SUSPENDED_EVSE,
-	SITE_STATUS_FINISHING,
-	SITE_STATUS_RESERVED,
-	SITE_STATUS_UNAVAILABLE,
-	SITE_STATUS_FAULTED,
-	SITE_STATUS_COUNT,
-};
-
-enum site_boot {
-	SITE_BOOT_NONE = 0,		/* connected, no BootNotification yet */
-	SITE_BOOT_ACCEPTED,
-	SITE_BOOT_PENDING,
-	SITE_BOOT_REJECTED,
-};
-
-/* Which fields of a reading are present. */
-enum site_reading_have {
-	SITE_HAVE_CURRENT = 1 << 0,	/* current_a[] (per charger phase) */
-	SITE_HAVE_OFFERED = 1 << 1,
-	SITE_HAVE_POWER = 1 << 2,
-	SITE_HAVE_ENERGY = 1 << 3,
-	SITE_HAVE_VOLTAGE = 1 << 4,
-	SITE_HAVE_SOC = 1 << 5,
-};
-
-/* A meter reading, normalised: A, W, Wh, V, percent. Phases are the
- * charger's own L1..L3 (the allocator maps them onto the grid's). */
-struct site_reading {
-	int64_t ts_ms;
-	unsigned have;			/* enum site_reading_have bits */
-	double current_a[3];
-	double offered_a;
-	double power_w;
-	double energy_wh;		/* the register, not a delta */
-	double voltage_v[3];
-	double soc_pct;
 };
 
 /* Smart-charging capabilities, learnt after boot. */
@@ -150,7 +97,7 @@ struct site_charger {
 	int first_evse;			/* configured number of EVSE 1; 0 none */
 	bool approved;			/* unknown charger approved (web page) */
 	bool connected;
-	enum config_ocpp_version version;
+	enum ocpp_version version;
 	enum site_boot boot;
 	char vendor[SITE_TEXT_LEN], model[SITE_TEXT_LEN];
 	char serial[SITE_TEXT_LEN], firmware[SITE_TEXT_LEN];
@@ -167,20 +114,6 @@ struct site_charger {
 	/* [0] = EVSE 1; the first nevses exist, each allocated when first
 	 * seen, so a charger costs memory for the EVSEs it has, not for 32. */
 	struct site_evse *evses[SITE_MAX_EVSES];
-};
-
-struct site_session {
-	int64_t id;			/* ours; unique across restarts */
-	struct site_evse *evse;
-	int connector;
-	char charger_tx_id[SITE_TOKEN_LEN];
-	char id_token[SITE_TOKEN_LEN];
-	int64_t start_ms, stop_ms;	/* stop_ms 0 while open */
-	double meter_start_wh, meter_stop_wh;
-	char stop_reason[SITE_TOKEN_LEN];
-	int last_seq_no;		/* 2.0.1 TransactionEvent seqNo; -1 none */
-	bool offline;			/* started while the charger was offline */
-	bool open;
 };
 
 enum site_event_type {
@@ -282,7 +215,7 @@ unsigned site_generation(const struct site *s);
 /* A charger connected with version v; an unknown id is added (configured
  * false) so that it can boot as Pending. Returns the charger. */
 struct site_charger *site_charger_connected(struct site *s, const char *id,
-    enum config_ocpp_version v, int64_t now_ms);
+    enum ocpp_version v, int64_t now_ms);
 
 /* The connection of ch closed. */
 void site_charger_disconnected(struct site *s, struct site_charger *ch,

@@ -92,7 +92,7 @@ int store_count_start(struct store *st, int64_t *count);
  */
 struct store_charger_row {
 	const char *id;
-	int ocpp_version;		/* enum config_ocpp_version */
+	int ocpp_version;		/* enum ocpp_version */
 	int boot;			/* enum site_boot */
 	int approved;
 	const char *vendor, *model, *serial, *firmware;
@@ -212,7 +212,7 @@ struct store_outbox_row {
 	int64_t seq;			/* assigned on insert; the order */
 	int kind;			/* enum store_outbox_kind */
 	int64_t session_id;		/* 0: not about a session */
-	int version;			/* enum config_ocpp_version of payload */
+	int version;			/* enum ocpp_version of payload */
 	char action[48];
 	char *payload;			/* JSON; read: malloc'd, caller frees */
 	int64_t created_ms;

@@ -25,7 +25,6 @@
 
 #include <openssl/rand.h>
 
-#include "ocpp/schema.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -66,7 +65,7 @@ struct rpc {
 };
 
 struct handler_entry {
-	enum rpc_version v;
+	enum ocpp_version v;
 	char *action;
 	rpc_handler_fn fn;
 	void *arg;
@@ -79,147 +78,11 @@ struct rpc_handlers {
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const errnames[RPC_NERRCODES][2] = {
-	[RPC_ERRCODE_OTHER] = { "GenericError", "GenericError" },
-	[RPC_NOT_IMPLEMENTED] = { "NotImplemented", "NotImplemented" },
-	[RPC_NOT_SUPPORTED] = { "NotSupported", "NotSupported" },
-	[RPC_INTERNAL_ERROR] = { "InternalError", "InternalError" },
-	[RPC_PROTOCOL_ERROR] = { "ProtocolError", "ProtocolError" },
-	[RPC_SECURITY_ERROR] = { "SecurityError", "SecurityError" },
-	[RPC_FORMAT_VIOLATION] = { "FormationViolation", "FormatViolation" },
-	[RPC_PROPERTY_CONSTRAINT_VIOLATION] = { "PropertyConstraintViolation",
-		"PropertyConstraintViolation" },
-	[RPC_OCCURRENCE_CONSTRAINT_VIOLATION] = {
-		"OccurenceConstraintViolation", "OccurrenceConstraintViolation" },
-	[RPC_TYPE_CONSTRAINT_VIOLATION] = { "TypeConstraintViolation",
-		"TypeConstraintViolation" },
-	[RPC_GENERIC_ERROR] = { "GenericError", "GenericError" },
-	/* 1.6 has no word for a broken frame but FormationViolation. */
-	[RPC_FRAMEWORK_ERROR] = { "FormationViolation", "RpcFrameworkError" },
-	[RPC_MESSAGE_TYPE_NOT_SUPPORTED] = { "GenericError",
-		"MessageTypeNotSupported" },
-};
-
-const char *
-rpc_errcode_name(enum rpc_errcode code, enum rpc_version v)
-{
-	if ((int)code < 0 || code >= RPC_NERRCODES)
-		code = RPC_GENERIC_ERROR;
-	return errnames[code][v == RPC_V16 ? 0 : 1];
-}
-
-enum rpc_errcode
-rpc_errcode_parse(const char *name)
-{
-	for (int c = 1; c < RPC_NERRCODES; c++) {
-		/* FormationViolation is RPC_FORMAT_VIOLATION on input. */
-		if (c == RPC_FRAMEWORK_ERROR) {
-			if (strcmp(name, errnames[c][1]) == 0)
-				return RPC_FRAMEWORK_ERROR;
-			continue;
-		}
-		if (c == RPC_MESSAGE_TYPE_NOT_SUPPORTED) {
-			if (strcmp(name, errnames[c][1]) == 0)
-				return RPC_MESSAGE_TYPE_NOT_SUPPORTED;
-			continue;
-		}
-		if (strcmp(name, errnames[c][0]) == 0 ||
-		    strcmp(name, errnames[c][1]) == 0)
-			return (enum rpc_errcode)c;
-	}
-	return RPC_ERRCODE_OTHER;
-}
-
-static const char *const version_names[RPC_NVERSIONS] = {
-	"ocpp1.6", "ocpp2.0.1", "ocpp2.1",
-};
-
-const char *
-rpc_version_name(enum rpc_version v)
-{
-	return (int)v >= 0 && v < RPC_NVERSIONS ? version_names[v] : "?";
-}
-
-int
-rpc_version_parse(const char *subprotocol, enum rpc_version *out)
-{
-	for (int v = 0; v < RPC_NVERSIONS; v++)
-		if (strcmp(subprotocol, version_names[v]) == 0) {
-			*out = (enum rpc_version)v;
-			return RPC_OK;
-		}
-	return RPC_E_ARG;
-}
-
-/* Every OCPP 2.1 action, sorted (strcmp) for bsearch. The 1.6 and 2.0.1
- * action sets are not repeated here: ocpp/schema has a table for every
- * message of those versions and answers for them. */
-static const char *const actions21[] = {
-	"AFRRSignal", "AdjustPeriodicEventStream", "Authorize", "BatterySwap",
-	"BootNotification", "CancelReservation", "CertificateSigned",
-	"ChangeAvailability", "ChangeTransactionTariff", "ClearCache",
-	"ClearChargingProfile", "ClearDERControl", "ClearDisplayMessage",
-	"ClearTariffs", "ClearVariableMonitoring", "ClearedChargingLimit",
-	"ClosePeriodicEventStream", "CostUpdated", "CustomerInformation",
-	"DataTransfer", "DeleteCertificate", "FirmwareStatusNotification",
-	"Get15118EVCertificate", "GetBaseReport", "GetCertificateChainStatus",
-	"GetCertificateStatus", "GetChargingProfiles", "GetCompositeSchedule",
-	"GetDERControl", "GetDisplayMessages", "GetInstalledCertificateIds",
-	"GetLocalListVersion", "GetLog", "GetMonitoringReport",
-	"GetPeriodicEventStream", "GetReport", "GetTariffs",
-	"GetTransactionStatus", "GetVariables", "Heartbeat",
-	"InstallCertificate", "LogStatusNotification", "MeterValues",
-	"NotifyAllowedEnergyTransfer", "NotifyChargingLimit",
-	"NotifyCustomerInformation", "NotifyDERAlarm", "NotifyDERStartStop",
-	"NotifyDisplayMessages", "NotifyEVChargingNeeds",
-	"NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport",
-	"NotifyPeriodicEventStream", "NotifyPriorityCharging", "NotifyReport",
-	"NotifySettlement", "NotifyWebPaymentStarted",
-	"OpenPeriodicEventStream", "PublishFirmware",
-	"PublishFirmwareStatusNotification", "PullDynamicScheduleUpdate",
-	"ReportChargingProfiles", "ReportDERControl", "RequestBatterySwap",
-	"RequestStartTransaction", "RequestStopTransaction",
-	"ReservationStatusUpdate", "ReserveNow", "Reset",
-	"SecurityEventNotification", "SendLocalList", "SetChargingProfile",
-	"SetDERControl", "SetDefaultTariff", "SetDisplayMessage",
-	"SetMonitoringBase", "SetMonitoringLevel", "SetNetworkProfile",
-	"SetVariableMonitoring", "SetVariables", "SignCertificate",
-	"StatusNotification", "TransactionEvent", "TriggerMessage",
-	"UnlockConnector", "UnpublishFirmware", "UpdateDynamicSchedule",
-	"UpdateFirmware", "UsePriorityCharging", "VatNumberValidation",
-};
-
-static int
-cmp_action(const void *key, const void *elem)
-{
-	return strcmp(key, *(const char *const *)elem);
-}
-
-bool
-rpc_action_known(enum rpc_version v, const char *action)
-{
-	const char *const *list;
-	size_t n;
-
-	switch (v) {
-	case RPC_V16:
-		return schema_has_action(SCHEMA_OCPP16, action);
-	case RPC_V201:
-		return schema_has_action(SCHEMA_OCPP201, action);
-	case RPC_V21:
-		list = actions21;
-		n = sizeof actions21 / sizeof *actions21;
-		break;
-	default:
-		return false;
-	}
-	return bsearch(action, list, n, sizeof *list, cmp_action) != NULL;
-}
 
 /* ---------------------------------------------------------------- frames */
 
 static int
-bad(struct rpc_frame *f, bool reply, enum rpc_errcode code, const char *why)
+bad(struct rpc_frame *f, bool reply, enum ocpp_errcode code, const char *why)
 {
 	f->reply = reply;
 	f->error = code;
@@ -260,16 +123,16 @@ check_nul(const char *text, size_t len, int payload_at, struct rpc_frame *f)
 		    "U+0000 (\\u0000) is not accepted", field);
 		f->payload_refused = true;
 		return bad(f, f->type == RPC_MSG_CALL,
-		    RPC_PROPERTY_CONSTRAINT_VIOLATION, f->why_text);
+		    OCPP_ERR_PROPERTY, f->why_text);
 	}
 	if (strncmp(path, "[1]", 3) == 0)
 		strcpy(f->id, "-1");	/* the id itself: cut short */
-	return bad(f, f->type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+	return bad(f, f->type == RPC_MSG_CALL, OCPP_ERR_FRAMEWORK,
 	    "a string of the message holds U+0000 (\\u0000)");
 }
 
 int
-rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
+rpc_frame_parse(const char *text, size_t len, enum ocpp_version v,
     struct rpc_frame *f)
 {
 	const char *end = NULL;
@@ -290,15 +153,15 @@ rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
 		}
 	}
 	if (f->root == NULL)
-		return bad(f, true, RPC_FRAMEWORK_ERROR,
+		return bad(f, true, OCPP_ERR_FRAMEWORK,
 		    "message is not valid JSON");
 	if (!cJSON_IsArray(f->root))
-		return bad(f, true, RPC_FRAMEWORK_ERROR,
+		return bad(f, true, OCPP_ERR_FRAMEWORK,
 		    "message is not a JSON array");
 	n = cJSON_GetArraySize(f->root);
 	type_it = f->root->child;
 	if (type_it == NULL || !is_small_int(type_it, &type))
-		return bad(f, true, RPC_FRAMEWORK_ERROR,
+		return bad(f, true, OCPP_ERR_FRAMEWORK,
 		    "message type is not an integer");
 	id_it = type_it->next;
 	id_ok = cJSON_IsString(id_it) && id_it->valuestring[0] != '\0' &&
@@ -306,41 +169,41 @@ rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
 	if (id_ok)
 		strcpy(f->id, id_it->valuestring);
 	known = (type >= RPC_MSG_CALL && type <= RPC_MSG_CALLERROR) ||
-	    (v == RPC_V21 && (type == RPC_MSG_CALLRESULTERROR ||
+	    (v == OCPP_V21 && (type == RPC_MSG_CALLRESULTERROR ||
 	    type == RPC_MSG_SEND));
 	f->type = type;
 	if (!known) {
-		if (v == RPC_V16)
-			return bad(f, false, RPC_GENERIC_ERROR,
+		if (v == OCPP_V16)
+			return bad(f, false, OCPP_ERR_GENERIC,
 			    "unknown message type");
-		return bad(f, true, RPC_MESSAGE_TYPE_NOT_SUPPORTED,
+		return bad(f, true, OCPP_ERR_MESSAGE_TYPE,
 		    "unknown message type");
 	}
 	if (!id_ok) {
 		strcpy(f->id, "-1");
-		return bad(f, type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+		return bad(f, type == RPC_MSG_CALL, OCPP_ERR_FRAMEWORK,
 		    "message id is not a string of 1 to 36 characters");
 	}
 	switch (type) {
 	case RPC_MSG_CALL:
 	case RPC_MSG_SEND:
 		if (n != 4)
-			return bad(f, type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+			return bad(f, type == RPC_MSG_CALL, OCPP_ERR_FRAMEWORK,
 			    "a CALL has 4 elements");
 		it = id_it->next;
 		if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
-			return bad(f, type == RPC_MSG_CALL, RPC_FRAMEWORK_ERROR,
+			return bad(f, type == RPC_MSG_CALL, OCPP_ERR_FRAMEWORK,
 			    "action is not a string");
 		f->action = it->valuestring;
 		it = it->next;
 		if (!cJSON_IsObject(it))
-			return bad(f, type == RPC_MSG_CALL, RPC_FORMAT_VIOLATION,
+			return bad(f, type == RPC_MSG_CALL, OCPP_ERR_FORMAT,
 			    "payload is not a JSON object");
 		f->payload = it;
 		break;
 	case RPC_MSG_CALLRESULT:
 		if (n != 3 || !cJSON_IsObject(id_it->next))
-			return bad(f, false, RPC_FORMAT_VIOLATION,
+			return bad(f, false, OCPP_ERR_FORMAT,
 			    "a CALLRESULT is [3, id, {payload}]");
 		f->payload = id_it->next;
 		return check_nul(text, len, 2, f);
@@ -349,10 +212,10 @@ rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
 		if ((n != 4 && n != 5) || !cJSON_IsString(it) ||
 		    !cJSON_IsString(it->next) ||
 		    (n == 5 && !cJSON_IsObject(it->next->next)))
-			return bad(f, false, RPC_FORMAT_VIOLATION, "a CALLERROR is "
+			return bad(f, false, OCPP_ERR_FORMAT, "a CALLERROR is "
 			    "[4, id, code, description, {details}]");
 		f->code_name = it->valuestring;
-		f->code = rpc_errcode_parse(it->valuestring);
+		f->code = ocpp_errcode_parse(it->valuestring);
 		f->description = it->next->valuestring;
 		f->details = n == 5 ? it->next->next : NULL;
 		return check_nul(text, len, 0, f);
@@ -399,12 +262,12 @@ rpc_handlers_new(void)
 }
 
 int
-rpc_handlers_add(struct rpc_handlers *h, enum rpc_version v,
+rpc_handlers_add(struct rpc_handlers *h, enum ocpp_version v,
     const char *action, rpc_handler_fn fn, void *arg)
 {
 	struct handler_entry *e;
 
-	if ((int)v < 0 || v >= RPC_NVERSIONS || action == NULL ||
+	if ((int)v < 0 || v >= OCPP_NVERSIONS || action == NULL ||
 	    action[0] == '\0' || strlen(action) > ACTION_MAX || fn == NULL)
 		return RPC_E_ARG;
 	for (size_t i = 0; i < h->n; i++)
@@ -427,7 +290,7 @@ rpc_handlers_add(struct rpc_handlers *h, enum rpc_version v,
 }
 
 static const struct handler_entry *
-handler_find(const struct rpc_handlers *h, enum rpc_version v,
+handler_find(const struct rpc_handlers *h, enum ocpp_version v,
     const char *action)
 {
 	if (h == NULL)
@@ -507,7 +370,7 @@ send_text(struct rpc *rpc, const char *text, size_t len)
 }
 
 static int
-send_error(struct rpc *rpc, const char *id, enum rpc_errcode code,
+send_error(struct rpc *rpc, const char *id, enum ocpp_errcode code,
     const char *description, cJSON *details)
 {
 	cJSON *a = frame_head(RPC_MSG_CALLERROR, id);
@@ -515,7 +378,7 @@ send_error(struct rpc *rpc, const char *id, enum rpc_errcode code,
 	char *s;
 	int r;
 
-	cJSON_AddItemToArray(a, cJSON_CreateString(rpc_errcode_name(code,
+	cJSON_AddItemToArray(a, cJSON_CreateString(ocpp_errcode_name(code,
 	    rpc->o.version)));
 	cJSON_AddItemToArray(a, cJSON_CreateString(description ? description :
 	    ""));
@@ -667,7 +530,7 @@ rpc_send_message(struct rpc *rpc, const char *action, cJSON *payload)
 	char *s;
 	int r;
 
-	if (rpc->o.version != RPC_V21 || action == NULL || action[0] == '\0') {
+	if (rpc->o.version != OCPP_V21 || action == NULL || action[0] == '\0') {
 		cJSON_Delete(payload);
 		return RPC_E_ARG;
 	}
@@ -712,7 +575,7 @@ rpc_reply(struct rpc_call *call, cJSON *result)
 	if (result != NULL && !cJSON_IsObject(result)) {
 		/* A codec bug, not the peer's fault: say so to the peer. */
 		cJSON_Delete(result);
-		r = send_error(rpc, call->id, RPC_INTERNAL_ERROR,
+		r = send_error(rpc, call->id, OCPP_ERR_INTERNAL,
 		    "the answer is not an object", NULL);
 		free(call);
 		return r;
@@ -727,7 +590,7 @@ rpc_reply(struct rpc_call *call, cJSON *result)
 }
 
 int
-rpc_reply_error(struct rpc_call *call, enum rpc_errcode code,
+rpc_reply_error(struct rpc_call *call, enum ocpp_errcode code,
     const char *description, cJSON *details)
 {
 	struct rpc *rpc = call->rpc;
@@ -774,12 +637,12 @@ handle_call(struct rpc *rpc, const struct rpc_frame *f)
 	if (f->type == RPC_MSG_CALL) {
 		for (call = rpc->inbound; call != NULL; call = call->next)
 			if (strcmp(call->id, f->id) == 0) {
-				send_error(rpc, f->id, RPC_GENERIC_ERROR, "a call "
+				send_error(rpc, f->id, OCPP_ERR_GENERIC, "a call "
 				    "with this id is still being processed", NULL);
 				return;
 			}
 		if (rpc->ninbound >= rpc->o.max_inbound) {
-			send_error(rpc, f->id, RPC_GENERIC_ERROR, "too many "
+			send_error(rpc, f->id, OCPP_ERR_GENERIC, "too many "
 			    "calls at once; wait for the answers", NULL);
 			return;
 		}
@@ -787,15 +650,16 @@ handle_call(struct rpc *rpc, const struct rpc_frame *f)
 	h = strlen(f->action) <= ACTION_MAX ?
 	    handler_find(rpc->o.handlers, rpc->o.version, f->action) : NULL;
 	if (h == NULL) {
-		bool known = rpc_action_known(rpc->o.version, f->action);
+		bool known = rpc->o.action_known != NULL &&
+		    rpc->o.action_known(rpc->o.version, f->action);
 
 		log_info(rpc->logmod, "no handler charger=%s action=%s "
 		    "answer=%s", log_esc(esc, sizeof esc, ws_conn_id(rpc->conn)),
 		    log_esc(aesc, sizeof aesc, f->action),
 		    known ? "NotSupported" : "NotImplemented");
 		if (f->type == RPC_MSG_CALL)
-			send_error(rpc, f->id, known ? RPC_NOT_SUPPORTED :
-			    RPC_NOT_IMPLEMENTED, known ? "action not supported" :
+			send_error(rpc, f->id, known ? OCPP_ERR_NOT_SUPPORTED :
+			    OCPP_ERR_NOT_IMPLEMENTED, known ? "action not supported" :
 			    "unknown action", NULL);
 		return;
 	}
@@ -837,7 +701,7 @@ handle_response(struct rpc *rpc, const struct rpc_frame *f, bool malformed)
 		 * U+0000. */
 		res.outcome = RPC_OUTCOME_ERROR;
 		res.code = f->error;
-		res.code_name = rpc_errcode_name(f->error, rpc->o.version);
+		res.code_name = ocpp_errcode_name(f->error, rpc->o.version);
 		res.description = f->why;
 	} else if (f->type == RPC_MSG_CALLRESULT) {
 		res.outcome = RPC_OUTCOME_RESULT;
@@ -868,7 +732,7 @@ on_message(struct ws_conn *conn, const char *text, size_t len, void *arg)
 		log_warn(rpc->logmod, "bad message charger=%s type=%d id=%s "
 		    "error=\"%s\" answer=%s", log_esc(esc, sizeof esc,
 		    ws_conn_id(rpc->conn)), f.type, log_esc(idesc, sizeof idesc,
-		    f.id), f.why, f.reply ? rpc_errcode_name(f.error,
+		    f.id), f.why, f.reply ? ocpp_errcode_name(f.error,
 		    rpc->o.version) : "none");
 		if (f.reply)
 			send_error(rpc, f.id, f.error, f.why, NULL);
@@ -899,7 +763,7 @@ on_message(struct ws_conn *conn, const char *text, size_t len, void *arg)
 	default:	/* CALLRESULTERROR: the peer could not use our answer */
 		log_warn(rpc->logmod, "peer refused our answer charger=%s id=%s "
 		    "code=%s", log_esc(esc, sizeof esc, ws_conn_id(rpc->conn)),
-		    log_esc(idesc, sizeof idesc, f.id), rpc_errcode_name(f.code,
+		    log_esc(idesc, sizeof idesc, f.id), ocpp_errcode_name(f.code,
 		    rpc->o.version));
 		break;
 	}
@@ -999,7 +863,7 @@ rpc_free(struct rpc *rpc)
 	rpc_destroy(rpc);
 }
 
-enum rpc_version
+enum ocpp_version
 rpc_version(const struct rpc *rpc)
 {
 	return rpc->o.version;

@@ -16,7 +16,8 @@
  * Inbound: CALLs are dispatched to the handler registered for (version,
  * action). The handler answers with rpc_reply() or rpc_reply_error(), at
  * once or later (asynchronously). No handler: NotSupported when OCPP
- * defines the action for that version, NotImplemented otherwise. A frame
+ * defines the action for that version (opts.action_known), NotImplemented
+ * otherwise. A frame
  * that is not a JSON array of the right shape is answered as Part 4 and
  * the 1.6 specification say, with "-1" as the id when none can be read:
  *
@@ -36,11 +37,11 @@
  * not count toward max_bad_messages; a response holding one completes its
  * call as an error with that description.
  *
- * Error codes: enum rpc_errcode has one value per meaning;
- * rpc_errcode_name() spells it for a version (1.6 has FormationViolation
- * and OccurenceConstraintViolation), rpc_errcode_parse() accepts every
+ * Error codes: enum ocpp_errcode has one value per meaning;
+ * ocpp_errcode_name() spells it for a version (1.6 has FormationViolation
+ * and OccurenceConstraintViolation), ocpp_errcode_parse() accepts every
  * spelling. Payload validation is not done here: the codecs answer with
- * rpc_reply_error(call, RPC_TYPE_CONSTRAINT_VIOLATION, ...) and friends.
+ * rpc_reply_error(call, OCPP_ERR_TYPE, ...) and friends.
  *
  * Lifetime: rpc_new() takes over a connection's callbacks. When the
  * connection ends (either side, any reason), outstanding and queued calls
@@ -59,6 +60,7 @@
 #include <event2/event.h>
 
 #include "transport/ws.h"
+#include "types/ocpp.h"
 
 #define RPC_ID_MAX 36		/* message ids, both ways */
 
@@ -74,13 +76,6 @@ enum rpc_err {
 	RPC_E_FRAME = -4,	/* rpc_frame_parse: not a valid frame */
 };
 
-enum rpc_version {
-	RPC_V16 = 0,
-	RPC_V201,
-	RPC_V21,
-	RPC_NVERSIONS,
-};
-
 enum rpc_msg_type {
 	RPC_MSG_CALL = 2,
 	RPC_MSG_CALLRESULT = 3,
@@ -88,40 +83,6 @@ enum rpc_msg_type {
 	RPC_MSG_CALLRESULTERROR = 5,	/* 2.1 */
 	RPC_MSG_SEND = 6,		/* 2.1 */
 };
-
-/* CallError codes, one value per meaning. */
-enum rpc_errcode {
-	RPC_ERRCODE_OTHER = 0,		/* received a code we do not know */
-	RPC_NOT_IMPLEMENTED,
-	RPC_NOT_SUPPORTED,
-	RPC_INTERNAL_ERROR,
-	RPC_PROTOCOL_ERROR,
-	RPC_SECURITY_ERROR,
-	RPC_FORMAT_VIOLATION,		/* 1.6: FormationViolation */
-	RPC_PROPERTY_CONSTRAINT_VIOLATION,
-	RPC_OCCURRENCE_CONSTRAINT_VIOLATION, /* 1.6: OccurenceConstraint... */
-	RPC_TYPE_CONSTRAINT_VIOLATION,
-	RPC_GENERIC_ERROR,
-	RPC_FRAMEWORK_ERROR,		/* 2.x RpcFrameworkError; 1.6: Formation- */
-	RPC_MESSAGE_TYPE_NOT_SUPPORTED,	/* 2.x; 1.6: GenericError */
-	RPC_NERRCODES,
-};
-
-/* The wire name of code for version v. */
-const char *rpc_errcode_name(enum rpc_errcode code, enum rpc_version v);
-
-/* The code for a wire name, any version's spelling; RPC_ERRCODE_OTHER for
- * names no version defines. */
-enum rpc_errcode rpc_errcode_parse(const char *name);
-
-/* "ocpp1.6", "ocpp2.0.1", "ocpp2.1". */
-const char *rpc_version_name(enum rpc_version v);
-
-/* The version of a subprotocol name. Returns RPC_OK or RPC_E_ARG. */
-int rpc_version_parse(const char *subprotocol, enum rpc_version *out);
-
-/* True when OCPP version v defines action (in either direction). */
-bool rpc_action_known(enum rpc_version v, const char *action);
 
 /* ---------------------------------------------------------------- frames */
 
@@ -132,13 +93,13 @@ struct rpc_frame {
 	char id[RPC_ID_MAX + 1];	/* "-1" when unreadable */
 	const char *action;		/* CALL, SEND */
 	const cJSON *payload;		/* CALL, SEND, CALLRESULT */
-	enum rpc_errcode code;		/* CALLERROR, CALLRESULTERROR */
+	enum ocpp_errcode code;		/* CALLERROR, CALLRESULTERROR */
 	const char *code_name;		/* ...as received */
 	const char *description;	/* ...as received ("" if absent) */
 	const cJSON *details;		/* ...as received (NULL if absent) */
 	/* When rpc_frame_parse() fails: */
 	bool reply;			/* answer with a CALLERROR... */
-	enum rpc_errcode error;		/* ...with this code */
+	enum ocpp_errcode error;		/* ...with this code */
 	const char *why;		/* description: static, or why_text */
 	bool payload_refused;		/* a sound frame whose payload was
 					   refused: not a bad message */
@@ -148,7 +109,7 @@ struct rpc_frame {
 /* Parse one text message as version v. Returns RPC_OK, or RPC_E_FRAME with
  * f->reply/error/why saying what to do (and f->type/f->id as far as they
  * could be read). Either way, release f with rpc_frame_clear(). */
-int rpc_frame_parse(const char *text, size_t len, enum rpc_version v,
+int rpc_frame_parse(const char *text, size_t len, enum ocpp_version v,
     struct rpc_frame *f);
 
 /* Free what rpc_frame_parse() allocated. */
@@ -178,7 +139,7 @@ struct rpc_handlers *rpc_handlers_new(void);
 
 /* Register fn for action in version v (replacing any earlier one). The
  * action string is copied. Returns RPC_OK or RPC_E_ARG. */
-int rpc_handlers_add(struct rpc_handlers *h, enum rpc_version v,
+int rpc_handlers_add(struct rpc_handlers *h, enum ocpp_version v,
     const char *action, rpc_handler_fn fn, void *arg);
 
 /* Free a table. Every rpc using it must be gone. NULL is a no-op. */
@@ -187,7 +148,7 @@ void rpc_handlers_free(struct rpc_handlers *h);
 /* ---------------------------------------------------------------- rpc */
 
 struct rpc_opts {
-	enum rpc_version version;
+	enum ocpp_version version;
 	const struct rpc_handlers *handlers;	/* must outlive the rpc */
 	int call_timeout_ms;		/* default 30000 */
 	size_t queue_max;		/* calls waiting behind one; default 32 */
@@ -198,6 +159,11 @@ struct rpc_opts {
 	    void *arg);
 	void *arg;			/* rpc_arg() */
 	const char *log_module;		/* default "rpc" */
+	/* Whether version v defines action (either direction): a CALL with
+	 * no handler is then NotSupported, else NotImplemented. NULL: every
+	 * action without a handler is NotImplemented. The transport knows no
+	 * action names of its own; the owner passes ocpp/schema's. */
+	bool (*action_known)(enum ocpp_version v, const char *action);
 };
 
 /* Run OCPP-J over the open connection conn (its handler is replaced).
@@ -218,7 +184,7 @@ struct rpc_response {
 	const char *action;
 	const char *id;
 	const cJSON *payload;
-	enum rpc_errcode code;
+	enum ocpp_errcode code;
 	const char *code_name;
 	const char *description;
 	const cJSON *details;
@@ -248,7 +214,7 @@ int rpc_reply(struct rpc_call *call, cJSON *result);
 /* Answer call with a CALLERROR: code (spelled for the connection's
  * version), description (may be NULL) and details (taken; NULL means {}).
  * Frees call. Returns as rpc_reply(). */
-int rpc_reply_error(struct rpc_call *call, enum rpc_errcode code,
+int rpc_reply_error(struct rpc_call *call, enum ocpp_errcode code,
     const char *description, cJSON *details);
 
 /* The action, the peer's message id, and the rpc of an inbound call. */
@@ -266,7 +232,7 @@ void rpc_close(struct rpc *rpc, uint16_t code, const char *reason);
 void rpc_free(struct rpc *rpc);
 
 /* The OCPP version the connection speaks. */
-enum rpc_version rpc_version(const struct rpc *rpc);
+enum ocpp_version rpc_version(const struct rpc *rpc);
 
 /* The WebSocket connection underneath (identity, peer, TLS); owned by the
  * rpc: do not close or free it directly. */

@@ -95,7 +95,7 @@ once(struct item *it, enum step s)
 		cJSON_free(t);
 		break;
 	default:
-		if (schema_validate(it->v201 ? SCHEMA_OCPP201 : SCHEMA_OCPP16,
+		if (schema_validate(it->v201 ? OCPP_V201 : OCPP_V16,
 		    "SetChargingProfile", SCHEMA_REQUEST, it->payload, NULL) !=
 		    SCHEMA_OK)
 			abort();

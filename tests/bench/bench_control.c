@@ -132,7 +132,7 @@ struct charger {
 	struct lg *lg;
 	int n;				/* 0-based; its id is LG-%04d of n + 1 */
 	char id[16];
-	enum rpc_version v;
+	enum ocpp_version v;
 	struct ws_conn *ws;		/* while the handshake runs */
 	struct rpc *rpc;		/* once open */
 	bool active;			/* transaction running, first meter sent */
@@ -749,7 +749,7 @@ send_call(struct charger *c, const char *action, cJSON *payload,
 {
 	struct schema_error serr;
 
-	if (schema_validate(c->v == RPC_V16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201,
+	if (schema_validate(c->v == OCPP_V16 ? OCPP_V16 : OCPP_V201,
 	    action, SCHEMA_REQUEST, payload, &serr) != SCHEMA_OK)
 		die("bug: our %s is invalid: %s", action, serr.description);
 	if (rpc_call(c->rpc, action, payload, cb ? cb : on_answer, c) != RPC_OK)
@@ -787,7 +787,7 @@ static void
 send_meter(struct charger *c, rpc_result_fn cb)
 {
 	cJSON *o = cJSON_CreateObject(), *mv, *sv;
-	bool v16 = c->v == RPC_V16;
+	bool v16 = c->v == OCPP_V16;
 	static const char *const ph[] = { "L1", "L2", "L3" };
 
 	c->energy_wh += c->draw_a * 230 * 3 * c->meter_interval_s / 3600.0;
@@ -897,7 +897,7 @@ start_session(struct charger *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (c->v == RPC_V16) {
+	if (c->v == OCPP_V16) {
 		status16(c, "Preparing");
 		cJSON_AddNumberToObject(o, "connectorId", 1);
 		cJSON_AddStringToObject(o, "idTag", TAG);
@@ -954,7 +954,7 @@ send_boot(struct charger *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (c->v == RPC_V16) {
+	if (c->v == OCPP_V16) {
 		cJSON_AddStringToObject(o, "chargePointVendor", "sitegate-bench");
 		cJSON_AddStringToObject(o, "chargePointModel", "loadgen");
 	} else {
@@ -977,7 +977,7 @@ answer(struct rpc_call *call, cJSON *res)
 	struct charger *c = rpc_arg(rpc_call_rpc(call));
 	struct schema_error serr;
 
-	if (schema_validate(c->v == RPC_V16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201,
+	if (schema_validate(c->v == OCPP_V16 ? OCPP_V16 : OCPP_V201,
 	    rpc_call_action(call), SCHEMA_RESPONSE, res, &serr) != SCHEMA_OK)
 		die("bug: our answer to %s is invalid: %s", rpc_call_action(call),
 		    serr.description);
@@ -998,8 +998,8 @@ status_obj(const char *status)
 static bool
 refuse_invalid(struct charger *c, struct rpc_call *call, const cJSON *p)
 {
-	enum schema_version sv = c->v == RPC_V16 ? SCHEMA_OCPP16 :
-	    SCHEMA_OCPP201;
+	enum ocpp_version sv = c->v == OCPP_V16 ? OCPP_V16 :
+	    OCPP_V201;
 	struct schema_error serr;
 	int rc = schema_validate(sv, rpc_call_action(call), SCHEMA_REQUEST, p,
 	    &serr);
@@ -1009,9 +1009,9 @@ refuse_invalid(struct charger *c, struct rpc_call *call, const cJSON *p)
 	c->lg->seen.invalid++;
 	fprintf(stderr, PROG ": %s: invalid %s from the gateway: %s\n", c->id,
 	    rpc_call_action(call), serr.description);
-	rpc_reply_error(call, rc == SCHEMA_TYPE ? RPC_TYPE_CONSTRAINT_VIOLATION :
-	    rc == SCHEMA_OCCURRENCE ? RPC_OCCURRENCE_CONSTRAINT_VIOLATION :
-	    RPC_PROPERTY_CONSTRAINT_VIOLATION, serr.description, NULL);
+	rpc_reply_error(call, rc == SCHEMA_TYPE ? OCPP_ERR_TYPE :
+	    rc == SCHEMA_OCCURRENCE ? OCPP_ERR_OCCURRENCE :
+	    OCPP_ERR_PROPERTY, serr.description, NULL);
 	return true;
 }
 
@@ -1246,7 +1246,7 @@ record_profile(struct charger *c, long long t, double limit, bool unit_a,
 	if (lg->holding) {
 		if (lg->verbose)
 			printf("%.6f %s %s evse %d %s stack %d limit %.1f %s%s%s\n",
-			    (double)t / 1e6, c->id, c->v == RPC_V16 ? "1.6" : "2.0.1",
+			    (double)t / 1e6, c->id, c->v == OCPP_V16 ? "1.6" : "2.0.1",
 			    evse, purpose == 2 ? "TxProfile" : purpose == 1 ?
 			    "TxDefaultProfile" : purpose == 0 ? "MaxProfile" : "?",
 			    stack, limit, unit_a ? "A" : "W", tx[0] ? " tx " : "", tx);
@@ -1375,7 +1375,7 @@ h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	(void)arg;
 	if (refuse_invalid(c, call, payload))
 		return;
-	if (c->v == RPC_V16) {
+	if (c->v == OCPP_V16) {
 		const cJSON *txj;
 
 		evse = json_int(payload, "connectorId", -1);
@@ -1426,37 +1426,37 @@ h_clear_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 /* Commands this benchmark has no use for, answered as a charger that
  * declines them would; counted and named in the output. */
 struct other {
-	enum rpc_version v;
+	enum ocpp_version v;
 	const char *action, *status;
 };
 
 static const struct other others[] = {
-	{ RPC_V16, "GetCompositeSchedule", "Rejected" },
-	{ RPC_V16, "TriggerMessage", "Rejected" },
-	{ RPC_V16, "RemoteStartTransaction", "Rejected" },
-	{ RPC_V16, "RemoteStopTransaction", "Rejected" },
-	{ RPC_V16, "ChangeAvailability", "Accepted" },
-	{ RPC_V16, "Reset", "Rejected" },
-	{ RPC_V16, "UnlockConnector", "NotSupported" },
-	{ RPC_V16, "ClearCache", "Accepted" },
-	{ RPC_V16, "SendLocalList", "NotSupported" },
-	{ RPC_V16, "DataTransfer", "UnknownVendorId" },
-	{ RPC_V16, "ReserveNow", "Rejected" },
-	{ RPC_V16, "CancelReservation", "Rejected" },
-	{ RPC_V201, "GetCompositeSchedule", "Rejected" },
-	{ RPC_V201, "GetChargingProfiles", "NoProfiles" },
-	{ RPC_V201, "TriggerMessage", "Rejected" },
-	{ RPC_V201, "RequestStartTransaction", "Rejected" },
-	{ RPC_V201, "RequestStopTransaction", "Rejected" },
-	{ RPC_V201, "ChangeAvailability", "Accepted" },
-	{ RPC_V201, "Reset", "Rejected" },
-	{ RPC_V201, "UnlockConnector", "UnlockFailed" },
-	{ RPC_V201, "ClearCache", "Accepted" },
-	{ RPC_V201, "SendLocalList", "Failed" },
-	{ RPC_V201, "DataTransfer", "UnknownVendorId" },
-	{ RPC_V201, "GetBaseReport", "NotSupported" },
-	{ RPC_V201, "ReserveNow", "Rejected" },
-	{ RPC_V201, "CancelReservation", "Rejected" },
+	{ OCPP_V16, "GetCompositeSchedule", "Rejected" },
+	{ OCPP_V16, "TriggerMessage", "Rejected" },
+	{ OCPP_V16, "RemoteStartTransaction", "Rejected" },
+	{ OCPP_V16, "RemoteStopTransaction", "Rejected" },
+	{ OCPP_V16, "ChangeAvailability", "Accepted" },
+	{ OCPP_V16, "Reset", "Rejected" },
+	{ OCPP_V16, "UnlockConnector", "NotSupported" },
+	{ OCPP_V16, "ClearCache", "Accepted" },
+	{ OCPP_V16, "SendLocalList", "NotSupported" },
+	{ OCPP_V16, "DataTransfer", "UnknownVendorId" },
+	{ OCPP_V16, "ReserveNow", "Rejected" },
+	{ OCPP_V16, "CancelReservation", "Rejected" },
+	{ OCPP_V201, "GetCompositeSchedule", "Rejected" },
+	{ OCPP_V201, "GetChargingProfiles", "NoProfiles" },
+	{ OCPP_V201, "TriggerMessage", "Rejected" },
+	{ OCPP_V201, "RequestStartTransaction", "Rejected" },
+	{ OCPP_V201, "RequestStopTransaction", "Rejected" },
+	{ OCPP_V201, "ChangeAvailability", "Accepted" },
+	{ OCPP_V201, "Reset", "Rejected" },
+	{ OCPP_V201, "UnlockConnector", "UnlockFailed" },
+	{ OCPP_V201, "ClearCache", "Accepted" },
+	{ OCPP_V201, "SendLocalList", "Failed" },
+	{ OCPP_V201, "DataTransfer", "UnknownVendorId" },
+	{ OCPP_V201, "GetBaseReport", "NotSupported" },
+	{ OCPP_V201, "ReserveNow", "Rejected" },
+	{ OCPP_V201, "CancelReservation", "Rejected" },
 };
 
 static void
@@ -1486,16 +1486,16 @@ charger_handlers(void)
 
 	if (h == NULL)
 		die("out of memory");
-	rpc_handlers_add(h, RPC_V16, "GetConfiguration", h_get_configuration,
+	rpc_handlers_add(h, OCPP_V16, "GetConfiguration", h_get_configuration,
 	    NULL);
-	rpc_handlers_add(h, RPC_V16, "ChangeConfiguration",
+	rpc_handlers_add(h, OCPP_V16, "ChangeConfiguration",
 	    h_change_configuration, NULL);
-	rpc_handlers_add(h, RPC_V201, "GetVariables", h_variables, NULL);
-	rpc_handlers_add(h, RPC_V201, "SetVariables", h_variables, NULL);
-	for (int v = RPC_V16; v <= RPC_V201; v++) {
-		rpc_handlers_add(h, (enum rpc_version)v, "SetChargingProfile",
+	rpc_handlers_add(h, OCPP_V201, "GetVariables", h_variables, NULL);
+	rpc_handlers_add(h, OCPP_V201, "SetVariables", h_variables, NULL);
+	for (int v = OCPP_V16; v <= OCPP_V201; v++) {
+		rpc_handlers_add(h, (enum ocpp_version)v, "SetChargingProfile",
 		    h_set_profile, NULL);
-		rpc_handlers_add(h, (enum rpc_version)v, "ClearChargingProfile",
+		rpc_handlers_add(h, (enum ocpp_version)v, "ClearChargingProfile",
 		    h_clear_profile, NULL);
 	}
 	for (size_t i = 0; i < sizeof others / sizeof *others; i++)
@@ -1568,7 +1568,7 @@ launch(struct lg *lg, int upto)
 		memset(&o, 0, sizeof o);
 		o.url = lg->url;
 		o.id = c->id;
-		o.protocol = c->v == RPC_V16 ? "ocpp1.6" : "ocpp2.0.1";
+		o.protocol = c->v == OCPP_V16 ? "ocpp1.6" : "ocpp2.0.1";
 		o.limits.handshake_timeout_ms = 60000;
 		c->ws = ws_connect(lg->base, &o, &handler, c, &cause);
 		if (c->ws == NULL)
@@ -1607,7 +1607,7 @@ chargers_connect(struct lg *lg, int n)
 		c->lg = lg;
 		c->n = i;
 		snprintf(c->id, sizeof c->id, "LG-%04d", i + 1);
-		c->v = i % 2 == 0 ? RPC_V16 : RPC_V201;
+		c->v = i % 2 == 0 ? OCPP_V16 : OCPP_V201;
 		c->draw_a = 16;
 		c->installed_a = 32;
 		c->meter_interval_s = 10;

@@ -95,7 +95,7 @@ on_connect(struct ws_conn *conn, void *arg)
 	struct rpc_opts o;
 
 	memset(&o, 0, sizeof o);
-	o.version = RPC_V201;
+	o.version = OCPP_V201;
 	o.handlers = b->h;
 	o.arg = b;
 	rpc_new(b->base, conn, &o);
@@ -164,10 +164,10 @@ main(int argc, char **argv)
 		return 1;
 	b.base = event_base_new();
 	b.h = rpc_handlers_new();
-	rpc_handlers_add(b.h, RPC_V201, "BootNotification", answer, &b);
-	rpc_handlers_add(b.h, RPC_V201, "StatusNotification", answer, &b);
-	rpc_handlers_add(b.h, RPC_V201, "Heartbeat", answer, &b);
-	rpc_handlers_add(b.h, RPC_V201, "TransactionEvent", answer, &b);
+	rpc_handlers_add(b.h, OCPP_V201, "BootNotification", answer, &b);
+	rpc_handlers_add(b.h, OCPP_V201, "StatusNotification", answer, &b);
+	rpc_handlers_add(b.h, OCPP_V201, "Heartbeat", answer, &b);
+	rpc_handlers_add(b.h, OCPP_V201, "TransactionEvent", answer, &b);
 	memset(&so, 0, sizeof so);
 	so.host = "127.0.0.1";
 	so.path_prefix = "/ocpp/";
@@ -204,7 +204,7 @@ main(int argc, char **argv)
 	w0 = isotime_mono_ms();
 	{
 		struct site_charger *ch = site_charger_connected(site, "CP-099",
-		    CONFIG_OCPP201, t0);
+		    OCPP_V201, t0);
 
 		for (int i = 0; i < NMSG / 2; i++) {
 			char tx[16];
@@ -237,7 +237,7 @@ main(int argc, char **argv)
 
 		snprintf(id, sizeof id, "CP-%03d", i);
 		snprintf(tx, sizeof tx, "T%d", i);
-		ch = site_charger_connected(site, id, CONFIG_OCPP201, t0);
+		ch = site_charger_connected(site, id, OCPP_V201, t0);
 		sess[i] = site_session_start(site, ch, 1, 1, tx, "TOKEN", 0, t0,
 		    false, &err);
 		writes++;

@@ -270,7 +270,7 @@ on_open(struct ws_conn *conn, void *arg)
 	struct rpc_opts o;
 
 	memset(&o, 0, sizeof o);
-	o.version = RPC_V201;
+	o.version = OCPP_V201;
 	o.handlers = b->handlers;
 	o.call_timeout_ms = 30000;
 	o.on_disconnect = on_disconnect;

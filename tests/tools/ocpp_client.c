@@ -200,11 +200,11 @@ on_open(struct ws_conn *conn, void *arg)
 {
 	struct app *a = arg;
 	struct rpc_opts o;
-	enum rpc_version v;
+	enum ocpp_version v;
 
 	a->conn = NULL;
 	a->down_since = 0;
-	if (rpc_version_parse(ws_conn_protocol(conn), &v) != RPC_OK) {
+	if (ocpp_version_parse(ws_conn_protocol(conn), &v) != 0) {
 		say("bad-protocol %s", ws_conn_protocol(conn));
 		ws_conn_close(conn, WS_CLOSE_PROTOCOL_ERROR, "unknown subprotocol");
 		return;
@@ -373,8 +373,8 @@ main(int argc, char **argv)
 	a.wo.limits.handshake_timeout_ms = 5000;
 	a.base = event_base_new();
 	a.handlers = rpc_handlers_new();
-	for (int v = 0; v < RPC_NVERSIONS; v++)
-		rpc_handlers_add(a.handlers, (enum rpc_version)v, "Reset", h_reset,
+	for (int v = 0; v < OCPP_NVERSIONS; v++)
+		rpc_handlers_add(a.handlers, (enum ocpp_version)v, "Reset", h_reset,
 		    &a);
 	a.retry = evtimer_new(a.base, on_retry, &a);
 	a.deadline = evtimer_new(a.base, on_deadline, &a);

@@ -25,7 +25,7 @@
 static int
 check_line(char *line, bool verbose)
 {
-	enum schema_version v;
+	enum ocpp_version v;
 	enum schema_kind kind;
 	struct schema_error err;
 	char *ver, *action, *k, *json, *save = NULL;
@@ -42,9 +42,9 @@ check_line(char *line, bool verbose)
 		return -1;
 	}
 	if (strcmp(ver, "1.6") == 0)
-		v = SCHEMA_OCPP16;
+		v = OCPP_V16;
 	else if (strcmp(ver, "2.0.1") == 0)
-		v = SCHEMA_OCPP201;
+		v = OCPP_V201;
 	else {
 		printf("error unknown version\n");
 		return -1;
@@ -66,10 +66,10 @@ check_line(char *line, bool verbose)
 	if (rc == SCHEMA_OK)
 		printf("ok\n");
 	else if (verbose)
-		printf("%s %s\t%s\n", schema_violation_code(rc, v),
+		printf("%s %s\t%s\n", ocpp_errcode_name(schema_errcode(rc), v),
 		    err.path[0] != '\0' ? err.path : "-", err.description);
 	else
-		printf("%s %s\n", schema_violation_code(rc, v),
+		printf("%s %s\n", ocpp_errcode_name(schema_errcode(rc), v),
 		    err.path[0] != '\0' ? err.path : "-");
 	return 0;
 }

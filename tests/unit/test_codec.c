@@ -41,7 +41,7 @@ decode_ok(decode_fn *fn, const char *action, const char *json,
 
 static void
 decode_bad(decode_fn *fn, const char *action, const char *json,
-    enum ocpp_violation want, const char *text)
+    enum ocpp_errcode want, const char *text)
 {
 	struct ocpp_request_msg out;
 	struct ocpp_error err;
@@ -50,7 +50,7 @@ decode_bad(decode_fn *fn, const char *action, const char *json,
 	assert_non_null(p);
 	if (fn(action, p, &out, &err) != -1)
 		fail_msg("%s accepted, want \"%s\": %s", action, text, json);
-	assert_int_equal(err.violation, want);
+	assert_int_equal(err.code, want);
 	if (strstr(err.text, text) == NULL) {
 		fprintf(stderr, "want \"%s\" in \"%s\"\n", text, err.text);
 		fail();
@@ -131,7 +131,7 @@ test_v16_status(void **state)
 	assert_int_equal(m.u.status.ts_ms, ms("2026-11-21T10:00:00Z"));
 	decode_bad(v16_decode_request, "StatusNotification", "{\"connectorId\":1,"
 	    "\"errorCode\":\"NoError\",\"status\":\"Occupied\"}",
-	    OCPP_VIOLATION_PROPERTY, "status: \"Occupied\" is not a ChargePointStatus");
+	    OCPP_ERR_PROPERTY, "status: \"Occupied\" is not a ChargePointStatus");
 }
 
 static void
@@ -156,7 +156,7 @@ test_v16_transactions(void **state)
 
 	decode_bad(v16_decode_request, "StartTransaction", "{\"connectorId\":0,"
 	    "\"idTag\":\"T\",\"meterStart\":0,\"timestamp\":\"2026-11-21T10:00:00Z\"}",
-	    OCPP_VIOLATION_PROPERTY, "connectorId");
+	    OCPP_ERR_PROPERTY, "connectorId");
 
 	decode_ok(v16_decode_request, "StopTransaction", "{\"transactionId\":77,"
 	    "\"meterStop\":20000,\"timestamp\":\"2026-11-21T11:00:00Z\"}", &m);
@@ -221,11 +221,11 @@ test_v16_meter_values(void **state)
 	/* Not a number: only the decoder can tell. */
 	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
-	    "[{\"value\":\"12\"},{\"value\":\"twelve\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "[{\"value\":\"12\"},{\"value\":\"twelve\"}]}]}", OCPP_ERR_PROPERTY,
 	    "meterValue[0].sampledValue[1].value: \"twelve\" is not a number");
 	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
-	    "[{\"value\":\"1e999\"}]}]}", OCPP_VIOLATION_PROPERTY, "is not a number");
+	    "[{\"value\":\"1e999\"}]}]}", OCPP_ERR_PROPERTY, "is not a number");
 	/* Signed data is not a number and is skipped, not refused. */
 	decode_ok(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
@@ -267,7 +267,7 @@ test_v16_other_messages(void **state)
 	{
 		cJSON *arr = cJSON_Parse("[1]");
 		assert_int_equal(v16_decode_request("Heartbeat", arr, &m, &err), -1);
-		assert_int_equal(err.violation, OCPP_VIOLATION_FORMAT);
+		assert_int_equal(err.code, OCPP_ERR_FORMAT);
 		cJSON_Delete(arr);
 	}
 }
@@ -275,7 +275,7 @@ test_v16_other_messages(void **state)
 /* Everything a codec emits must pass the schema of what it claims to be:
  * an independent transcription of the official schemas (ocpp/schema). */
 static void
-assert_schema_valid(enum schema_version v, const char *action,
+assert_schema_valid(enum ocpp_version v, const char *action,
     enum schema_kind kind, const cJSON *payload)
 {
 	struct schema_error err;
@@ -283,7 +283,7 @@ assert_schema_valid(enum schema_version v, const char *action,
 	if (schema_validate(v, action, kind, payload, &err) != SCHEMA_OK) {
 		char *text = cJSON_PrintUnformatted(payload);
 		fprintf(stderr, "%s %s %s violates its schema: %s (%s)\n",
-		    v == SCHEMA_OCPP16 ? "1.6" : "2.0.1", action,
+		    v == OCPP_V16 ? "1.6" : "2.0.1", action,
 		    kind == SCHEMA_REQUEST ? "request" : "response",
 		    err.description, text);
 		free(text);
@@ -328,7 +328,7 @@ encode(cJSON *(*fn)(const struct ocpp_request_msg *, const struct ocpp_reply *),
 
 	req.u.tx.kind = kind;
 	o = fn(&req, r);
-	assert_schema_valid(v16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201,
+	assert_schema_valid(v16 ? OCPP_V16 : OCPP_V201,
 	    reply_action(v16, type, kind), SCHEMA_RESPONSE, o);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -411,7 +411,7 @@ test_v201_boot_status(void **state)
 	assert_int_equal(m.u.status.connector, 1);
 	decode_bad(v201_decode_request, "StatusNotification", "{\"timestamp\":"
 	    "\"2026-11-21T10:00:00Z\",\"connectorStatus\":\"Charging\",\"evseId\":2,"
-	    "\"connectorId\":1}", OCPP_VIOLATION_PROPERTY, "connectorStatus");
+	    "\"connectorId\":1}", OCPP_ERR_PROPERTY, "connectorStatus");
 }
 
 static void
@@ -472,7 +472,7 @@ test_v201_transaction_events(void **state)
 
 	decode_bad(v201_decode_request, "TransactionEvent", "{\"eventType\":\"Paused\","
 	    "\"timestamp\":\"2026-11-21T11:00:00Z\",\"triggerReason\":\"X\",\"seqNo\":1,"
-	    "\"transactionInfo\":{\"transactionId\":\"t\"}}", OCPP_VIOLATION_PROPERTY,
+	    "\"transactionInfo\":{\"transactionId\":\"t\"}}", OCPP_ERR_PROPERTY,
 	    "eventType");
 }
 
@@ -555,31 +555,31 @@ test_meter_out_of_range(void **state)
 	/* 1.6: the value in full, and the field named. */
 	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
-	    "[{\"value\":\"12\"},{\"value\":\"0x1A\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "[{\"value\":\"12\"},{\"value\":\"0x1A\"}]}]}", OCPP_ERR_PROPERTY,
 	    "meterValue[0].sampledValue[1].value: \"0x1A\" is not a number");
 	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
-	    "[{\"value\":\"NaN\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "[{\"value\":\"NaN\"}]}]}", OCPP_ERR_PROPERTY,
 	    "meterValue[0].sampledValue[0].value: \"NaN\" is not a number");
 	decode_bad(v16_decode_request, "StopTransaction", "{\"meterStop\":5,"
 	    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"transactionId\":1,"
 	    "\"transactionData\":[{\"timestamp\":\"2026-11-21T10:00:00Z\","
-	    "\"sampledValue\":[{\"value\":\" 5\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "\"sampledValue\":[{\"value\":\" 5\"}]}]}", OCPP_ERR_PROPERTY,
 	    "transactionData[0].sampledValue[0].value");
 	/* Beyond 1e15 once normalised: directly, through kWh. */
 	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
-	    "[{\"value\":\"2e15\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "[{\"value\":\"2e15\"}]}]}", OCPP_ERR_PROPERTY,
 	    "meterValue[0].sampledValue[0].value: 2e+15 Wh is out of range");
 	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
-	    "[{\"value\":\"2e12\",\"unit\":\"kWh\"}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "[{\"value\":\"2e12\",\"unit\":\"kWh\"}]}]}", OCPP_ERR_PROPERTY,
 	    "meterValue[0].sampledValue[0].value: 2e+15 Wh is out of range");
 	/* A negative import register: -1 means "not given" in the model. */
 	decode_bad(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
 	    "[{\"value\":\"-1\",\"measurand\":\"Energy.Active.Import.Register\"}]}]}",
-	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[0].value");
+	    OCPP_ERR_PROPERTY, "meterValue[0].sampledValue[0].value");
 	/* ... but a negative current is a current. */
 	decode_ok(v16_decode_request, "MeterValues", "{\"connectorId\":1,"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":"
@@ -593,23 +593,23 @@ test_meter_out_of_range(void **state)
 	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
 	    "{\"value\":1,\"measurand\":\"Current.Import\"},"
 	    "{\"value\":1e13,\"unitOfMeasure\":{\"unit\":\"kWh\"}}]}]}",
-	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[1].value: 1e+16 Wh "
+	    OCPP_ERR_PROPERTY, "meterValue[0].sampledValue[1].value: 1e+16 Wh "
 	    "is out of range");
 	decode_bad(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
 	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
 	    "{\"value\":5,\"unitOfMeasure\":{\"multiplier\":400}}]}]}",
-	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[0].value");
+	    OCPP_ERR_PROPERTY, "meterValue[0].sampledValue[0].value");
 	decode_bad(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
 	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
 	    "{\"value\":5,\"measurand\":\"Temperature\",\"unitOfMeasure\":"
-	    "{\"multiplier\":15}}]}]}", OCPP_VIOLATION_PROPERTY,
+	    "{\"multiplier\":15}}]}]}", OCPP_ERR_PROPERTY,
 	    "meterValue[0].sampledValue[0].value");
 	decode_bad(v201_decode_request, "TransactionEvent", "{\"eventType\":\"Started\","
 	    "\"timestamp\":\"2026-11-21T10:00:00Z\",\"triggerReason\":\"Authorized\","
 	    "\"seqNo\":0,\"transactionInfo\":{\"transactionId\":\"t\"},"
 	    "\"meterValue\":[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
 	    "{\"value\":-2,\"measurand\":\"Energy.Active.Import.Register\"}]}]}",
-	    OCPP_VIOLATION_PROPERTY, "meterValue[0].sampledValue[0].value");
+	    OCPP_ERR_PROPERTY, "meterValue[0].sampledValue[0].value");
 	decode_ok(v201_decode_request, "MeterValues", "{\"evseId\":1,\"meterValue\":"
 	    "[{\"timestamp\":\"2026-11-21T10:00:00Z\",\"sampledValue\":["
 	    "{\"value\":1,\"unitOfMeasure\":{\"unit\":\"kWh\",\"multiplier\":12}}]}]}",
@@ -663,7 +663,7 @@ test_ids_below_zero(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		decode_bad(cases[i].fn, cases[i].action, cases[i].json,
-		    OCPP_VIOLATION_PROPERTY, cases[i].field);
+		    OCPP_ERR_PROPERTY, cases[i].field);
 }
 
 static void
@@ -699,8 +699,8 @@ command_json(encode_cmd_fn *fn, const struct ocpp_command *c, const char *action
 
 	assert_int_equal(fn(c, &got_action, &payload), 0);
 	assert_string_equal(got_action, action);
-	assert_schema_valid(fn == v16_encode_command ? SCHEMA_OCPP16 :
-	    SCHEMA_OCPP201, action, SCHEMA_REQUEST, payload);
+	assert_schema_valid(fn == v16_encode_command ? OCPP_V16 :
+	    OCPP_V201, action, SCHEMA_REQUEST, payload);
 	s = cJSON_PrintUnformatted(payload);
 	cJSON_Delete(payload);
 	return s;
@@ -989,7 +989,7 @@ test_every_command_is_schema_valid(void **state)
 				assert_int_equal(t, OCPP_CMD_GET_PROFILES);
 				continue;
 			}
-			assert_schema_valid(v == 0 ? SCHEMA_OCPP16 : SCHEMA_OCPP201,
+			assert_schema_valid(v == 0 ? OCPP_V16 : OCPP_V201,
 			    action, SCHEMA_REQUEST, payload);
 			cJSON_Delete(payload);
 		}

@@ -163,9 +163,9 @@ test_base_is_valid(void **state)
 	assert_string_equal(cfg->site_id, "depot-1");
 	assert_string_equal(cfg->ocpp.listen.host, "127.0.0.1");
 	assert_int_equal(cfg->ocpp.listen.port, 8180);
-	assert_true(cfg->ocpp.versions[CONFIG_OCPP201]);
-	assert_true(cfg->ocpp.versions[CONFIG_OCPP16]);
-	assert_false(cfg->ocpp.versions[CONFIG_OCPP21]);
+	assert_true(cfg->ocpp.versions[OCPP_V201]);
+	assert_true(cfg->ocpp.versions[OCPP_V16]);
+	assert_false(cfg->ocpp.versions[OCPP_V21]);
 	assert_non_null(cfg->ocpp.tls);
 	assert_string_equal(cfg->ocpp.tls->client_ca, "/etc/sitegate/chargers-ca.crt");
 	assert_int_equal(cfg->ocpp.heartbeat_interval_s, 300);
@@ -193,7 +193,7 @@ test_base_is_valid(void **state)
 	assert_non_null(cfg->mqtt);
 	assert_int_equal(cfg->mqtt->limit_timeout_s, 120);
 	assert_non_null(cfg->upstream);
-	assert_int_equal(cfg->upstream->version, CONFIG_OCPP201);
+	assert_int_equal(cfg->upstream->version, OCPP_V201);
 	assert_int_equal(cfg->upstream->meter_interval_s, 60);
 	assert_int_equal(cfg->upstream->queue_max, 100000);
 	assert_false(cfg->upstream->offline_accept_unknown);
@@ -225,7 +225,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->ocpp.call_timeout_s, 30);
 	assert_int_equal(cfg->ocpp.max_message_bytes, 65536);
 	assert_int_equal(cfg->ocpp.meter_interval_s, 10);
-	assert_true(cfg->ocpp.versions[CONFIG_OCPP16] && cfg->ocpp.versions[CONFIG_OCPP201]);
+	assert_true(cfg->ocpp.versions[OCPP_V16] && cfg->ocpp.versions[OCPP_V201]);
 	assert_null(cfg->ocpp.tls);
 	assert_int_equal(cfg->chargers[0].phases, 3);
 	assert_int_equal(cfg->chargers[0].grid_phase[0], 0);

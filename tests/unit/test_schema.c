@@ -21,14 +21,14 @@
 
 #include "ocpp/schema.h"
 
-#define V16	SCHEMA_OCPP16
-#define V201	SCHEMA_OCPP201
+#define V16	OCPP_V16
+#define V201	OCPP_V201
 #define REQ	SCHEMA_REQUEST
 #define CONF	SCHEMA_RESPONSE
 
 struct schema_case {
 	const char *name;
-	enum schema_version v;
+	enum ocpp_version v;
 	const char *action;
 	enum schema_kind kind;
 	const char *json;	/* ' for " */
@@ -466,24 +466,23 @@ static void
 test_codes(void **state)
 {
 	(void)state;
-	assert_string_equal(schema_violation_code(SCHEMA_OCCURRENCE, V16),
-	    "OccurenceConstraintViolation");
-	assert_string_equal(schema_violation_code(SCHEMA_OCCURRENCE, V201),
-	    "OccurrenceConstraintViolation");
-	assert_string_equal(schema_violation_code(SCHEMA_FORMAT, V16),
-	    "FormationViolation");
-	assert_string_equal(schema_violation_code(SCHEMA_FORMAT, V201),
-	    "FormatViolation");
-	for (int v = V16; v <= V201; v++) {
-		assert_string_equal(schema_violation_code(SCHEMA_TYPE, v),
-		    "TypeConstraintViolation");
-		assert_string_equal(schema_violation_code(SCHEMA_PROPERTY, v),
-		    "PropertyConstraintViolation");
-		assert_string_equal(schema_violation_code(SCHEMA_UNKNOWN, v),
-		    "NotImplemented");
-		assert_null(schema_violation_code(SCHEMA_OK, v));
-		assert_null(schema_violation_code(-99, v));
-	}
+	/* Each violation maps onto one CallError; types/ocpp spells it. */
+	assert_int_equal(schema_errcode(SCHEMA_OCCURRENCE), OCPP_ERR_OCCURRENCE);
+	assert_int_equal(schema_errcode(SCHEMA_TYPE), OCPP_ERR_TYPE);
+	assert_int_equal(schema_errcode(SCHEMA_PROPERTY), OCPP_ERR_PROPERTY);
+	assert_int_equal(schema_errcode(SCHEMA_FORMAT), OCPP_ERR_FORMAT);
+	assert_int_equal(schema_errcode(SCHEMA_UNKNOWN),
+	    OCPP_ERR_NOT_IMPLEMENTED);
+	assert_int_equal(schema_errcode(SCHEMA_OK), OCPP_ERR_OTHER);
+	assert_int_equal(schema_errcode(-99), OCPP_ERR_OTHER);
+	assert_string_equal(ocpp_errcode_name(schema_errcode(SCHEMA_OCCURRENCE),
+	    V16), "OccurenceConstraintViolation");
+	assert_string_equal(ocpp_errcode_name(schema_errcode(SCHEMA_OCCURRENCE),
+	    V201), "OccurrenceConstraintViolation");
+	assert_string_equal(ocpp_errcode_name(schema_errcode(SCHEMA_FORMAT),
+	    V16), "FormationViolation");
+	assert_string_equal(ocpp_errcode_name(schema_errcode(SCHEMA_FORMAT),
+	    V201), "FormatViolation");
 }
 
 /* Every action of both versions is known, in both kinds; an empty object
@@ -533,7 +532,7 @@ test_every_action(void **state)
 		"TriggerMessage", "UnlockConnector", "UnpublishFirmware",
 		"UpdateFirmware", NULL
 	};
-	static const struct { enum schema_version v; const char *const *a;
+	static const struct { enum ocpp_version v; const char *const *a;
 	    int n; } sets[] = { { V16, a16, 39 }, { V201, a201, 64 } };
 	cJSON *empty = cJSON_CreateObject();
 
@@ -557,7 +556,7 @@ test_every_action(void **state)
 	assert_false(schema_has_action(V16, "heartbeat"));
 	assert_false(schema_has_action(V16, ""));
 	assert_false(schema_has_action(V16, NULL));
-	assert_false(schema_has_action((enum schema_version)7, "Heartbeat"));
+	assert_false(schema_has_action((enum ocpp_version)7, "Heartbeat"));
 }
 
 /* What comes from the charger is cut short and escaped in the error; the
@@ -621,10 +620,34 @@ test_error_edges(void **state)
 	cJSON_Delete(p);
 }
 
+static void
+test_has_action_all_versions(void **state)
+{
+	(void)state;
+	assert_true(schema_has_action(OCPP_V16, "Heartbeat"));
+	assert_true(schema_has_action(OCPP_V16, "Authorize"));
+	assert_true(schema_has_action(OCPP_V16, "UpdateFirmware"));
+	assert_true(schema_has_action(OCPP_V16, "StartTransaction"));
+	assert_true(schema_has_action(OCPP_V16, "SignCertificate"));
+	assert_false(schema_has_action(OCPP_V16, "TransactionEvent"));
+	assert_true(schema_has_action(OCPP_V201, "TransactionEvent"));
+	assert_true(schema_has_action(OCPP_V201, "Authorize"));
+	assert_true(schema_has_action(OCPP_V201, "UpdateFirmware"));
+	assert_true(schema_has_action(OCPP_V201, "NotifyEVChargingNeeds"));
+	assert_false(schema_has_action(OCPP_V201, "StartTransaction"));
+	assert_false(schema_has_action(OCPP_V201, "AFRRSignal"));
+	assert_true(schema_has_action(OCPP_V21, "AFRRSignal"));
+	assert_true(schema_has_action(OCPP_V21, "VatNumberValidation"));
+	assert_true(schema_has_action(OCPP_V21, "NotifyPeriodicEventStream"));
+	assert_false(schema_has_action(OCPP_V21, "heartbeat"));
+	assert_false(schema_has_action(OCPP_V16, ""));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_has_action_all_versions),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_codes),
 		cmocka_unit_test(test_every_action),

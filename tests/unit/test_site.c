@@ -118,13 +118,13 @@ test_boot_decisions(void **state)
 	struct fx *f = *state;
 	struct site_charger *known, *stranger;
 
-	known = site_charger_connected(f->site, "CP-01", CONFIG_OCPP201, 1000);
+	known = site_charger_connected(f->site, "CP-01", OCPP_V201, 1000);
 	assert_true(known->connected);
 	assert_int_equal(site_charger_booted(f->site, known, "ACME", "Wall",
 	    "SN1", "1.0", false, 1001), SITE_BOOT_ACCEPTED);
 	assert_string_equal(known->vendor, "ACME");
 
-	stranger = site_charger_connected(f->site, "CP-99", CONFIG_OCPP16, 1002);
+	stranger = site_charger_connected(f->site, "CP-99", OCPP_V16, 1002);
 	assert_false(stranger->configured);
 	assert_int_equal(site_charger_booted(f->site, stranger, "X", "Y", NULL,
 	    NULL, true, 1003), SITE_BOOT_PENDING);
@@ -147,7 +147,7 @@ test_boot_decisions(void **state)
 	assert_non_null(stranger);
 	assert_true(stranger->approved);
 	assert_string_equal(stranger->model, "Y");
-	assert_int_equal(stranger->version, CONFIG_OCPP16);
+	assert_int_equal(stranger->version, OCPP_V16);
 	assert_int_equal(stranger->boot, SITE_BOOT_NONE);
 }
 
@@ -604,7 +604,7 @@ test_evse_bounds(void **state)
 	assert_null(site_evse_by_number(f->site, 3));
 	/* A charger not configured takes the site-wide bound (approved, so
 	 * that it is kept across the restart below). */
-	stranger = site_charger_connected(f->site, "CP-99", CONFIG_OCPP16, 8);
+	stranger = site_charger_connected(f->site, "CP-99", OCPP_V16, 8);
 	assert_int_equal(site_charger_approve(f->site, "CP-99", true), SITE_OK);
 	assert_int_equal(stranger->max_evses, 2);
 	assert_int_equal(stranger->max_connectors, 2);

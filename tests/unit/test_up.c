@@ -20,18 +20,18 @@
 #include "ocpp/up.h"
 #include "util/json.h"
 
-static const enum config_ocpp_version versions[] = { CONFIG_OCPP16,
-	CONFIG_OCPP201 };
+static const enum ocpp_version versions[] = { OCPP_V16,
+	OCPP_V201 };
 
-static enum schema_version
-sv(enum config_ocpp_version v)
+static enum ocpp_version
+sv(enum ocpp_version v)
 {
-	return v == CONFIG_OCPP16 ? SCHEMA_OCPP16 : SCHEMA_OCPP201;
+	return v == OCPP_V16 ? OCPP_V16 : OCPP_V201;
 }
 
 /* Check p against the request (or response) schema of action; frees p. */
 static void
-valid(enum config_ocpp_version v, const char *action, enum schema_kind k,
+valid(enum ocpp_version v, const char *action, enum schema_kind k,
     cJSON *p)
 {
 	struct schema_error e;
@@ -39,7 +39,7 @@ valid(enum config_ocpp_version v, const char *action, enum schema_kind k,
 
 	if (rc != SCHEMA_OK) {
 		char *text = cJSON_PrintUnformatted(p);
-		fprintf(stderr, "%s %s: %s\n%s\n", config_version_name(v), action,
+		fprintf(stderr, "%s %s: %s\n%s\n", ocpp_version_name(v), action,
 		    e.description, text);
 		free(text);
 	}
@@ -78,7 +78,7 @@ test_requests_valid(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
-		enum config_ocpp_version v = versions[i];
+		enum ocpp_version v = versions[i];
 		enum site_status st;
 
 		valid(v, "BootNotification", SCHEMA_REQUEST, up_boot(v, &id, &a));
@@ -97,18 +97,18 @@ test_requests_valid(void **state)
 		}
 		/* a session without a token */
 		x.id_token[0] = '\0';
-		valid(v, v == CONFIG_OCPP16 ? "StartTransaction" :
+		valid(v, v == OCPP_V16 ? "StartTransaction" :
 		    "TransactionEvent", SCHEMA_REQUEST, up_tx(v, OCPP_TX_STARTED,
 		    &x, 3, 1, NULL, false, 0, &a));
 		x = a_session();
 	}
-	assert_null(up_status(CONFIG_OCPP201, 0, 0, SITE_STATUS_AVAILABLE, NULL,
+	assert_null(up_status(OCPP_V201, 0, 0, SITE_STATUS_AVAILABLE, NULL,
 	    0, &a));
-	valid(CONFIG_OCPP16, "StatusNotification", SCHEMA_REQUEST,
-	    up_status(CONFIG_OCPP16, 0, 0, SITE_STATUS_AVAILABLE, NULL, 0, &a));
-	valid(CONFIG_OCPP201, "NotifyChargingLimit", SCHEMA_REQUEST,
+	valid(OCPP_V16, "StatusNotification", SCHEMA_REQUEST,
+	    up_status(OCPP_V16, 0, 0, SITE_STATUS_AVAILABLE, NULL, 0, &a));
+	valid(OCPP_V201, "NotifyChargingLimit", SCHEMA_REQUEST,
 	    up_charging_limit(lim, r.ts_ms, &a));
-	valid(CONFIG_OCPP201, "ClearedChargingLimit", SCHEMA_REQUEST,
+	valid(OCPP_V201, "ClearedChargingLimit", SCHEMA_REQUEST,
 	    up_charging_limit_cleared(&a));
 }
 
@@ -142,9 +142,9 @@ test_registers_as_integers(void **state)
 
 		x.meter_start_wh = cases[i].wh;
 		x.meter_stop_wh = cases[i].wh;
-		start = up_tx(CONFIG_OCPP16, OCPP_TX_STARTED, &x, 3, 1, NULL, false,
+		start = up_tx(OCPP_V16, OCPP_TX_STARTED, &x, 3, 1, NULL, false,
 		    0, &a);
-		stop = up_tx(CONFIG_OCPP16, OCPP_TX_ENDED, &x, 3, 1, NULL, false,
+		stop = up_tx(OCPP_V16, OCPP_TX_ENDED, &x, 3, 1, NULL, false,
 		    0, &a);
 		if (json_num(start, "meterStart", -1) != cases[i].want ||
 		    json_num(stop, "meterStop", -1) != cases[i].want)
@@ -152,9 +152,9 @@ test_registers_as_integers(void **state)
 			    "%.17g; want %.17g", cases[i].wh,
 			    json_num(start, "meterStart", -1),
 			    json_num(stop, "meterStop", -1), cases[i].want);
-		assert_int_equal(up_patch_tx(CONFIG_OCPP16, stop, "1", 0), 0);
-		valid(CONFIG_OCPP16, "StartTransaction", SCHEMA_REQUEST, start);
-		valid(CONFIG_OCPP16, "StopTransaction", SCHEMA_REQUEST, stop);
+		assert_int_equal(up_patch_tx(OCPP_V16, stop, "1", 0), 0);
+		valid(OCPP_V16, "StartTransaction", SCHEMA_REQUEST, start);
+		valid(OCPP_V16, "StopTransaction", SCHEMA_REQUEST, stop);
 	}
 }
 
@@ -167,17 +167,17 @@ test_patch_and_translate(void **state)
 
 	(void)state;
 	/* 1.6: the upstream's id goes in; none known yet is an error */
-	p = up_tx(CONFIG_OCPP16, OCPP_TX_ENDED, &x, 3, 1, NULL, false, 0, &a);
+	p = up_tx(OCPP_V16, OCPP_TX_ENDED, &x, 3, 1, NULL, false, 0, &a);
 	assert_string_equal(a, "StopTransaction");
-	assert_int_equal(up_patch_tx(CONFIG_OCPP16, p, NULL, 0), -1);
-	assert_int_equal(up_patch_tx(CONFIG_OCPP16, p, "77", 0), 0);
+	assert_int_equal(up_patch_tx(OCPP_V16, p, NULL, 0), -1);
+	assert_int_equal(up_patch_tx(OCPP_V16, p, "77", 0), 0);
 	assert_int_equal(json_int(p, "transactionId", 0), 77);
 	assert_string_equal(json_str(p, "reason"), "SoftReset");
 	assert_int_equal(json_int(p, "meterStop", 0), 2000);
 	cJSON_Delete(p);
 	/* 2.0.1: our session id, our seqNo, the reason in 2.0.1 words */
-	p = up_tx(CONFIG_OCPP201, OCPP_TX_ENDED, &x, 3, 1, NULL, true, 0, &a);
-	assert_int_equal(up_patch_tx(CONFIG_OCPP201, p, NULL, 5), 0);
+	p = up_tx(OCPP_V201, OCPP_TX_ENDED, &x, 3, 1, NULL, true, 0, &a);
+	assert_int_equal(up_patch_tx(OCPP_V201, p, NULL, 5), 0);
 	assert_int_equal(json_int(p, "seqNo", -1), 5);
 	assert_true(json_bool(p, "offline", false));
 	assert_string_equal(json_str(cJSON_GetObjectItem(p, "transactionInfo"),
@@ -186,12 +186,12 @@ test_patch_and_translate(void **state)
 	    "stoppedReason"), "ImmediateReset");
 	cJSON_Delete(p);
 	/* tokens longer than 20 characters do not fit 1.6 */
-	assert_false(up_token_fits(CONFIG_OCPP16, "0123456789012345678901"));
-	assert_true(up_token_fits(CONFIG_OCPP201, "0123456789012345678901"));
+	assert_false(up_token_fits(OCPP_V16, "0123456789012345678901"));
+	assert_true(up_token_fits(OCPP_V201, "0123456789012345678901"));
 }
 
 static void
-decode(enum config_ocpp_version v, const char *action, const char *json,
+decode(enum ocpp_version v, const char *action, const char *json,
     struct up_down *d)
 {
 	cJSON *p = cJSON_Parse(json);
@@ -210,23 +210,23 @@ test_down_decoded(void **state)
 	struct up_down d;
 
 	(void)state;
-	decode(CONFIG_OCPP16, "RemoteStartTransaction",
+	decode(OCPP_V16, "RemoteStartTransaction",
 	    "{\"connectorId\":4,\"idTag\":\"ABC\"}", &d);
 	assert_int_equal(d.type, UP_DOWN_REMOTE_START);
 	assert_int_equal(d.evse, 4);
 	assert_string_equal(d.token.id, "ABC");
-	decode(CONFIG_OCPP201, "RequestStartTransaction", "{\"remoteStartId\":9,"
+	decode(OCPP_V201, "RequestStartTransaction", "{\"remoteStartId\":9,"
 	    "\"idToken\":{\"idToken\":\"ABC\",\"type\":\"Central\"}}", &d);
 	assert_int_equal(d.evse, -1);
 	assert_int_equal(d.remote_start_id, 9);
-	decode(CONFIG_OCPP16, "RemoteStopTransaction", "{\"transactionId\":1001}",
+	decode(OCPP_V16, "RemoteStopTransaction", "{\"transactionId\":1001}",
 	    &d);
 	assert_string_equal(d.tx_id, "1001");
-	decode(CONFIG_OCPP201, "ChangeAvailability",
+	decode(OCPP_V201, "ChangeAvailability",
 	    "{\"operationalStatus\":\"Inoperative\",\"evse\":{\"id\":2}}", &d);
 	assert_int_equal(d.evse, 2);
 	assert_false(d.operative);
-	decode(CONFIG_OCPP16, "SetChargingProfile", "{\"connectorId\":0,"
+	decode(OCPP_V16, "SetChargingProfile", "{\"connectorId\":0,"
 	    "\"csChargingProfiles\":{\"chargingProfileId\":5,\"stackLevel\":1,"
 	    "\"chargingProfilePurpose\":\"ChargePointMaxProfile\","
 	    "\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":{"
@@ -239,12 +239,12 @@ test_down_decoded(void **state)
 	assert_int_equal(d.profile.unit, OCPP_UNIT_W);
 	assert_int_equal(d.profile.nperiods, 2);
 	assert_int_equal(d.profile.periods[1].start_s, 3600);
-	decode(CONFIG_OCPP201, "ClearChargingProfile", "{\"chargingProfileCriteria\":"
+	decode(OCPP_V201, "ClearChargingProfile", "{\"chargingProfileCriteria\":"
 	    "{\"evseId\":3,\"chargingProfilePurpose\":\"TxDefaultProfile\"}}", &d);
 	assert_int_equal(d.evse, 3);
 	assert_int_equal(d.clear_purpose, OCPP_PURPOSE_TX_DEFAULT);
 	assert_int_equal(d.clear_id, -1);
-	decode(CONFIG_OCPP201, "SendLocalList", "{\"versionNumber\":4,"
+	decode(OCPP_V201, "SendLocalList", "{\"versionNumber\":4,"
 	    "\"updateType\":\"Differential\",\"localAuthorizationList\":[{"
 	    "\"idToken\":{\"idToken\":\"T1\",\"type\":\"ISO14443\"}},{\"idToken\":"
 	    "{\"idToken\":\"T2\",\"type\":\"ISO14443\"},\"idTokenInfo\":{\"status\":"
@@ -253,7 +253,7 @@ test_down_decoded(void **state)
 	assert_int_equal(d.entries[0].status, -1);
 	assert_int_equal(d.entries[1].status, OCPP_AUTH_BLOCKED);
 	assert_false(d.list_full);
-	decode(CONFIG_OCPP201, "CancelReservation", "{\"reservationId\":1}", &d);
+	decode(OCPP_V201, "CancelReservation", "{\"reservationId\":1}", &d);
 	assert_int_equal(d.type, UP_DOWN_NONE);
 }
 
@@ -270,24 +270,24 @@ test_replies_valid(void **state)
 
 	(void)state;
 	memset(&d, 0, sizeof d);
-	valid(CONFIG_OCPP16, "GetConfiguration", SCHEMA_RESPONSE,
-	    up_reply_get_config(CONFIG_OCPP16, &d, s, 2));
+	valid(OCPP_V16, "GetConfiguration", SCHEMA_RESPONSE,
+	    up_reply_get_config(OCPP_V16, &d, s, 2));
 	d.nkeys = 2;
 	snprintf(d.keys[0].component, sizeof d.keys[0].component, "OCPPCommCtrlr");
 	snprintf(d.keys[0].variable, sizeof d.keys[0].variable,
 	    "HeartbeatInterval");
 	snprintf(d.keys[1].component, sizeof d.keys[1].component, "Nope");
 	snprintf(d.keys[1].variable, sizeof d.keys[1].variable, "X");
-	valid(CONFIG_OCPP16, "GetConfiguration", SCHEMA_RESPONSE,
-	    up_reply_get_config(CONFIG_OCPP16, &d, s, 2));
-	valid(CONFIG_OCPP201, "GetVariables", SCHEMA_RESPONSE,
-	    up_reply_get_config(CONFIG_OCPP201, &d, s, 2));
-	valid(CONFIG_OCPP201, "SetVariables", SCHEMA_RESPONSE,
-	    up_reply_set_config(CONFIG_OCPP201, &d, st));
-	valid(CONFIG_OCPP16, "ChangeConfiguration", SCHEMA_RESPONSE,
-	    up_reply_set_config(CONFIG_OCPP16, &d, st));
+	valid(OCPP_V16, "GetConfiguration", SCHEMA_RESPONSE,
+	    up_reply_get_config(OCPP_V16, &d, s, 2));
+	valid(OCPP_V201, "GetVariables", SCHEMA_RESPONSE,
+	    up_reply_get_config(OCPP_V201, &d, s, 2));
+	valid(OCPP_V201, "SetVariables", SCHEMA_RESPONSE,
+	    up_reply_set_config(OCPP_V201, &d, st));
+	valid(OCPP_V16, "ChangeConfiguration", SCHEMA_RESPONSE,
+	    up_reply_set_config(OCPP_V16, &d, st));
 	for (size_t i = 0; i < 2; i++) {
-		enum config_ocpp_version v = versions[i];
+		enum ocpp_version v = versions[i];
 		valid(v, "GetCompositeSchedule", SCHEMA_RESPONSE,
 		    up_reply_composite(v, 2, true, 15.55, 3, 600, 1700000000000));
 		valid(v, "GetCompositeSchedule", SCHEMA_RESPONSE,
@@ -295,7 +295,7 @@ test_replies_valid(void **state)
 		valid(v, "GetLocalListVersion", SCHEMA_RESPONSE,
 		    up_reply_list_version(v, 7));
 	}
-	valid(CONFIG_OCPP201, "RequestStartTransaction", SCHEMA_RESPONSE,
+	valid(OCPP_V201, "RequestStartTransaction", SCHEMA_RESPONSE,
 	    up_reply_start("Accepted", "T-1"));
 }
 
