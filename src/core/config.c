@@ -756,7 +756,7 @@ read_site(struct ctx *c, const cJSON *root, struct config_site *s)
 }
 
 static void
-read_auth(struct ctx *c, const cJSON *root, struct config_auth *a)
+read_auth(struct ctx *c, const cJSON *root, struct auth_opts *a)
 {
 	static const char *const keys[] = { "mode", "local_list", NULL };
 	static const char *const tkeys[] = { "id_token", "status", "expiry", NULL };
@@ -766,18 +766,18 @@ read_auth(struct ctx *c, const cJSON *root, struct config_auth *a)
 	size_t i = 0;
 	int k;
 
-	a->mode = CONFIG_AUTH_LOCAL_LIST;
+	a->mode = AUTH_MODE_LOCAL_LIST;
 	if (obj == NULL)
 		return;
 	check_keys(c, obj, "authorization", keys);
 	if (read_enum(c, obj, "authorization", "mode", auth_mode_names, 3, &k))
-		a->mode = (enum config_auth_mode)k;
+		a->mode = (enum auth_mode)k;
 	if ((arr = read_array(c, obj, "authorization", "local_list", false)) == NULL)
 		return;
 	a->nlocal = (size_t)cJSON_GetArraySize(arr);
 	a->local_list = xmalloc(a->nlocal * sizeof *a->local_list);
 	for (const cJSON *it = arr->child; it; it = it->next, i++) {
-		struct config_token *t = &a->local_list[i];
+		struct auth_token *t = &a->local_list[i];
 		const cJSON *ev;
 		int64_t ms;
 
@@ -790,7 +790,7 @@ read_auth(struct ctx *c, const cJSON *root, struct config_auth *a)
 		read_string(c, it, path, "id_token", true, 1, CONFIG_TOKEN_MAX,
 		    &t->id_token);
 		if (read_enum(c, it, path, "status", token_status_names, 4, &k))
-			t->status = (enum config_token_status)k;
+			t->status = (enum auth_token_status)k;
 		ev = cJSON_GetObjectItemCaseSensitive(it, "expiry");
 		if (ev != NULL) {
 			if (!cJSON_IsString(ev) || isotime_parse(ev->valuestring, &ms))

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "roles/auth.h"
 #include "types/neutral.h"
 #include "types/ocpp.h"
 #include "util/log.h"
@@ -45,19 +46,6 @@
 _Static_assert(CONFIG_EVSES_MAX <= SITE_MAX_EVSES &&
     CONFIG_CONNECTORS_MAX <= SITE_MAX_CONNECTORS,
     "the configuration may allow what the model cannot hold");
-
-enum config_auth_mode {
-	CONFIG_AUTH_LOCAL_LIST = 0,
-	CONFIG_AUTH_ACCEPT_ALL,
-	CONFIG_AUTH_UPSTREAM,
-};
-
-enum config_token_status {
-	CONFIG_TOKEN_ACCEPTED = 0,
-	CONFIG_TOKEN_BLOCKED,
-	CONFIG_TOKEN_EXPIRED,
-	CONFIG_TOKEN_INVALID,
-};
 
 /* Which profile purpose carries the dynamic limit. */
 enum config_purpose {
@@ -147,18 +135,6 @@ struct config_site {
 	int root_index;			/* the circuit without a parent */
 };
 
-struct config_token {
-	char *id_token;
-	enum config_token_status status;
-	time_t expiry;			/* 0: none */
-};
-
-struct config_auth {
-	enum config_auth_mode mode;
-	struct config_token *local_list;
-	size_t nlocal;
-};
-
 struct config_mqtt {
 	char *host;
 	uint16_t port;
@@ -216,7 +192,7 @@ struct config {
 	struct config_charger *chargers;
 	size_t nchargers;
 	struct config_site site;
-	struct config_auth auth;
+	struct auth_opts auth;
 	struct config_control control;
 	struct config_mqtt *mqtt;		/* NULL: no EMS link */
 	struct config_upstream *upstream;	/* NULL: no uplink */

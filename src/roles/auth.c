@@ -6,32 +6,32 @@
 #include <strings.h>
 
 struct auth_result
-auth_decide(const struct config_auth *cfg, const char *token, int64_t now_ms)
+auth_decide(const struct auth_opts *cfg, const char *token, int64_t now_ms)
 {
 	struct auth_result r = { OCPP_AUTH_UNKNOWN, 0 };
 
-	if (cfg->mode == CONFIG_AUTH_ACCEPT_ALL) {
+	if (cfg->mode == AUTH_MODE_ACCEPT_ALL) {
 		r.status = OCPP_AUTH_ACCEPTED;
 		return r;
 	}
 	for (size_t i = 0; i < cfg->nlocal; i++) {
-		const struct config_token *t = &cfg->local_list[i];
+		const struct auth_token *t = &cfg->local_list[i];
 
 		if (strcasecmp(t->id_token, token) != 0)
 			continue;
 		r.expiry_ms = (int64_t)t->expiry * 1000;
 		switch (t->status) {
-		case CONFIG_TOKEN_ACCEPTED:
+		case AUTH_TOKEN_ACCEPTED:
 			r.status = t->expiry != 0 && r.expiry_ms <= now_ms ?
 			    OCPP_AUTH_EXPIRED : OCPP_AUTH_ACCEPTED;
 			break;
-		case CONFIG_TOKEN_BLOCKED:
+		case AUTH_TOKEN_BLOCKED:
 			r.status = OCPP_AUTH_BLOCKED;
 			break;
-		case CONFIG_TOKEN_EXPIRED:
+		case AUTH_TOKEN_EXPIRED:
 			r.status = OCPP_AUTH_EXPIRED;
 			break;
-		case CONFIG_TOKEN_INVALID:
+		case AUTH_TOKEN_INVALID:
 			r.status = OCPP_AUTH_INVALID;
 			break;
 		}

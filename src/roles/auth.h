@@ -15,18 +15,45 @@
 #ifndef SITEGATE_AUTH_H
 #define SITEGATE_AUTH_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
-#include "core/config.h"
 #include "ocpp/model.h"
+
+enum auth_mode {
+	AUTH_MODE_LOCAL_LIST = 0,
+	AUTH_MODE_ACCEPT_ALL,
+	AUTH_MODE_UPSTREAM,
+};
+
+enum auth_token_status {
+	AUTH_TOKEN_ACCEPTED = 0,
+	AUTH_TOKEN_BLOCKED,
+	AUTH_TOKEN_EXPIRED,
+	AUTH_TOKEN_INVALID,
+};
+
+struct auth_token {
+	char *id_token;
+	enum auth_token_status status;
+	time_t expiry;			/* 0: none */
+};
+
+struct auth_opts {
+	enum auth_mode mode;
+	struct auth_token *local_list;
+	size_t nlocal;
+};
 
 struct auth_result {
 	enum ocpp_auth_status status;
 	int64_t expiry_ms;		/* 0: none given */
 };
 
-/* Decide for token at now_ms under cfg. Never fails. */
-struct auth_result auth_decide(const struct config_auth *cfg,
+/* Decide for token at now_ms under cfg (the configuration's
+ * "authorization" section, filled by app/config). Never fails. */
+struct auth_result auth_decide(const struct auth_opts *cfg,
     const char *token, int64_t now_ms);
 
 #endif

@@ -247,7 +247,7 @@ ts_or_now(int64_t ts_ms, int64_t now)
 static bool
 upstream_auth(const struct csms *cs)
 {
-	return cs->has_authz && cs->cfg->auth.mode == CONFIG_AUTH_UPSTREAM;
+	return cs->has_authz && cs->cfg->auth.mode == AUTH_MODE_UPSTREAM;
 }
 
 static void

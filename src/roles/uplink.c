@@ -852,13 +852,13 @@ token_decision(int status, int64_t expiry_ms, int64_t now,
 struct auth_result
 uplink_auth_offline(struct uplink *ul, const char *token, int64_t now)
 {
-	struct config_auth local = ul->cfg->auth;
+	struct auth_opts local = ul->cfg->auth;
 	struct auth_result r;
 	int64_t exp;
 	int st;
 
 	/* 1. the local list of the configuration */
-	local.mode = CONFIG_AUTH_LOCAL_LIST;
+	local.mode = AUTH_MODE_LOCAL_LIST;
 	r = auth_decide(&local, token, now);
 	if (r.status != OCPP_AUTH_UNKNOWN)
 		return r;

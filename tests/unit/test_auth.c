@@ -12,18 +12,18 @@
 static char t0[] = "04A2B3C4D5", t1[] = "BLOCKED-1", t2[] = "OLD-1",
     t3[] = "BAD-1", t4[] = "TEMP-1";
 
-static struct config_token tokens[] = {
-	{ t0, CONFIG_TOKEN_ACCEPTED, 0 },
-	{ t1, CONFIG_TOKEN_BLOCKED, 0 },
-	{ t2, CONFIG_TOKEN_EXPIRED, 0 },
-	{ t3, CONFIG_TOKEN_INVALID, 0 },
-	{ t4, CONFIG_TOKEN_ACCEPTED, 1800000000 },
+static struct auth_token tokens[] = {
+	{ t0, AUTH_TOKEN_ACCEPTED, 0 },
+	{ t1, AUTH_TOKEN_BLOCKED, 0 },
+	{ t2, AUTH_TOKEN_EXPIRED, 0 },
+	{ t3, AUTH_TOKEN_INVALID, 0 },
+	{ t4, AUTH_TOKEN_ACCEPTED, 1800000000 },
 };
 
 static void
 test_local_list(void **state)
 {
-	struct config_auth cfg = { CONFIG_AUTH_LOCAL_LIST, tokens, 5 };
+	struct auth_opts cfg = { AUTH_MODE_LOCAL_LIST, tokens, 5 };
 	int64_t now = 1795278000000LL;		/* 2026-11-21 */
 	struct auth_result r;
 
@@ -45,7 +45,7 @@ test_local_list(void **state)
 	assert_int_equal(auth_decide(&cfg, "TEMP-1", 1800000000000LL).status,
 	    OCPP_AUTH_EXPIRED);
 	/* Upstream mode falls back to the list until the uplink exists. */
-	cfg.mode = CONFIG_AUTH_UPSTREAM;
+	cfg.mode = AUTH_MODE_UPSTREAM;
 	assert_int_equal(auth_decide(&cfg, "BLOCKED-1", now).status,
 	    OCPP_AUTH_BLOCKED);
 	assert_int_equal(auth_decide(&cfg, "STRANGER", now).status,
@@ -55,7 +55,7 @@ test_local_list(void **state)
 static void
 test_accept_all(void **state)
 {
-	struct config_auth cfg = { CONFIG_AUTH_ACCEPT_ALL, tokens, 5 };
+	struct auth_opts cfg = { AUTH_MODE_ACCEPT_ALL, tokens, 5 };
 
 	(void)state;
 	assert_int_equal(auth_decide(&cfg, "ANYONE", 0).status, OCPP_AUTH_ACCEPTED);

@@ -188,7 +188,7 @@ test_base_is_valid(void **state)
 	assert_true(cfg->site.circuits[1].max_current_a[2] == 40);
 	assert_true(cfg->site.circuits[0].max_current_a[1] == 63);
 
-	assert_int_equal(cfg->auth.mode, CONFIG_AUTH_LOCAL_LIST);
+	assert_int_equal(cfg->auth.mode, AUTH_MODE_LOCAL_LIST);
 	assert_int_equal(cfg->auth.nlocal, 1);
 	assert_non_null(cfg->mqtt);
 	assert_int_equal(cfg->mqtt->limit_timeout_s, 120);
