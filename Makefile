@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, start on conf/sitegate.json
 #   make check      install what the tests need, build with ASan+UBSan, run every test
 #   make bench      build optimised benchmarks and run them
+#   make layers     check that includes look down and the pure code links nothing
 #   make fuzz       build the libFuzzer targets with clang and run each a while
 #   make install    install the binary and the default configuration (PREFIX, DESTDIR)
 #
@@ -59,7 +60,7 @@ FUZZ_OBJS:= $(LIBSRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_BIN := $(FUZZERS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_OPT  = -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run check bench fuzz deps deps-check npm-deps unit integration install clean
+.PHONY: all run check bench fuzz deps deps-check npm-deps unit integration install clean layers
 all: build/sitegate
 
 # ---------------------------------------------------------------- release
@@ -144,7 +145,12 @@ run: deps
 check: deps-check
 	@$(MAKE) --no-print-directory -j$(JOBS) npm-deps build/asan/sitegate \
 		$(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO) build/sitegate
+	@tools/check-layers.sh build/obj
 	@tests/run.sh $(UNIT_BIN)
+
+# Includes only look down; policy/ and the codecs need only libc, libm, cJSON.
+layers: build/libsitegate.a
+	@tools/check-layers.sh build/obj
 
 unit: $(UNIT_BIN)
 	@tests/run.sh --unit-only $(UNIT_BIN)

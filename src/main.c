@@ -1,5 +1,5 @@
 /*
- * sitegate — command line. Everything else is in core/gateway.c.
+ * sitegate — command line. Everything else is in app/gateway.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/config.h"
-#include "core/gateway.h"
+#include "app/config.h"
+#include "app/gateway.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/sitegate/sitegate.json"

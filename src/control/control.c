@@ -60,14 +60,14 @@ struct evse_input {
 struct cevse {
 	struct site_evse *evse;
 	bool unknown;			/* charging, profile not known yet */
-	const struct config_charger *cc;
+	const struct control_charger *cc;
 	char charger_id[SITE_ID_LEN];
 	int evse_id;
 };
 
 struct control {
 	struct event_base *base;
-	const struct config *cfg;
+	const struct control_opts *o;
 	struct site *site;
 	struct csms *csms;
 	struct ems *ems;
@@ -117,13 +117,13 @@ struct control {
 
 /* ------------------------------------------------------------- helpers */
 
-/* The inputs for EVSE number (1..CONFIG_EVSE_NUMBER_MAX), by index: a
+/* The inputs for EVSE number (1..SITE_EVSE_NUMBER_MAX), by index: a
  * lookup per EVSE per run. NULL when there are none and create is false,
  * or the number is out of range. */
 static struct evse_input *
 input_of(struct control *c, int number, bool create)
 {
-	if (number < 1 || number > CONFIG_EVSE_NUMBER_MAX)
+	if (number < 1 || number > SITE_EVSE_NUMBER_MAX)
 		return NULL;
 	if ((size_t)number >= c->ninputs) {
 		size_t n = (size_t)number + 1;
@@ -147,7 +147,7 @@ static void
 trigger(struct control *c)
 {
 	int64_t since = isotime_mono_ms() - c->last_run_ms;
-	int64_t wait = c->cfg->control.coalesce_ms - since;
+	int64_t wait = c->o->coalesce_ms - since;
 	struct timeval tv;
 
 	if (c->scheduled)
@@ -163,7 +163,7 @@ trigger(struct control *c)
 }
 
 static enum alloc_rotation
-rotation_of(const struct config_charger *cc)
+rotation_of(const struct control_charger *cc)
 {
 	char name[40];
 	enum alloc_rotation r = ALLOC_ROT_L1L2L3;
@@ -202,35 +202,46 @@ state_of(const struct site_evse *e)
 
 /* ------------------------------------------------------------- mirror */
 
+/* Charger id as configured, or NULL (approved unknown chargers are not
+ * controlled). */
+static const struct control_charger *
+charger_find(const struct control_opts *o, const char *id)
+{
+	for (size_t i = 0; i < o->nchargers; i++)
+		if (strcmp(o->chargers[i].id, id) == 0)
+			return &o->chargers[i];
+	return NULL;
+}
+
 static void
-settings_of(const struct config *cfg, struct alloc_settings *s)
+settings_of(const struct control_opts *o, struct alloc_settings *s)
 {
 	alloc_settings_default(s);
-	s->min_current_a = cfg->site.min_current_a;
-	s->hysteresis_a = cfg->control.hysteresis_a;
+	s->min_current_a = o->min_current_a;
+	s->hysteresis_a = o->hysteresis_a;
 }
 
 /* Nodes in breadth-first order from the root: map[circuit] = node. */
 static struct alloc_node_desc *
-nodes_of(const struct config *cfg, int *map)
+nodes_of(const struct control_opts *o, int *map)
 {
-	size_t n = cfg->site.ncircuits, k = 0;
+	size_t n = o->ncircuits, k = 0;
 	struct alloc_node_desc *nodes = xcalloc(n, sizeof *nodes);
 	int *order = xcalloc(n, sizeof *order);
 
 	for (size_t i = 0; i < n; i++)
 		map[i] = -1;
-	order[k++] = cfg->site.root_index;
-	map[cfg->site.root_index] = 0;
+	order[k++] = o->root_index;
+	map[o->root_index] = 0;
 	for (size_t at = 0; at < k; at++)
 		for (size_t i = 0; i < n; i++)
-			if (cfg->site.circuits[i].parent_index == order[at] &&
+			if (o->circuits[i].parent_index == order[at] &&
 			    map[i] < 0) {
 				map[i] = (int)k;
 				order[k++] = (int)i;
 			}
 	for (size_t i = 0; i < k; i++) {
-		const struct config_circuit *ci = &cfg->site.circuits[order[i]];
+		const struct control_circuit *ci = &o->circuits[order[i]];
 
 		nodes[i].parent = ci->parent_index < 0 ? -1 :
 		    map[ci->parent_index];
@@ -246,7 +257,7 @@ nodes_of(const struct config *cfg, int *map)
 static void
 compute_fallback(struct control *c)
 {
-	double failsafe = c->cfg->site.failsafe_current_a;
+	double failsafe = c->o->failsafe_current_a;
 	struct alloc_evse_in *in = xcalloc(c->nevses ? c->nevses : 1, sizeof *in);
 	struct alloc_evse_out *out = xcalloc(c->nevses ? c->nevses : 1,
 	    sizeof *out);
@@ -257,7 +268,7 @@ compute_fallback(struct control *c)
 	for (size_t i = 0; i < c->nevses; i++) {
 		in[i].state = ALLOC_ST_CHARGING;
 		in[i].has_session = 1;
-		in[i].min_a = c->cfg->site.min_current_a;
+		in[i].min_a = c->o->min_current_a;
 		in[i].max_a = c->evses[i].cc->max_current_a;
 		in[i].priority = c->evses[i].cc->priority;
 	}
@@ -276,11 +287,11 @@ compute_fallback(struct control *c)
 /* Rebuild the mirror from the configuration and the site. Returns 0, or
  * -1 when the allocator refuses the description (then nothing changes). */
 static int
-rebuild(struct control *c, const struct config *cfg)
+rebuild(struct control *c, const struct control_opts *o)
 {
-	size_t ncirc = cfg->site.ncircuits, n = 0, cap = 16;
+	size_t ncirc = o->ncircuits, n = 0, cap = 16;
 	int *map = xcalloc(ncirc, sizeof *map);
-	struct alloc_node_desc *nodes = nodes_of(cfg, map);
+	struct alloc_node_desc *nodes = nodes_of(o, map);
 	struct alloc_evse_desc *descs = xcalloc(cap, sizeof *descs);
 	struct cevse *evses = xcalloc(cap, sizeof *evses);
 	struct alloc_site_desc desc;
@@ -288,7 +299,7 @@ rebuild(struct control *c, const struct config *cfg)
 
 	for (size_t i = 0; i < site_charger_count(c->site); i++) {
 		struct site_charger *ch = site_charger_at(c->site, i);
-		const struct config_charger *cc = config_charger_find(cfg, ch->id);
+		const struct control_charger *cc = charger_find(o, ch->id);
 
 		if (cc == NULL)
 			continue;
@@ -315,7 +326,7 @@ rebuild(struct control *c, const struct config *cfg)
 	desc.n_nodes = ncirc;
 	desc.evses = descs;
 	desc.n_evses = n;
-	settings_of(cfg, &desc.settings);
+	settings_of(o, &desc.settings);
 	a = alloc_site_new(&desc);
 	fb = alloc_site_new(&desc);
 	free(map);
@@ -357,7 +368,7 @@ rebuild(struct control *c, const struct config *cfg)
 	c->nodes = xcalloc(ncirc, sizeof *c->nodes);
 	c->fallback_a = xcalloc(n ? n : 1, sizeof *c->fallback_a);
 	c->fallback_phases = xcalloc(n ? n : 1, sizeof *c->fallback_phases);
-	c->cfg = cfg;
+	c->o = o;
 	compute_fallback(c);
 	c->gen = site_generation(c->site);
 	c->stale = false;
@@ -370,7 +381,7 @@ rebuild(struct control *c, const struct config *cfg)
 static void
 effective_limit(struct control *c)
 {
-	const double *fuse = c->cfg->site.circuits[c->cfg->site.root_index].
+	const double *fuse = c->o->circuits[c->o->root_index].
 	    max_current_a;
 
 	for (int p = 0; p < 3; p++) {
@@ -399,7 +410,7 @@ fill_inputs(struct control *c, int64_t now_mono)
 	for (size_t i = 0; i < c->nevses; i++) {
 		const struct site_evse *e = c->evses[i].evse;
 		const struct site_charger *ch = e->charger;
-		const struct config_charger *cc = c->evses[i].cc;
+		const struct control_charger *cc = c->evses[i].cc;
 		struct alloc_evse_in *x = &c->in[i];
 		const struct evse_input *ui = e->number > 0 ?
 		    input_of(c, e->number, false) : NULL;
@@ -433,7 +444,7 @@ fill_inputs(struct control *c, int64_t now_mono)
 
 			x->session_start_ms = start > 0 ? (uint64_t)start : 0;
 		}
-		x->min_a = c->cfg->site.min_current_a;
+		x->min_a = c->o->min_current_a;
 		x->max_a = cc->max_current_a;
 		/* Away mid-session, it goes on applying the profile it holds
 		 * (until its validTo, then its base): that is what it draws
@@ -480,10 +491,10 @@ run(evutil_socket_t fd, short what, void *arg)
 	c->last_run_ms = now;
 	evtimer_del(c->reading);	/* this run takes them in */
 	if ((c->stale || c->gen != site_generation(c->site)) &&
-	    rebuild(c, c->cfg) != 0)
+	    rebuild(c, c->o) != 0)
 		log_error(MOD, "cannot build the allocator's site; the previous "
 		    "one stays");
-	if (c->fallback_for != c->cfg->site.failsafe_current_a)
+	if (c->fallback_for != c->o->failsafe_current_a)
 		compute_fallback(c);
 	memcpy(before, c->root_a, sizeof before);
 	effective_limit(c);
@@ -661,7 +672,7 @@ publish(evutil_socket_t fd, short what, void *arg)
 		connected += site_charger_at(c->site, i)->connected;
 	for (size_t i = 0; i < c->nevses; i++) {
 		const struct site_evse *e = c->evses[i].evse;
-		const struct config_charger *cc = c->evses[i].cc;
+		const struct control_charger *cc = c->evses[i].cc;
 		cJSON *d;
 
 		if (e->reading.have & SITE_HAVE_CURRENT)
@@ -690,7 +701,7 @@ publish(evutil_socket_t fd, short what, void *arg)
 	cJSON_AddItemToObject(doc, "allocated_a", phases_json(allocated));
 	cJSON_AddItemToObject(doc, "measured_a", phases_json(measured));
 	ch = cJSON_AddObjectToObject(doc, "chargers");
-	cJSON_AddNumberToObject(ch, "configured", (double)c->cfg->nchargers);
+	cJSON_AddNumberToObject(ch, "configured", (double)c->o->nchargers);
 	cJSON_AddNumberToObject(ch, "connected", (double)connected);
 	ev = cJSON_AddObjectToObject(doc, "evses");
 	cJSON_AddNumberToObject(ev, "total", (double)c->nevses);
@@ -769,16 +780,16 @@ on_lapse(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------ API */
 
 struct control *
-control_new(struct event_base *base, const struct config *cfg,
+control_new(struct event_base *base, const struct control_opts *o,
     struct site *site, struct csms *cs, struct ems *ems, char **cause)
 {
 	struct control *c = xcalloc(1, sizeof *c);
 
 	c->base = base;
-	c->cfg = cfg;
+	c->o = o;
 	c->site = site;
 	c->csms = cs;
-	c->dispatch = dispatch_new(base, site, cs, cfg, on_dispatch, c);
+	c->dispatch = dispatch_new(base, site, cs, &o->dispatch, on_dispatch, c);
 	c->coalesce = evtimer_new(base, run, c);
 	c->publish = evtimer_new(base, publish, c);
 	c->lapse = evtimer_new(base, on_lapse, c);
@@ -787,7 +798,7 @@ control_new(struct event_base *base, const struct config *cfg,
 	    c->reading == NULL ||
 	    site_subscribe(site, SITE_EV_ALL, on_site, c) != 0)
 		abort();
-	if (control_reconfigure(c, cfg, ems, cause) != 0) {
+	if (control_reconfigure(c, o, ems, cause) != 0) {
 		control_free(c);
 		return NULL;
 	}
@@ -795,10 +806,10 @@ control_new(struct event_base *base, const struct config *cfg,
 }
 
 int
-control_reconfigure(struct control *c, const struct config *cfg,
+control_reconfigure(struct control *c, const struct control_opts *o,
     struct ems *ems, char **cause)
 {
-	if (rebuild(c, cfg) != 0) {
+	if (rebuild(c, o) != 0) {
 		*cause = xstrdup("the allocator refused the site description");
 		return -1;
 	}
@@ -806,7 +817,7 @@ control_reconfigure(struct control *c, const struct config *cfg,
 	c->has_ems = ems != NULL;
 	if (ems != NULL)
 		control_ems_limit(c, ems_limit(ems));
-	dispatch_reconfigure(c->dispatch, cfg);
+	dispatch_reconfigure(c->dispatch, &o->dispatch);
 	c->dirty = true;
 	trigger(c);
 	return 0;

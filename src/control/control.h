@@ -49,7 +49,7 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#include "core/config.h"
+#include "control/dispatch.h"
 
 struct control;
 struct csms;
@@ -61,16 +61,49 @@ struct site;
 /* Adds the uplink's part to the status document (may be NULL). */
 typedef void control_status_fn(cJSON *doc, void *arg);
 
-/* Start the loop. site and csms are not owned and must outlive it; cfg
- * must stay valid until control_reconfigure() or control_free(); ems may
- * be NULL (no mqtt section). Returns NULL with a malloc'd *cause when the
- * configuration cannot be turned into an allocator site. */
-struct control *control_new(struct event_base *base, const struct config *cfg,
-    struct site *site, struct csms *cs, struct ems *ems, char **cause);
+/* A circuit of the site's tree: a fuse with its limit per grid phase. */
+struct control_circuit {
+	const char *id;
+	int parent_index;		/* -1 for the grid connection */
+	double max_current_a[3];	/* per grid phase L1, L2, L3 */
+};
 
-/* Apply a new configuration and EMS link (NULL: none). Returns 0, or -1
- * with *cause (malloc'd) when it is refused; the running one stays. */
-int control_reconfigure(struct control *c, const struct config *cfg,
+/* A configured charger, as the allocator sees it. */
+struct control_charger {
+	const char *id;
+	double max_current_a;
+	int phases;			/* 1 or 3 */
+	int grid_phase[3];		/* grid phase (0..2) of its phase i */
+	int circuit_index;		/* into control_opts.circuits */
+	int priority;			/* higher is served first */
+};
+
+/* What the control loop takes from the configuration. Kept by reference:
+ * o and what it points to stay valid until control_reconfigure() or
+ * control_free(). */
+struct control_opts {
+	const struct control_circuit *circuits;
+	size_t ncircuits;
+	int root_index;			/* the circuit without a parent */
+	const struct control_charger *chargers;
+	size_t nchargers;
+	double min_current_a;
+	double failsafe_current_a;
+	int coalesce_ms;		/* triggers this close make one run */
+	double hysteresis_a;		/* smaller moves are not sent */
+	struct dispatch_opts dispatch;
+};
+
+/* Start the loop. site and csms are not owned and must outlive it; ems
+ * may be NULL (no mqtt section). Returns NULL with a malloc'd *cause when
+ * the options cannot be turned into an allocator site. */
+struct control *control_new(struct event_base *base,
+    const struct control_opts *o, struct site *site, struct csms *cs,
+    struct ems *ems, char **cause);
+
+/* Apply new options and EMS link (NULL: none). Returns 0, or -1 with
+ * *cause (malloc'd) when they are refused; the running ones stay. */
+int control_reconfigure(struct control *c, const struct control_opts *o,
     struct ems *ems, char **cause);
 
 /* The EMS limit in force changed (ems's on_limit). */

@@ -72,7 +72,7 @@ struct dev {
 struct dch {
 	char id[SITE_ID_LEN];
 	struct site_charger *sch;	/* resolved at d->gen; may be NULL */
-	const struct config_charger *cc;/* in d->cfg; NULL when not listed */
+	const struct dispatch_charger *cc;/* in d->o; NULL when not listed */
 	int nev;			/* evses[0..nev) may be set */
 	unsigned epoch;
 	bool ready_seen;		/* ready at the last pass */
@@ -85,8 +85,8 @@ struct dch {
 	int64_t retry_mono, retry_wall;
 	struct dev *evses[SITE_MAX_EVSES];
 	/* the overrides the choice was learnt under */
-	enum config_purpose o_purpose;
-	enum config_unit o_unit;
+	enum dispatch_purpose o_purpose;
+	enum dispatch_unit o_unit;
 	int o_level;
 	struct dch *next;		/* all chargers */
 	struct dch *hnext;		/* hash chain */
@@ -110,7 +110,7 @@ struct dispatch {
 	struct event_base *base;
 	struct site *site;
 	struct csms *csms;
-	const struct config *cfg;
+	const struct dispatch_opts *o;
 	dispatch_change_cb *cb;
 	void *arg;
 	struct dch *chargers;
@@ -136,6 +136,16 @@ const char *
 dispatch_control_name(enum dispatch_control c)
 {
 	return (unsigned)c < 3 ? control_names[c] : "unknown";
+}
+
+/* The overrides of charger id, or NULL when it is not configured. */
+static const struct dispatch_charger *
+charger_find(const struct dispatch_opts *o, const char *id)
+{
+	for (size_t i = 0; i < o->nchargers; i++)
+		if (strcmp(o->chargers[i].id, id) == 0)
+			return &o->chargers[i];
+	return NULL;
 }
 
 /* ------------------------------------------------------------ chargers */
@@ -184,7 +194,7 @@ dch_get(struct dispatch *d, struct site_charger *sch)
 	struct dch *c = dch_find(d, sch->id);
 
 	if (c == NULL) {
-		const struct config_charger *cc = config_charger_find(d->cfg,
+		const struct dispatch_charger *cc = charger_find(d->o,
 		    sch->id);
 		size_t b;
 
@@ -293,22 +303,22 @@ static int
 ladder(const struct dch *c,
     enum ocpp_purpose *p, int *np, enum ocpp_unit *u, int *nu, int *l, int *nl)
 {
-	const struct config_charger *cc = c->cc;
+	const struct dispatch_charger *cc = c->cc;
 	const struct site_caps *caps = c->sch ? &c->sch->caps : NULL;
 	int maxlevel = caps && caps->discovered ? caps->max_stack_level : 1;
 
 	*np = *nu = *nl = 0;
-	if (cc && cc->purpose == CONFIG_PURPOSE_TX)
+	if (cc && cc->purpose == DISPATCH_PURPOSE_TX)
 		p[(*np)++] = OCPP_PURPOSE_TX;
-	else if (cc && cc->purpose == CONFIG_PURPOSE_TX_DEFAULT)
+	else if (cc && cc->purpose == DISPATCH_PURPOSE_TX_DEFAULT)
 		p[(*np)++] = OCPP_PURPOSE_TX_DEFAULT;
 	else {
 		p[(*np)++] = OCPP_PURPOSE_TX;
 		p[(*np)++] = OCPP_PURPOSE_TX_DEFAULT;
 	}
-	if (cc && cc->unit == CONFIG_UNIT_A)
+	if (cc && cc->unit == DISPATCH_UNIT_A)
 		u[(*nu)++] = OCPP_UNIT_A;
-	else if (cc && cc->unit == CONFIG_UNIT_W)
+	else if (cc && cc->unit == DISPATCH_UNIT_W)
 		u[(*nu)++] = OCPP_UNIT_W;
 	else if (caps && caps->discovered && caps->rate_w && !caps->rate_a) {
 		u[(*nu)++] = OCPP_UNIT_W;
@@ -333,7 +343,7 @@ dialect_of(const struct dch *c)
 	int l[2], np, nu, nl;
 	int n = ladder(c, p, &np, u, &nu, l, &nl);
 	int k = c->choice < n ? c->choice : 0;
-	const struct config_charger *cc = c->cc;
+	const struct dispatch_charger *cc = c->cc;
 	struct dialect x = {
 		.purpose = p[k % np],
 		.unit = u[(k / np) % nu],
@@ -421,11 +431,11 @@ set_unctl(struct dispatch *d, struct dch *c, bool permanent, const char *why)
 	/* Doubling from one failure to the next until a profile is accepted
 	 * (a retry clears unctl, not the backoff). */
 	if (c->backoff_s == 0) {
-		c->backoff_s = d->cfg->control.retry_min_s;
+		c->backoff_s = d->o->retry_min_s;
 	} else {
 		c->backoff_s *= 2;
-		if (c->backoff_s > d->cfg->control.retry_max_s)
-			c->backoff_s = d->cfg->control.retry_max_s;
+		if (c->backoff_s > d->o->retry_max_s)
+			c->backoff_s = d->o->retry_max_s;
 	}
 	delay = (int64_t)c->backoff_s * 1000;
 	c->unctl = true;
@@ -470,7 +480,7 @@ send_profile(struct dispatch *d, struct dch *c, struct dev *v, enum kind kind,
 	struct ocpp_profile *p = &cmd.u.profile;
 	struct cmd *k = xcalloc(1, sizeof *k);
 	int64_t now = isotime_now_ms();
-	int validity_ms = d->cfg->control.profile_validity_s * 1000;
+	int validity_ms = d->o->profile_validity_s * 1000;
 	double limit = a;
 
 	/* Only the profile of the union is used: not 10 kB of zeroes. */
@@ -488,7 +498,7 @@ send_profile(struct dispatch *d, struct dch *c, struct dev *v, enum kind kind,
 	if (kind != K_BASE && x.base)
 		p->valid_to_ms = now + validity_ms;
 	if (x.unit == OCPP_UNIT_W)
-		limit = floor(a * d->cfg->site.voltage_v * phases);
+		limit = floor(a * d->o->voltage_v * phases);
 	p->nperiods = 1;
 	p->periods[0].start_s = 0;
 	p->periods[0].limit = limit;
@@ -740,7 +750,7 @@ pump(evutil_socket_t fd, short what, void *arg)
 				if (ok && !c->unctl &&
 				    !c->sch->caps.smart_charging &&
 				    (c->cc == NULL ||
-				    c->cc->purpose == CONFIG_PURPOSE_AUTO))
+				    c->cc->purpose == DISPATCH_PURPOSE_AUTO))
 					set_unctl(d, c, true, "reports no smart "
 					    "charging");
 			}
@@ -789,7 +799,7 @@ on_site(const struct site_event *ev, void *arg)
 
 struct dispatch *
 dispatch_new(struct event_base *base, struct site *site, struct csms *cs,
-    const struct config *cfg, dispatch_change_cb *cb, void *arg)
+    const struct dispatch_opts *o, dispatch_change_cb *cb, void *arg)
 {
 	struct dispatch *d = xcalloc(1, sizeof *d);
 	struct timeval second = { 1, 0 };
@@ -797,7 +807,7 @@ dispatch_new(struct event_base *base, struct site *site, struct csms *cs,
 	d->base = base;
 	d->site = site;
 	d->csms = cs;
-	d->cfg = cfg;
+	d->o = o;
 	d->cb = cb;
 	d->arg = arg;
 	d->settled = true;
@@ -812,16 +822,16 @@ dispatch_new(struct event_base *base, struct site *site, struct csms *cs,
 }
 
 void
-dispatch_reconfigure(struct dispatch *d, const struct config *cfg)
+dispatch_reconfigure(struct dispatch *d, const struct dispatch_opts *o)
 {
-	d->cfg = cfg;
+	d->o = o;
 	/* What was learnt stays, unless the charger's overrides changed. */
 	for (struct dch *c = d->chargers; c; c = c->next) {
-		const struct config_charger *cc = config_charger_find(cfg, c->id);
+		const struct dispatch_charger *cc = charger_find(o, c->id);
 
 		c->cc = cc;
-		enum config_purpose p = cc ? cc->purpose : CONFIG_PURPOSE_AUTO;
-		enum config_unit u = cc ? cc->unit : CONFIG_UNIT_AUTO;
+		enum dispatch_purpose p = cc ? cc->purpose : DISPATCH_PURPOSE_AUTO;
+		enum dispatch_unit u = cc ? cc->unit : DISPATCH_UNIT_AUTO;
 		int l = cc ? cc->max_stack_level : -1;
 
 		if (p != c->o_purpose || u != c->o_unit || l != c->o_level) {

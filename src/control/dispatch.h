@@ -52,7 +52,6 @@
 
 #include <event2/event.h>
 
-#include "core/config.h"
 
 struct csms;
 struct dispatch;
@@ -88,19 +87,54 @@ struct dispatch_evse_state {
 	int64_t retry_ms;		/* uncontrollable: next attempt (wall) */
 };
 
+/* Which profile purpose carries the dynamic limit. */
+enum dispatch_purpose {
+	DISPATCH_PURPOSE_AUTO = 0,	/* TxProfile, falling back on rejection */
+	DISPATCH_PURPOSE_TX,		/* always TxProfile */
+	DISPATCH_PURPOSE_TX_DEFAULT,	/* always TxDefaultProfile */
+};
+
+enum dispatch_unit {
+	DISPATCH_UNIT_AUTO = 0,		/* A when accepted, else W */
+	DISPATCH_UNIT_A,
+	DISPATCH_UNIT_W,
+};
+
+/* A configured charger's "smart_charging" overrides: what to send it when
+ * what the gateway would learn from its answers must be overridden. */
+struct dispatch_charger {
+	const char *id;
+	enum dispatch_purpose purpose;	/* AUTO: learn */
+	enum dispatch_unit unit;	/* AUTO: learn */
+	int max_stack_level;		/* -1: as the charger reports */
+	bool number_phases;		/* send numberPhases */
+};
+
+/* What dispatch takes from the configuration. Kept by reference: o and
+ * what it points to stay valid until dispatch_reconfigure() or free. */
+struct dispatch_opts {
+	const struct dispatch_charger *chargers;
+	size_t nchargers;
+	double voltage_v;		/* A -> W for chargers that take W */
+	int profile_validity_s;		/* validTo of dynamic profiles */
+	int retry_min_s;		/* first retry of an uncontrollable
+					   charger, doubling up to ... */
+	int retry_max_s;
+};
+
 /* Called (from the loop) when an EVSE became uncontrollable or
  * controllable again: the owner re-runs the allocation. */
 typedef void dispatch_change_cb(void *arg);
 
-/* Create a dispatcher sending through cs. The site, csms and cfg are not
- * owned; cfg must stay valid until dispatch_reconfigure() or free. */
+/* Create a dispatcher sending through cs. The site, csms and o are not
+ * owned (o: see struct dispatch_opts). */
 struct dispatch *dispatch_new(struct event_base *base, struct site *site,
-    struct csms *cs, const struct config *cfg, dispatch_change_cb *cb,
+    struct csms *cs, const struct dispatch_opts *o, dispatch_change_cb *cb,
     void *arg);
 
-/* Apply a new configuration (smart_charging overrides, control timings).
- * cfg replaces the previous one (same lifetime rule). */
-void dispatch_reconfigure(struct dispatch *d, const struct config *cfg);
+/* Apply new options (smart_charging overrides, control timings); o
+ * replaces the previous one (same lifetime rule). */
+void dispatch_reconfigure(struct dispatch *d, const struct dispatch_opts *o);
 
 /* The new set of targets, all EVSEs that take part, after an allocation.
  * Sends what must be sent now, schedules the rest. t is not kept. */

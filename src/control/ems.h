@@ -71,7 +71,7 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#include "core/config.h"
+#include "app/config.h"
 
 struct ems;
 

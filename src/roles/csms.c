@@ -53,13 +53,13 @@ struct conn {
 	struct rpc *rpc;
 	enum ocpp_version version;
 	struct site_charger *ch;
-	char id[CONFIG_ID_MAX + 1];
+	char id[SITE_ID_LEN];
 };
 
 struct csms {
 	struct event_base *base;
 	struct site *site;
-	const struct config *cfg;
+	struct csms_opts o;
 	struct ws_server *srv;
 	struct rpc_handlers *handlers;
 	struct csms_auth *auth;
@@ -76,7 +76,7 @@ struct csms {
 	/* Chargers whose report beyond their bound check_bounds() logged at
 	 * warn; emptied when the configuration (and so the bounds) change.
 	 * Only accepted chargers get that far, so it holds at most those. */
-	char (*bound_warned)[CONFIG_ID_MAX + 1];
+	char (*bound_warned)[SITE_ID_LEN];
 	size_t nbound_warned;
 };
 
@@ -125,13 +125,6 @@ static const struct codec *
 codec_of(enum ocpp_version v)
 {
 	return v == OCPP_V16 ? &codec16 : &codec201;
-}
-
-static enum ocpp_version
-config_version(enum ocpp_version v)
-{
-	return v == OCPP_V16 ? OCPP_V16 : v == OCPP_V201 ? OCPP_V201 :
-	    OCPP_V21;
 }
 
 /* The charger requests the codecs translate (both versions' names). */
@@ -196,28 +189,28 @@ on_auth(const struct ws_auth_request *r, void *arg)
 	return WS_AUTH_ACCEPT;
 }
 
-/* Copy what this module needs from cfg; cfg itself stays referenced until
- * the next reconfigure. */
+/* Copy what this module needs from o; what o points to stays referenced
+ * until the next reconfigure. */
 static void
-take_config(struct csms *cs, const struct config *cfg)
+take_opts(struct csms *cs, const struct csms_opts *o)
 {
-	struct csms_auth *a = calloc(cfg->nchargers + 1, sizeof *a);
+	struct csms_auth *a = calloc(o->nchargers + 1, sizeof *a);
 
 	if (a == NULL)
 		abort();
-	for (size_t i = 0; i < cfg->nchargers; i++) {
-		if ((a[i].id = strdup(cfg->chargers[i].id)) == NULL)
+	for (size_t i = 0; i < o->nchargers; i++) {
+		if ((a[i].id = strdup(o->chargers[i].id)) == NULL)
 			abort();
-		a[i].password = cfg->chargers[i].password;
-		a[i].password_raw = cfg->chargers[i].password_raw;
+		a[i].password = o->chargers[i].password;
+		a[i].password_raw = o->chargers[i].password_raw;
 	}
 	auth_free(cs->auth, cs->nauth);
 	cs->auth = a;
-	cs->nauth = cfg->nchargers;
-	cs->cfg = cfg;
-	cs->allow_unknown = cfg->ocpp.allow_unknown_chargers;
-	cs->client_ca = cfg->ocpp.tls != NULL &&
-	    cfg->ocpp.tls->client_ca != NULL;
+	cs->nauth = o->nchargers;
+	cs->o = *o;
+	cs->o.chargers = NULL;		/* copied above, not kept */
+	cs->allow_unknown = o->allow_unknown_chargers;
+	cs->client_ca = o->tls_client_ca != NULL;
 	/* New bounds: a charger still beyond them is worth a line again. */
 	free(cs->bound_warned);
 	cs->bound_warned = NULL;
@@ -247,7 +240,7 @@ ts_or_now(int64_t ts_ms, int64_t now)
 static bool
 upstream_auth(const struct csms *cs)
 {
-	return cs->has_authz && cs->cfg->auth.mode == AUTH_MODE_UPSTREAM;
+	return cs->has_authz && cs->o.auth->mode == AUTH_MODE_UPSTREAM;
 }
 
 static void
@@ -255,7 +248,7 @@ set_auth(struct csms *cs, struct ocpp_reply *r, const char *token, int64_t now)
 {
 	struct auth_result a = upstream_auth(cs) ?
 	    cs->authz.local(token, now, cs->authz.arg) :
-	    auth_decide(&cs->cfg->auth, token, now);
+	    auth_decide(cs->o.auth, token, now);
 
 	r->has_auth = true;
 	r->auth = a.status;
@@ -394,7 +387,7 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 		    m->u.boot.model, m->u.boot.serial, m->u.boot.firmware,
 		    cs->allow_unknown, now);
 		r->interval_s = r->boot == SITE_BOOT_ACCEPTED ?
-		    cs->cfg->ocpp.heartbeat_interval_s : RETRY_INTERVAL_S;
+		    cs->o.heartbeat_interval_s : RETRY_INTERVAL_S;
 		log_info(MOD, "boot charger=%s vendor=%s model=%s status=%s", c->id,
 		    log_esc(esc, sizeof esc, m->u.boot.vendor),
 		    log_esc(e2, sizeof e2, m->u.boot.model),
@@ -870,7 +863,7 @@ static const char *const measurands_min =
 struct discovery {
 	bool retried;			/* the short measurand list was sent */
 	struct csms *cs;
-	char id[CONFIG_ID_MAX + 1];
+	char id[SITE_ID_LEN];
 	struct site_caps caps;
 	int outstanding;
 };
@@ -990,8 +983,8 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 			}
 		}
 	}
-	if (ok && d->cs->cfg->ocpp.meter_interval_s > 0)
-		d->caps.meter_interval_s = d->cs->cfg->ocpp.meter_interval_s;
+	if (ok && d->cs->o.meter_interval_s > 0)
+		d->caps.meter_interval_s = d->cs->o.meter_interval_s;
 	else
 		log_warn(MOD, "meter sampling not configured charger=%s why=%s",
 		    d->id, error ? error : res && res->nkeys ? res->keys[0].status :
@@ -1018,7 +1011,7 @@ discover(struct conn *c)
 {
 	struct discovery *d = calloc(1, sizeof *d);
 	struct ocpp_command get = { .type = OCPP_CMD_GET_CONFIG };
-	int interval = c->cs->cfg->ocpp.meter_interval_s;
+	int interval = c->cs->o.meter_interval_s;
 	char ival[16];
 
 	if (d == NULL)
@@ -1124,13 +1117,13 @@ on_connect(struct ws_conn *conn, void *arg)
 	c->cs = cs;
 	c->version = v;
 	snprintf(c->id, sizeof c->id, "%s", ws_conn_id(conn));
-	c->ch = site_charger_connected(cs->site, c->id, config_version(v),
+	c->ch = site_charger_connected(cs->site, c->id, v,
 	    isotime_now_ms());
 	memset(&o, 0, sizeof o);
 	o.version = v;
 	o.handlers = cs->handlers;
 	o.action_known = schema_has_action;
-	o.call_timeout_ms = cs->cfg->ocpp.call_timeout_s * 1000;
+	o.call_timeout_ms = cs->o.call_timeout_s * 1000;
 	o.on_disconnect = on_disconnect;
 	o.arg = c;
 	o.log_module = MOD;
@@ -1149,10 +1142,9 @@ on_connect(struct ws_conn *conn, void *arg)
 /* ------------------------------------------------------------ server */
 
 static void
-server_opts(struct csms *cs, const struct config *cfg,
+server_opts(struct csms *cs, const struct csms_opts *oc,
     struct ws_server_opts *o, const char **protos)
 {
-	const struct config_ocpp *oc = &cfg->ocpp;
 	size_t n = 0;
 
 	memset(o, 0, sizeof *o);
@@ -1160,16 +1152,14 @@ server_opts(struct csms *cs, const struct config *cfg,
 	for (int v = OCPP_NVERSIONS - 1; v >= 0; v--)
 		if (oc->versions[v])
 			protos[n++] = ocpp_version_name((enum ocpp_version)v);
-	o->host = oc->listen.host;
-	o->port = oc->listen.port;
+	o->host = oc->host;
+	o->port = oc->port;
 	o->path_prefix = "/ocpp/";
 	o->protocols = protos;
 	o->nprotocols = n;
-	if (oc->tls != NULL) {
-		o->tls_cert = oc->tls->cert;
-		o->tls_key = oc->tls->key;
-		o->tls_client_ca = oc->tls->client_ca;
-	}
+	o->tls_cert = oc->tls_cert;
+	o->tls_key = oc->tls_key;
+	o->tls_client_ca = oc->tls_client_ca;
 	o->limits.max_message_bytes = (size_t)oc->max_message_bytes;
 	o->limits.max_connections = oc->max_connections;
 	o->limits.handshake_timeout_ms = oc->handshake_timeout_s * 1000;
@@ -1182,13 +1172,13 @@ server_opts(struct csms *cs, const struct config *cfg,
 }
 
 struct csms *
-csms_new(struct event_base *base, const struct config *cfg, struct site *site,
-    char **cause)
+csms_new(struct event_base *base, const struct csms_opts *opts,
+    struct site *site, char **cause)
 {
 	struct csms *cs = calloc(1, sizeof *cs);
 	const char *protos[OCPP_NVERSIONS];
 	struct ws_server_opts o;
-	const char *host = cfg->ocpp.listen.host ? cfg->ocpp.listen.host : "";
+	const char *host = opts->host ? opts->host : "";
 	bool v6 = strchr(host, ':') != NULL;
 
 	*cause = NULL;
@@ -1196,7 +1186,7 @@ csms_new(struct event_base *base, const struct config *cfg, struct site *site,
 		abort();
 	cs->base = base;
 	cs->site = site;
-	take_config(cs, cfg);
+	take_opts(cs, opts);
 	for (int v = 0; v < OCPP_NVERSIONS; v++) {
 		enum ocpp_version sv = v == OCPP_V16 ? OCPP_V16 :
 		    OCPP_V201;
@@ -1205,7 +1195,7 @@ csms_new(struct event_base *base, const struct config *cfg, struct site *site,
 				rpc_handlers_add(cs->handlers, (enum ocpp_version)v,
 				    actions[i], handle_request, cs);
 	}
-	server_opts(cs, cfg, &o, protos);
+	server_opts(cs, opts, &o, protos);
 	cs->srv = ws_server_new(base, &o, cause);
 	if (cs->srv == NULL) {
 		csms_free(cs);
@@ -1217,13 +1207,13 @@ csms_new(struct event_base *base, const struct config *cfg, struct site *site,
 }
 
 int
-csms_reconfigure(struct csms *cs, const struct config *cfg)
+csms_reconfigure(struct csms *cs, const struct csms_opts *opts)
 {
 	const char *protos[OCPP_NVERSIONS];
 	struct ws_server_opts o;
 
-	take_config(cs, cfg);
-	server_opts(cs, cfg, &o, protos);
+	take_opts(cs, opts);
+	server_opts(cs, opts, &o, protos);
 	ws_server_reconfigure(cs->srv, &o);
 	log_info(MOD, "reconfigured chargers=%zu connected=%zu", cs->nauth,
 	    cs->nconns);

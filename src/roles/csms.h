@@ -46,26 +46,58 @@
 
 #include <event2/event.h>
 
-#include "core/config.h"
 #include "ocpp/model.h"
 #include "roles/auth.h"
+#include "types/ocpp.h"
+#include "util/pwhash.h"
 
 struct csms;
 struct site;
 
-/* Start listening on cfg->ocpp.listen and log "ocpp: listening
+/* One configured charger's credentials. */
+struct csms_charger_opts {
+	const char *id;
+	struct pwhash password;		/* .set false: no Basic auth */
+	struct pwhash password_raw;	/* 40-hex-digit keys: the raw bytes */
+};
+
+/* What the CSMS role takes from the configuration (its "ocpp" section,
+ * the chargers' credentials, the authorization rules). The struct is
+ * copied; what its pointers point to must stay valid until the next
+ * csms_reconfigure() or csms_free(). */
+struct csms_opts {
+	const char *host;		/* listen address; NULL or "": any */
+	uint16_t port;
+	bool versions[OCPP_NVERSIONS];	/* which subprotocols are offered */
+	const char *tls_cert;		/* NULL: plain ws:// */
+	const char *tls_key;
+	const char *tls_client_ca;	/* NULL: no client certificates */
+	bool allow_unknown_chargers;
+	int heartbeat_interval_s;
+	int call_timeout_s;
+	int ping_interval_s;		/* 0: no WebSocket pings */
+	int max_message_bytes;
+	int max_connections;
+	int handshake_timeout_s;
+	int idle_timeout_s;		/* 0: none */
+	int meter_interval_s;		/* asked of chargers; 0: leave */
+	const struct csms_charger_opts *chargers;
+	size_t nchargers;
+	const struct auth_opts *auth;
+};
+
+/* Start listening on o's address and log "ocpp: listening
  * addr=<host>:<port>" with the bound port. The site is not owned and must
- * outlive the csms; cfg must stay valid until the next csms_reconfigure()
- * or csms_free(). Returns NULL with a malloc'd *cause when the server
+ * outlive the csms. Returns NULL with a malloc'd *cause when the server
  * cannot start (port in use, TLS files). */
-struct csms *csms_new(struct event_base *base, const struct config *cfg,
+struct csms *csms_new(struct event_base *base, const struct csms_opts *o,
     struct site *site, char **cause);
 
 /* Apply a new configuration: chargers, passwords, versions, limits and
  * allow_unknown_chargers take effect for new connections; open connections
  * are kept. Listen address and TLS files need a restart (the gateway says
- * so). cfg replaces the previous one (same lifetime rule). Returns 0. */
-int csms_reconfigure(struct csms *cs, const struct config *cfg);
+ * so). o replaces the previous options (same lifetime rule). Returns 0. */
+int csms_reconfigure(struct csms *cs, const struct csms_opts *o);
 
 /* Connected chargers. */
 size_t csms_count(const struct csms *cs);

@@ -50,7 +50,7 @@
 #include "site/store.h"
 #include "transport/rpc.h"
 #include "transport/ws.h"
-#include "core/gateway.h"
+#include "app/gateway.h"
 #include "util/isotime.h"
 #include "util/json.h"
 #include "util/log.h"

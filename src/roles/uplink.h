@@ -48,7 +48,7 @@
 
 #include <event2/event.h>
 
-#include "core/config.h"
+#include "app/config.h"
 #include "ocpp/model.h"
 #include "roles/auth.h"
 #include "site/site.h"

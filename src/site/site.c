@@ -438,10 +438,10 @@ evse_number(struct site *s, struct site_evse *e)
 	else if (had != NULL && !num_claimed(s, ch, had->number))
 		n = had->number;
 	else
-		for (n = 1; n <= CONFIG_EVSE_NUMBER_MAX; n++)
+		for (n = 1; n <= SITE_EVSE_NUMBER_MAX; n++)
 			if (num_by_number(s, n) == NULL && !num_claimed(s, ch, n))
 				break;
-	if (n > CONFIG_EVSE_NUMBER_MAX) {
+	if (n > SITE_EVSE_NUMBER_MAX) {
 		log_error("site", "no evse number left charger=%s evse=%d",
 		    ch->id, e->id);
 		n = 0;
@@ -635,7 +635,7 @@ load_reading(const struct store_reading_row *r, void *arg)
 /* ------------------------------------------------------------------ API */
 
 struct site *
-site_new(struct store *st, const struct config *cfg, char **cause)
+site_new(struct store *st, const struct site_opts *o, char **cause)
 {
 	struct site *s = calloc(1, sizeof *s);
 
@@ -643,7 +643,7 @@ site_new(struct store *st, const struct config *cfg, char **cause)
 		abort();
 	s->store = st;
 	*cause = NULL;
-	site_reconfigure(s, cfg);
+	site_reconfigure(s, o);
 	if (store_evse_map_load(st, load_number, s) != STORE_OK ||
 	    store_chargers_load(st, load_charger, s) != STORE_OK ||
 	    store_sessions_load_open(st, load_session, s) != STORE_OK ||
@@ -656,7 +656,7 @@ site_new(struct store *st, const struct config *cfg, char **cause)
 	}
 	/* Chargers the store remembers but the configuration no longer lists
 	 * are dropped unless something is still going on with them. */
-	site_reconfigure(s, cfg);
+	site_reconfigure(s, o);
 	{
 		size_t open = 0;
 		for (size_t i = 0; i < s->nchargers; i++)
@@ -690,23 +690,25 @@ site_free(struct site *s)
 }
 
 int
-site_reconfigure(struct site *s, const struct config *cfg)
+site_reconfigure(struct site *s, const struct site_opts *o)
 {
-	s->max_evses = cfg->ocpp.max_evses;
-	s->max_connectors = cfg->ocpp.max_connectors_per_evse;
+	s->max_evses = o->max_evses;
+	s->max_connectors = o->max_connectors_per_evse;
 	for (size_t i = 0; i < s->nchargers; i++) {
 		s->chargers[i]->configured = false;
 		s->chargers[i]->max_evses = s->max_evses;
 		s->chargers[i]->max_connectors = s->max_connectors;
 	}
-	for (size_t i = 0; i < cfg->nchargers; i++) {
-		struct site_charger *ch = site_charger(s, cfg->chargers[i].id);
+	for (size_t i = 0; i < o->nchargers; i++) {
+		const struct site_charger_opts *co = &o->chargers[i];
+		struct site_charger *ch = site_charger(s, co->id);
+
 		if (ch == NULL)
-			ch = charger_add(s, cfg->chargers[i].id);
+			ch = charger_add(s, co->id);
 		ch->configured = true;
-		ch->first_evse = cfg->chargers[i].first_evse;
-		ch->max_evses = cfg->chargers[i].evses;
-		ch->max_connectors = cfg->chargers[i].connectors_per_evse;
+		ch->first_evse = co->first_evse;
+		ch->max_evses = co->evses;
+		ch->max_connectors = co->connectors_per_evse;
 	}
 	/* Forget chargers that left the configuration and have nothing going
 	 * on; keep the others until they do. */

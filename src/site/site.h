@@ -43,7 +43,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/config.h"
 #include "types/neutral.h"
 #include "types/ocpp.h"
 
@@ -80,7 +79,7 @@ struct site_session;
 struct site_evse {
 	struct site_charger *charger;
 	int id;				/* 1..n */
-	int number;			/* site-wide, 1..CONFIG_EVSE_NUMBER_MAX;
+	int number;			/* site-wide, 1..SITE_EVSE_NUMBER_MAX;
 					   0 when none was free */
 	int nconnectors;
 	struct site_connector connectors[SITE_MAX_CONNECTORS]; /* [0] = connector 1 */
@@ -143,11 +142,29 @@ typedef void site_event_cb(const struct site_event *ev, void *arg);
  * must not do anything the outside world sees: nothing is committed yet. */
 typedef int site_write_cb(const struct site_event *ev, void *arg);
 
+/* One configured charger, as the site needs it. */
+struct site_charger_opts {
+	const char *id;
+	int first_evse;			/* number of its EVSE 1; 0: automatic */
+	int evses;			/* EVSEs it may report, 1..SITE_MAX_EVSES */
+	int connectors_per_evse;	/* 1..SITE_MAX_CONNECTORS */
+};
+
+/* What the site takes from the configuration. The site copies what it
+ * keeps: o need not outlive the call. */
+struct site_opts {
+	const struct site_charger_opts *chargers;
+	size_t nchargers;
+	int max_evses;			/* of chargers not configured */
+	int max_connectors_per_evse;
+};
+
 /* Build the site from cfg and the state file: configured chargers, plus
  * every charger, open session and latest reading the store remembers.
  * Neither cfg nor st is owned; st must outlive the site, cfg is only read
  * during the call. Returns NULL with *cause (malloc'd) on a store error. */
-struct site *site_new(struct store *st, const struct config *cfg, char **cause);
+struct site *site_new(struct store *st, const struct site_opts *o,
+    char **cause);
 
 /* Free the site and every entity. NULL is a no-op. */
 void site_free(struct site *s);
@@ -155,7 +172,7 @@ void site_free(struct site *s);
 /* Apply a new configuration: chargers added become known, chargers removed
  * stay while they are connected or have an open session (and are no longer
  * "configured"). Returns SITE_OK. */
-int site_reconfigure(struct site *s, const struct config *cfg);
+int site_reconfigure(struct site *s, const struct site_opts *o);
 
 /* Call cb for the events in mask (enum site_event_type bits), in the order
  * subscribed, synchronously, after the change is stored. At most 16

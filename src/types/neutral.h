@@ -21,6 +21,7 @@
 #define SITE_TEXT_LEN 51	/* vendor, model, firmware: 50 + NUL */
 #define SITE_MAX_EVSES 32	/* per charger */
 #define SITE_MAX_CONNECTORS 4	/* per EVSE */
+#define SITE_EVSE_NUMBER_MAX 10000	/* site-wide EVSE numbers: 1..this */
 
 /* What an EVSE is doing, in the gateway's terms. */
 enum site_status {

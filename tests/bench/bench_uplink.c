@@ -30,7 +30,8 @@
 
 #include <event2/event.h>
 
-#include "core/config.h"
+#include "app/config.h"
+#include "app/opts.h"
 #include "roles/csms.h"
 #include "roles/uplink.h"
 #include "site/site.h"
@@ -148,6 +149,7 @@ main(int argc, char **argv)
 	struct ws_server_opts so;
 	const char *protos[] = { "ocpp2.0.1" };
 	struct config *cfg;
+	struct opts *opts = NULL;
 	struct store *st;
 	struct site *site;
 	struct csms *cs;
@@ -189,8 +191,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	st = store_open(cfg->state_file, &err, &cause);
-	site = st ? site_new(st, cfg, &cause) : NULL;
-	cs = site ? csms_new(b.base, cfg, site, &cause) : NULL;
+	site = st ? site_new(st, opts_site(opts = opts_new(cfg)), &cause) : NULL;
+	cs = site ? csms_new(b.base, opts_csms(opts), site, &cause) : NULL;
 	b.ul = cs ? uplink_new(b.base, cfg, site, st, cs, NULL, &cause) : NULL;
 	if (b.ul == NULL) {
 		fprintf(stderr, "start: %s\n", cause);
@@ -287,6 +289,7 @@ out:
 	csms_free(cs);
 	site_free(site);
 	store_close(st);
+	opts_free(opts);
 	config_free(cfg);
 	if (b.poll)
 		event_free(b.poll);

@@ -24,7 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "app/config.h"
+#include "app/opts.h"
 #include "roles/csms.h"
 #include "site/site.h"
 #include "site/store.h"
@@ -289,6 +290,7 @@ main(int argc, char **argv)
 {
 	struct drive d = { 0 };
 	struct config *cfg;
+	struct opts *opts = NULL;
 	struct store *st;
 	struct site *site;
 	struct bufferevent *in;
@@ -304,12 +306,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if ((st = store_open(cfg->state_file, &err, &cause)) == NULL ||
-	    (site = site_new(st, cfg, &cause)) == NULL) {
+	    (site = site_new(st, opts_site(opts = opts_new(cfg)), &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		return 3;
 	}
 	d.base = event_base_new();
-	if ((d.cs = csms_new(d.base, cfg, site, &cause)) == NULL) {
+	if ((d.cs = csms_new(d.base, opts_csms(opts), site, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		return 4;
 	}
@@ -323,6 +325,7 @@ main(int argc, char **argv)
 	event_base_free(d.base);
 	site_free(site);
 	store_close(st);
+	opts_free(opts);
 	config_free(cfg);
 	return 0;
 }

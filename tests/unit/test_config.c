@@ -1,5 +1,5 @@
 /*
- * Unit tests for core/config: a valid base document, then one table of
+ * Unit tests for app/config: a valid base document, then one table of
  * cases that each break one rule (by patching one JSON path) and name the
  * error line expected, then the documents that are not JSON at all.
  */
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "app/config.h"
 
 static const char base_json[] =
     "{\n"

@@ -14,9 +14,32 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "app/config.h"
+#include "app/opts.h"
 #include "site/site.h"
 #include "site/store.h"
+
+/* The site's options from a parsed configuration, as the gateway builds
+ * them; the site copies what it keeps. */
+static struct site *
+site_new_cfg(struct store *st, const struct config *cfg, char **cause)
+{
+	struct opts *o = opts_new(cfg);
+	struct site *s = site_new(st, opts_site(o), cause);
+
+	opts_free(o);
+	return s;
+}
+
+static int
+site_reconf(struct site *s, const struct config *cfg)
+{
+	struct opts *o = opts_new(cfg);
+	int rc = site_reconfigure(s, opts_site(o));
+
+	opts_free(o);
+	return rc;
+}
 
 static const char cfg_json[] =
     "{ \"site_id\": \"t\", \"ocpp\": { \"listen\": \"127.0.0.1:0\" },"
@@ -53,7 +76,7 @@ open_site(struct fx *f)
 
 	f->st = store_open(f->path, &err, &cause);
 	assert_non_null(f->st);
-	f->site = site_new(f->st, f->cfg, &cause);
+	f->site = site_new_cfg(f->st, f->cfg, &cause);
 	assert_non_null(f->site);
 	assert_int_equal(site_subscribe(f->site, SITE_EV_ALL, on_event, f), 0);
 }
@@ -549,7 +572,7 @@ test_reconfigure(void **state)
 	/* CP-01 is busy (a session), CP-02 idle. */
 	assert_non_null(site_session_start(f->site, site_charger(f->site, "CP-01"),
 	    1, 1, NULL, "T", 0, 1, false, &err));
-	assert_int_equal(site_reconfigure(f->site, cfg), SITE_OK);
+	assert_int_equal(site_reconf(f->site, cfg), SITE_OK);
 	assert_non_null(site_charger(f->site, "CP-03"));
 	assert_true(site_charger(f->site, "CP-03")->configured);
 	assert_non_null(site_charger(f->site, "CP-01"));
@@ -612,7 +635,7 @@ test_evse_bounds(void **state)
 	/* A new configuration moves every bound at once. */
 	cfg = config_parse(bounded, strlen(bounded), NULL, NULL);
 	assert_non_null(cfg);
-	assert_int_equal(site_reconfigure(f->site, cfg), SITE_OK);
+	assert_int_equal(site_reconf(f->site, cfg), SITE_OK);
 	assert_int_equal(ch->max_evses, 4);
 	assert_int_equal(ch->max_connectors, 1);
 	assert_int_equal(site_charger(f->site, "CP-02")->max_evses, 1);
@@ -678,7 +701,7 @@ test_evse_numbers(void **state)
 	 * which gets the lowest free number (1, which CP-02 left). */
 	cfg = config_parse(numbered, strlen(numbered), NULL, NULL);
 	assert_non_null(cfg);
-	assert_int_equal(site_reconfigure(f->site, cfg), SITE_OK);
+	assert_int_equal(site_reconf(f->site, cfg), SITE_OK);
 	assert_int_equal(b->evses[0]->number, 2);
 	assert_int_equal(a->evses[0]->number, 1);
 	assert_int_equal(a->evses[1]->number, 3);

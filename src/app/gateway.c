@@ -5,7 +5,7 @@
  * it, and modules are freed in the reverse order of creation so that none
  * outlives what it uses.
  */
-#include "core/gateway.h"
+#include "app/gateway.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -15,7 +15,8 @@
 
 #include "control/control.h"
 #include "control/ems.h"
-#include "core/config.h"
+#include "app/config.h"
+#include "app/opts.h"
 #include "roles/csms.h"
 #include "roles/uplink.h"
 #include "site/site.h"
@@ -26,6 +27,7 @@
 struct gateway {
 	char *config_path;
 	struct config *cfg;
+	struct opts *opts;		/* cfg as each module's options */
 	struct store *store;
 	struct site *site;
 	struct event *flush_timer;	/* commits batched store writes */
@@ -272,6 +274,7 @@ reload(struct gateway *gw)
 	char *errors = NULL, *restart;
 	int nerrors = 0;
 	struct config *cfg = config_load(gw->config_path, &errors, &nerrors);
+	struct opts *opts;
 
 	if (cfg == NULL) {
 		log_lines(LOG_LEVEL_ERROR, "reload refused", gw->config_path, errors);
@@ -286,8 +289,9 @@ reload(struct gateway *gw)
 		free(restart);
 	}
 	log_set_level(cfg->log_level);
-	site_reconfigure(gw->site, cfg);
-	csms_reconfigure(gw->csms, cfg);
+	opts = opts_new(cfg);
+	site_reconfigure(gw->site, opts_site(opts));
+	csms_reconfigure(gw->csms, opts_csms(opts));
 	/* The EMS link goes away with its section, or reconnects. */
 	if (gw->ems != NULL && cfg->mqtt == NULL) {
 		ems_free(gw->ems);
@@ -307,15 +311,18 @@ reload(struct gateway *gw)
 	{
 		char *cause = NULL;
 
-		if (control_reconfigure(gw->control, cfg, gw->ems, &cause) != 0) {
+		if (control_reconfigure(gw->control, opts_control(opts), gw->ems,
+		    &cause) != 0) {
 			log_error("control", "reconfigure refused: %s", cause);
 			free(cause);
 		}
 	}
 	reload_uplink(gw, cfg);
 
+	opts_free(gw->opts);
 	config_free(gw->cfg);
 	gw->cfg = cfg;
+	gw->opts = opts;
 	log_info("config", "reloaded chargers=%zu circuits=%zu", cfg->nchargers,
 	    cfg->site.ncircuits);
 }
@@ -352,6 +359,7 @@ gateway_new(const char *config_path, int *exit_code)
 		goto fail;
 	}
 	log_set_level(gw->cfg->log_level);
+	gw->opts = opts_new(gw->cfg);
 
 	gw->store = store_open(gw->cfg->state_file, &serr, &cause);
 	if (gw->store == NULL) {
@@ -368,7 +376,7 @@ gateway_new(const char *config_path, int *exit_code)
 		    "anyway; messages that must be stored are refused until it "
 		    "takes writes again", gw->cfg->state_file);
 
-	gw->site = site_new(gw->store, gw->cfg, &cause);
+	gw->site = site_new(gw->store, opts_site(gw->opts), &cause);
 	if (gw->site == NULL) {
 		log_error("site", "cannot start: %s", cause);
 		free(cause);
@@ -399,7 +407,7 @@ gateway_new(const char *config_path, int *exit_code)
 		abort();
 
 	/* The chargers' CSMS first: the EMS status reports on its site. */
-	gw->csms = csms_new(gw->base, gw->cfg, gw->site, &cause);
+	gw->csms = csms_new(gw->base, opts_csms(gw->opts), gw->site, &cause);
 	if (gw->csms == NULL) {
 		log_error("ocpp", "cannot start: %s", cause);
 		free(cause);
@@ -411,8 +419,8 @@ gateway_new(const char *config_path, int *exit_code)
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}
-	gw->control = control_new(gw->base, gw->cfg, gw->site, gw->csms, gw->ems,
-	    &cause);
+	gw->control = control_new(gw->base, opts_control(gw->opts), gw->site,
+	    gw->csms, gw->ems, &cause);
 	if (gw->control == NULL) {
 		log_error("control", "cannot start: %s", cause);
 		free(cause);
@@ -471,6 +479,7 @@ gateway_free(struct gateway *gw)
 		event_base_free(gw->base);
 	site_free(gw->site);
 	store_close(gw->store);	/* commits what is still batched */
+	opts_free(gw->opts);
 	config_free(gw->cfg);
 	free(gw->config_path);
 	free(gw);

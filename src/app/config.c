@@ -13,7 +13,7 @@
  * Passwords are hashed as soon as they are read and the plain text in the
  * cJSON tree and in the file buffer is wiped with explicit_bzero().
  */
-#include "core/config.h"
+#include "app/config.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -39,7 +39,7 @@
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 #define CONFIG_ID_MAX 48		/* charger, circuit, site and upstream ids */
 #define CONFIG_TOKEN_MAX 36		/* id tokens (2.0.1 IdToken.idToken) */
-#define CONFIG_EVSE_NUMBER_MAX 10000	/* site-wide EVSE numbers: 1..this */
+#define CONFIG_EVSE_NUMBER_MAX SITE_EVSE_NUMBER_MAX
 #define CONFIG_EVSES_MAX 32		/* chargers[].evses, ocpp.max_evses */
 #define CONFIG_CONNECTORS_MAX 4		/* ...connectors_per_evse */
 

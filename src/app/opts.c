@@ -1,0 +1,182 @@
+/*
+ * opts — struct config to each module's options. See opts.h.
+ *
+ * Pure copying, one function per module; the enums of the configuration
+ * map onto the modules' own by name, checked at compile time below.
+ */
+#include "app/opts.h"
+
+#include <stdlib.h>
+
+#include "util/xalloc.h"
+
+struct opts {
+	struct site_opts site;
+	struct site_charger_opts *site_chargers;
+	struct csms_opts csms;
+	struct csms_charger_opts *csms_chargers;
+	struct control_opts control;
+	struct control_charger *control_chargers;
+	struct control_circuit *circuits;
+	struct dispatch_charger *dispatch_chargers;
+};
+
+_Static_assert((int)CONFIG_PURPOSE_AUTO == (int)DISPATCH_PURPOSE_AUTO &&
+    (int)CONFIG_PURPOSE_TX == (int)DISPATCH_PURPOSE_TX &&
+    (int)CONFIG_PURPOSE_TX_DEFAULT == (int)DISPATCH_PURPOSE_TX_DEFAULT &&
+    (int)CONFIG_UNIT_AUTO == (int)DISPATCH_UNIT_AUTO &&
+    (int)CONFIG_UNIT_A == (int)DISPATCH_UNIT_A &&
+    (int)CONFIG_UNIT_W == (int)DISPATCH_UNIT_W,
+    "smart_charging enums of the configuration and of dispatch differ");
+
+static void
+fill_site(struct opts *o, const struct config *cfg)
+{
+	struct site_charger_opts *ch = xcalloc(cfg->nchargers + 1, sizeof *ch);
+
+	for (size_t i = 0; i < cfg->nchargers; i++) {
+		const struct config_charger *cc = &cfg->chargers[i];
+
+		ch[i].id = cc->id;
+		ch[i].first_evse = cc->first_evse;
+		ch[i].evses = cc->evses;
+		ch[i].connectors_per_evse = cc->connectors_per_evse;
+	}
+	o->site_chargers = ch;
+	o->site.chargers = ch;
+	o->site.nchargers = cfg->nchargers;
+	o->site.max_evses = cfg->ocpp.max_evses;
+	o->site.max_connectors_per_evse = cfg->ocpp.max_connectors_per_evse;
+}
+
+static void
+fill_csms(struct opts *o, const struct config *cfg)
+{
+	const struct config_ocpp *oc = &cfg->ocpp;
+	struct csms_opts *c = &o->csms;
+	struct csms_charger_opts *ch = xcalloc(cfg->nchargers + 1, sizeof *ch);
+
+	for (size_t i = 0; i < cfg->nchargers; i++) {
+		ch[i].id = cfg->chargers[i].id;
+		ch[i].password = cfg->chargers[i].password;
+		ch[i].password_raw = cfg->chargers[i].password_raw;
+	}
+	o->csms_chargers = ch;
+	c->host = oc->listen.host;
+	c->port = oc->listen.port;
+	for (int v = 0; v < OCPP_NVERSIONS; v++)
+		c->versions[v] = oc->versions[v];
+	if (oc->tls != NULL) {
+		c->tls_cert = oc->tls->cert;
+		c->tls_key = oc->tls->key;
+		c->tls_client_ca = oc->tls->client_ca;
+	}
+	c->allow_unknown_chargers = oc->allow_unknown_chargers;
+	c->heartbeat_interval_s = oc->heartbeat_interval_s;
+	c->call_timeout_s = oc->call_timeout_s;
+	c->ping_interval_s = oc->ping_interval_s;
+	c->max_message_bytes = oc->max_message_bytes;
+	c->max_connections = oc->max_connections;
+	c->handshake_timeout_s = oc->handshake_timeout_s;
+	c->idle_timeout_s = oc->idle_timeout_s;
+	c->meter_interval_s = oc->meter_interval_s;
+	c->chargers = ch;
+	c->nchargers = cfg->nchargers;
+	c->auth = &cfg->auth;
+}
+
+static void
+fill_control(struct opts *o, const struct config *cfg)
+{
+	struct control_opts *c = &o->control;
+	struct dispatch_opts *d = &c->dispatch;
+	size_t n = cfg->nchargers, nc = cfg->site.ncircuits;
+	struct control_charger *ch = xcalloc(n + 1, sizeof *ch);
+	struct dispatch_charger *dc = xcalloc(n + 1, sizeof *dc);
+	struct control_circuit *ci = xcalloc(nc + 1, sizeof *ci);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_charger *cc = &cfg->chargers[i];
+
+		ch[i].id = cc->id;
+		ch[i].max_current_a = cc->max_current_a;
+		ch[i].phases = cc->phases;
+		for (int p = 0; p < 3; p++)
+			ch[i].grid_phase[p] = cc->grid_phase[p];
+		ch[i].circuit_index = cc->circuit_index;
+		ch[i].priority = cc->priority;
+		dc[i].id = cc->id;
+		dc[i].purpose = (enum dispatch_purpose)cc->purpose;
+		dc[i].unit = (enum dispatch_unit)cc->unit;
+		dc[i].max_stack_level = cc->max_stack_level;
+		dc[i].number_phases = cc->number_phases;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		const struct config_circuit *cc = &cfg->site.circuits[i];
+
+		ci[i].id = cc->id;
+		ci[i].parent_index = cc->parent_index;
+		for (int p = 0; p < 3; p++)
+			ci[i].max_current_a[p] = cc->max_current_a[p];
+	}
+	o->control_chargers = ch;
+	o->dispatch_chargers = dc;
+	o->circuits = ci;
+	c->circuits = ci;
+	c->ncircuits = nc;
+	c->root_index = cfg->site.root_index;
+	c->chargers = ch;
+	c->nchargers = n;
+	c->min_current_a = cfg->site.min_current_a;
+	c->failsafe_current_a = cfg->site.failsafe_current_a;
+	c->coalesce_ms = cfg->control.coalesce_ms;
+	c->hysteresis_a = cfg->control.hysteresis_a;
+	d->chargers = dc;
+	d->nchargers = n;
+	d->voltage_v = cfg->site.voltage_v;
+	d->profile_validity_s = cfg->control.profile_validity_s;
+	d->retry_min_s = cfg->control.retry_min_s;
+	d->retry_max_s = cfg->control.retry_max_s;
+}
+
+struct opts *
+opts_new(const struct config *cfg)
+{
+	struct opts *o = xcalloc(1, sizeof *o);
+
+	fill_site(o, cfg);
+	fill_csms(o, cfg);
+	fill_control(o, cfg);
+	return o;
+}
+
+void
+opts_free(struct opts *o)
+{
+	if (o == NULL)
+		return;
+	free(o->site_chargers);
+	free(o->csms_chargers);
+	free(o->control_chargers);
+	free(o->circuits);
+	free(o->dispatch_chargers);
+	free(o);
+}
+
+const struct site_opts *
+opts_site(const struct opts *o)
+{
+	return &o->site;
+}
+
+const struct csms_opts *
+opts_csms(const struct opts *o)
+{
+	return &o->csms;
+}
+
+const struct control_opts *
+opts_control(const struct opts *o)
+{
+	return &o->control;
+}
