@@ -58,22 +58,11 @@
 #include <openssl/x509v3.h>
 #include <wslay/wslay.h>
 
+#include "transport/tls.h"
 #include "transport/wshs.h"
 #include "util/isotime.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-/* What OCPP asks for (1.6 security whitepaper, 2.0.1 part 2 A00.FR.3xx):
- * the ECDHE suites with AES-GCM, and the two RSA key-exchange suites that
- * both specifications list for RSA certificates. TLS 1.3 suites are
- * OpenSSL's (all AEAD). */
-#define OCPP_TLS12_CIPHERS \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
-	"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:" \
-	"AES128-GCM-SHA256:AES256-GCM-SHA384"
-#define OCPP_TLS13_SUITES \
-	"TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:" \
-	"TLS_CHACHA20_POLY1305_SHA256"
 
 #define PEER_LEN 64
 #define REASON_MAX 123
@@ -1183,50 +1172,9 @@ on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 static SSL_CTX *
 client_ssl_ctx(const struct ws_client_opts *o, char **cause)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	const char *what = "create a TLS context";
+	struct tls_client_opts t = { o->ca_file, o->cert, o->key, NULL };
 
-	if (ctx == NULL)
-		goto fail;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION);
-	what = "set the cipher suites";
-	if (SSL_CTX_set_cipher_list(ctx, OCPP_TLS12_CIPHERS) != 1 ||
-	    SSL_CTX_set_ciphersuites(ctx, OCPP_TLS13_SUITES) != 1)
-		goto fail;
-	what = "load the CA file";
-	if (o->ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1)
-			goto fail;
-	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		goto fail;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (o->cert != NULL || o->key != NULL) {
-		what = "load the client certificate";
-		if (o->cert == NULL || o->key == NULL ||
-		    SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1)
-			goto fail;
-		what = "load the client key";
-		if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) !=
-		    1 || SSL_CTX_check_private_key(ctx) != 1)
-			goto fail;
-	}
-	return ctx;
-fail:
-	{
-		char buf[120] = "";
-		unsigned long e = ERR_get_error();
-
-		if (e != 0)
-			ERR_error_string_n(e, buf, sizeof buf);
-		ERR_clear_error();
-		*cause = xasprintf("cannot %s: %s", what, buf);
-	}
-	SSL_CTX_free(ctx);
-	return NULL;
+	return tls_client_ctx(&t, cause);
 }
 
 static char *
@@ -1609,59 +1557,9 @@ ws_conn_is_tls(const struct ws_conn *c)
 static SSL_CTX *
 server_ssl_ctx(const struct ws_server_opts *o, char **cause)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	const char *what = "create a TLS context", *file = "";
+	struct tls_server_opts t = { o->tls_cert, o->tls_key, o->tls_client_ca };
 
-	if (ctx == NULL)
-		goto fail;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	what = "set the cipher suites";
-	if (SSL_CTX_set_cipher_list(ctx, OCPP_TLS12_CIPHERS) != 1 ||
-	    SSL_CTX_set_ciphersuites(ctx, OCPP_TLS13_SUITES) != 1)
-		goto fail;
-	what = "load the certificate";
-	file = o->tls_cert;
-	if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1)
-		goto fail;
-	what = "load the private key";
-	file = o->tls_key ? o->tls_key : "";
-	if (o->tls_key == NULL ||
-	    SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1)
-		goto fail;
-	if (o->tls_client_ca != NULL) {
-		STACK_OF(X509_NAME) *names;
-
-		what = "load the client CA";
-		file = o->tls_client_ca;
-		if (SSL_CTX_load_verify_locations(ctx, o->tls_client_ca, NULL) !=
-		    1 || (names = SSL_load_client_CA_file(o->tls_client_ca)) ==
-		    NULL)
-			goto fail;
-		SSL_CTX_set_client_CA_list(ctx, names);
-		/* Certificates are asked for, and verified when sent; whether
-		 * one is required is the auth callback's decision, so that
-		 * profile 2 and 3 chargers can share the port. */
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		SSL_CTX_set_session_id_context(ctx,
-		    (const unsigned char *)"sitegate", 8);
-	}
-	return ctx;
-fail:
-	{
-		char buf[160] = "";
-		unsigned long e = ERR_get_error();
-
-		if (e != 0)
-			ERR_error_string_n(e, buf, sizeof buf);
-		ERR_clear_error();
-		*cause = xasprintf("cannot %s %s: %s", what, file, buf);
-	}
-	SSL_CTX_free(ctx);
-	return NULL;
+	return tls_server_ctx(&t, cause);
 }
 
 static void
