@@ -667,9 +667,9 @@ read_chargers(struct ctx *c, cJSON *root, struct config *cfg)
 				subpath(sp, path, "smart_charging");
 				check_keys(c, sc, sp, sc_keys);
 				if (read_enum(c, sc, sp, "purpose", purposes, 3, &k))
-					ch->purpose = (enum config_purpose)k;
+					ch->purpose = (enum dispatch_purpose)k;
 				if (read_enum(c, sc, sp, "unit", units, 3, &k))
-					ch->unit = (enum config_unit)k;
+					ch->unit = (enum dispatch_unit)k;
 				read_int(c, sc, sp, "max_stack_level", 0, 1000,
 				    &ch->max_stack_level);
 				read_bool(c, sc, sp, "number_phases",

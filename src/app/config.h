@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "control/dispatch.h"
 #include "roles/auth.h"
 #include "types/neutral.h"
 #include "types/ocpp.h"
@@ -46,19 +47,6 @@
 _Static_assert(CONFIG_EVSES_MAX <= SITE_MAX_EVSES &&
     CONFIG_CONNECTORS_MAX <= SITE_MAX_CONNECTORS,
     "the configuration may allow what the model cannot hold");
-
-/* Which profile purpose carries the dynamic limit. */
-enum config_purpose {
-	CONFIG_PURPOSE_AUTO = 0,	/* TxProfile, falling back on rejection */
-	CONFIG_PURPOSE_TX,		/* always TxProfile */
-	CONFIG_PURPOSE_TX_DEFAULT,	/* always TxDefaultProfile */
-};
-
-enum config_unit {
-	CONFIG_UNIT_AUTO = 0,		/* A when accepted, else W */
-	CONFIG_UNIT_A,
-	CONFIG_UNIT_W,
-};
 
 /* A host:port pair from "listen" keys. host is a literal address or name. */
 struct config_endpoint {
@@ -113,8 +101,8 @@ struct config_charger {
 					   when not given */
 	/* "smart_charging": what to send this charger, when what the
 	 * gateway would learn from its answers must be overridden. */
-	enum config_purpose purpose;	/* CONFIG_PURPOSE_AUTO: learn */
-	enum config_unit unit;		/* CONFIG_UNIT_AUTO: learn */
+	enum dispatch_purpose purpose;	/* DISPATCH_PURPOSE_AUTO: learn */
+	enum dispatch_unit unit;	/* DISPATCH_UNIT_AUTO: learn */
 	int max_stack_level;		/* -1: as the charger reports */
 	bool number_phases;		/* send numberPhases [true] */
 };

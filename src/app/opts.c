@@ -1,8 +1,8 @@
 /*
  * opts — struct config to each module's options. See opts.h.
  *
- * Pure copying, one function per module; the enums of the configuration
- * map onto the modules' own by name, checked at compile time below.
+ * Pure copying, one function per module. Where a module has an enum of
+ * its own (dispatch's purpose and unit), the configuration holds it.
  */
 #include "app/opts.h"
 
@@ -20,14 +20,6 @@ struct opts {
 	struct control_circuit *circuits;
 	struct dispatch_charger *dispatch_chargers;
 };
-
-_Static_assert((int)CONFIG_PURPOSE_AUTO == (int)DISPATCH_PURPOSE_AUTO &&
-    (int)CONFIG_PURPOSE_TX == (int)DISPATCH_PURPOSE_TX &&
-    (int)CONFIG_PURPOSE_TX_DEFAULT == (int)DISPATCH_PURPOSE_TX_DEFAULT &&
-    (int)CONFIG_UNIT_AUTO == (int)DISPATCH_UNIT_AUTO &&
-    (int)CONFIG_UNIT_A == (int)DISPATCH_UNIT_A &&
-    (int)CONFIG_UNIT_W == (int)DISPATCH_UNIT_W,
-    "smart_charging enums of the configuration and of dispatch differ");
 
 static void
 fill_site(struct opts *o, const struct config *cfg)
@@ -106,8 +98,8 @@ fill_control(struct opts *o, const struct config *cfg)
 		ch[i].circuit_index = cc->circuit_index;
 		ch[i].priority = cc->priority;
 		dc[i].id = cc->id;
-		dc[i].purpose = (enum dispatch_purpose)cc->purpose;
-		dc[i].unit = (enum dispatch_unit)cc->unit;
+		dc[i].purpose = cc->purpose;
+		dc[i].unit = cc->unit;
 		dc[i].max_stack_level = cc->max_stack_level;
 		dc[i].number_phases = cc->number_phases;
 	}

@@ -248,8 +248,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->ocpp.max_connectors_per_evse, 2);
 	assert_int_equal(cfg->chargers[0].evses, 2);
 	assert_int_equal(cfg->chargers[0].connectors_per_evse, 2);
-	assert_int_equal(cfg->chargers[0].purpose, CONFIG_PURPOSE_AUTO);
-	assert_int_equal(cfg->chargers[0].unit, CONFIG_UNIT_AUTO);
+	assert_int_equal(cfg->chargers[0].purpose, DISPATCH_PURPOSE_AUTO);
+	assert_int_equal(cfg->chargers[0].unit, DISPATCH_UNIT_AUTO);
 	assert_int_equal(cfg->chargers[0].max_stack_level, -1);
 	assert_true(cfg->chargers[0].number_phases);
 	assert_int_equal(cfg->control.coalesce_ms, 5);
@@ -309,8 +309,8 @@ test_control_section(void **state)
 	    "\"unit\": \"W\", \"max_stack_level\": 0, \"number_phases\": false}");
 	cfg = config_parse(text, strlen(text), NULL, NULL);
 	assert_non_null(cfg);
-	assert_int_equal(cfg->chargers[0].purpose, CONFIG_PURPOSE_TX_DEFAULT);
-	assert_int_equal(cfg->chargers[0].unit, CONFIG_UNIT_W);
+	assert_int_equal(cfg->chargers[0].purpose, DISPATCH_PURPOSE_TX_DEFAULT);
+	assert_int_equal(cfg->chargers[0].unit, DISPATCH_UNIT_W);
 	assert_int_equal(cfg->chargers[0].max_stack_level, 0);
 	assert_false(cfg->chargers[0].number_phases);
 	config_free(cfg);
