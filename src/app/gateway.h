@@ -17,7 +17,7 @@
 
 #define SITEGATE_VERSION "0.1.0"
 
-/* Process exit codes, documented in the README. */
+/* Process exit codes, documented in docs/configuration.md. */
 enum gateway_exit {
 	GATEWAY_EXIT_OK = 0,
 	GATEWAY_EXIT_CONFIG = 1,	/* the configuration is invalid */

@@ -38,7 +38,7 @@
  * <prefix>/status, and at most once a second <prefix>/evse/<n> for every
  * numbered EVSE, through the ems module (which deduplicates and
  * rate-limits per topic); while profiles are on their way the documents
- * wait (up to 1 s), so that the profiles leave first. The README's MQTT
+ * wait (up to 1 s), so that the profiles leave first. docs/mqtt.md's
  * contract shows both documents.
  */
 #ifndef SITEGATE_CONTROL_H

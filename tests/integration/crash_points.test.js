@@ -1,6 +1,6 @@
 'use strict';
 // kill -9 at every crash point of a session loses nothing and repeats
-// nothing but the one documented message (README "Toward the upstream
+// nothing but the one documented message (docs/upstream.md "Toward the upstream
 // CSMS", "Nothing lost").
 //
 // The gateway runs with the crashpoint shim preloaded (tests/shim/
@@ -29,7 +29,7 @@
 //     transaction; 1.6 every MeterValues/StopTransaction carries the id the
 //     upstream gave for the start), and no phantom transaction (every
 //     transaction started upstream is this session's, and is stopped).
-//     The one exception README allows: the message the upstream had
+//     The one exception docs/upstream.md allows: the message the upstream had
 //     received before the gateway died (its answer was on its way) may come
 //     a second time, identical; for a 1.6 upstream a second StartTransaction
 //     gets a second id, the first is then never stopped and never used.

@@ -3,7 +3,7 @@
 // not acknowledge, it says so once (not once per message), it keeps
 // serving, it recovers by itself when space comes back, it never loops on
 // an answer it cannot record, and its WAL does not fill a small volume
-// (README "Nothing lost", "State file").
+// (docs/upstream.md "Nothing lost", docs/configuration.md "State file").
 //
 // The state file lives on a small real filesystem of its own: a 4 MB
 // tmpfs mounted by the test (the tests run as root, in CI too; a failed

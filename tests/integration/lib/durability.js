@@ -159,7 +159,7 @@ function queryCopy(stateFile, sql) {
 const KIND = { StartTransaction: 'start', MeterValues: 'meter', StopTransaction: 'stop' };
 const EVENT_KIND = { Started: 'start', Updated: 'meter', Ended: 'stop' };
 
-// The messages the outbox (README "Nothing lost": written before it is
+// The messages the outbox (docs/upstream.md "Nothing lost": written before it is
 // sent, deleted when the answer is recorded) holds in a state file as it
 // is on disk: [{ action, kind }].
 function outboxOnDisk(stateFile) {
