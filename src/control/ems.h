@@ -14,19 +14,8 @@
  *   <prefix>/evse/<n>/set       in   per-EVSE cap and priority
  *   <prefix>/evse/<n>/set/error out  why a set was refused (not retained)
  *
- * The limit, retained or not, is one JSON object with exactly one of
- *
- *   {"max_current_a": 32}                 every phase, amps
- *   {"max_current_a": [32, 25, 32]}       per phase [L1, L2, L3], amps
- *   {"max_power_w": 22000}                three-phase power; each phase gets
- *                                         max_power_w / (3 * site.voltage_v)
- *
- * and optionally "ttl_s": 60 (the limit lapses that long after it arrived).
- * Ranges: currents 0..10000 A, power 0..10 MW, ttl_s 1..86400 s; the
- * payload is at most 4096 bytes. Anything else (not JSON, not an object,
- * unknown or duplicate keys, both or neither limit key, wrong types, an
- * array of another length, out of range) is refused: logged at warn,
- * answered on <prefix>/limit/error with
+ * The limit payload is described in control/emsmsg.h. A refused payload
+ * is logged at warn and answered on <prefix>/limit/error with
  * {"error": "<why>", "payload": "<first 200 bytes, non-printable bytes as \xHH>"},
  * and the limit in force stays.
  *
@@ -39,17 +28,13 @@
  * after a reconnect the broker's retained copy is in force again for up to
  * limit_timeout_s (or its ttl_s).
  *
- * The link: libmosquitto without its thread. Its socket sits in the caller's
- * libevent loop (one read event, one write event while libmosquitto has
- * bytes to send, a 1 s timer for keepalive), the connection is opened with
- * mosquitto_connect_async and retried with exponential backoff (1 s doubling
- * to 60 s, each delay drawn from [d/2, d]) after any failure. The last will
- * is {"online":false}, retained, on <prefix>/status; on every connect the
- * module publishes the status (retained, "online": true), subscribes to
- * <prefix>/limit and <prefix>/evse/+/set, and re-sends the latest document
- * of every retained topic it owns. A host name is resolved by libmosquitto
- * with the system resolver, which blocks the loop while it waits: configure
- * an address (or a name in /etc/hosts) on a site box.
+ * The link is transport/mqtt (libmosquitto inside the caller's loop; the
+ * broker's name resolved without blocking, every address tried, TLS
+ * verified against the configured name; reconnect with backoff). The last
+ * will is {"online":false}, retained, on <prefix>/status; on every connect
+ * the module publishes the status (retained, "online": true), subscribes
+ * to <prefix>/limit and <prefix>/evse/+/set, and re-sends the latest
+ * document of every retained topic it owns.
  *
  * Outgoing documents are rate-limited per topic (at most one per 250 ms; in
  * between only the latest is kept), identical documents are not re-sent,
@@ -71,67 +56,27 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#include "app/config.h"
+#include "control/emsmsg.h"
 
 struct ems;
 
-enum ems_err {
-	EMS_OK = 0,
-	EMS_ERR_INVALID = -1,		/* a payload was refused; why says how */
-	EMS_ERR_TOPIC = -2,		/* not one of our topics */
-	EMS_ERR_RANGE = -3,		/* an argument out of range */
-};
-
-/* Limits on what the EMS may send. */
-#define EMS_PAYLOAD_MAX 4096		/* bytes */
-#define EMS_CURRENT_MAX_A 10000.0
-#define EMS_POWER_MAX_W 10000000.0
-#define EMS_TTL_MIN_S 1.0
-#define EMS_TTL_MAX_S 86400.0
-#define EMS_EVSE_MAX 10000		/* <n> in evse topics: 1..EMS_EVSE_MAX */
-#define EMS_PRIORITY_MAX 100
-#define EMS_WHY_LEN 160			/* a refusal reason, with its NUL */
-#define EMS_EXCERPT_MAX 200		/* payload bytes quoted in an error */
 #define EMS_PUBLISH_INTERVAL_MS 250	/* per retained topic */
 
-enum ems_source {
-	EMS_SOURCE_FAILSAFE = 0,	/* site.failsafe_current_a */
-	EMS_SOURCE_EMS,			/* the EMS's last valid limit */
-};
-
-/* Why the source in force is in force. */
-enum ems_reason {
-	EMS_REASON_STARTUP = 0,		/* failsafe: no valid limit yet */
-	EMS_REASON_LIMIT,		/* ems: a valid limit arrived */
-	EMS_REASON_TTL_EXPIRED,		/* failsafe: the limit's ttl_s ran out */
-	EMS_REASON_LIMIT_TIMEOUT,	/* failsafe: nothing valid for limit_timeout_s */
-	EMS_REASON_BROKER_UNREACHABLE,	/* failsafe: no broker for limit_timeout_s */
-};
-
-/* The EMS limit in force, or one parsed from a payload. */
-struct ems_limit {
-	double current_a[3];		/* per grid phase L1, L2, L3, amps */
-	enum ems_source source;
-	enum ems_reason reason;
-	bool from_power;		/* the EMS sent max_power_w ... */
-	double power_w;			/* ... this much */
-	double ttl_s;			/* 0: none */
-	int64_t expires_ms;		/* wall clock (ms since the epoch); 0: never */
-};
-
-/* What an <prefix>/evse/<n>/set payload asks for. */
-enum ems_cap {
-	EMS_CAP_KEEP = 0,		/* max_current_a absent: leave the cap alone */
-	EMS_CAP_SET,			/* a number: cap the EVSE at cap_a */
-	EMS_CAP_CLEAR,			/* null: remove the cap */
-};
-
-struct ems_evse_set {
-	int evse;			/* <n> from the topic */
-	enum ems_cap cap;
-	double cap_a;			/* EMS_CAP_SET only */
-	bool has_priority;
-	int priority;			/* 0..EMS_PRIORITY_MAX, higher first */
+/* What the module needs, filled by the composition root. Strings are
+ * copied. */
+struct ems_opts {
+	const char *host;		/* the broker: a name or an address */
+	uint16_t port;
+	const char *prefix;		/* of every topic */
+	const char *client_id;
+	const char *username;		/* NULL: no authentication */
+	const char *password;
+	int keepalive_s;
+	const char *ca_file;		/* NULL: plain TCP; else TLS */
+	const char *cert, *key;		/* client certificate; NULL: none */
+	int limit_timeout_s;
+	double voltage_v;		/* line to neutral, for max_power_w */
+	double failsafe_a;		/* on every phase while in force */
 };
 
 struct ems_callbacks {
@@ -152,51 +97,24 @@ struct ems_state {
 	unsigned connects;		/* successful connections so far */
 };
 
-/* Parse an EMS limit payload (len bytes, need not be NUL-terminated) for a
- * site at voltage_v (line to neutral) into *out: current_a, from_power,
- * power_w and ttl_s are set, source is EMS_SOURCE_EMS, reason
- * EMS_REASON_LIMIT, expires_ms 0 (the caller knows the clock). Pure.
- * Returns EMS_OK, or EMS_ERR_INVALID with the reason in why (whylen bytes,
- * always terminated; printable ASCII only) and *out zeroed. */
-int ems_limit_parse(const char *payload, size_t len, double voltage_v,
-    struct ems_limit *out, char *why, size_t whylen);
-
-/* Parse an evse set payload into *out (evse is left 0: it comes from the
- * topic, see ems_evse_topic_parse). max_current_a is a number 0..10000 or
- * null; priority an integer 0..100; at least one of them. Pure. Returns
- * EMS_OK, or EMS_ERR_INVALID with the reason in why and *out zeroed. */
-int ems_evse_set_parse(const char *payload, size_t len,
-    struct ems_evse_set *out, char *why, size_t whylen);
-
-/* If topic is "<prefix>/evse/<n>/set" with n a decimal 1..EMS_EVSE_MAX
- * (no sign, no leading zero), store n in *evse and return EMS_OK; else
- * return EMS_ERR_TOPIC and leave *evse alone. Pure. */
-int ems_evse_topic_parse(const char *prefix, const char *topic, int *evse);
-
-/* Copy at most EMS_EXCERPT_MAX bytes of payload into buf (len bytes, always
- * terminated) with every byte that is not printable ASCII, and '\', written
- * as \xHH; "..." marks a cut. Returns buf. Pure. */
-char *ems_excerpt(char *buf, size_t len, const char *payload, size_t plen);
-
-/* Create the link for cfg->mqtt (which must not be NULL) and start
- * connecting; the failsafe limit is in force until the EMS sends one.
- * cfg is not referenced after the call (what is needed is copied); cb is
- * copied. Returns NULL with a malloc'd *cause when libmosquitto refuses the
- * settings (e.g. TLS files that cannot be read). */
-struct ems *ems_new(struct event_base *base, const struct config *cfg,
+/* Create the link for opts (host must be set) and start connecting; the
+ * failsafe limit is in force until the EMS sends one. opts and cb are
+ * copied. Returns NULL with a malloc'd *cause when the link settings are
+ * unusable (e.g. TLS files that cannot be read). */
+struct ems *ems_new(struct event_base *base, const struct ems_opts *opts,
     const struct ems_callbacks *cb, char **cause);
 
-/* Apply a new configuration. A new host, port, prefix, client id,
- * credentials, keepalive or TLS files close the connection (publishing
+/* Apply new options. A new host, port, prefix, client id, credentials,
+ * keepalive or TLS files close the connection (publishing
  * {"online":false} on the old status topic first) and reconnect at once;
  * new timeouts apply to the timers running (counted from when they
  * started); a new failsafe current applies at once when the failsafe is in
- * force; a new site voltage applies to the next max_power_w. cfg->mqtt must
- * not be NULL. on_limit may follow (from the loop, not from inside this
- * call). Returns EMS_OK, or EMS_ERR_INVALID with a malloc'd *cause when
- * libmosquitto refuses the new link settings (TLS files that cannot be
- * read): then nothing changes and the running link stays. */
-int ems_reconfigure(struct ems *e, const struct config *cfg, char **cause);
+ * force; a new site voltage applies to the next max_power_w. on_limit may
+ * follow (from the loop, not from inside this call). Returns EMS_OK, or
+ * EMS_ERR_INVALID with a malloc'd *cause when the new link settings are
+ * unusable (TLS files that cannot be read): then nothing changes and the
+ * running link stays. */
+int ems_reconfigure(struct ems *e, const struct ems_opts *opts, char **cause);
 
 /* Publish doc, retained, on <prefix>/status. doc is not modified nor kept
  * (it is copied). At send time the module adds, when doc lacks them,
@@ -217,12 +135,6 @@ void ems_state(const struct ems *e, struct ems_state *out);
 
 /* The limit in force (never NULL; valid until the next loop iteration). */
 const struct ems_limit *ems_limit(const struct ems *e);
-
-/* "failsafe" or "ems". */
-const char *ems_source_name(enum ems_source s);
-
-/* "startup", "limit", "ttl_expired", "limit_timeout", "broker_unreachable". */
-const char *ems_reason_name(enum ems_reason r);
 
 /* Publish {"online":false} retained on <prefix>/status when connected,
  * disconnect cleanly and free everything. NULL is a no-op. Must not be

@@ -4,7 +4,10 @@
 // <prefix>/limit/error while the previous limit stays; ttl_s expiry and
 // mqtt.limit_timeout_s → failsafe; the broker stopped and restarted; the
 // last will on kill -9 and the goodbye on SIGTERM; <prefix>/evse/<n>/set;
-// a new prefix on SIGHUP; TLS with a client certificate and a password.
+// a new prefix on SIGHUP; TLS with a client certificate and a password;
+// a broker name whose first address has no broker (Debian's localhost:
+// ::1, then 127.0.0.1), plain and over TLS, the name and not the address
+// verified.
 //
 // One broker for the file (the restart test and the TLS tests have their
 // own); every test has its own gateway and site id, hence its own topic
@@ -20,6 +23,7 @@ const { tmpDir, baseConfig, writeConfig, startGateway } = require('./lib/gateway
 const { startBroker, Client, retained } = require('./lib/broker');
 const { makeCerts } = require('./lib/certs');
 const { scope, itScoped } = require('./lib/scope');
+const { hostsEnv } = require('./lib/hostsfile');
 
 let seq = 0;
 
@@ -31,7 +35,7 @@ function endLater(sc, client) { sc.add(() => client.client.endAsync(true)); }
 // the gateway is connected and subscribed (unless waitConnected is false):
 // "connected" alone comes at CONNACK, before the broker has the
 // subscription, and a limit published in between would be lost.
-async function startEms(sc, b, mqttExtra = {}, { waitConnected = true, beforeStart } = {}) {
+async function startEms(sc, b, mqttExtra = {}, { waitConnected = true, beforeStart, hosts } = {}) {
   const dir = tmpDir('sg-ems-');
   const cfg = baseConfig(dir);
   cfg.site_id = `ems-${process.pid}-${++seq}`;
@@ -41,7 +45,8 @@ async function startEms(sc, b, mqttExtra = {}, { waitConnected = true, beforeSta
   endLater(sc, client);
   await client.subscribe(`${prefix}/#`);
   if (beforeStart) await beforeStart(client, prefix);
-  const gw = await startGateway(cfg, { dir });
+  const env = hosts ? hostsEnv(dir, hosts) : undefined;
+  const gw = await startGateway(cfg, { dir, env });
   stopLater(sc, gw);
   if (waitConnected) await gw.waitForLog(/\bems: subscribed\b/);
   return { gw, prefix, client, cfg, dir };
@@ -382,6 +387,26 @@ describe('ems link', { concurrency: true }, () => {
     await gw.waitForLog(/ems: limit source=ems reason=limit l1=14 /, { since });
     await finish(t);
   });
+
+  // The broker listens on 127.0.0.1 only; its name resolves to ::1 first
+  // (as the system resolver orders Debian's localhost), where nothing
+  // listens. The name is one only the test's hosts file knows, so a
+  // gateway that asks the system resolver does not get there at all.
+  itScoped('tries every address of the broker\'s name: ::1 refused, then 127.0.0.1', async (sc) => {
+    const name = 'broker.sitegate.test';
+    const t = await startEms(sc, broker, { host: name },
+      { hosts: [`::1 ${name}`, `127.0.0.1 ${name}`] });
+    const { gw, prefix, client } = t;
+    const port = broker.port;
+    // A machine without IPv6 says unreachable instead of refused.
+    await gw.waitForLog(new RegExp(`ems: \\[::1\\]:${port} (refused|unreachable \\(.*\\)), ` +
+      `trying 127\\.0\\.0\\.1:${port}$`));
+    await gw.waitForLog(new RegExp(`ems: connected broker=${name.replace(/\./g, '\\.')}:${port} tls=no `));
+    assert.doesNotMatch(gw.logs.join('\n'), /ems: connect failed/);
+    await client.publish(`${prefix}/limit`, JSON.stringify({ max_current_a: 12 }));
+    await gw.waitForLog(/ems: limit source=ems reason=limit l1=12 l2=12 l3=12 /);
+    await finish(t);
+  });
 });
 
 describe('ems link over TLS', { concurrency: true }, () => {
@@ -422,12 +447,13 @@ describe('ems link over TLS', { concurrency: true }, () => {
     };
   }
 
-  async function startTls(sc, mqtt, opts) {
+  async function startTls(sc, mqtt, { hosts, ...opts } = {}) {
     const dir = tmpDir('sg-ems-');
     const cfg = baseConfig(dir);
     cfg.site_id = `ems-tls-${process.pid}-${++seq}`;
     cfg.mqtt = { host: 'localhost', port: broker.port, limit_timeout_s: 60, ...mqtt };
-    const gw = await startGateway(cfg, { dir, ...opts });
+    const env = hosts ? hostsEnv(dir, hosts) : undefined;
+    const gw = await startGateway(cfg, { dir, env, ...opts });
     stopLater(sc, gw);
     return { gw, prefix: `sitegate/${cfg.site_id}` };
   }
@@ -468,5 +494,39 @@ describe('ems link over TLS', { concurrency: true }, () => {
       const exit = await g.stop();
       assert.deepEqual(exit, { code: 0, signal: null });
     }
+  });
+
+  // Debian's case end to end: localhost is ::1, then 127.0.0.1, and the
+  // broker listens on 127.0.0.1. The certificate is for localhost (and
+  // 127.0.0.1): verified against the configured name on the second
+  // address.
+  itScoped('reaches the broker by the name localhost when ::1 comes first (Debian\'s hosts), over TLS', async (sc) => {
+    const { gw, prefix } = await startTls(sc, { username: 'gateway', password: 'secret-1', tls: tls() },
+      { hosts: ['::1 localhost', '127.0.0.1 localhost'] });
+    const port = broker.port;
+    await gw.waitForLog(new RegExp(`ems: \\[::1\\]:${port} (refused|unreachable \\(.*\\)), ` +
+      `trying 127\\.0\\.0\\.1:${port}$`));
+    await gw.waitForLog(/ems: connected broker=localhost:\d+ tls=yes /);
+    await gw.waitForLog(/ems: subscribed /);
+    const c = await Client.connect(tlsUrl(), tlsOpts());
+    endLater(sc, c);
+    await c.publish(`${prefix}/limit`, JSON.stringify({ max_current_a: 11 }));
+    await gw.waitForLog(/ems: limit source=ems reason=limit l1=11 /);
+    await finish({ gw, client: c });
+  });
+
+  // The address connected to is 127.0.0.1 and the certificate is for
+  // 127.0.0.1 only: it is still not a certificate for localhost, the name
+  // configured.
+  itScoped('verifies the configured name, not the address connected to', async (sc) => {
+    const other = await startBroker({
+      lines: [`certfile ${certs.ipOnly.cert}`, `keyfile ${certs.ipOnly.key}`, 'allow_anonymous true'],
+    });
+    sc.add(() => other.stop());
+    const { gw } = await startTls(sc, { port: other.port, tls: { ca_file: certs.ca.cert } });
+    await gw.waitForLog(/ems: connect failed broker=localhost:\d+ error=.*host name verification failed.* retry_in_ms=\d+/);
+    assert.doesNotMatch(gw.logs.join('\n'), /ems: connected/);
+    const exit = await gw.stop();
+    assert.deepEqual(exit, { code: 0, signal: null });
   });
 });

@@ -1,6 +1,7 @@
 'use strict';
 // Test certificates, made with the openssl CLI into a directory: a CA, a
-// server certificate for localhost / 127.0.0.1, client certificates whose
+// server certificate for localhost / 127.0.0.1 (and one for 127.0.0.1
+// alone, one for another host), client certificates whose
 // subject CN is a charger id, and a second, unrelated CA with a client
 // certificate of its own (the "unknown certificate" of profile 3). EC P-256
 // keys, so generating them takes milliseconds.
@@ -44,6 +45,8 @@ function makeCerts(dir) {
     server: makeLeaf(dir, ca, 'server', 'localhost', serverExt),
     wrongHost: makeLeaf(dir, ca, 'wrong-host', 'example.invalid',
       'subjectAltName=DNS:example.invalid\nextendedKeyUsage=serverAuth'),
+    ipOnly: makeLeaf(dir, ca, 'ip-only', 'sitegate test ip-only',
+      'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'),
     client: (cn) => makeLeaf(dir, ca, `client-${cn}`, cn, clientExt),
     stranger: (cn) => makeLeaf(dir, otherCa, `stranger-${cn}`, cn, clientExt),
   };
