@@ -19,14 +19,15 @@
  *		{ NULL },
  *	};
  *
- * Three sets of tables, three sets of words: the OCPP schemas (generated
- * from the official JSON schemas, ocpp/schema turns a result into a
- * CallError), the configuration file (every problem, one line each:
- * `chargers[1].max_current_a: expected a number from 6 to 80, got "32A"`)
- * and the EMS payloads (the first problem, as a reason). The engine decides
- * and says which rule failed, where, against which row, with what value;
- * each user words it. jc_expected() renders what a row expects in plain
- * English ("a number from 6 to 80"), jc_quote() a text from the document.
+ * One engine, many sets of words: the OCPP schemas (tables generated from
+ * the official JSON schemas; ocpp/schema turns a result into a CallError
+ * and a description), the configuration file (every problem, one line
+ * each: `chargers[1].max_current_a: expected a number from 6 to 80, got
+ * "32A"`), and the EMS payloads (the first problem, as a reason) once their
+ * parsers move onto it. The engine decides and says which rule failed,
+ * where, against which row, with what value; each user words it.
+ * jc_expected() renders what a row expects in plain English ("a number
+ * from 6 to 80"), jc_quote() a text from the document.
  *
  * One value is checked in this order, the first failure being the result:
  *   type         the JSON type (null is no string; JC_ANY takes anything)
@@ -47,8 +48,9 @@
  * the table does not name, unless open; with JC_UNIQUE_KEYS, JC_DUPLICATE
  * for a name seen before in the same object), depth first. JC_KEYS_FIRST
  * checks every member's name before any member's value (a payload's shape
- * before its numbers). Every member is checked, duplicates included, so
- * whichever of two equal keys a reader picks has passed.
+ * before its numbers). Without JC_UNIQUE_KEYS every member is checked,
+ * duplicates included, so whichever of two equal keys a reader picks has
+ * passed.
  *
  * The walk follows the tables, not the document: it descends only into the
  * objects a table describes, so its depth is bounded by the tables however
