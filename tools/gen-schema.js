@@ -18,13 +18,15 @@
 // each with its reason.
 //
 // Each object type becomes one table of struct jc_field (util/jcheck.h),
-// each enumeration one string array; equal ones are written once, so that
-// the many copies of a type across messages (IdTagInfo, ChargingProfile,
-// EVSEType, ...) share one table. A table is named after the schema's
-// definition ("ChargingProfileType") or, for an object written inline, its
-// member ("IdTagInfo"); a message's payload after the message
-// ("MeterValuesReq", "MeterValuesConf"). A keyword the C tables cannot
-// state fails the run instead of being dropped.
+// each enumeration one string array. Equal ones are written once, so that
+// the many copies of a type across messages (IdTagInfo, ChargingProfileType,
+// EVSEType, ...) share one table; a message's payload has a table of its
+// own, named after the message ("MeterValuesReq", "MeterValuesConf"). Other
+// tables are named after the schema's definition ("ChargingProfileType")
+// or, for an object written inline, its member ("IdTagInfo"); enums as
+// nameEnums() says. A keyword the C tables cannot state fails the run
+// instead of being dropped. The output depends on nothing but the schemas
+// and the overlay, so that regenerating is a byte-for-byte check.
 
 const fs = require('node:fs');
 const path = require('node:path');
