@@ -385,37 +385,36 @@ static const struct jc_field o_CustomDataType[] = {
 };
 
 static const struct jc_field o_AdditionalInfoType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "additionalIdToken", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 36 },
 	{ .name = "type", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 50 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_IdTokenType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "additionalInfo", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .fields = o_AdditionalInfoType },
 	{ .name = "idToken", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 36 },
 	{ .name = "type", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_IdTokenEnumType, .nenums = 8 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_MessageContentType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "format", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_MessageFormatEnumType, .nenums = 4 },
 	{ .name = "language", .type = JC_STRING, .max_len = 8 },
 	{ .name = "content", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_IdTokenInfoType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_AuthorizationStatusEnumType, .nenums = 10 },
 	{ .name = "cacheExpiryDateTime", .type = JC_STRING,
@@ -428,20 +427,20 @@ static const struct jc_field o_IdTokenInfoType[] = {
 	{ .name = "language2", .type = JC_STRING, .max_len = 8 },
 	{ .name = "personalMessage", .type = JC_OBJECT,
 	  .fields = o_MessageContentType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_AuthorizeConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "idTokenInfo", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_IdTokenInfoType },
 	{ .name = "certificateStatus", .type = JC_STRING,
 	  .enums = e_AuthorizeCertificateStatusEnumType, .nenums = 7 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_OCSPRequestDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "hashAlgorithm", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_HashAlgorithmEnumType, .nenums = 3 },
 	{ .name = "issuerNameHash", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -452,48 +451,48 @@ static const struct jc_field o_OCSPRequestDataType[] = {
 	  .max_len = 40 },
 	{ .name = "responderURL", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_AuthorizeReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "idToken", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_IdTokenType },
 	{ .name = "certificate", .type = JC_STRING, .max_len = 5500 },
 	{ .name = "iso15118CertificateHashData", .type = JC_OBJECT,
 	  .flags = JC_LIST, .min_items = 1, .max_items = 4,
 	  .fields = o_OCSPRequestDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_StatusInfoType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "reasonCode", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 20 },
 	{ .name = "additionalInfo", .type = JC_STRING, .max_len = 512 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_BootNotificationConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "currentTime", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
 	{ .name = "interval", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_RegistrationStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ModemType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "iccid", .type = JC_STRING, .max_len = 20 },
 	{ .name = "imsi", .type = JC_STRING, .max_len = 20 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChargingStationType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "serialNumber", .type = JC_STRING, .max_len = 25 },
 	{ .name = "model", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 20 },
@@ -501,77 +500,78 @@ static const struct jc_field o_ChargingStationType[] = {
 	{ .name = "vendorName", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 50 },
 	{ .name = "firmwareVersion", .type = JC_STRING, .max_len = 50 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_BootNotificationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "chargingStation", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ChargingStationType },
 	{ .name = "reason", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_BootReasonEnumType, .nenums = 9 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CancelReservationConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CancelReservationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "reservationId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CertificateSignedConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CertificateSignedReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "certificateChain", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 10000 },
 	{ .name = "certificateType", .type = JC_STRING,
 	  .enums = e_CertificateSigningUseEnumType, .nenums = 2 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChangeAvailabilityConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ChangeAvailabilityStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_EVSEType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "connectorId", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChangeAvailabilityReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evse", .type = JC_OBJECT, .fields = o_EVSEType },
 	{ .name = "operationalStatus", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_OperationalStatusEnumType, .nenums = 2 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearCacheConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -581,65 +581,65 @@ static const struct jc_field o_ClearCacheReq[] = {
 };
 
 static const struct jc_field o_ClearChargingProfileConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ClearChargingProfileStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearChargingProfileType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evseId", .type = JC_INTEGER },
 	{ .name = "chargingProfilePurpose", .type = JC_STRING,
 	  .enums = e_ChargingProfilePurposeEnumType, .nenums = 4 },
 	{ .name = "stackLevel", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearChargingProfileReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "chargingProfileId", .type = JC_INTEGER },
 	{ .name = "chargingProfileCriteria", .type = JC_OBJECT,
 	  .fields = o_ClearChargingProfileType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearDisplayMessageConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ClearChargingProfileStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearDisplayMessageReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearMonitoringResultType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ClearMonitoringStatusEnumType, .nenums = 3 },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearVariableMonitoringConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "clearMonitoringResult", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_ClearMonitoringResultType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ClearVariableMonitoringReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED | JC_LIST,
 	  .min_items = 1 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -649,11 +649,11 @@ static const struct jc_field o_ClearedChargingLimitConf[] = {
 };
 
 static const struct jc_field o_ClearedChargingLimitReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "chargingLimitSource", .type = JC_STRING,
 	  .flags = JC_REQUIRED, .enums = e_ChargingLimitSourceEnumType,
 	  .nenums = 4 },
 	{ .name = "evseId", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -663,23 +663,22 @@ static const struct jc_field o_CostUpdatedConf[] = {
 };
 
 static const struct jc_field o_CostUpdatedReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "totalCost", .type = JC_NUMBER, .flags = JC_REQUIRED },
 	{ .name = "transactionId", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 36 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CustomerInformationConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CustomerInformationStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CertificateHashDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "hashAlgorithm", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_HashAlgorithmEnumType, .nenums = 3 },
 	{ .name = "issuerNameHash", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -688,11 +687,11 @@ static const struct jc_field o_CertificateHashDataType[] = {
 	  .max_len = 128 },
 	{ .name = "serialNumber", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 40 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CustomerInformationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "customerCertificate", .type = JC_OBJECT,
 	  .fields = o_CertificateHashDataType },
 	{ .name = "idToken", .type = JC_OBJECT, .fields = o_IdTokenType },
@@ -700,39 +699,40 @@ static const struct jc_field o_CustomerInformationReq[] = {
 	{ .name = "report", .type = JC_BOOL, .flags = JC_REQUIRED },
 	{ .name = "clear", .type = JC_BOOL, .flags = JC_REQUIRED },
 	{ .name = "customerIdentifier", .type = JC_STRING, .max_len = 64 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_DataTransferConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_DataTransferStatusEnumType, .nenums = 4 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "data", .type = JC_ANY },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_DataTransferReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "messageId", .type = JC_STRING, .max_len = 50 },
 	{ .name = "data", .type = JC_ANY },
 	{ .name = "vendorId", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 255 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_DeleteCertificateConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_DeleteCertificateStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_DeleteCertificateReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "certificateHashData", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED, .fields = o_CertificateHashDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -742,76 +742,75 @@ static const struct jc_field o_FirmwareStatusNotificationConf[] = {
 };
 
 static const struct jc_field o_FirmwareStatusNotificationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_FirmwareStatusEnumType, .nenums = 14 },
 	{ .name = "requestId", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_Get15118EVCertificateConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_Iso15118EVCertificateStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "exiResponse", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 7500 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_Get15118EVCertificateReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "iso15118SchemaVersion", .type = JC_STRING,
 	  .flags = JC_REQUIRED, .max_len = 50 },
 	{ .name = "action", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CertificateActionEnumType, .nenums = 2 },
 	{ .name = "exiRequest", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 5600 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetBaseReportConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_GenericDeviceModelStatusEnumType, .nenums = 4 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetBaseReportReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "reportBase", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ReportBaseEnumType, .nenums = 3 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetCertificateStatusConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_Iso15118EVCertificateStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "ocspResult", .type = JC_STRING, .max_len = 5500 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetCertificateStatusReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "ocspRequestData", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_OCSPRequestDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetChargingProfilesConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_GetChargingProfileStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChargingProfileCriterionType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "chargingProfilePurpose", .type = JC_STRING,
 	  .enums = e_ChargingProfilePurposeEnumType, .nenums = 4 },
 	{ .name = "stackLevel", .type = JC_INTEGER },
@@ -820,29 +819,29 @@ static const struct jc_field o_ChargingProfileCriterionType[] = {
 	{ .name = "chargingLimitSource", .type = JC_STRING, .flags = JC_LIST,
 	  .enums = e_ChargingLimitSourceEnumType, .nenums = 4, .min_items = 1,
 	  .max_items = 4 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetChargingProfilesReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "evseId", .type = JC_INTEGER },
 	{ .name = "chargingProfile", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ChargingProfileCriterionType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChargingSchedulePeriodType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "startPeriod", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "limit", .type = JC_NUMBER, .flags = JC_REQUIRED },
 	{ .name = "numberPhases", .type = JC_INTEGER },
 	{ .name = "phaseToUse", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CompositeScheduleType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "chargingSchedulePeriod", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_ChargingSchedulePeriodType },
@@ -852,49 +851,49 @@ static const struct jc_field o_CompositeScheduleType[] = {
 	  .format = JC_DATETIME },
 	{ .name = "chargingRateUnit", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ChargingRateUnitEnumType, .nenums = 2 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetCompositeScheduleConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "schedule", .type = JC_OBJECT,
 	  .fields = o_CompositeScheduleType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetCompositeScheduleReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "duration", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "chargingRateUnit", .type = JC_STRING,
 	  .enums = e_ChargingRateUnitEnumType, .nenums = 2 },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetDisplayMessagesConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ClearChargingProfileStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetDisplayMessagesReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_LIST, .min_items = 1 },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "priority", .type = JC_STRING,
 	  .enums = e_MessagePriorityEnumType, .nenums = 3 },
 	{ .name = "state", .type = JC_STRING, .enums = e_MessageStateEnumType,
 	  .nenums = 4 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CertificateHashDataChainType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "certificateHashData", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED, .fields = o_CertificateHashDataType },
 	{ .name = "certificateType", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -902,30 +901,31 @@ static const struct jc_field o_CertificateHashDataChainType[] = {
 	{ .name = "childCertificateHashData", .type = JC_OBJECT,
 	  .flags = JC_LIST, .min_items = 1, .max_items = 4,
 	  .fields = o_CertificateHashDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetInstalledCertificateIdsConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_GetInstalledCertificateStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "certificateHashDataChain", .type = JC_OBJECT,
 	  .flags = JC_LIST, .min_items = 1,
 	  .fields = o_CertificateHashDataChainType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetInstalledCertificateIdsReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "certificateType", .type = JC_STRING, .flags = JC_LIST,
 	  .enums = e_GetCertificateIdUseEnumType, .nenums = 5, .min_items = 1 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetLocalListVersionConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "versionNumber", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -935,25 +935,24 @@ static const struct jc_field o_GetLocalListVersionReq[] = {
 };
 
 static const struct jc_field o_GetLogConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_LogStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "filename", .type = JC_STRING, .max_len = 255 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_LogParametersType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "remoteLocation", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
 	{ .name = "oldestTimestamp", .type = JC_STRING, .format = JC_DATETIME },
 	{ .name = "latestTimestamp", .type = JC_STRING, .format = JC_DATETIME },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetLogReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "log", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_LogParametersType },
 	{ .name = "logType", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -961,87 +960,87 @@ static const struct jc_field o_GetLogReq[] = {
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "retries", .type = JC_INTEGER },
 	{ .name = "retryInterval", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetMonitoringReportConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_GenericDeviceModelStatusEnumType, .nenums = 4 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ComponentType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evse", .type = JC_OBJECT, .fields = o_EVSEType },
 	{ .name = "name", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 50 },
 	{ .name = "instance", .type = JC_STRING, .max_len = 50 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_VariableType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "name", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 50 },
 	{ .name = "instance", .type = JC_STRING, .max_len = 50 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ComponentVariableType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "component", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .fields = o_VariableType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetMonitoringReportReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "componentVariable", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .fields = o_ComponentVariableType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "monitoringCriteria", .type = JC_STRING, .flags = JC_LIST,
 	  .enums = e_MonitoringCriterionEnumType, .nenums = 3, .min_items = 1,
 	  .max_items = 3 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetReportConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_GenericDeviceModelStatusEnumType, .nenums = 4 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetReportReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "componentVariable", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .fields = o_ComponentVariableType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "componentCriteria", .type = JC_STRING, .flags = JC_LIST,
 	  .enums = e_ComponentCriterionEnumType, .nenums = 4, .min_items = 1,
 	  .max_items = 4 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetTransactionStatusConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "ongoingIndicator", .type = JC_BOOL },
 	{ .name = "messagesInQueue", .type = JC_BOOL, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetTransactionStatusReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "transactionId", .type = JC_STRING, .max_len = 36 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetVariableResultType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "attributeStatusInfo", .type = JC_OBJECT,
 	  .fields = o_StatusInfoType },
 	{ .name = "attributeStatus", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -1053,40 +1052,41 @@ static const struct jc_field o_GetVariableResultType[] = {
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_VariableType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetVariablesConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "getVariableResult", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_GetVariableResultType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetVariableDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "attributeType", .type = JC_STRING,
 	  .enums = e_AttributeEnumType, .nenums = 4 },
 	{ .name = "component", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_VariableType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_GetVariablesReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "getVariableData", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_GetVariableDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_HeartbeatConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "currentTime", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1096,19 +1096,19 @@ static const struct jc_field o_HeartbeatReq[] = {
 };
 
 static const struct jc_field o_InstallCertificateConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_InstallCertificateStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_InstallCertificateReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "certificateType", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_InstallCertificateUseEnumType, .nenums = 4 },
 	{ .name = "certificate", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 5500 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1118,10 +1118,10 @@ static const struct jc_field o_LogStatusNotificationConf[] = {
 };
 
 static const struct jc_field o_LogStatusNotificationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_UploadLogStatusEnumType, .nenums = 8 },
 	{ .name = "requestId", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1131,7 +1131,6 @@ static const struct jc_field o_MeterValuesConf[] = {
 };
 
 static const struct jc_field o_SignedMeterValueType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "signedMeterData", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 2500 },
 	{ .name = "signingMethod", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -1140,18 +1139,18 @@ static const struct jc_field o_SignedMeterValueType[] = {
 	  .max_len = 50 },
 	{ .name = "publicKey", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 2500 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_UnitOfMeasureType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "unit", .type = JC_STRING, .max_len = 20 },
 	{ .name = "multiplier", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SampledValueType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "value", .type = JC_NUMBER, .flags = JC_REQUIRED },
 	{ .name = "context", .type = JC_STRING,
 	  .enums = e_ReadingContextEnumType, .nenums = 8 },
@@ -1165,25 +1164,26 @@ static const struct jc_field o_SampledValueType[] = {
 	  .fields = o_SignedMeterValueType },
 	{ .name = "unitOfMeasure", .type = JC_OBJECT,
 	  .fields = o_UnitOfMeasureType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_MeterValueType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "sampledValue", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_SampledValueType },
 	{ .name = "timestamp", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_MeterValuesReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "meterValue", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_MeterValueType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1193,53 +1193,52 @@ static const struct jc_field o_NotifyChargingLimitConf[] = {
 };
 
 static const struct jc_field o_RelativeTimeIntervalType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "start", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "duration", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_CostType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "costKind", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CostKindEnumType, .nenums = 3 },
 	{ .name = "amount", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "amountMultiplier", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ConsumptionCostType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "startValue", .type = JC_NUMBER, .flags = JC_REQUIRED },
 	{ .name = "cost", .type = JC_OBJECT, .flags = JC_REQUIRED | JC_LIST,
 	  .min_items = 1, .max_items = 3, .fields = o_CostType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SalesTariffEntryType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "relativeTimeInterval", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED, .fields = o_RelativeTimeIntervalType },
 	{ .name = "ePriceLevel", .type = JC_INTEGER, .flags = JC_MIN,
 	  .min = 0 },
 	{ .name = "consumptionCost", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .max_items = 3, .fields = o_ConsumptionCostType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SalesTariffType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "salesTariffDescription", .type = JC_STRING, .max_len = 32 },
 	{ .name = "numEPriceLevels", .type = JC_INTEGER },
 	{ .name = "salesTariffEntry", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1, .max_items = 1024,
 	  .fields = o_SalesTariffEntryType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChargingScheduleType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "startSchedule", .type = JC_STRING, .format = JC_DATETIME },
 	{ .name = "duration", .type = JC_INTEGER },
@@ -1251,25 +1250,26 @@ static const struct jc_field o_ChargingScheduleType[] = {
 	{ .name = "minChargingRate", .type = JC_NUMBER },
 	{ .name = "salesTariff", .type = JC_OBJECT,
 	  .fields = o_SalesTariffType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChargingLimitType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "chargingLimitSource", .type = JC_STRING,
 	  .flags = JC_REQUIRED, .enums = e_ChargingLimitSourceEnumType,
 	  .nenums = 4 },
 	{ .name = "isGridCritical", .type = JC_BOOL },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyChargingLimitReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "chargingSchedule", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .fields = o_ChargingScheduleType },
 	{ .name = "evseId", .type = JC_INTEGER },
 	{ .name = "chargingLimit", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ChargingLimitType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1279,7 +1279,6 @@ static const struct jc_field o_NotifyCustomerInformationConf[] = {
 };
 
 static const struct jc_field o_NotifyCustomerInformationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "data", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
 	{ .name = "tbc", .type = JC_BOOL },
@@ -1287,6 +1286,7 @@ static const struct jc_field o_NotifyCustomerInformationReq[] = {
 	{ .name = "generatedAt", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1296,7 +1296,6 @@ static const struct jc_field o_NotifyDisplayMessagesConf[] = {
 };
 
 static const struct jc_field o_MessageInfoType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "display", .type = JC_OBJECT, .fields = o_ComponentType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "priority", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -1308,37 +1307,37 @@ static const struct jc_field o_MessageInfoType[] = {
 	{ .name = "transactionId", .type = JC_STRING, .max_len = 36 },
 	{ .name = "message", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_MessageContentType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyDisplayMessagesReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "messageInfo", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .fields = o_MessageInfoType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "tbc", .type = JC_BOOL },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyEVChargingNeedsConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_NotifyEVChargingNeedsStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ACChargingParametersType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "energyAmount", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "evMinCurrent", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "evMaxCurrent", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "evMaxVoltage", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_DCChargingParametersType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evMaxCurrent", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "evMaxVoltage", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "energyAmount", .type = JC_INTEGER },
@@ -1350,11 +1349,11 @@ static const struct jc_field o_DCChargingParametersType[] = {
 	  .min = 0, .max = 100 },
 	{ .name = "bulkSoC", .type = JC_INTEGER, .flags = JC_MIN | JC_MAX,
 	  .min = 0, .max = 100 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ChargingNeedsType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "acChargingParameters", .type = JC_OBJECT,
 	  .fields = o_ACChargingParametersType },
 	{ .name = "dcChargingParameters", .type = JC_OBJECT,
@@ -1363,33 +1362,34 @@ static const struct jc_field o_ChargingNeedsType[] = {
 	  .flags = JC_REQUIRED, .enums = e_EnergyTransferModeEnumType,
 	  .nenums = 4 },
 	{ .name = "departureTime", .type = JC_STRING, .format = JC_DATETIME },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyEVChargingNeedsReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "maxScheduleTuples", .type = JC_INTEGER },
 	{ .name = "chargingNeeds", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ChargingNeedsType },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyEVChargingScheduleConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyEVChargingScheduleReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "timeBase", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
 	{ .name = "chargingSchedule", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ChargingScheduleType },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1399,7 +1399,6 @@ static const struct jc_field o_NotifyEventConf[] = {
 };
 
 static const struct jc_field o_EventDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "eventId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "timestamp", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
@@ -1420,11 +1419,11 @@ static const struct jc_field o_EventDataType[] = {
 	  .nenums = 4 },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_VariableType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyEventReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "generatedAt", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
 	{ .name = "tbc", .type = JC_BOOL },
@@ -1432,6 +1431,7 @@ static const struct jc_field o_NotifyEventReq[] = {
 	{ .name = "eventData", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_EventDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1441,18 +1441,17 @@ static const struct jc_field o_NotifyMonitoringReportConf[] = {
 };
 
 static const struct jc_field o_VariableMonitoringType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "transaction", .type = JC_BOOL, .flags = JC_REQUIRED },
 	{ .name = "value", .type = JC_NUMBER, .flags = JC_REQUIRED },
 	{ .name = "type", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_MonitorEnumType, .nenums = 5 },
 	{ .name = "severity", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_MonitoringDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "component", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
@@ -1460,11 +1459,11 @@ static const struct jc_field o_MonitoringDataType[] = {
 	{ .name = "variableMonitoring", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_VariableMonitoringType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyMonitoringReportReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "monitor", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .fields = o_MonitoringDataType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
@@ -1472,6 +1471,7 @@ static const struct jc_field o_NotifyMonitoringReportReq[] = {
 	{ .name = "seqNo", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "generatedAt", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1481,7 +1481,6 @@ static const struct jc_field o_NotifyReportConf[] = {
 };
 
 static const struct jc_field o_VariableAttributeType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "type", .type = JC_STRING, .enums = e_AttributeEnumType,
 	  .nenums = 4 },
 	{ .name = "value", .type = JC_STRING, .max_len = 2500 },
@@ -1489,11 +1488,11 @@ static const struct jc_field o_VariableAttributeType[] = {
 	  .enums = e_MutabilityEnumType, .nenums = 3 },
 	{ .name = "persistent", .type = JC_BOOL },
 	{ .name = "constant", .type = JC_BOOL },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_VariableCharacteristicsType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "unit", .type = JC_STRING, .max_len = 16 },
 	{ .name = "dataType", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_DataEnumType, .nenums = 8 },
@@ -1501,11 +1500,11 @@ static const struct jc_field o_VariableCharacteristicsType[] = {
 	{ .name = "maxLimit", .type = JC_NUMBER },
 	{ .name = "valuesList", .type = JC_STRING, .max_len = 1000 },
 	{ .name = "supportsMonitoring", .type = JC_BOOL, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ReportDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "component", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
@@ -1515,11 +1514,11 @@ static const struct jc_field o_ReportDataType[] = {
 	  .fields = o_VariableAttributeType },
 	{ .name = "variableCharacteristics", .type = JC_OBJECT,
 	  .fields = o_VariableCharacteristicsType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NotifyReportReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "generatedAt", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
@@ -1527,19 +1526,19 @@ static const struct jc_field o_NotifyReportReq[] = {
 	  .min_items = 1, .fields = o_ReportDataType },
 	{ .name = "tbc", .type = JC_BOOL },
 	{ .name = "seqNo", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_PublishFirmwareConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_PublishFirmwareReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "location", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
 	{ .name = "retries", .type = JC_INTEGER },
@@ -1547,6 +1546,7 @@ static const struct jc_field o_PublishFirmwareReq[] = {
 	  .max_len = 32 },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "retryInterval", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1556,12 +1556,12 @@ static const struct jc_field o_PublishFirmwareStatusNotificationConf[] = {
 };
 
 static const struct jc_field o_PublishFirmwareStatusNotificationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_PublishFirmwareStatusEnumType, .nenums = 10 },
 	{ .name = "location", .type = JC_STRING, .flags = JC_LIST,
 	  .max_len = 512, .min_items = 1 },
 	{ .name = "requestId", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1571,7 +1571,6 @@ static const struct jc_field o_ReportChargingProfilesConf[] = {
 };
 
 static const struct jc_field o_ChargingProfileType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "stackLevel", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "chargingProfilePurpose", .type = JC_STRING,
@@ -1588,11 +1587,11 @@ static const struct jc_field o_ChargingProfileType[] = {
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1, .max_items = 3,
 	  .fields = o_ChargingScheduleType },
 	{ .name = "transactionId", .type = JC_STRING, .max_len = 36 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ReportChargingProfilesReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "chargingLimitSource", .type = JC_STRING,
 	  .flags = JC_REQUIRED, .enums = e_ChargingLimitSourceEnumType,
@@ -1602,20 +1601,20 @@ static const struct jc_field o_ReportChargingProfilesReq[] = {
 	  .fields = o_ChargingProfileType },
 	{ .name = "tbc", .type = JC_BOOL },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_RequestStartTransactionConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "transactionId", .type = JC_STRING, .max_len = 36 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_RequestStartTransactionReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evseId", .type = JC_INTEGER },
 	{ .name = "groupIdToken", .type = JC_OBJECT, .fields = o_IdTokenType },
 	{ .name = "idToken", .type = JC_OBJECT, .flags = JC_REQUIRED,
@@ -1623,21 +1622,22 @@ static const struct jc_field o_RequestStartTransactionReq[] = {
 	{ .name = "remoteStartId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "chargingProfile", .type = JC_OBJECT,
 	  .fields = o_ChargingProfileType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_RequestStopTransactionConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_RequestStopTransactionReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "transactionId", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 36 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1647,24 +1647,23 @@ static const struct jc_field o_ReservationStatusUpdateConf[] = {
 };
 
 static const struct jc_field o_ReservationStatusUpdateReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "reservationId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "reservationUpdateStatus", .type = JC_STRING,
 	  .flags = JC_REQUIRED, .enums = e_ReservationUpdateStatusEnumType,
 	  .nenums = 2 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ReserveNowConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ReserveNowStatusEnumType, .nenums = 5 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ReserveNowReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "expiryDateTime", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
@@ -1674,22 +1673,23 @@ static const struct jc_field o_ReserveNowReq[] = {
 	  .fields = o_IdTokenType },
 	{ .name = "evseId", .type = JC_INTEGER },
 	{ .name = "groupIdToken", .type = JC_OBJECT, .fields = o_IdTokenType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ResetConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ChangeAvailabilityStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_ResetReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "type", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ResetEnumType, .nenums = 2 },
 	{ .name = "evseId", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1699,112 +1699,111 @@ static const struct jc_field o_SecurityEventNotificationConf[] = {
 };
 
 static const struct jc_field o_SecurityEventNotificationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "type", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 50 },
 	{ .name = "timestamp", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
 	{ .name = "techInfo", .type = JC_STRING, .max_len = 255 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SendLocalListConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_SendLocalListStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_AuthorizationData[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "idToken", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_IdTokenType },
 	{ .name = "idTokenInfo", .type = JC_OBJECT,
 	  .fields = o_IdTokenInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SendLocalListReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "localAuthorizationList", .type = JC_OBJECT, .flags = JC_LIST,
 	  .min_items = 1, .fields = o_AuthorizationData },
 	{ .name = "versionNumber", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "updateType", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_UpdateEnumType, .nenums = 2 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetChargingProfileConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetChargingProfileReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "chargingProfile", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_ChargingProfileType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetDisplayMessageConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_DisplayMessageStatusEnumType, .nenums = 6 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetDisplayMessageReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "message", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_MessageInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetMonitoringBaseConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_GenericDeviceModelStatusEnumType, .nenums = 4 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetMonitoringBaseReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "monitoringBase", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_MonitoringBaseEnumType, .nenums = 3 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetMonitoringLevelConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetMonitoringLevelReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "severity", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetNetworkProfileConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_InstallCertificateStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_APNType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "apn", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
 	{ .name = "apnUserName", .type = JC_STRING, .max_len = 20 },
@@ -1814,11 +1813,11 @@ static const struct jc_field o_APNType[] = {
 	{ .name = "useOnlyPreferredNetwork", .type = JC_BOOL },
 	{ .name = "apnAuthentication", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_APNAuthenticationEnumType, .nenums = 4 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_VPNType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "server", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
 	{ .name = "user", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -1830,11 +1829,11 @@ static const struct jc_field o_VPNType[] = {
 	  .max_len = 255 },
 	{ .name = "type", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_VPNEnumType, .nenums = 4 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_NetworkConnectionProfileType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "apn", .type = JC_OBJECT, .fields = o_APNType },
 	{ .name = "ocppVersion", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_OCPPVersionEnumType, .nenums = 4 },
@@ -1847,20 +1846,20 @@ static const struct jc_field o_NetworkConnectionProfileType[] = {
 	{ .name = "ocppInterface", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_OCPPInterfaceEnumType, .nenums = 8 },
 	{ .name = "vpn", .type = JC_OBJECT, .fields = o_VPNType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetNetworkProfileReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "configurationSlot", .type = JC_INTEGER,
 	  .flags = JC_REQUIRED },
 	{ .name = "connectionData", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_NetworkConnectionProfileType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetMonitoringResultType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -1872,19 +1871,19 @@ static const struct jc_field o_SetMonitoringResultType[] = {
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_VariableType },
 	{ .name = "severity", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetVariableMonitoringConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "setMonitoringResult", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_SetMonitoringResultType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetMonitoringDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "id", .type = JC_INTEGER },
 	{ .name = "transaction", .type = JC_BOOL },
 	{ .name = "value", .type = JC_NUMBER, .flags = JC_REQUIRED },
@@ -1895,19 +1894,19 @@ static const struct jc_field o_SetMonitoringDataType[] = {
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_VariableType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetVariableMonitoringReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "setMonitoringData", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_SetMonitoringDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetVariableResultType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "attributeType", .type = JC_STRING,
 	  .enums = e_AttributeEnumType, .nenums = 4 },
 	{ .name = "attributeStatus", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -1918,19 +1917,19 @@ static const struct jc_field o_SetVariableResultType[] = {
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_VariableType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetVariablesConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "setVariableResult", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_SetVariableResultType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetVariableDataType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "attributeType", .type = JC_STRING,
 	  .enums = e_AttributeEnumType, .nenums = 4 },
 	{ .name = "attributeValue", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -1939,31 +1938,32 @@ static const struct jc_field o_SetVariableDataType[] = {
 	  .fields = o_ComponentType },
 	{ .name = "variable", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_VariableType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SetVariablesReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "setVariableData", .type = JC_OBJECT,
 	  .flags = JC_REQUIRED | JC_LIST, .min_items = 1,
 	  .fields = o_SetVariableDataType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SignCertificateConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_CancelReservationStatusEnumType, .nenums = 2 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_SignCertificateReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "csr", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 5500 },
 	{ .name = "certificateType", .type = JC_STRING,
 	  .enums = e_CertificateSigningUseEnumType, .nenums = 2 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
@@ -1973,29 +1973,28 @@ static const struct jc_field o_StatusNotificationConf[] = {
 };
 
 static const struct jc_field o_StatusNotificationReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "timestamp", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .format = JC_DATETIME },
 	{ .name = "connectorStatus", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_ConnectorStatusEnumType, .nenums = 5 },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "connectorId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_TransactionEventConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "totalCost", .type = JC_NUMBER },
 	{ .name = "chargingPriority", .type = JC_INTEGER },
 	{ .name = "idTokenInfo", .type = JC_OBJECT,
 	  .fields = o_IdTokenInfoType },
 	{ .name = "updatedPersonalMessage", .type = JC_OBJECT,
 	  .fields = o_MessageContentType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_TransactionType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "transactionId", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 36 },
 	{ .name = "chargingState", .type = JC_STRING,
@@ -2004,11 +2003,11 @@ static const struct jc_field o_TransactionType[] = {
 	{ .name = "stoppedReason", .type = JC_STRING, .enums = e_ReasonEnumType,
 	  .nenums = 19 },
 	{ .name = "remoteStartId", .type = JC_INTEGER },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_TransactionEventReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "eventType", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_TransactionEventEnumType, .nenums = 3 },
 	{ .name = "meterValue", .type = JC_OBJECT, .flags = JC_LIST,
@@ -2026,64 +2025,64 @@ static const struct jc_field o_TransactionEventReq[] = {
 	  .fields = o_TransactionType },
 	{ .name = "evse", .type = JC_OBJECT, .fields = o_EVSEType },
 	{ .name = "idToken", .type = JC_OBJECT, .fields = o_IdTokenType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_TriggerMessageConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_TriggerMessageStatusEnumType, .nenums = 3 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_TriggerMessageReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evse", .type = JC_OBJECT, .fields = o_EVSEType },
 	{ .name = "requestedMessage", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_MessageTriggerEnumType, .nenums = 11 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_UnlockConnectorConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_UnlockStatusEnumType, .nenums = 4 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_UnlockConnectorReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "evseId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "connectorId", .type = JC_INTEGER, .flags = JC_REQUIRED },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_UnpublishFirmwareConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_UnpublishFirmwareStatusEnumType, .nenums = 3 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_UnpublishFirmwareReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "checksum", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 32 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_UpdateFirmwareConf[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "status", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .enums = e_UpdateFirmwareStatusEnumType, .nenums = 5 },
 	{ .name = "statusInfo", .type = JC_OBJECT, .fields = o_StatusInfoType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_FirmwareType[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "location", .type = JC_STRING, .flags = JC_REQUIRED,
 	  .max_len = 512 },
 	{ .name = "retrieveDateTime", .type = JC_STRING, .flags = JC_REQUIRED,
@@ -2091,16 +2090,17 @@ static const struct jc_field o_FirmwareType[] = {
 	{ .name = "installDateTime", .type = JC_STRING, .format = JC_DATETIME },
 	{ .name = "signingCertificate", .type = JC_STRING, .max_len = 5500 },
 	{ .name = "signature", .type = JC_STRING, .max_len = 800 },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
 static const struct jc_field o_UpdateFirmwareReq[] = {
-	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = "retries", .type = JC_INTEGER },
 	{ .name = "retryInterval", .type = JC_INTEGER },
 	{ .name = "requestId", .type = JC_INTEGER, .flags = JC_REQUIRED },
 	{ .name = "firmware", .type = JC_OBJECT, .flags = JC_REQUIRED,
 	  .fields = o_FirmwareType },
+	{ .name = "customData", .type = JC_OBJECT, .fields = o_CustomDataType },
 	{ .name = NULL },
 };
 
