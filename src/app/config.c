@@ -3,9 +3,13 @@
  *
  * Validation walks the cJSON tree once, section by section. Each reader
  * (read_string, read_number, ...) takes the object, the key and the rules,
- * records an error naming the JSON path when the value breaks a rule, and
- * leaves the default in place, so one pass reports every problem. Unknown
- * and duplicate keys are found by check_keys() against a per-object list.
+ * has the validation engine (util/jcheck) check the value against them,
+ * records an error naming the JSON path when it breaks one (report() words
+ * the engine's result), and leaves the default in place, so one pass
+ * reports every problem. Unknown and duplicate keys are found by the
+ * engine too, against a per-object list (check_keys()). What the engine
+ * does not state (an endpoint, an id's characters, phases and their
+ * rotation, listed versions, a URL or topic prefix) is checked here.
  * Cross-references (circuit tree, charger circuits, unique ids) are checked
  * after all shapes, and only when the shapes were valid enough to make sense
  * of them.
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "util/isotime.h"
+#include "util/jcheck.h"
 #include "util/xalloc.h"
 
 #define PATH_LEN 128
@@ -137,31 +142,97 @@ indexpath(char *buf, const char *path, size_t i)
 	return mark_cut(buf, snprintf(buf, PATH_LEN, "%s[%zu]", path, i));
 }
 
+/* The configuration's words for what the validation engine found at path:
+ * "required key is missing", "unknown key", "key appears more than once",
+ * or "expected <what the rule wants>, got <the value>". */
+static void
+report(struct ctx *c, const char *path, const struct jc_result *r)
+{
+	char want[256], got[64];
+
+	switch (r->rule) {
+	case JC_MISSING:
+		err(c, path, "required key is missing");
+		break;
+	case JC_UNKNOWN:
+		err(c, path, "unknown key");
+		break;
+	case JC_DUPLICATE:
+		err(c, path, "key appears more than once");
+		break;
+	default:
+		err(c, path, "expected %s, got %s",
+		    jc_expected(r, want, sizeof want), GOT(r->got));
+		break;
+	}
+}
+
+/* Check v (NULL when absent) against the rule f; report a violation at
+ * path. Returns true when v passed (or is absent and not required). */
+static bool
+check(struct ctx *c, const struct jc_field *f, const cJSON *v,
+    const char *path)
+{
+	struct jc_result r;
+
+	if (jc_check(f, v, NULL, &r) == JC_OK)
+		return true;
+	report(c, path, &r);
+	return false;
+}
+
+static const struct jc_field an_object = { .type = JC_OBJECT };
+
+#define KEYS_MAX 16	/* the most keys a section of the file has */
+
+struct keys_at {
+	struct ctx *c;
+	const char *path;
+};
+
+static int
+key_problem(void *arg, const struct jc_result *r)
+{
+	const struct keys_at *at = arg;
+	char p[PATH_LEN];
+
+	report(at->c, subpath(p, at->path, r->got->string), r);
+	return 0;			/* go on: every key is reported */
+}
+
 /* Report keys of obj that are not in allowed (NULL-terminated), and keys
- * that appear twice. */
+ * that appear twice: the engine's member check over a table of the names,
+ * each taking any value (each key's reader checks its value). */
 static void
 check_keys(struct ctx *c, const cJSON *obj, const char *path,
     const char *const *allowed)
 {
+	struct jc_field rows[KEYS_MAX + 1] = { { .name = NULL } };
+	struct keys_at at = { c, path };
+	const struct jc_opts opts = { .flags = JC_UNIQUE_KEYS,
+		.each = key_problem, .arg = &at };
+
+	for (size_t i = 0; allowed[i] != NULL; i++) {
+		if (i == KEYS_MAX)
+			abort();	/* a section outgrew KEYS_MAX */
+		rows[i].name = allowed[i];
+	}
+	jc_check_object(rows, obj, &opts, NULL);
+}
+
+/* The value at key when it passes f (whose name is key), or NULL. */
+static const cJSON *
+read_checked(struct ctx *c, const cJSON *obj, const char *path,
+    const struct jc_field *f)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->name);
 	char p[PATH_LEN];
 
-	for (const cJSON *it = obj->child; it; it = it->next) {
-		bool known = false;
-
-		for (const char *const *a = allowed; *a; a++)
-			if (strcmp(it->string, *a) == 0)
-				known = true;
-		if (!known) {
-			err(c, subpath(p, path, it->string), "unknown key");
-			continue;
-		}
-		for (const cJSON *prev = obj->child; prev != it; prev = prev->next)
-			if (strcmp(prev->string, it->string) == 0) {
-				err(c, subpath(p, path, it->string),
-				    "key appears more than once");
-				break;
-			}
-	}
+	if (v == NULL && !(f->flags & JC_REQUIRED))
+		return NULL;
+	if (!check(c, f, v, subpath(p, path, f->name)))
+		return NULL;
+	return v;
 }
 
 /* The object at key, or NULL (with an error when it is there but is not an
@@ -170,38 +241,20 @@ static const cJSON *
 read_object(struct ctx *c, const cJSON *obj, const char *path, const char *key,
     bool required)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char p[PATH_LEN], got[64];
+	const struct jc_field f = { .name = key, .type = JC_OBJECT,
+		.flags = required ? JC_REQUIRED : 0 };
 
-	if (v == NULL) {
-		if (required)
-			err(c, subpath(p, path, key), "required key is missing");
-		return NULL;
-	}
-	if (!cJSON_IsObject(v)) {
-		err(c, subpath(p, path, key), "expected an object, got %s", GOT(v));
-		return NULL;
-	}
-	return v;
+	return read_checked(c, obj, path, &f);
 }
 
 static const cJSON *
 read_array(struct ctx *c, const cJSON *obj, const char *path, const char *key,
     bool required)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char p[PATH_LEN], got[64];
+	const struct jc_field f = { .name = key, .type = JC_ANY,
+		.flags = JC_LIST | (required ? JC_REQUIRED : 0) };
 
-	if (v == NULL) {
-		if (required)
-			err(c, subpath(p, path, key), "required key is missing");
-		return NULL;
-	}
-	if (!cJSON_IsArray(v)) {
-		err(c, subpath(p, path, key), "expected an array, got %s", GOT(v));
-		return NULL;
-	}
-	return v;
+	return read_checked(c, obj, path, &f);
 }
 
 /* Read a string of minlen..maxlen bytes into *out (a copy). Absent and not
@@ -210,21 +263,13 @@ static bool
 read_string(struct ctx *c, const cJSON *obj, const char *path, const char *key,
     bool required, size_t minlen, size_t maxlen, char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char p[PATH_LEN], got[64];
+	const struct jc_field f = { .name = key, .type = JC_STRING,
+		.flags = JC_BYTES | (required ? JC_REQUIRED : 0),
+		.min_len = (uint32_t)minlen, .max_len = (uint32_t)maxlen };
+	const cJSON *v = read_checked(c, obj, path, &f);
 
-	if (v == NULL) {
-		if (required)
-			err(c, subpath(p, path, key), "required key is missing");
+	if (v == NULL)
 		return false;
-	}
-	size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
-	if (!cJSON_IsString(v) || len < minlen || len > maxlen) {
-		err(c, subpath(p, path, key),
-		    "expected a string of %zu to %zu characters, got %s",
-		    minlen, maxlen, GOT(v));
-		return false;
-	}
 	free(*out);
 	*out = xstrdup(v->valuestring);
 	return true;
@@ -235,39 +280,55 @@ static bool
 read_enum(struct ctx *c, const cJSON *obj, const char *path, const char *key,
     const char *const *names, size_t n, int *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char p[PATH_LEN], got[64], list[256];
-	size_t o = 0;
+	const struct jc_field f = { .name = key, .type = JC_STRING,
+		.enums = names, .nenums = (uint16_t)n };
+	const cJSON *v = read_checked(c, obj, path, &f);
 
 	if (v == NULL)
 		return false;
-	if (cJSON_IsString(v))
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(v->valuestring, names[i]) == 0) {
-				*out = (int)i;
-				return true;
-			}
-	list[0] = '\0';
-	for (size_t i = 0; i < n && o < sizeof list; i++)
-		o += (size_t)snprintf(list + o, sizeof list - o, "%s\"%s\"",
-		    i ? ", " : "", names[i]);
-	err(c, subpath(p, path, key), "expected one of %s, got %s", list, GOT(v));
-	return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v->valuestring, names[i]) == 0) {
+			*out = (int)i;
+			return true;
+		}
+	return false;		/* not reached: the engine found it */
+}
+
+/* The rule of a number from min to max (an integer when integer). */
+static struct jc_field
+number_rule(const char *key, bool integer, double min, double max,
+    bool required)
+{
+	const struct jc_field f = { .name = key,
+		.type = integer ? JC_INTEGER : JC_NUMBER,
+		.flags = JC_MIN | JC_MAX | (required ? JC_REQUIRED : 0),
+		.min = min, .max = max };
+
+	return f;
 }
 
 static bool
 check_number(struct ctx *c, const cJSON *v, const char *p, double min,
     double max, bool integer, double *out)
 {
-	char got[64];
+	const struct jc_field f = number_rule(NULL, integer, min, max, true);
 
-	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-	    v->valuedouble < min || v->valuedouble > max ||
-	    (integer && v->valuedouble != floor(v->valuedouble))) {
-		err(c, p, "expected %s from %.15g to %.15g, got %s",
-		    integer ? "an integer" : "a number", min, max, GOT(v));
+	if (!check(c, &f, v, p))
 		return false;
-	}
+	*out = v->valuedouble;
+	return true;
+}
+
+/* A number from min to max (an integer when integer) at key into *out. */
+static bool
+read_num(struct ctx *c, const cJSON *obj, const char *path, const char *key,
+    bool required, bool integer, double min, double max, double *out)
+{
+	const struct jc_field f = number_rule(key, integer, min, max, required);
+	const cJSON *v = read_checked(c, obj, path, &f);
+
+	if (v == NULL)
+		return false;
 	*out = v->valuedouble;
 	return true;
 }
@@ -276,28 +337,16 @@ static bool
 read_number(struct ctx *c, const cJSON *obj, const char *path, const char *key,
     bool required, double min, double max, double *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char p[PATH_LEN];
-
-	if (v == NULL) {
-		if (required)
-			err(c, subpath(p, path, key), "required key is missing");
-		return false;
-	}
-	return check_number(c, v, subpath(p, path, key), min, max, false, out);
+	return read_num(c, obj, path, key, required, false, min, max, out);
 }
 
 static bool
 read_int(struct ctx *c, const cJSON *obj, const char *path, const char *key,
     int min, int max, int *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char p[PATH_LEN];
 	double d;
 
-	if (v == NULL)
-		return false;
-	if (!check_number(c, v, subpath(p, path, key), min, max, true, &d))
+	if (!read_num(c, obj, path, key, false, true, min, max, &d))
 		return false;
 	*out = (int)d;
 	return true;
@@ -307,16 +356,11 @@ static bool
 read_bool(struct ctx *c, const cJSON *obj, const char *path, const char *key,
     bool *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	char p[PATH_LEN], got[64];
+	const struct jc_field f = { .name = key, .type = JC_BOOL };
+	const cJSON *v = read_checked(c, obj, path, &f);
 
 	if (v == NULL)
 		return false;
-	if (!cJSON_IsBool(v)) {
-		err(c, subpath(p, path, key), "expected true or false, got %s",
-		    GOT(v));
-		return false;
-	}
 	*out = cJSON_IsTrue(v);
 	return true;
 }
@@ -420,23 +464,27 @@ static void
 read_password(struct ctx *c, cJSON *obj, const char *path,
     struct config_charger *ch)
 {
+	static const struct jc_field f = { .name = "password",
+		.type = JC_STRING, .flags = JC_BYTES, .min_len = 16,
+		.max_len = 40 };
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "password");
-	char p[PATH_LEN], got[64];
+	char p[PATH_LEN], got[64], want[64];
 	unsigned char raw[20];
+	struct jc_result r;
 	size_t len;
 	bool hex = true;
 
 	if (v == NULL)
 		return;
-	len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
-	if (!cJSON_IsString(v) || len < 16 || len > 40) {
+	if (jc_check(&f, v, NULL, &r) != JC_OK) {
 		/* Never echo what might be most of a password. */
-		err(c, subpath(p, path, "password"),
-		    "expected a string of 16 to 40 characters, got %s",
-		    cJSON_IsString(v) ? "a string of another length" : GOT(v));
+		err(c, subpath(p, path, "password"), "expected %s, got %s",
+		    jc_expected(&r, want, sizeof want), cJSON_IsString(v) ?
+		    "a string of another length" : GOT(v));
 		wipe(obj, "password");
 		return;
 	}
+	len = strlen(v->valuestring);
 	if (pwhash_set(&ch->password, v->valuestring, len) != 0)
 		err(c, subpath(p, path, "password"), "could not hash it");
 	for (size_t i = 0; i < len; i++)
@@ -611,10 +659,8 @@ read_chargers(struct ctx *c, cJSON *root, struct config *cfg)
 		ch->max_stack_level = -1;
 		ch->number_phases = true;
 		indexpath(path, "chargers", i);
-		if (!cJSON_IsObject(it)) {
-			err(c, path, "expected an object, got %s", GOT(it));
+		if (!check(c, &an_object, it, path))
 			continue;
-		}
 		check_keys(c, it, path, keys);
 		read_id(c, it, path, "id", &ch->id);
 		read_password(c, it, path, ch);
@@ -714,7 +760,7 @@ read_site(struct ctx *c, const cJSON *root, struct config_site *s)
 	static const char *const ckeys[] = { "id", "parent", "max_current_a", NULL };
 	const cJSON *obj = read_object(c, root, "", "site", true);
 	const cJSON *arr;
-	char path[PATH_LEN], got[64];
+	char path[PATH_LEN];
 	size_t i = 0;
 
 	s->voltage_v = 230;
@@ -743,10 +789,8 @@ read_site(struct ctx *c, const cJSON *root, struct config_site *s)
 
 		cc->parent_index = -1;
 		indexpath(path, "site.circuits", i);
-		if (!cJSON_IsObject(it)) {
-			err(c, path, "expected an object, got %s", GOT(it));
+		if (!check(c, &an_object, it, path))
 			continue;
-		}
 		check_keys(c, it, path, ckeys);
 		read_id(c, it, path, "id", &cc->id);
 		if (cJSON_GetObjectItemCaseSensitive(it, "parent") != NULL)
@@ -782,10 +826,8 @@ read_auth(struct ctx *c, const cJSON *root, struct auth_opts *a)
 		int64_t ms;
 
 		indexpath(path, "authorization.local_list", i);
-		if (!cJSON_IsObject(it)) {
-			err(c, path, "expected an object, got %s", GOT(it));
+		if (!check(c, &an_object, it, path))
 			continue;
-		}
 		check_keys(c, it, path, tkeys);
 		read_string(c, it, path, "id_token", true, 1, CONFIG_TOKEN_MAX,
 		    &t->id_token);

@@ -9,8 +9,12 @@
  * the upstream CSMS it gets that CSMS's requests and the responses to its
  * own requests.
  *
- * The rules were transcribed from the official schemas into compact C
- * tables (schema.c); the schemas themselves are neither shipped nor read.
+ * The rules are C tables generated from the official JSON schemas (those
+ * the ocpp-rpc npm package carries) by tools/gen-schema.js, with the errata
+ * below applied from tools/schema-overlay.js; the tables are committed
+ * (schema_v16.c, schema_v201.c) and `make check` fails when regenerating
+ * would change them. The gateway neither ships nor reads the schemas. The
+ * engine that walks the tables is util/jcheck's.
  * Checked: required fields, JSON types, integer vs number, enums, string
  * maxLength (counted in Unicode code points, as JSON Schema does), numeric
  * minimum/maximum, 1.6's "multipleOf": 0.1 (with a 1e-6 tolerance, so 0.3
@@ -19,11 +23,12 @@
  * nested objects and arrays of objects, and unknown properties (every object
  * is "additionalProperties": false). In 2.0.1 every object may carry
  * "customData": an object with a required "vendorId" (string, at most 255)
- * and any other properties.
+ * and any other properties (the schemas say so in every object).
  *
  * Beyond the JSON schemas, numbers are held to what OCPP's data types say
  * and the gateway's model can hold, so that no decoder ever converts a
- * number it cannot represent (the JSON schemas put no bound on most):
+ * number it cannot represent (the JSON schemas put no bound on most; the
+ * overlay states these too):
  *  - an integer is 32 bits, -2^31..2^31-1, as both specifications define
  *    their integer type (a minimum or maximum of the schema applies too);
  *  - except the 1.6 energy registers meterStart and meterStop (Wh), which
@@ -36,7 +41,7 @@
  *
  * Where the OCA's published schemas and the corrected reference set (the
  * one the mobilityhouse "ocpp" package ships) differ, the rules follow the
- * corrections:
+ * corrections (the overlay applies them to the OCA's schemas):
  *  - 1.6 MeterValues.req needs at least one meterValue and, in each, at
  *    least one sampledValue (the 1..* of the 1.6 specification);
  *    StopTransaction's transactionData has no such minimum in either set;
@@ -76,7 +81,9 @@
 
 #include "types/ocpp.h"
 
-/* The largest magnitude of a decimal number, and of a 1.6 Wh register. */
+/* The largest magnitude of a decimal number, and of a 1.6 Wh register
+ * (tools/schema-overlay.js says the same; the generated tables assert that
+ * the two agree). */
 #define SCHEMA_NUM_MAX 1e15
 
 enum schema_kind {

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "ocpp/schema.h"
+#include "tests/unit/quoted.h"
 
 #define V16	OCPP_V16
 #define V201	OCPP_V201
@@ -418,18 +419,6 @@ static const struct schema_case cases[] = {
 	{ "2.0.1 unknown action", V201, "StartTransaction", REQ, "{}",
 	    SCHEMA_UNKNOWN, "", NULL },
 };
-
-static cJSON *
-parse_quoted(const char *json)
-{
-	char buf[4096];
-	size_t n = strlen(json);
-
-	assert_true(n < sizeof(buf));
-	for (size_t i = 0; i <= n; i++)
-		buf[i] = json[i] == '\'' ? '"' : json[i];
-	return cJSON_Parse(buf);
-}
 
 static void
 test_table(void **state)
