@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/jcheck.h"
 #include "util/json.h"
 
 /* Copy at most max bytes of p, escaped, into buf. */
@@ -79,18 +80,22 @@ refuse(char *why, size_t whylen, const char *fmt, ...)
 
 
 /*
- * The common part of both payloads: size, NUL bytes, JSON syntax, an
- * object, only the keys in keys[] and each at most once. Returns the
- * parsed object, or NULL with why filled.
+ * The common part of both payloads: size, NUL bytes, JSON syntax, then the
+ * engine (util/jcheck): an object, only the members keys[] names (JC_ANY
+ * rows: their values are checked by each parser), each at most once, names
+ * before values. Returns the parsed object, or NULL with
+ * why filled.
  */
 static cJSON *
-parse_object(const char *payload, size_t len, const char *const *keys,
+parse_object(const char *payload, size_t len, const struct jc_field *keys,
     char *why, size_t whylen)
 {
+	static const struct jc_opts shape = {
+		.flags = JC_UNIQUE_KEYS | JC_KEYS_FIRST };
 	char buf[EMS_PAYLOAD_MAX + 1], key[64];
 	const char *end = NULL;
-	unsigned seen = 0;
-	cJSON *obj, *it;
+	struct jc_result r;
+	cJSON *obj;
 
 	if (len > EMS_PAYLOAD_MAX) {
 		refuse(why, whylen, "payload of %zu bytes is larger than %d", len,
@@ -110,55 +115,51 @@ parse_object(const char *payload, size_t len, const char *const *keys,
 		    end != NULL ? end - buf : (ptrdiff_t)0);
 		return NULL;
 	}
-	if (!cJSON_IsObject(obj)) {
+	switch (jc_check_object(keys, obj, &shape, &r)) {
+	case JC_OK:
+		return obj;
+	case JC_NOT_OBJECT:
 		refuse(why, whylen, "not a JSON object, got %s", json_type_name(obj));
-		cJSON_Delete(obj);
-		return NULL;
+		break;
+	default:			/* JC_UNKNOWN, JC_DUPLICATE */
+		excerpt(key, sizeof key, r.got->string, strlen(r.got->string), 40);
+		refuse(why, whylen, "%s key \"%s\"", r.rule == JC_DUPLICATE ?
+		    "duplicate" : "unknown", key);
+		break;
 	}
-	cJSON_ArrayForEach(it, obj) {
-		unsigned k;
-
-		for (k = 0; keys[k] != NULL; k++)
-			if (strcmp(it->string, keys[k]) == 0)
-				break;
-		excerpt(key, sizeof key, it->string, strlen(it->string), 40);
-		if (keys[k] == NULL) {
-			refuse(why, whylen, "unknown key \"%s\"", key);
-			cJSON_Delete(obj);
-			return NULL;
-		}
-		if (seen & (1u << k)) {
-			refuse(why, whylen, "duplicate key \"%s\"", key);
-			cJSON_Delete(obj);
-			return NULL;
-		}
-		seen |= 1u << k;
-	}
-	return obj;
+	cJSON_Delete(obj);
+	return NULL;
 }
 
-/* A finite number within [lo, hi]; name names it in why. */
+/* A finite number within [lo, hi], checked by the engine; name names it in
+ * why, with the unit of the range. */
 static int
 check_number(const cJSON *v, const char *name, double lo, double hi,
     const char *unit, double *out, char *why, size_t whylen)
 {
-	if (!cJSON_IsNumber(v))
-		return refuse(why, whylen, "%s: expected a number, got %s", name,
-		    json_type_name(v));
-	if (!isfinite(v->valuedouble) || v->valuedouble < lo ||
-	    v->valuedouble > hi)
+	const struct jc_field row = { .name = name, .type = JC_NUMBER,
+		.flags = JC_REQUIRED | JC_MIN | JC_MAX, .min = lo, .max = hi };
+
+	switch (jc_check(&row, v, NULL, NULL)) {
+	case JC_OK:
+		*out = v->valuedouble;
+		return EMS_OK;
+	case JC_VALUE:
 		return refuse(why, whylen, "%s: %g is out of range %g..%g%s%s",
 		    name, v->valuedouble, lo, hi, *unit ? " " : "", unit);
-	*out = v->valuedouble;
-	return EMS_OK;
+	default:			/* JC_TYPE, JC_MISSING */
+		return refuse(why, whylen, "%s: expected a number, got %s", name,
+		    json_type_name(v));
+	}
 }
 
 int
 emsmsg_limit_parse(const char *payload, size_t len, double voltage_v,
     struct ems_limit *out, char *why, size_t whylen)
 {
-	static const char *const keys[] = { "max_current_a", "max_power_w",
-		"ttl_s", NULL };
+	static const struct jc_field keys[] = {
+		{ .name = "max_current_a" }, { .name = "max_power_w" },
+		{ .name = "ttl_s" }, { .name = NULL } };
 	struct ems_limit l;
 	const cJSON *cur, *pow, *ttl;
 	cJSON *obj;
@@ -239,7 +240,9 @@ int
 emsmsg_evse_set_parse(const char *payload, size_t len, struct ems_evse_set *out,
     char *why, size_t whylen)
 {
-	static const char *const keys[] = { "max_current_a", "priority", NULL };
+	static const struct jc_field keys[] = {
+		{ .name = "max_current_a" }, { .name = "priority" },
+		{ .name = NULL } };
 	struct ems_evse_set s;
 	const cJSON *cap, *prio;
 	cJSON *obj;

@@ -23,8 +23,8 @@
  * the official JSON schemas; ocpp/schema turns a result into a CallError
  * and a description), the configuration file (every problem, one line
  * each: `chargers[1].max_current_a: expected a number from 6 to 80, got
- * "32A"`), and the EMS payloads (the first problem, as a reason) once their
- * parsers move onto it. The engine decides and says which rule failed,
+ * "32A"`), and the EMS payloads (control/emsmsg: the first problem, as a
+ * reason). The engine decides and says which rule failed,
  * where, against which row, with what value; each user words it.
  * jc_expected() renders what a row expects in plain English ("a number
  * from 6 to 80"), jc_quote() a text from the document.
