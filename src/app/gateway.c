@@ -146,38 +146,12 @@ on_ems_evse_set(const struct ems_evse_set *set, void *arg)
 		control_evse_set(gw->control, set);
 }
 
-/* What the ems module takes from the configuration (cfg->mqtt set). */
-static void
-ems_opts_from(const struct config *cfg, struct ems_opts *o)
-{
-	const struct config_mqtt *m = cfg->mqtt;
-
-	memset(o, 0, sizeof *o);
-	o->host = m->host;
-	o->port = m->port;
-	o->prefix = m->prefix;
-	o->client_id = m->client_id;
-	o->username = m->username;
-	o->password = m->password;
-	o->keepalive_s = m->keepalive_s;
-	o->ca_file = m->ca_file;
-	o->cert = m->cert;
-	o->key = m->key;
-	o->limit_timeout_s = m->limit_timeout_s;
-	o->voltage_v = cfg->site.voltage_v;
-	o->failsafe_a = cfg->site.failsafe_current_a;
-}
-
 static struct ems *
-start_ems(struct gateway *gw, const struct config *cfg)
+start_ems(struct gateway *gw, const struct opts *opts)
 {
 	struct ems_callbacks cb = { on_ems_limit, on_ems_evse_set, gw };
-	struct ems_opts o;
 	char *cause = NULL;
-	struct ems *ems;
-
-	ems_opts_from(cfg, &o);
-	ems = ems_new(gw->base, &o, &cb, &cause);
+	struct ems *ems = ems_new(gw->base, opts_ems(opts), &cb, &cause);
 
 	if (ems == NULL) {
 		log_error("ems", "cannot start: %s", cause);
@@ -324,17 +298,15 @@ reload(struct gateway *gw)
 		gw->ems = NULL;
 		log_info("ems", "stopped: no mqtt section any more");
 	} else if (gw->ems != NULL) {
-		struct ems_opts o;
 		char *cause = NULL;
 
-		ems_opts_from(cfg, &o);
-		if (ems_reconfigure(gw->ems, &o, &cause) != EMS_OK) {
+		if (ems_reconfigure(gw->ems, opts_ems(opts), &cause) != EMS_OK) {
 			log_error("ems", "reconfigure refused: %s; the running "
 			    "link stays", cause);
 			free(cause);
 		}
 	} else if (cfg->mqtt != NULL) {
-		gw->ems = start_ems(gw, cfg);
+		gw->ems = start_ems(gw, opts);
 	}
 	{
 		char *cause = NULL;
@@ -443,7 +415,7 @@ gateway_new(const char *config_path, int *exit_code)
 		goto fail;
 	}
 	if (gw->cfg->mqtt != NULL &&
-	    (gw->ems = start_ems(gw, gw->cfg)) == NULL) {
+	    (gw->ems = start_ems(gw, gw->opts)) == NULL) {
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}

@@ -6,6 +6,7 @@
  */
 #include "app/opts.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "util/xalloc.h"
@@ -19,6 +20,8 @@ struct opts {
 	struct control_charger *control_chargers;
 	struct control_circuit *circuits;
 	struct dispatch_charger *dispatch_chargers;
+	struct ems_opts ems;
+	bool has_ems;
 };
 
 static void
@@ -131,6 +134,30 @@ fill_control(struct opts *o, const struct config *cfg)
 	d->retry_max_s = cfg->control.retry_max_s;
 }
 
+static void
+fill_ems(struct opts *o, const struct config *cfg)
+{
+	const struct config_mqtt *m = cfg->mqtt;
+	struct ems_opts *e = &o->ems;
+
+	if (m == NULL)
+		return;
+	o->has_ems = true;
+	e->host = m->host;
+	e->port = m->port;
+	e->prefix = m->prefix;
+	e->client_id = m->client_id;
+	e->username = m->username;
+	e->password = m->password;
+	e->keepalive_s = m->keepalive_s;
+	e->ca_file = m->ca_file;
+	e->cert = m->cert;
+	e->key = m->key;
+	e->limit_timeout_s = m->limit_timeout_s;
+	e->voltage_v = cfg->site.voltage_v;
+	e->failsafe_a = cfg->site.failsafe_current_a;
+}
+
 struct opts *
 opts_new(const struct config *cfg)
 {
@@ -139,6 +166,7 @@ opts_new(const struct config *cfg)
 	fill_site(o, cfg);
 	fill_csms(o, cfg);
 	fill_control(o, cfg);
+	fill_ems(o, cfg);
 	return o;
 }
 
@@ -171,4 +199,10 @@ const struct control_opts *
 opts_control(const struct opts *o)
 {
 	return &o->control;
+}
+
+const struct ems_opts *
+opts_ems(const struct opts *o)
+{
+	return o->has_ems ? &o->ems : NULL;
 }

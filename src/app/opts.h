@@ -13,6 +13,7 @@
 #define SITEGATE_OPTS_H
 
 #include "control/control.h"
+#include "control/ems.h"
 #include "app/config.h"
 #include "roles/csms.h"
 #include "site/site.h"
@@ -30,5 +31,7 @@ void opts_free(struct opts *o);
 const struct site_opts *opts_site(const struct opts *o);
 const struct csms_opts *opts_csms(const struct opts *o);
 const struct control_opts *opts_control(const struct opts *o);
+/* NULL without an mqtt section. */
+const struct ems_opts *opts_ems(const struct opts *o);
 
 #endif
