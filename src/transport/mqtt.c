@@ -55,7 +55,6 @@
 #include <limits.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -65,6 +64,7 @@
 
 #include <event2/util.h>
 
+#include "transport/tls.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -297,73 +297,32 @@ readable(const char *what, const char *path, char *why, size_t len)
 	return true;
 }
 
-/* The TLS context of a round. Returns NULL with why filled: the file and
- * the problem first, OpenSSL's detail last (a long path cuts the detail). */
+/* The TLS context of a round, built by transport/tls (its hardening, the
+ * configured name verified whatever address is dialled) with what this
+ * link adds: verification failures in words, the name as SNI. Returns NULL
+ * with why filled. */
 static SSL_CTX *
 tls_ctx_new(struct mqtt *m, char *why, size_t len)
 {
+	struct tls_client_opts t = { m->ca_file, m->cert, m->key, m->host };
+	char *cause = NULL;
 	SSL_CTX *ctx;
-	X509_VERIFY_PARAM *vp;
-	const char *what, *name = NULL, *path = NULL;
-	char err[120] = "no detail";
-	int n;
 
 	if (!readable("ca_file", m->ca_file, why, len) ||
 	    (m->cert != NULL && !readable("cert", m->cert, why, len)) ||
 	    (m->key != NULL && !readable("key", m->key, why, len)))
 		return NULL;
-	ERR_clear_error();
-	what = "cannot create a TLS context";
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		goto fail;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+	if ((ctx = tls_client_ctx(&t, &cause)) == NULL) {
+		snprintf(why, len, "%s", cause);
+		free(cause);
+		return NULL;
+	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	what = "no CA certificate in it";
-	name = "ca_file";
-	path = m->ca_file;
-	if (SSL_CTX_load_verify_locations(ctx, m->ca_file, NULL) != 1)
-		goto fail;
-	what = "no certificate in it";
-	name = "cert";
-	path = m->cert;
-	if (m->cert != NULL &&
-	    SSL_CTX_use_certificate_chain_file(ctx, m->cert) != 1)
-		goto fail;
-	what = "no private key in it";
-	name = "key";
-	path = m->key;
-	if (m->key != NULL &&
-	    SSL_CTX_use_PrivateKey_file(ctx, m->key, SSL_FILETYPE_PEM) != 1)
-		goto fail;
-	what = "not the key of cert";
-	if (m->key != NULL && SSL_CTX_check_private_key(ctx) != 1)
-		goto fail;
-	vp = SSL_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_hostflags(vp,
-	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	what = "cannot set the name to verify";
-	name = path = NULL;
-	if (m->literal ? X509_VERIFY_PARAM_set1_ip_asc(vp, m->host) != 1 :
-	    X509_VERIFY_PARAM_set1_host(vp, m->host, 0) != 1)
-		goto fail;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, on_verify);
 	SSL_CTX_set_app_data(ctx, m);
 	if (!m->literal)	/* no SNI for an address (RFC 6066) */
 		SSL_CTX_set_info_callback(ctx, on_tls_info);
 	return ctx;
-fail:
-	if (ERR_peek_last_error() != 0)
-		ERR_error_string_n(ERR_peek_last_error(), err, sizeof err);
-	ERR_clear_error();
-	SSL_CTX_free(ctx);
-	if (path != NULL)
-		n = snprintf(why, len, "%s=%s: %s (%s)", name, path, what, err);
-	else
-		n = snprintf(why, len, "%s (%s)", what, err);
-	if (n < 0 && len > 0)
-		why[0] = '\0';
-	return NULL;
 }
 
 /* ------------------------------------------------- libmosquitto callbacks */

@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+#include <arpa/inet.h>
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -82,6 +84,20 @@ tls_server_ctx(const struct tls_server_opts *o, char **cause)
 	return ctx;
 }
 
+/* The server's certificate must be for host: an address (IPv4 or IPv6) as
+ * an IP SAN, a name as a DNS name without partial wildcards ("w*.x"). */
+static bool
+verify_name(SSL_CTX *ctx, const char *host)
+{
+	X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
+	unsigned char ip[16];
+
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(vp, host) == 1;
+	return X509_VERIFY_PARAM_set1_host(vp, host, 0) == 1;
+}
+
 SSL_CTX *
 tls_client_ctx(const struct tls_client_opts *o, char **cause)
 {
@@ -94,20 +110,18 @@ tls_client_ctx(const struct tls_client_opts *o, char **cause)
 	if (o->ca_file != NULL ?
 	    SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1 :
 	    SSL_CTX_set_default_verify_paths(ctx) != 1)
-		return fail(ctx, cause, "load the CA file", NULL);
+		return fail(ctx, cause, "load the CA file", o->ca_file);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (o->cert != NULL || o->key != NULL) {
 		if (o->cert == NULL || o->key == NULL ||
 		    SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1)
 			return fail(ctx, cause, "load the client certificate",
-			    NULL);
+			    o->cert);
 		if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) !=
 		    1 || SSL_CTX_check_private_key(ctx) != 1)
-			return fail(ctx, cause, "load the client key", NULL);
+			return fail(ctx, cause, "load the client key", o->key);
 	}
-	if (o->verify_host != NULL &&
-	    X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx),
-	    o->verify_host, 0) != 1)
-		return fail(ctx, cause, "set the name to verify", NULL);
+	if (o->verify_host != NULL && !verify_name(ctx, o->verify_host))
+		return fail(ctx, cause, "set the name to verify", o->verify_host);
 	return ctx;
 }

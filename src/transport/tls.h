@@ -13,7 +13,9 @@
  *
  * A failure says what could not be done and with which file, followed by
  * OpenSSL's first error, e.g. "cannot load the certificate /etc/x.pem:
- * error:80000002:system library::No such file or directory".
+ * error:80000002:system library::No such file or directory". The OCPP
+ * suites apply to the EMS link too: one hardening for every link the
+ * gateway opens (a broker offering only older suites is refused).
  */
 #ifndef SITEGATE_TLS_H
 #define SITEGATE_TLS_H
@@ -30,7 +32,9 @@ struct tls_client_opts {
 	const char *ca_file;		/* NULL: the system's CAs */
 	const char *cert;		/* client certificate: both or neither */
 	const char *key;
-	const char *verify_host;	/* NULL: the caller sets it per SSL */
+	const char *verify_host;	/* the name (or address) the server's
+					   certificate must be for; NULL: the
+					   caller sets it per SSL */
 };
 
 /* A server context. With client_ca, certificates are asked for and
