@@ -12,6 +12,7 @@
 #include "ocpp/codec.h"
 #include "ocpp/meter.h"
 #include "util/json.h"
+#include "util/num.h"
 
 /* 1.6 ChargePointStatus, in the model's terms. */
 static const struct {
@@ -305,20 +306,32 @@ tenths_down(double v)
 	return floor(v * 10 + 1e-9) / 10;
 }
 
-static void
+/* A 1.6 transaction id is an integer, which the model carries as its
+ * decimal text. Returns 0, or -1 when tx_id is not one: the command cannot
+ * be expressed in 1.6 (a session a 2.0.1 connection started). */
+static int
 add_tx_id(cJSON *o, const char *key, const char *tx_id)
 {
-	cJSON_AddNumberToObject(o, key, strtol(tx_id, NULL, 10));
+	int64_t id;
+
+	if (num_parse_i64(tx_id, INT32_MIN, INT32_MAX, &id) != 0)
+		return -1;
+	cJSON_AddNumberToObject(o, key, (double)id);
+	return 0;
 }
 
+/* NULL when the profile's transaction id is not a 1.6 one. */
 static cJSON *
 encode_profile(const struct ocpp_profile *p)
 {
 	cJSON *o = cJSON_CreateObject(), *sched, *periods;
 
 	cJSON_AddNumberToObject(o, "chargingProfileId", p->id);
-	if (p->purpose == OCPP_PURPOSE_TX && p->tx_id[0])
-		add_tx_id(o, "transactionId", p->tx_id);
+	if (p->purpose == OCPP_PURPOSE_TX && p->tx_id[0] &&
+	    add_tx_id(o, "transactionId", p->tx_id) != 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
 	cJSON_AddNumberToObject(o, "stackLevel", p->stack_level);
 	cJSON_AddStringToObject(o, "chargingProfilePurpose",
 	    purposes[p->purpose < 0 ? 0 : p->purpose]);
@@ -356,12 +369,16 @@ v16_encode_command(const struct ocpp_command *c, const char **action,
 		abort();
 	*payload = NULL;
 	switch (c->type) {
-	case OCPP_CMD_SET_PROFILE:
+	case OCPP_CMD_SET_PROFILE: {
+		cJSON *cp = encode_profile(&c->u.profile);
+
+		if (cp == NULL)
+			goto unsupported;
 		*action = "SetChargingProfile";
 		cJSON_AddNumberToObject(o, "connectorId", c->evse);
-		cJSON_AddItemToObject(o, "csChargingProfiles",
-		    encode_profile(&c->u.profile));
+		cJSON_AddItemToObject(o, "csChargingProfiles", cp);
 		break;
+	}
 	case OCPP_CMD_CLEAR_PROFILE:
 		*action = "ClearChargingProfile";
 		if (c->u.clear.id >= 0)
@@ -390,7 +407,8 @@ v16_encode_command(const struct ocpp_command *c, const char **action,
 		break;
 	case OCPP_CMD_REMOTE_STOP:
 		*action = "RemoteStopTransaction";
-		add_tx_id(o, "transactionId", c->u.stop.tx_id);
+		if (add_tx_id(o, "transactionId", c->u.stop.tx_id) != 0)
+			goto unsupported;
 		break;
 	case OCPP_CMD_AVAILABILITY:
 		*action = "ChangeAvailability";

@@ -15,7 +15,6 @@
  */
 #include "roles/csms.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "transport/ws.h"
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 #define MOD "ocpp"
@@ -895,19 +895,14 @@ discovery_finish(struct discovery *d)
 	free(d);
 }
 
-/* A configuration value the charger reported: digits only, 0..1000000,
- * else dflt. strtol alone would take " 8" and "+24". */
+/* A configuration value the charger reported: an integer 0..1000000,
+ * else dflt. */
 static int
 int_value(const char *s, int dflt)
 {
-	char *end;
-	long v;
+	int64_t v;
 
-	if (*s < '0' || *s > '9')
-		return dflt;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno == 0 && *end == '\0' && v <= 1000000 ? (int)v : dflt;
+	return num_parse_i64(s, 0, 1000000, &v) == 0 ? (int)v : dflt;
 }
 
 static void
