@@ -40,18 +40,6 @@ codec_refuse_negative(struct ocpp_error *err, const char *field, int v)
 	    field, v);
 }
 
-bool
-codec_status_yes(const char *s)
-{
-	static const char *const yes[] = { "Accepted", "Scheduled", "Unlocked",
-		"RebootRequired" };
-
-	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-		if (strcmp(s, yes[i]) == 0)
-			return true;
-	return false;
-}
-
 void
 codec_schedule(const cJSON *sched, const char *start_key,
     struct ocpp_profile *p)

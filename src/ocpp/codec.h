@@ -3,8 +3,8 @@
  *
  * Each codec keeps its own translation (the versions name and shape
  * things differently); what is identical lives here: how a refusal is
- * described, which answer words mean yes, and how a charging schedule's
- * periods are read (the member names of a period are the same in both).
+ * described, and how a charging schedule's periods are read (the member
+ * names of a period are the same in both).
  *
  * Numbers reach the codecs already held to 32-bit integers and decimals
  * within 1e15 (ocpp/schema); what is left for a decoder is what only the
@@ -34,10 +34,6 @@ int codec_refuse_meter(struct ocpp_error *err, const char *name, int i, int j,
 /* Refuse field (its wire path, e.g. "evse.id") holding v, an id below 0.
  * Returns -1. */
 int codec_refuse_negative(struct ocpp_error *err, const char *field, int v);
-
-/* True when a command's answer status means it was done or will be:
- * Accepted, Scheduled, Unlocked, RebootRequired. */
-bool codec_status_yes(const char *status);
 
 /* Read a schedule: its chargingRateUnit and chargingSchedulePeriod array
  * (at most OCPP_MAX_PERIODS periods), and duration and the start time

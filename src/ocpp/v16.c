@@ -282,8 +282,9 @@ v16_encode_reply(const struct ocpp_request_msg *req,
 		}
 		break;
 	case OCPP_REQ_DATA_TRANSFER:
-		cJSON_AddStringToObject(o, "status", r->data_transfer_status ?
-		    r->data_transfer_status : "UnknownVendorId");
+		cJSON_AddStringToObject(o, "status", ocpp_result_name(
+		    r->data_transfer != OCPP_RESULT_NONE ? r->data_transfer :
+		    OCPP_RESULT_UNKNOWN_VENDOR));
 		break;
 	case OCPP_REQ_STATUS:
 	case OCPP_REQ_METER:
@@ -503,7 +504,7 @@ v16_decode_result(const struct ocpp_command *c, const cJSON *p,
 			    "value");
 			out->keys[out->nkeys].readonly = json_bool(k, "readonly", false);
 			out->keys[out->nkeys].known = true;
-			snprintf(out->keys[out->nkeys].status, OCPP_STR_LEN, "Accepted");
+			out->keys[out->nkeys].status = OCPP_RESULT_ACCEPTED;
 			out->nkeys++;
 		}
 		out->nunknown = unknown ? cJSON_GetArraySize(unknown) : 0;
@@ -514,21 +515,20 @@ v16_decode_result(const struct ocpp_command *c, const cJSON *p,
 				continue;
 			snprintf(out->keys[out->nkeys].key.variable, OCPP_STR_LEN,
 			    "%s", k->valuestring);
-			snprintf(out->keys[out->nkeys].status, OCPP_STR_LEN,
-			    "UnknownVariable");
+			out->keys[out->nkeys].status = OCPP_RESULT_UNKNOWN_VARIABLE;
 			out->nkeys++;
 		}
 		out->accepted = true;
-		snprintf(out->status, sizeof out->status, "Accepted");
+		out->status = OCPP_RESULT_ACCEPTED;
 		return 0;
 	}
-	json_copy(out->status, sizeof out->status, p, "status");
-	out->accepted = codec_status_yes(out->status);
+	out->status = ocpp_result_parse(json_str(p, "status"));
+	out->accepted = ocpp_result_yes(out->status);
 	if (c->type == OCPP_CMD_SET_CONFIG && c->u.config.nkeys == 1) {
 		out->nkeys = 1;
 		out->keys[0].key = c->u.config.keys[0];
-		out->keys[0].known = strcmp(out->status, "NotSupported") != 0;
-		snprintf(out->keys[0].status, OCPP_STR_LEN, "%s", out->status);
+		out->keys[0].known = out->status != OCPP_RESULT_NOT_SUPPORTED;
+		out->keys[0].status = out->status;
 	}
 	if (c->type == OCPP_CMD_GET_COMPOSITE)
 		codec_schedule(cJSON_GetObjectItemCaseSensitive(p,

@@ -311,8 +311,9 @@ v201_encode_reply(const struct ocpp_request_msg *req,
 			add_id_token_info(o, r);
 		break;
 	case OCPP_REQ_DATA_TRANSFER:
-		cJSON_AddStringToObject(o, "status", r->data_transfer_status ?
-		    r->data_transfer_status : "UnknownVendorId");
+		cJSON_AddStringToObject(o, "status", ocpp_result_name(
+		    r->data_transfer != OCPP_RESULT_NONE ? r->data_transfer :
+		    OCPP_RESULT_UNKNOWN_VENDOR));
 		break;
 	case OCPP_REQ_STATUS:
 	case OCPP_REQ_METER:
@@ -552,26 +553,26 @@ v201_decode_result(const struct ocpp_command *c, const cJSON *p,
 		for (const cJSON *r = arr ? arr->child : NULL;
 		    r && out->nkeys < OCPP_MAX_KEYS; r = r->next) {
 			struct ocpp_key *key = &out->keys[out->nkeys].key;
-			const char *st = json_str(r, "attributeStatus");
+			enum ocpp_result st = ocpp_result_parse(json_str(r,
+			    "attributeStatus"));
 			json_copy(key->component, sizeof key->component,
 			    cJSON_GetObjectItemCaseSensitive(r, "component"), "name");
 			json_copy(key->variable, sizeof key->variable,
 			    cJSON_GetObjectItemCaseSensitive(r, "variable"), "name");
 			key->has_value = json_copy(key->value, sizeof key->value, r,
 			    "attributeValue");
-			snprintf(out->keys[out->nkeys].status, OCPP_STR_LEN, "%s",
-			    st ? st : "");
-			out->keys[out->nkeys].known = st &&
-			    strcmp(st, "UnknownComponent") != 0 &&
-			    strcmp(st, "UnknownVariable") != 0;
+			out->keys[out->nkeys].status = st;
+			out->keys[out->nkeys].known = st != OCPP_RESULT_NONE &&
+			    st != OCPP_RESULT_UNKNOWN_COMPONENT &&
+			    st != OCPP_RESULT_UNKNOWN_VARIABLE;
 			out->nkeys++;
 		}
 		out->accepted = true;
-		snprintf(out->status, sizeof out->status, "Accepted");
+		out->status = OCPP_RESULT_ACCEPTED;
 		return 0;
 	}
-	json_copy(out->status, sizeof out->status, p, "status");
-	out->accepted = codec_status_yes(out->status);
+	out->status = ocpp_result_parse(json_str(p, "status"));
+	out->accepted = ocpp_result_yes(out->status);
 	info = cJSON_GetObjectItemCaseSensitive(p, "statusInfo");
 	json_copy(out->reason, sizeof out->reason, info, "reasonCode");
 	if (c->type == OCPP_CMD_REMOTE_START)

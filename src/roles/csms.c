@@ -428,7 +428,7 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 		return 0;
 	case OCPP_REQ_DATA_TRANSFER:
 		/* No vendor extension is configured: say so. */
-		r->data_transfer_status = "UnknownVendorId";
+		r->data_transfer = OCPP_RESULT_UNKNOWN_VENDOR;
 		return 0;
 	case OCPP_REQ_NOTICE:
 		log_info(MOD, "notice charger=%s action=%s summary=%s", c->id,
@@ -958,8 +958,8 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 	bool ok = res != NULL, measurands_refused = false;
 
 	for (int i = 0; res && i < res->nkeys; i++)
-		if (strcmp(res->keys[i].status, "Accepted") != 0 &&
-		    strcmp(res->keys[i].status, "RebootRequired") != 0) {
+		if (res->keys[i].status != OCPP_RESULT_ACCEPTED &&
+		    res->keys[i].status != OCPP_RESULT_REBOOT_REQUIRED) {
 			ok = false;
 			if (!strcmp(res->keys[i].key.variable,
 			    "MeterValuesSampledData") ||
@@ -989,7 +989,8 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 		d->caps.meter_interval_s = d->cs->cfg->ocpp.meter_interval_s;
 	else
 		log_warn(MOD, "meter sampling not configured charger=%s why=%s",
-		    d->id, error ? error : res && res->nkeys ? res->keys[0].status :
+		    d->id, error ? error : res && res->nkeys ?
+		    ocpp_result_name(res->keys[0].status) :
 		    "refused");
 	discovery_finish(d);
 }

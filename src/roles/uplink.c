@@ -147,7 +147,7 @@ struct down {
 	char action[48];
 	int outstanding;
 	int yes, no, scheduled;
-	char status[OCPP_STR_LEN];	/* a single charger's answer word */
+	enum ocpp_result status;	/* a single charger's answer */
 	char tx_id[SITE_TOKEN_LEN];
 };
 
@@ -1244,9 +1244,9 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 			w->yes++;
 		else
 			w->no++;
-		if (strcmp(res->status, "Scheduled") == 0)
+		if (res->status == OCPP_RESULT_SCHEDULED)
 			w->scheduled++;
-		snprintf(w->status, sizeof w->status, "%s", res->status);
+		w->status = res->status;
 		if (res->tx_id[0])
 			snprintf(w->tx_id, sizeof w->tx_id, "%s", res->tx_id);
 	} else {
@@ -1266,14 +1266,14 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 		if (res == NULL)
 			st = "UnlockFailed";	/* the word of both versions */
 		else if (v == OCPP_V16)
-			st = !strcmp(w->status, "Unlocked") ? "Unlocked" :
-			    !strcmp(w->status, "NotSupported") ? "NotSupported" :
-			    "UnlockFailed";
+			st = w->status == OCPP_RESULT_UNLOCKED ||
+			    w->status == OCPP_RESULT_NOT_SUPPORTED ?
+			    ocpp_result_name(w->status) : "UnlockFailed";
 		else
-			st = !strcmp(w->status, "Unlocked") ? "Unlocked" :
-			    !strcmp(w->status, "OngoingAuthorizedTransaction") ?
-			    w->status : !strcmp(w->status, "UnknownConnector") ?
-			    w->status : "UnlockFailed";
+			st = w->status == OCPP_RESULT_UNLOCKED ||
+			    w->status == OCPP_RESULT_ONGOING_TX ||
+			    w->status == OCPP_RESULT_UNKNOWN_CONNECTOR ?
+			    ocpp_result_name(w->status) : "UnlockFailed";
 		down_reply(w, up_reply_status(st));
 		return;
 	case UP_DOWN_AVAILABILITY:
