@@ -3,8 +3,10 @@
  */
 #include "ocpp/codec.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ocpp/meter.h"
@@ -59,4 +61,190 @@ codec_schedule(const cJSON *sched, const char *start_key,
 		x->limit = json_num(pe, "limit", 0);
 		x->phases = json_int(pe, "numberPhases", 0);
 	}
+}
+
+void
+codec_add_periods(cJSON *sched, const struct ocpp_profile *p, bool tenths)
+{
+	cJSON *periods;
+
+	cJSON_AddStringToObject(sched, "chargingRateUnit",
+	    p->unit == OCPP_UNIT_W ? "W" : "A");
+	periods = cJSON_AddArrayToObject(sched, "chargingSchedulePeriod");
+	for (int i = 0; i < p->nperiods; i++) {
+		const struct ocpp_period *x = &p->periods[i];
+		cJSON *pe = codec_object();
+
+		cJSON_AddNumberToObject(pe, "startPeriod", x->start_s);
+		cJSON_AddNumberToObject(pe, "limit", tenths ?
+		    codec_tenths(x->limit) : x->limit);
+		if (x->phases > 0)
+			cJSON_AddNumberToObject(pe, "numberPhases", x->phases);
+		cJSON_AddItemToArray(periods, pe);
+	}
+}
+
+double
+codec_tenths(double v)
+{
+	return floor(v * 10 + 1e-9) / 10;
+}
+
+cJSON *
+codec_object(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		abort();
+	return o;
+}
+
+bool
+codec_in_list(const char *const *list, const char *s)
+{
+	for (; s && *list; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+enum site_status
+codec_status_parse(const char *const *names, const char *word)
+{
+	for (int i = SITE_STATUS_AVAILABLE; word && i < SITE_STATUS_COUNT; i++)
+		if (names[i] && strcmp(names[i], word) == 0)
+			return (enum site_status)i;
+	return SITE_STATUS_UNKNOWN;
+}
+
+static const struct {
+	const char *name;
+	enum ocpp_auth_status st;
+} auth_names[] = {
+	{ "Accepted", OCPP_AUTH_ACCEPTED }, { "Blocked", OCPP_AUTH_BLOCKED },
+	{ "Expired", OCPP_AUTH_EXPIRED }, { "Invalid", OCPP_AUTH_INVALID },
+	{ "Unknown", OCPP_AUTH_UNKNOWN },
+	{ "ConcurrentTx", OCPP_AUTH_CONCURRENT_TX },
+	/* 2.0.1 words 1.6 does not have: the nearest meaning */
+	{ "NoCredit", OCPP_AUTH_BLOCKED }, { "NotAllowedTypeEVSE",
+	  OCPP_AUTH_INVALID }, { "NotAtThisLocation", OCPP_AUTH_INVALID },
+	{ "NotAtThisTime", OCPP_AUTH_INVALID },
+};
+
+const char *
+codec_auth_name(enum ocpp_auth_status s)
+{
+	/* The first entries are the model's own statuses, in its order. */
+	for (size_t i = 0; i < sizeof auth_names / sizeof *auth_names; i++)
+		if (auth_names[i].st == s)
+			return auth_names[i].name;
+	return "Invalid";
+}
+
+enum ocpp_auth_status
+codec_auth_parse(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof auth_names / sizeof *auth_names; i++)
+		if (strcmp(auth_names[i].name, s) == 0)
+			return auth_names[i].st;
+	return OCPP_AUTH_INVALID;
+}
+
+/* ------------------------------------------------------------ upstream */
+
+cJSON *
+codec_meter_value(codec_sample_fn *sample, const struct site_reading *r,
+    double energy_wh, int64_t ts_ms, bool begin, bool end)
+{
+	static const char *const phases[] = { "L1", "L2", "L3" };
+	const char *ctx = begin ? "Transaction.Begin" : end ?
+	    "Transaction.End" : "Sample.Periodic";
+	cJSON *arr = cJSON_CreateArray(), *mv = codec_object(), *svs;
+
+	if (arr == NULL)
+		abort();
+	json_add_time(mv, "timestamp", ts_ms);
+	svs = cJSON_AddArrayToObject(mv, "sampledValue");
+	sample(svs, energy_wh, "Energy.Active.Import.Register", "Wh", NULL, ctx);
+	if (r != NULL) {
+		if (r->have & SITE_HAVE_POWER)
+			sample(svs, r->power_w, "Power.Active.Import", "W", NULL, ctx);
+		if (r->have & SITE_HAVE_CURRENT)
+			for (int i = 0; i < 3; i++)
+				sample(svs, r->current_a[i], "Current.Import", "A",
+				    phases[i], ctx);
+		if (r->have & SITE_HAVE_SOC)
+			sample(svs, r->soc_pct, "SoC", "Percent", NULL, ctx);
+	}
+	cJSON_AddItemToArray(arr, mv);
+	return arr;
+}
+
+cJSON *
+codec_heartbeat(const char **action)
+{
+	*action = "Heartbeat";
+	return codec_object();
+}
+
+void
+codec_boot_result(const cJSON *p, struct up_boot_result *out)
+{
+	const char *s = json_str(p, "status");
+
+	out->status = s == NULL ? SITE_BOOT_REJECTED :
+	    strcmp(s, "Accepted") == 0 ? SITE_BOOT_ACCEPTED :
+	    strcmp(s, "Pending") == 0 ? SITE_BOOT_PENDING : SITE_BOOT_REJECTED;
+	out->interval_s = json_int(p, "interval", 0);
+}
+
+void
+codec_down_init(struct up_down *d, struct ocpp_error *err)
+{
+	memset(d, 0, sizeof *d);
+	d->evse = -1;
+	d->clear_id = -1;
+	d->clear_purpose = OCPP_PURPOSE_ANY;
+	d->clear_stack_level = -1;
+	d->unit = OCPP_UNIT_ANY;
+	err->code = OCPP_ERR_OTHER;
+	err->text[0] = '\0';
+}
+
+struct up_key *
+codec_down_key(struct up_down *d, const char *component, const char *variable,
+    const char *value)
+{
+	struct up_key *k;
+
+	if (d->nkeys >= OCPP_MAX_KEYS)
+		return NULL;
+	k = &d->keys[d->nkeys++];
+	memset(k, 0, sizeof *k);
+	k->setting = -1;
+	snprintf(k->key.component, sizeof k->key.component, "%s", component ?
+	    component : "");
+	snprintf(k->key.variable, sizeof k->key.variable, "%s", variable ?
+	    variable : "");
+	if (value) {
+		snprintf(k->key.value, sizeof k->key.value, "%s", value);
+		k->key.has_value = true;
+	}
+	return k;
+}
+
+enum up_trigger
+codec_trigger(const char *m)
+{
+	static const char *const names[] = { [UP_TRIGGER_BOOT] =
+		"BootNotification", [UP_TRIGGER_HEARTBEAT] = "Heartbeat",
+		[UP_TRIGGER_STATUS] = "StatusNotification", [UP_TRIGGER_METER] =
+		"MeterValues" };
+
+	for (size_t i = UP_TRIGGER_BOOT; m && i < sizeof names / sizeof *names;
+	    i++)
+		if (strcmp(names[i], m) == 0)
+			return (enum up_trigger)i;
+	return UP_TRIGGER_OTHER;
 }

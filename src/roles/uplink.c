@@ -54,12 +54,12 @@
 #include "util/isotime.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 #define MOD "uplink"
 #define BOOT_RETRY_S 60		/* interval when the upstream gives none */
 #define MAX_PROFILES 64		/* EVSE caps with a schedule */
-#define UP_MAX_SETTINGS 16	/* the gateway's own settings (settings()) */
 
 enum link {
 	LINK_CONNECTING = 0,
@@ -87,8 +87,8 @@ struct uplink {
 	struct event_base *base;
 	const struct config *cfg;
 	const struct config_upstream *up;
+	const struct up_codec *c;	/* the upstream's version */
 	enum ocpp_version v;
-	enum ocpp_version sv;
 	struct site *site;
 	struct store *store;
 	struct csms *csms;
@@ -148,10 +148,11 @@ struct down {
 	int outstanding;
 	int yes, no, scheduled;
 	enum ocpp_result status;	/* a single charger's answer */
-	char tx_id[SITE_TOKEN_LEN];
 };
 
 static void pump(struct uplink *ul);
+static void fan_out(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d, struct ocpp_command *cmd);
 static void connect_now(struct uplink *ul);
 static void send_boot(struct uplink *ul);
 static void send_all_status(struct uplink *ul);
@@ -203,17 +204,17 @@ refresh_stats(struct uplink *ul)
 	store_outbox_stats(ul->store, &ul->depth, &ul->oldest_ms);
 }
 
+/* A setting kept in the meta table: 0 .. a week, else dflt. */
 static int
 meta_int(struct uplink *ul, const char *key, int dflt)
 {
-	char buf[32], *end;
-	long v;
+	char buf[32];
+	int64_t v;
 
-	if (store_meta_get(ul->store, key, buf, sizeof buf) != STORE_OK)
+	if (store_meta_get(ul->store, key, buf, sizeof buf) != STORE_OK ||
+	    num_parse_i64(buf, 0, 86400 * 7, &v) != 0)
 		return dflt;
-	v = strtol(buf, &end, 10);
-	return end != buf && *end == '\0' && v >= 0 && v <= 86400 * 7 ? (int)v :
-	    dflt;
+	return (int)v;
 }
 
 static void
@@ -239,7 +240,8 @@ up_ok(const struct uplink *ul)
 	return ul->rpc != NULL && ul->link == LINK_ACCEPTED;
 }
 
-/* Send a request that is not queued in the outbox. Takes payload. */
+/* Send a request that is not queued in the outbox. Takes payload (NULL:
+ * nothing to send). */
 static void
 send_direct(struct uplink *ul, const char *action, cJSON *payload,
     rpc_result_fn cb, void *arg)
@@ -259,11 +261,13 @@ send_status(struct uplink *ul, const struct site_evse *e)
 	const char *action;
 	const struct site_connector *k = &e->connectors[0];
 
+	cJSON *p;
+
 	if (!up_ok(ul) || e->number < 1)
 		return;
-	send_direct(ul, "StatusNotification", up_status(ul->v, e->number, 1,
-	    shown_status(e), k->error_code, isotime_now_ms(), &action), NULL,
-	    NULL);
+	p = ul->c->status(e->number, 1, shown_status(e), k->error_code,
+	    isotime_now_ms(), &action);
+	send_direct(ul, action, p, NULL, NULL);
 }
 
 static void
@@ -271,12 +275,14 @@ send_all_status(struct uplink *ul)
 {
 	const char *action;
 	size_t n = site_charger_count(ul->site);
+	cJSON *p;
 
 	if (!up_ok(ul))
 		return;
 	/* The gateway itself (1.6 connector 0; 2.0.1 has no such status). */
-	send_direct(ul, "StatusNotification", up_status(ul->v, 0, 0,
-	    SITE_STATUS_AVAILABLE, NULL, isotime_now_ms(), &action), NULL, NULL);
+	p = ul->c->status(0, 0, SITE_STATUS_AVAILABLE, NULL, isotime_now_ms(),
+	    &action);
+	send_direct(ul, action, p, NULL, NULL);
 	for (size_t i = 0; i < n; i++) {
 		struct site_charger *ch = site_charger_at(ul->site, i);
 		for (int e = 0; e < ch->nevses; e++)
@@ -298,7 +304,7 @@ enqueue(struct uplink *ul, const struct site_session *x,
 	cJSON *p;
 	int dropped = 0, rc;
 
-	p = up_tx(ul->v, kind, x, e->number, x->connector,
+	p = ul->c->tx(kind, x, e->number, x->connector,
 	    kind == OCPP_TX_UPDATED ? &e->reading : NULL, !up_ok(ul), now_ms,
 	    &action);
 	memset(&row, 0, sizeof row);
@@ -405,10 +411,10 @@ pump(struct uplink *ul)
 				return;
 			continue;
 		}
-		rc = row.session_id != 0 && ul->v == OCPP_V16 ?
+		rc = row.session_id != 0 && ul->c->upstream_tx_ids ?
 		    store_uplink_tx_get(ul->store, row.session_id, txid,
 		    sizeof txid) : STORE_ERR_NOTFOUND;
-		if (up_patch_tx(ul->v, p, rc == STORE_OK ? txid : NULL,
+		if (ul->c->patch_tx(p, rc == STORE_OK ? txid : NULL,
 		    row.tx_seq) != 0) {
 			cJSON_Delete(p);
 			if (outbox_drop(ul, row.seq, "the upstream never gave "
@@ -493,13 +499,15 @@ on_outbox_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	ul->inflight = false;
 	switch (res->outcome) {
 	case RPC_OUTCOME_RESULT:
-		if (schema_validate(ul->sv, res->action, SCHEMA_RESPONSE,
+		if (schema_validate(ul->v, res->action, SCHEMA_RESPONSE,
 		    res->payload, &serr) != SCHEMA_OK)
 			log_warn(MOD, "invalid answer kept action=%s why=%s",
 			    res->action, serr.description);
-		up_auth_result(ul->v, res->action, res->payload, &a);
+		ul->c->auth_result(res->action, res->payload, &a);
 		ul->ack_tx_id[0] = '\0';
-		if (ul->v == OCPP_V16 && ul->inflight_kind == STORE_OB_START &&
+		/* The id the upstream gave a start (the codec reads one only
+		 * where the version has the upstream issue them). */
+		if (ul->inflight_kind == STORE_OB_START &&
 		    strcmp(a.tx_id, "0") != 0 && a.tx_id[0] != '\0')
 			snprintf(ul->ack_tx_id, sizeof ul->ack_tx_id, "%s", a.tx_id);
 		if (a.has_auth && a.status != OCPP_AUTH_ACCEPTED)
@@ -634,16 +642,23 @@ on_site(const struct site_event *ev, void *arg)
 /* ------------------------------------------------------------ boot */
 
 static void
+send_heartbeat(struct uplink *ul)
+{
+	const char *action;
+	cJSON *p = ul->c->heartbeat(&action);
+
+	send_direct(ul, action, p, NULL, NULL);
+}
+
+static void
 on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
 	struct uplink *ul = arg;
-	const char *action;
 
 	(void)fd;
 	(void)what;
 	if (up_ok(ul))
-		send_direct(ul, "Heartbeat", up_heartbeat(ul->v, &action), NULL,
-		    NULL);
+		send_heartbeat(ul);
 	if (ul->heartbeat_s > 0)
 		arm(ul->heartbeat_ev, ul->heartbeat_s);
 }
@@ -660,7 +675,7 @@ on_boot_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	if (res->outcome == RPC_OUTCOME_CLOSED)
 		return;
 	if (res->outcome != RPC_OUTCOME_RESULT ||
-	    schema_validate(ul->sv, "BootNotification", SCHEMA_RESPONSE,
+	    schema_validate(ul->v, res->action, SCHEMA_RESPONSE,
 	    res->payload, &serr) != SCHEMA_OK) {
 		log_warn(MOD, "boot failed why=%s", res->outcome ==
 		    RPC_OUTCOME_RESULT ? serr.description : res->outcome ==
@@ -668,7 +683,7 @@ on_boot_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 		arm(ul->boot_ev, BOOT_RETRY_S);
 		return;
 	}
-	up_boot_result(res->payload, &b);
+	ul->c->boot_result(res->payload, &b);
 	ul->boot = b.status;
 	interval = b.interval_s > 0 ? b.interval_s : 0;
 	log_info(MOD, "boot status=%s interval=%d", site_boot_name(b.status),
@@ -703,14 +718,15 @@ send_boot(struct uplink *ul)
 	char serial[26];
 	struct up_identity id = { "sitegate", "sitegate", serial,
 		SITEGATE_VERSION };
+	cJSON *p;
 
 	if (ul->rpc == NULL)
 		return;
 	snprintf(serial, sizeof serial, "%s", ul->cfg->site_id);
 	if (ul->link != LINK_PENDING && ul->link != LINK_REJECTED)
 		set_link(ul, LINK_BOOTING);
-	if (rpc_call(ul->rpc, "BootNotification", up_boot(ul->v, &id, &action),
-	    on_boot_done, ul) != RPC_OK)
+	p = ul->c->boot(&id, &action);
+	if (rpc_call(ul->rpc, action, p, on_boot_done, ul) != RPC_OK)
 		arm(ul->boot_ev, BOOT_RETRY_S);
 }
 
@@ -774,7 +790,7 @@ on_open(struct ws_conn *conn, void *arg)
 
 	ul->conn = NULL;
 	memset(&o, 0, sizeof o);
-	o.version = ul->v == OCPP_V16 ? OCPP_V16 : OCPP_V201;
+	o.version = ul->v;
 	o.handlers = ul->handlers;
 	o.action_known = schema_has_action;
 	o.call_timeout_ms = ul->up->call_timeout_s * 1000;
@@ -896,9 +912,9 @@ on_authorize_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	char esc[LOG_ESC_LEN];
 
 	(void)rpc;
-	if (res->outcome == RPC_OUTCOME_RESULT && schema_validate(ul->sv,
-	    "Authorize", SCHEMA_RESPONSE, res->payload, &serr) == SCHEMA_OK) {
-		up_auth_result(ul->v, "Authorize", res->payload, &ar);
+	if (res->outcome == RPC_OUTCOME_RESULT && schema_validate(ul->v,
+	    res->action, SCHEMA_RESPONSE, res->payload, &serr) == SCHEMA_OK) {
+		ul->c->auth_result(res->action, res->payload, &ar);
 		r.status = ar.status;
 		r.expiry_ms = ar.expiry_ms;
 		store_auth_cache_put(ul->store, a->token, (int)ar.status,
@@ -922,8 +938,9 @@ uplink_authorize(struct uplink *ul, const struct ocpp_id_token *t,
 	const char *action;
 	struct auth_result r;
 	char esc[LOG_ESC_LEN];
+	cJSON *p;
 
-	if (!up_ok(ul) || !up_token_fits(ul->v, t->id)) {
+	if (!up_ok(ul) || !up_token_fits(ul->c, t->id)) {
 		r = uplink_auth_offline(ul, t->id, isotime_now_ms());
 		log_info(MOD, "authorize token=%s status=%d via=offline",
 		    log_esc(esc, sizeof esc, t->id), r.status);
@@ -935,8 +952,8 @@ uplink_authorize(struct uplink *ul, const struct ocpp_id_token *t,
 	snprintf(a->token, sizeof a->token, "%s", t->id);
 	a->done = done;
 	a->arg = arg;
-	if (rpc_call(ul->rpc, "Authorize", up_authorize(ul->v, t, &action),
-	    on_authorize_done, a) != RPC_OK) {
+	p = ul->c->authorize(t, &action);
+	if (rpc_call(ul->rpc, action, p, on_authorize_done, a) != RPC_OK) {
 		free(a);
 		r = uplink_auth_offline(ul, t->id, isotime_now_ms());
 		done(&r, arg);
@@ -1206,28 +1223,39 @@ down_live(const struct down *w)
 	return w->ul != NULL && w->ul->rpc != NULL && w->ul->gen == w->gen;
 }
 
-static const char *
-json_status_of(const cJSON *o)
-{
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "status");
-
-	return cJSON_IsString(s) ? s->valuestring : "-";
-}
-
+/* Answer w's call with r (when the connection it came on is still up)
+ * and free w. */
 static void
-down_reply(struct down *w, cJSON *reply)
+down_reply(struct down *w, enum ocpp_result r)
 {
-	char esc[LOG_ESC_LEN];
-
 	if (down_live(w)) {
 		log_info(MOD, "answered action=%s status=%s", w->action,
-		    log_esc(esc, sizeof esc, json_status_of(reply)));
-		rpc_reply(w->call, reply);
-	} else {
-		cJSON_Delete(reply);
+		    ocpp_result_name(r));
+		rpc_reply(w->call, w->ul->c->reply(w->d.type, r));
 	}
 	down_unlink(w);
 	free(w);
+}
+
+/* One result for the fan-out of w: any refusal refuses; Scheduled when
+ * any will act later (Reset, ChangeAvailability); unlocking keeps what
+ * the charger said (the codec spells it). */
+static enum ocpp_result
+down_result(const struct down *w, bool failed)
+{
+	switch (w->d.type) {
+	case UP_DOWN_UNLOCK:
+		return failed ? OCPP_RESULT_UNLOCK_FAILED : w->status;
+	case UP_DOWN_AVAILABILITY:
+	case UP_DOWN_RESET:
+		return w->no > 0 ? OCPP_RESULT_REJECTED : w->scheduled > 0 ?
+		    OCPP_RESULT_SCHEDULED : OCPP_RESULT_ACCEPTED;
+	case UP_DOWN_REMOTE_START:
+		return w->yes ? OCPP_RESULT_ACCEPTED : OCPP_RESULT_REJECTED;
+	default:
+		return w->yes && !w->no ? OCPP_RESULT_ACCEPTED :
+		    OCPP_RESULT_REJECTED;
+	}
 }
 
 static void
@@ -1235,9 +1263,6 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
     void *arg)
 {
 	struct down *w = arg;
-	const struct up_down *d = &w->d;
-	enum ocpp_version v;
-	const char *st;
 
 	if (res != NULL) {
 		if (res->accepted)
@@ -1247,8 +1272,6 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 		if (res->status == OCPP_RESULT_SCHEDULED)
 			w->scheduled++;
 		w->status = res->status;
-		if (res->tx_id[0])
-			snprintf(w->tx_id, sizeof w->tx_id, "%s", res->tx_id);
 	} else {
 		w->no++;
 		log_warn(MOD, "charger did not do action=%s why=%s", w->action,
@@ -1260,41 +1283,7 @@ on_charger_answer(const struct ocpp_command_result *res, const char *error,
 		free(w);
 		return;
 	}
-	v = w->ul->v;
-	switch (d->type) {
-	case UP_DOWN_UNLOCK:
-		if (res == NULL)
-			st = "UnlockFailed";	/* the word of both versions */
-		else if (v == OCPP_V16)
-			st = w->status == OCPP_RESULT_UNLOCKED ||
-			    w->status == OCPP_RESULT_NOT_SUPPORTED ?
-			    ocpp_result_name(w->status) : "UnlockFailed";
-		else
-			st = w->status == OCPP_RESULT_UNLOCKED ||
-			    w->status == OCPP_RESULT_ONGOING_TX ||
-			    w->status == OCPP_RESULT_UNKNOWN_CONNECTOR ?
-			    ocpp_result_name(w->status) : "UnlockFailed";
-		down_reply(w, up_reply_status(st));
-		return;
-	case UP_DOWN_AVAILABILITY:
-		down_reply(w, up_reply_status(w->no > 0 ? "Rejected" :
-		    w->scheduled > 0 ? "Scheduled" : "Accepted"));
-		return;
-	case UP_DOWN_RESET:
-		down_reply(w, up_reply_status(w->no > 0 ? "Rejected" :
-		    w->scheduled > 0 && v != OCPP_V16 ? "Scheduled" :
-		    "Accepted"));
-		return;
-	case UP_DOWN_REMOTE_START:
-		down_reply(w, v == OCPP_V16 ? up_reply_status(w->yes ?
-		    "Accepted" : "Rejected") : up_reply_start(w->yes ? "Accepted" :
-		    "Rejected", NULL));
-		return;
-	default:
-		down_reply(w, up_reply_status(w->yes && !w->no ? "Accepted" :
-		    "Rejected"));
-		return;
-	}
+	down_reply(w, down_result(w, res == NULL));
 }
 
 /* Send cmd to the charger of e for w; counts it outstanding. */
@@ -1320,21 +1309,17 @@ route_done(struct down *w)
 	}
 }
 
+/* The open session the upstream names in d (by our id, or by its own
+ * id mapped in the state file); NULL when none. */
 static struct site_session *
-session_by_up_tx(struct uplink *ul, const char *tx_id)
+session_of_down(struct uplink *ul, const struct up_down *d)
 {
-	int64_t sid = 0;
+	int64_t sid = d->session_id;
 	size_t n = site_charger_count(ul->site);
 
-	if (ul->v == OCPP_V16) {
-		if (store_uplink_tx_find(ul->store, tx_id, &sid) != STORE_OK)
-			return NULL;
-	} else {
-		char *end;
-		sid = strtoll(tx_id, &end, 10);
-		if (end == tx_id || *end != '\0')
-			return NULL;
-	}
+	if (sid == 0 && store_uplink_tx_find(ul->store, d->tx_id, &sid) !=
+	    STORE_OK)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct site_charger *ch = site_charger_at(ul->site, i);
 		for (int e = 0; e < ch->nevses; e++)
@@ -1363,146 +1348,267 @@ free_evse(struct uplink *ul)
 	return NULL;
 }
 
-/* The gateway's own settings. */
-static int
-settings(struct uplink *ul, struct up_setting *s)
+/* ------------------------------------------------------------ settings */
+
+/* Where each setting the upstream may change is kept (the meta table of
+ * the state file) and the values it takes; meta NULL: read-only. */
+static const struct {
+	const char *meta;
+	int min, max;
+} writable[UP_NSETTINGS] = {
+	[UP_SET_HEARTBEAT_INTERVAL] = { "uplink.HeartbeatInterval", 1, 86400 },
+	[UP_SET_METER_INTERVAL] = { "uplink.MeterInterval", 0, 3600 },
+	[UP_SET_MESSAGE_ATTEMPTS] = { "uplink.MessageAttempts", 1, 10 },
+	[UP_SET_RETRY_INTERVAL] = { "uplink.RetryInterval", 1, 3600 },
+};
+
+/* The values of the gateway's settings, by enum up_setting. */
+static void
+setting_values(struct uplink *ul, struct up_setting_value *v)
 {
-	int n = 0;
 	size_t nevse = 0, nch = site_charger_count(ul->site);
+	const int ints[UP_NSETTINGS] = {
+		[UP_SET_HEARTBEAT_INTERVAL] = ul->heartbeat_s > 0 ?
+		    ul->heartbeat_s : meta_int(ul, "uplink.HeartbeatInterval", 300),
+		[UP_SET_METER_INTERVAL] = ul->meter_interval_s,
+		[UP_SET_MESSAGE_ATTEMPTS] = ul->attempts,
+		[UP_SET_RETRY_INTERVAL] = ul->retry_interval_s,
+		[UP_SET_LOCAL_LIST_ENTRIES] = 100000,
+		[UP_SET_LOCAL_LIST_PER_MESSAGE] = UP_MAX_LIST,
+	};
 
 	for (size_t i = 0; i < nch; i++)
 		nevse += (size_t)site_charger_at(ul->site, i)->nevses;
-#define SET(c, var, k, ro, fmt, val) do { \
-	s[n].component = c; s[n].variable = var; s[n].key = k; \
-	s[n].readonly = ro; snprintf(s[n].value, sizeof s[n].value, fmt, val); \
-	n++; } while (0)
-	SET("OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval", false,
-	    "%d", ul->heartbeat_s > 0 ? ul->heartbeat_s :
-	    meta_int(ul, "uplink.HeartbeatInterval", 300));
-	SET("SampledDataCtrlr", "TxUpdatedInterval", "MeterValueSampleInterval",
-	    false, "%d", ul->meter_interval_s);
-	SET("OCPPCommCtrlr", "MessageAttempts", "TransactionMessageAttempts",
-	    false, "%d", ul->attempts);
-	SET("OCPPCommCtrlr", "MessageAttemptInterval",
-	    "TransactionMessageRetryInterval", false, "%d", ul->retry_interval_s);
-	SET("LocalAuthListCtrlr", "Enabled", "LocalAuthListEnabled", true, "%s",
-	    "true");
-	SET("LocalAuthListCtrlr", "Entries", "LocalAuthListMaxLength", true,
-	    "%d", 100000);
-	SET("LocalAuthListCtrlr", "ItemsPerMessage", "SendLocalListMaxLength",
-	    true, "%d", UP_MAX_LIST);
-	SET("EVSE", "Count", "NumberOfConnectors", true, "%zu", nevse);
-#undef SET
-	return n;
+	for (int i = 0; i < UP_NSETTINGS; i++) {
+		snprintf(v[i].text, sizeof v[i].text, "%d", ints[i]);
+		v[i].readonly = writable[i].meta == NULL;
+	}
+	snprintf(v[UP_SET_LOCAL_LIST_ENABLED].text, sizeof v->text, "true");
+	snprintf(v[UP_SET_EVSE_COUNT].text, sizeof v->text, "%zu", nevse);
 }
 
-static const char *
-set_setting(struct uplink *ul, const struct ocpp_key *k)
+/* Set the setting k names to its value; the timers it drives follow. */
+static enum ocpp_result
+set_setting(struct uplink *ul, const struct up_key *k)
 {
-	static const struct {
-		const char *c, *v, *k, *meta;
-		int min, max;
-	} rw[] = {
-		{ "OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval",
-		  "uplink.HeartbeatInterval", 1, 86400 },
-		{ "SampledDataCtrlr", "TxUpdatedInterval",
-		  "MeterValueSampleInterval", "uplink.MeterInterval", 0, 3600 },
-		{ "OCPPCommCtrlr", "MessageAttempts", "TransactionMessageAttempts",
-		  "uplink.MessageAttempts", 1, 10 },
-		{ "OCPPCommCtrlr", "MessageAttemptInterval",
-		  "TransactionMessageRetryInterval", "uplink.RetryInterval", 1,
-		  3600 },
-	};
-	struct up_setting s[UP_MAX_SETTINGS];
-	int n = settings(ul, s);
-	bool v16 = ul->v == OCPP_V16;
-	char *end;
-	long val;
+	int64_t val;
 
-	for (size_t i = 0; i < sizeof rw / sizeof *rw; i++) {
-		if (v16 ? strcmp(rw[i].k, k->variable) != 0 :
-		    strcmp(rw[i].c, k->component) != 0 ||
-		    strcmp(rw[i].v, k->variable) != 0)
-			continue;
-		val = strtol(k->value, &end, 10);
-		if (end == k->value || *end != '\0' || val < rw[i].min ||
-		    val > rw[i].max)
-			return "Rejected";
-		meta_put_int(ul, rw[i].meta, (int)val);
-		if (i == 0) {
-			ul->heartbeat_s = (int)val;
-			if (up_ok(ul))
-				arm(ul->heartbeat_ev, ul->heartbeat_s);
-		} else if (i == 1) {
-			ul->meter_interval_s = (int)val;
-			event_del(ul->meter_ev);
-			if (val > 0)
-				arm(ul->meter_ev, (double)val);
-		} else if (i == 2) {
-			ul->attempts = (int)val;
-		} else {
-			ul->retry_interval_s = (int)val;
-		}
-		return "Accepted";
+	if (k->setting < 0)
+		return k->component_known ? OCPP_RESULT_UNKNOWN_VARIABLE :
+		    OCPP_RESULT_UNKNOWN_COMPONENT;
+	if (writable[k->setting].meta == NULL ||
+	    num_parse_i64(k->key.value, writable[k->setting].min,
+	    writable[k->setting].max, &val) != 0)
+		return OCPP_RESULT_REJECTED;
+	meta_put_int(ul, writable[k->setting].meta, (int)val);
+	switch ((enum up_setting)k->setting) {
+	case UP_SET_HEARTBEAT_INTERVAL:
+		ul->heartbeat_s = (int)val;
+		if (up_ok(ul))
+			arm(ul->heartbeat_ev, ul->heartbeat_s);
+		break;
+	case UP_SET_METER_INTERVAL:
+		ul->meter_interval_s = (int)val;
+		event_del(ul->meter_ev);
+		if (val > 0)
+			arm(ul->meter_ev, (double)val);
+		break;
+	case UP_SET_MESSAGE_ATTEMPTS:
+		ul->attempts = (int)val;
+		break;
+	case UP_SET_RETRY_INTERVAL:
+		ul->retry_interval_s = (int)val;
+		break;
+	default:
+		break;
 	}
-	for (int i = 0; i < n; i++)
-		if (v16 ? strcmp(s[i].key, k->variable) == 0 :
-		    strcmp(s[i].component, k->component) == 0 &&
-		    strcmp(s[i].variable, k->variable) == 0)
-			return "Rejected";	/* read-only */
-	if (v16)
-		return "NotSupported";
-	for (int i = 0; i < n; i++)
-		if (strcmp(s[i].component, k->component) == 0)
-			return "UnknownVariable";
-	return "UnknownComponent";
+	return OCPP_RESULT_ACCEPTED;
+}
+
+/* ------------------------------------------------------------ down */
+
+/* Answer call, a command of d's type, with r. */
+static void
+answer(struct uplink *ul, struct rpc_call *call, const struct up_down *d,
+    enum ocpp_result r)
+{
+	rpc_reply(call, ul->c->reply(d->type, r));
+}
+
+/* Route cmd to the charger of EVSE e for the upstream's call. */
+static void
+route_one(struct uplink *ul, struct rpc_call *call, const struct up_down *d,
+    const struct site_evse *e, struct ocpp_command *cmd)
+{
+	struct down *w = down_new(ul, call, d);
+
+	route(ul, w, e, cmd);
+	route_done(w);
+}
+
+static void
+down_remote_start(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	struct site_evse *e = d->evse > 0 ? evse_of(ul, d->evse) :
+	    free_evse(ul);
+	struct ocpp_command cmd = { .type = OCPP_CMD_REMOTE_START };
+
+	if (e == NULL || !e->charger->connected || e->session != NULL) {
+		answer(ul, call, d, OCPP_RESULT_REJECTED);
+		return;
+	}
+	cmd.evse = e->id;
+	cmd.u.start.token = d->token;
+	cmd.u.start.remote_start_id = d->remote_start_id;
+	route_one(ul, call, d, e, &cmd);
+}
+
+static void
+down_remote_stop(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	struct site_session *x = session_of_down(ul, d);
+	struct ocpp_command cmd = { .type = OCPP_CMD_REMOTE_STOP };
+
+	if (x == NULL || !x->open || !x->evse->charger->connected) {
+		answer(ul, call, d, OCPP_RESULT_REJECTED);
+		return;
+	}
+	cmd.evse = x->evse->id;
+	snprintf(cmd.u.stop.tx_id, sizeof cmd.u.stop.tx_id, "%s",
+	    x->charger_tx_id);
+	route_one(ul, call, d, x->evse, &cmd);
+}
+
+static void
+down_unlock(struct uplink *ul, struct rpc_call *call, const struct up_down *d)
+{
+	struct site_evse *e = evse_of(ul, d->evse);
+	struct ocpp_command cmd = { .type = OCPP_CMD_UNLOCK };
+
+	if (e == NULL || !e->charger->connected) {
+		answer(ul, call, d, e ? OCPP_RESULT_UNLOCK_FAILED :
+		    OCPP_RESULT_UNKNOWN_CONNECTOR);
+		return;
+	}
+	cmd.connector = d->connector > 0 ? d->connector : 1;
+	fan_out(ul, call, d, &cmd);
+}
+
+static void
+down_availability(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	struct site_evse *e = d->evse > 0 ? evse_of(ul, d->evse) : NULL;
+	struct ocpp_command cmd = { .type = OCPP_CMD_AVAILABILITY };
+
+	if (d->evse > 0 && (e == NULL || !e->charger->connected)) {
+		answer(ul, call, d, OCPP_RESULT_REJECTED);
+		return;
+	}
+	cmd.u.availability.operative = d->operative;
+	fan_out(ul, call, d, &cmd);
+}
+
+static void
+down_reset(struct uplink *ul, struct rpc_call *call, const struct up_down *d)
+{
+	struct site_evse *e = d->evse > 0 ? evse_of(ul, d->evse) : NULL;
+	struct ocpp_command cmd = { .type = OCPP_CMD_RESET };
+
+	if (d->evse > 0) {
+		if (e == NULL || !e->charger->connected) {
+			answer(ul, call, d, OCPP_RESULT_REJECTED);
+			return;
+		}
+		/* A charger resets as a whole. */
+		cmd.u.reset.hard = d->hard;
+		route_one(ul, call, d, e, &cmd);
+		return;
+	}
+	/* The gateway: it cannot reboot its host, but it restarts its own
+	 * OCPP session: a new BootNotification on a new link. */
+	answer(ul, call, d, OCPP_RESULT_ACCEPTED);
+	log_info(MOD, "reset of the gateway: reconnecting");
+	/* Give the answer time to reach the upstream first. */
+	arm(ul->reset_ev, 0.5);
+}
+
+/* MeterValues triggered: the latest reading of sessions (of e, or of
+ * all), as the periodic ones (through the outbox). */
+static void
+trigger_meter(struct uplink *ul, const struct site_evse *e)
+{
+	size_t n = site_charger_count(ul->site);
+
+	for (size_t i = 0; i < n; i++) {
+		struct site_charger *ch = site_charger_at(ul->site, i);
+		for (int k = 0; k < ch->nevses; k++) {
+			struct site_evse *x = ch->evses[k];
+			/* A session with no reading of its own yet has
+			 * nothing to report (readings belong to it). */
+			if ((e == NULL || e == x) && x->session &&
+			    x->session->open && x->reading.ts_ms != 0)
+				uplink_enqueue(ul, x->session, OCPP_TX_UPDATED,
+				    isotime_now_ms());
+		}
+	}
 }
 
 static void
 down_trigger(struct uplink *ul, struct rpc_call *call, const struct up_down *d)
 {
-	const char *m = d->trigger, *action;
 	struct site_evse *e = d->evse > 0 ? evse_of(ul, d->evse) : NULL;
-	bool known = !strcmp(m, "BootNotification") || !strcmp(m, "Heartbeat") ||
-	    !strcmp(m, "StatusNotification") || !strcmp(m, "MeterValues");
 
-	if (!known) {
-		rpc_reply(call, up_reply_status("NotImplemented"));
+	if (d->trigger == UP_TRIGGER_OTHER) {
+		answer(ul, call, d, OCPP_RESULT_NOT_IMPLEMENTED);
 		return;
 	}
 	if (d->evse > 0 && e == NULL) {
-		rpc_reply(call, up_reply_status("Rejected"));
+		answer(ul, call, d, OCPP_RESULT_REJECTED);
 		return;
 	}
-	rpc_reply(call, up_reply_status("Accepted"));
+	answer(ul, call, d, OCPP_RESULT_ACCEPTED);
 	/* The triggered message follows the answer. */
-	if (!strcmp(m, "BootNotification")) {
+	switch (d->trigger) {
+	case UP_TRIGGER_BOOT:
 		send_boot(ul);
-	} else if (!strcmp(m, "Heartbeat")) {
-		send_direct(ul, "Heartbeat", up_heartbeat(ul->v, &action), NULL,
-		    NULL);
-	} else if (!strcmp(m, "StatusNotification")) {
+		break;
+	case UP_TRIGGER_HEARTBEAT:
+		send_heartbeat(ul);
+		break;
+	case UP_TRIGGER_STATUS:
 		if (e)
 			send_status(ul, e);
 		else
 			send_all_status(ul);
-	} else {
-		/* MeterValues: the latest reading of sessions, as the periodic
-		 * ones (through the outbox). */
-		size_t n = site_charger_count(ul->site);
-		for (size_t i = 0; i < n; i++) {
-			struct site_charger *ch = site_charger_at(ul->site, i);
-			for (int k = 0; k < ch->nevses; k++) {
-				struct site_evse *x = ch->evses[k];
-				/* A session with no reading of its own yet has
-				 * nothing to report (readings belong to it). */
-				if ((e == NULL || e == x) && x->session &&
-				    x->session->open && x->reading.ts_ms != 0)
-					uplink_enqueue(ul, x->session, OCPP_TX_UPDATED,
-					    isotime_now_ms());
-			}
-		}
+		break;
+	default:
+		trigger_meter(ul, e);
+		break;
 	}
+}
+
+static void
+down_get_config(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	struct up_setting_value v[UP_NSETTINGS];
+
+	setting_values(ul, v);
+	rpc_reply(call, ul->c->reply_get_config(d, v));
+}
+
+static void
+down_set_config(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	enum ocpp_result r[OCPP_MAX_KEYS] = { OCPP_RESULT_REJECTED };
+
+	for (int i = 0; i < d->nkeys; i++)
+		r[i] = set_setting(ul, &d->keys[i]);
+	rpc_reply(call, ul->c->reply_set_config(d, r));
 }
 
 static void
@@ -1517,7 +1623,7 @@ down_set_profile(struct uplink *ul, struct rpc_call *call,
 	    (d->evse > 0 && e == NULL) ||
 	    (d->evse == 0 && p->purpose == OCPP_PURPOSE_TX) ||
 	    (p->purpose == OCPP_PURPOSE_TX && (e == NULL || e->session == NULL))) {
-		rpc_reply(call, up_reply_status("Rejected"));
+		answer(ul, call, d, OCPP_RESULT_REJECTED);
 		return;
 	}
 	/* Same id, or same target and purpose: replaced. */
@@ -1534,7 +1640,7 @@ down_set_profile(struct uplink *ul, struct rpc_call *call,
 		if (!ul->profs[i].used)
 			slot = &ul->profs[i];
 	if (slot == NULL) {
-		rpc_reply(call, up_reply_status("Rejected"));
+		answer(ul, call, d, OCPP_RESULT_REJECTED);
 		return;
 	}
 	slot->used = true;
@@ -1545,7 +1651,7 @@ down_set_profile(struct uplink *ul, struct rpc_call *call,
 	log_info(MOD, "charging profile id=%d evse=%d purpose=%d periods=%d "
 	    "first_limit=%.1f unit=%s", p->id, d->evse, p->purpose, p->nperiods,
 	    p->periods[0].limit, p->unit == OCPP_UNIT_W ? "W" : "A");
-	rpc_reply(call, up_reply_status("Accepted"));
+	answer(ul, call, d, OCPP_RESULT_ACCEPTED);
 	profiles_save(ul);
 	apply_profiles(ul);
 }
@@ -1575,7 +1681,8 @@ down_clear_profile(struct uplink *ul, struct rpc_call *call,
 		x->used = false;
 		cleared++;
 	}
-	rpc_reply(call, up_reply_status(cleared ? "Accepted" : "Unknown"));
+	answer(ul, call, d, cleared ? OCPP_RESULT_ACCEPTED :
+	    OCPP_RESULT_UNKNOWN);
 	if (cleared) {
 		profiles_save(ul);
 		apply_profiles(ul);
@@ -1593,8 +1700,8 @@ down_composite(struct uplink *ul, struct rpc_call *call,
 	    ul->hooks.offer(d->evse, lim, &phases, ul->hooks.arg) == 0;
 	double l = fmin(lim[0], phases == 1 ? lim[0] : fmin(lim[1], lim[2]));
 
-	rpc_reply(call, up_reply_composite(ul->v, d->evse, ok, l,
-	    phases, d->duration_s, isotime_now_ms()));
+	rpc_reply(call, ul->c->reply_composite(d->evse, ok, l, phases,
+	    d->duration_s, isotime_now_ms()));
 }
 
 static void
@@ -1603,7 +1710,7 @@ down_local_list(struct uplink *ul, struct rpc_call *call,
 {
 	if (!d->list_full && d->list_version <= ul->list_version &&
 	    ul->list_version > 0) {
-		rpc_reply(call, up_reply_status("VersionMismatch"));
+		answer(ul, call, d, OCPP_RESULT_VERSION_MISMATCH);
 		return;
 	}
 	if (d->list_full)
@@ -1611,14 +1718,37 @@ down_local_list(struct uplink *ul, struct rpc_call *call,
 	for (int i = 0; i < d->nentries; i++)
 		if (store_local_list_put(ul->store, d->entries[i].token,
 		    d->entries[i].status, d->entries[i].expiry_ms) != STORE_OK) {
-			rpc_reply(call, up_reply_status("Failed"));
+			answer(ul, call, d, OCPP_RESULT_FAILED);
 			return;
 		}
 	ul->list_version = d->list_version;
 	meta_put_int(ul, "uplink.LocalListVersion", d->list_version);
 	log_info(MOD, "local list version=%d entries=%d full=%d",
 	    d->list_version, d->nentries, d->list_full);
-	rpc_reply(call, up_reply_status("Accepted"));
+	answer(ul, call, d, OCPP_RESULT_ACCEPTED);
+}
+
+static void
+down_list_version(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	(void)d;
+	rpc_reply(call, ul->c->reply_list_version(ul->list_version));
+}
+
+static void
+down_data_transfer(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	answer(ul, call, d, OCPP_RESULT_UNKNOWN_VENDOR);
+}
+
+static void
+down_clear_cache(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d)
+{
+	answer(ul, call, d, store_auth_cache_clear(ul->store) == STORE_OK ?
+	    OCPP_RESULT_ACCEPTED : OCPP_RESULT_REJECTED);
 }
 
 /* Every charger (evse 0) or the charger of one EVSE gets cmd. */
@@ -1648,13 +1778,37 @@ fan_out(struct uplink *ul, struct rpc_call *call, const struct up_down *d,
 		}
 		if (w->outstanding == 0 && w->no == 0) {
 			/* No charger at all: the site is what it is. */
-			down_reply(w, up_reply_status("Accepted"));
+			down_reply(w, OCPP_RESULT_ACCEPTED);
 			return;
 		}
 	}
 	route_done(w);
 }
 
+typedef void down_fn(struct uplink *ul, struct rpc_call *call,
+    const struct up_down *d);
+
+/* Who serves each command. */
+static down_fn *const down_fns[] = {
+	[UP_DOWN_REMOTE_START] = down_remote_start,
+	[UP_DOWN_REMOTE_STOP] = down_remote_stop,
+	[UP_DOWN_UNLOCK] = down_unlock,
+	[UP_DOWN_AVAILABILITY] = down_availability,
+	[UP_DOWN_RESET] = down_reset,
+	[UP_DOWN_TRIGGER] = down_trigger,
+	[UP_DOWN_GET_CONFIG] = down_get_config,
+	[UP_DOWN_SET_CONFIG] = down_set_config,
+	[UP_DOWN_SEND_LOCAL_LIST] = down_local_list,
+	[UP_DOWN_GET_LOCAL_LIST_VERSION] = down_list_version,
+	[UP_DOWN_SET_PROFILE] = down_set_profile,
+	[UP_DOWN_CLEAR_PROFILE] = down_clear_profile,
+	[UP_DOWN_GET_COMPOSITE] = down_composite,
+	[UP_DOWN_DATA_TRANSFER] = down_data_transfer,
+	[UP_DOWN_CLEAR_CACHE] = down_clear_cache,
+};
+
+/* An upstream request: checked against its schema (a CALLERROR naming
+ * the field), decoded, served. */
 static void
 handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
@@ -1664,166 +1818,26 @@ handle_down(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	struct schema_error serr;
 	struct ocpp_error err;
 	struct up_down *d = xcalloc(1, sizeof *d);
-	struct ocpp_command cmd;
-	struct site_evse *e;
 	int rc;
 
 	(void)rpc;
-	rc = schema_validate(ul->sv, action, SCHEMA_REQUEST, payload, &serr);
+	rc = schema_validate(ul->v, action, SCHEMA_REQUEST, payload, &serr);
 	if (rc != SCHEMA_OK) {
 		log_warn(MOD, "refused action=%s why=%s", action, serr.description);
 		rpc_reply_error(call, schema_errcode(rc), serr.description, NULL);
-		goto out;
-	}
-	if (up_decode_down(ul->v, action, payload, d, &err) != 0) {
+	} else if (ul->c->decode_down(action, payload, d, &err) != 0) {
 		rpc_reply_error(call, err.code, err.text, NULL);
-		goto out;
+	} else {
+		log_info(MOD, "request action=%s evse=%d", action, d->evse);
+		if ((size_t)d->type < sizeof down_fns / sizeof *down_fns &&
+		    down_fns[d->type] != NULL)
+			down_fns[d->type](ul, call, d);
+		else
+			rpc_reply_error(call, OCPP_ERR_NOT_SUPPORTED, "not "
+			    "supported by this charge point", NULL);
 	}
-	log_info(MOD, "request action=%s evse=%d", action, d->evse);
-	memset(&cmd, 0, sizeof cmd);
-	switch (d->type) {
-	case UP_DOWN_REMOTE_START:
-		e = d->evse > 0 ? evse_of(ul, d->evse) : free_evse(ul);
-		if (e == NULL || !e->charger->connected || e->session != NULL) {
-			rpc_reply(call, ul->v == OCPP_V16 ?
-			    up_reply_status("Rejected") :
-			    up_reply_start("Rejected", NULL));
-			break;
-		}
-		cmd.type = OCPP_CMD_REMOTE_START;
-		cmd.evse = e->id;
-		cmd.u.start.token = d->token;
-		cmd.u.start.remote_start_id = d->remote_start_id;
-		{
-			struct down *w = down_new(ul, call, d);
-			route(ul, w, e, &cmd);
-			route_done(w);
-		}
-		break;
-	case UP_DOWN_REMOTE_STOP: {
-		struct site_session *x = session_by_up_tx(ul, d->tx_id);
-		struct down *w;
-
-		if (x == NULL || !x->open || !x->evse->charger->connected) {
-			rpc_reply(call, up_reply_status("Rejected"));
-			break;
-		}
-		cmd.type = OCPP_CMD_REMOTE_STOP;
-		cmd.evse = x->evse->id;
-		snprintf(cmd.u.stop.tx_id, sizeof cmd.u.stop.tx_id, "%s",
-		    x->charger_tx_id);
-		w = down_new(ul, call, d);
-		route(ul, w, x->evse, &cmd);
-		route_done(w);
-		break;
-	}
-	case UP_DOWN_UNLOCK:
-		e = evse_of(ul, d->evse);
-		if (e == NULL || !e->charger->connected) {
-			rpc_reply(call, up_reply_status(ul->v == OCPP_V16 ?
-			    (e ? "UnlockFailed" : "NotSupported") :
-			    (e ? "UnlockFailed" : "UnknownConnector")));
-			break;
-		}
-		cmd.type = OCPP_CMD_UNLOCK;
-		cmd.connector = d->connector > 0 ? d->connector : 1;
-		fan_out(ul, call, d, &cmd);
-		break;
-	case UP_DOWN_AVAILABILITY:
-		if (d->evse > 0 && ((e = evse_of(ul, d->evse)) == NULL ||
-		    !e->charger->connected)) {
-			rpc_reply(call, up_reply_status("Rejected"));
-			break;
-		}
-		cmd.type = OCPP_CMD_AVAILABILITY;
-		cmd.u.availability.operative = d->operative;
-		fan_out(ul, call, d, &cmd);
-		break;
-	case UP_DOWN_RESET:
-		if (d->evse > 0) {
-			if ((e = evse_of(ul, d->evse)) == NULL ||
-			    !e->charger->connected) {
-				rpc_reply(call, up_reply_status("Rejected"));
-				break;
-			}
-			/* A charger resets as a whole. */
-			cmd.type = OCPP_CMD_RESET;
-			cmd.u.reset.hard = d->hard;
-			{
-				struct down *w = down_new(ul, call, d);
-				route(ul, w, e, &cmd);
-				route_done(w);
-			}
-			break;
-		}
-		/* The gateway: it cannot reboot its host, but it restarts its
-		 * own OCPP session: a new BootNotification on a new link. */
-		rpc_reply(call, up_reply_status("Accepted"));
-		log_info(MOD, "reset of the gateway: reconnecting");
-		/* Give the answer time to reach the upstream first. */
-		arm(ul->reset_ev, 0.5);
-		break;
-	case UP_DOWN_TRIGGER:
-		down_trigger(ul, call, d);
-		break;
-	case UP_DOWN_GET_CONFIG: {
-		struct up_setting s[UP_MAX_SETTINGS];
-		int n = settings(ul, s);
-		rpc_reply(call, up_reply_get_config(ul->v, d, s, n));
-		break;
-	}
-	case UP_DOWN_SET_CONFIG: {
-		const char *st[OCPP_MAX_KEYS];
-		for (int i = 0; i < d->nkeys; i++)
-			st[i] = set_setting(ul, &d->keys[i]);
-		if (d->nkeys == 0)
-			st[0] = "Rejected";
-		rpc_reply(call, up_reply_set_config(ul->v, d, st));
-		break;
-	}
-	case UP_DOWN_SEND_LOCAL_LIST:
-		down_local_list(ul, call, d);
-		break;
-	case UP_DOWN_GET_LOCAL_LIST_VERSION:
-		rpc_reply(call, up_reply_list_version(ul->v, ul->list_version));
-		break;
-	case UP_DOWN_SET_PROFILE:
-		down_set_profile(ul, call, d);
-		break;
-	case UP_DOWN_CLEAR_PROFILE:
-		down_clear_profile(ul, call, d);
-		break;
-	case UP_DOWN_GET_COMPOSITE:
-		down_composite(ul, call, d);
-		break;
-	case UP_DOWN_DATA_TRANSFER:
-		rpc_reply(call, up_reply_status("UnknownVendorId"));
-		break;
-	case UP_DOWN_CLEAR_CACHE:
-		rpc_reply(call, up_reply_status(store_auth_cache_clear(ul->store)
-		    == STORE_OK ? "Accepted" : "Rejected"));
-		break;
-	case UP_DOWN_NONE:
-	default:
-		rpc_reply_error(call, OCPP_ERR_NOT_SUPPORTED, "not supported by this "
-		    "charge point", NULL);
-		break;
-	}
-out:
 	free(d);
 }
-
-/* The upstream's requests the gateway serves. Anything else OCPP defines
- * is answered NotSupported by the rpc layer; unknown actions
- * NotImplemented. */
-static const char *const down_actions[] = {
-	"RemoteStartTransaction", "RemoteStopTransaction",
-	"RequestStartTransaction", "RequestStopTransaction", "UnlockConnector",
-	"ChangeAvailability", "Reset", "TriggerMessage", "GetConfiguration",
-	"ChangeConfiguration", "GetVariables", "SetVariables", "SendLocalList",
-	"GetLocalListVersion", "SetChargingProfile", "ClearChargingProfile",
-	"GetCompositeSchedule", "DataTransfer", "ClearCache",
-};
 
 /* ------------------------------------------------------------ EMS */
 
@@ -1832,13 +1846,14 @@ uplink_ems_limit(struct uplink *ul, const double *limit_a)
 {
 	const char *action;
 	bool moved = false;
+	cJSON *p;
 
-	if (ul->v != OCPP_V201)
-		return;
+	if (ul->c->charging_limit == NULL)
+		return;			/* the version has no such message */
 	if (limit_a == NULL) {
 		if (ul->ems_notified && up_ok(ul)) {
-			send_direct(ul, "ClearedChargingLimit",
-			    up_charging_limit_cleared(&action), NULL, NULL);
+			p = ul->c->charging_limit_cleared(&action);
+			send_direct(ul, action, p, NULL, NULL);
 			ul->ems_notified = false;
 		}
 		return;
@@ -1852,8 +1867,8 @@ uplink_ems_limit(struct uplink *ul, const double *limit_a)
 		return;
 	memcpy(ul->ems_sent, limit_a, sizeof ul->ems_sent);
 	ul->ems_notified = true;
-	send_direct(ul, "NotifyChargingLimit", up_charging_limit(limit_a,
-	    isotime_now_ms(), &action), NULL, NULL);
+	p = ul->c->charging_limit(limit_a, isotime_now_ms(), &action);
+	send_direct(ul, action, p, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ life */
@@ -1866,9 +1881,8 @@ take_config(struct uplink *ul, const struct config *cfg)
 	/* The version is fixed for the life of the uplink: the handler
 	 * table and the outbox's payloads are written for it. */
 	if (ul->handlers == NULL) {
-		ul->v = ul->up->version == OCPP_V16 ? OCPP_V16 :
-		    OCPP_V201;
-		ul->sv = ul->v == OCPP_V16 ? OCPP_V16 : OCPP_V201;
+		ul->c = up_codec(ul->up->version);
+		ul->v = ul->c->version;
 	}
 	ul->meter_interval_s = meta_int(ul, "uplink.MeterInterval",
 	    ul->up->meter_interval_s);
@@ -1886,6 +1900,7 @@ uplink_new(struct event_base *base, const struct config *cfg,
 	struct uplink *ul = xcalloc(1, sizeof *ul);
 	struct csms_authorizer az = { on_charger_authorize, on_charger_local,
 	    ul };
+	const char *a;
 
 	*cause = NULL;
 	ul->base = base;
@@ -1898,10 +1913,12 @@ uplink_new(struct event_base *base, const struct config *cfg,
 	ul->list_version = meta_int(ul, "uplink.LocalListVersion", 0);
 	if ((ul->handlers = rpc_handlers_new()) == NULL)
 		abort();
-	for (size_t i = 0; i < sizeof down_actions / sizeof *down_actions; i++)
-		if (schema_has_action(ul->sv, down_actions[i]))
-			rpc_handlers_add(ul->handlers, ul->v == OCPP_V16 ?
-			    OCPP_V16 : OCPP_V201, down_actions[i], handle_down, ul);
+	/* The upstream's requests the gateway serves. Anything else OCPP
+	 * defines is answered NotSupported by the rpc layer; unknown actions
+	 * NotImplemented. */
+	for (size_t i = 0; (a = ul->c->down_action(i)) != NULL; i++)
+		if (schema_has_action(ul->v, a))
+			rpc_handlers_add(ul->handlers, ul->v, a, handle_down, ul);
 	ul->reconnect_ev = evtimer_new(base, on_reconnect, ul);
 	ul->boot_ev = evtimer_new(base, on_boot_ev, ul);
 	ul->heartbeat_ev = evtimer_new(base, on_heartbeat, ul);
