@@ -231,13 +231,35 @@ uplink_status(cJSON *doc, void *arg)
 	    (double)(st.oldest_age_ms / 1000));
 }
 
+/* The uplink's options from the configuration (cfg->upstream set). */
+static struct uplink_opts
+uplink_opts_of(const struct config *cfg)
+{
+	const struct config_upstream *u = cfg->upstream;
+
+	return (struct uplink_opts){
+		.url = u->url, .id = u->id, .version = u->version,
+		.password = u->password, .ca_file = u->ca_file, .cert = u->cert,
+		.key = u->key, .meter_interval_s = u->meter_interval_s,
+		.queue_max = u->queue_max,
+		.offline_accept_unknown = u->offline_accept_unknown,
+		.message_attempts = u->message_attempts,
+		.retry_interval_s = u->retry_interval_s,
+		.reconnect_max_s = u->reconnect_max_s,
+		.call_timeout_s = u->call_timeout_s, .site_id = cfg->site_id,
+		.voltage_v = cfg->site.voltage_v, .auth = &cfg->auth,
+		.firmware = SITEGATE_VERSION,
+	};
+}
+
 static struct uplink *
 start_uplink(struct gateway *gw, const struct config *cfg)
 {
 	struct uplink_hooks h = { hook_station_limit, hook_evse_cap, hook_offer,
 		hook_state_changed, gw };
+	struct uplink_opts o = uplink_opts_of(cfg);
 	char *cause = NULL;
-	struct uplink *ul = uplink_new(gw->base, cfg, gw->site, gw->store,
+	struct uplink *ul = uplink_new(gw->base, &o, gw->site, gw->store,
 	    gw->csms, &h, &cause);
 
 	if (ul == NULL) {
@@ -259,7 +281,9 @@ reload_uplink(struct gateway *gw, const struct config *cfg)
 			control_upstream_limit(gw->control, NULL);
 		log_info("uplink", "stopped: no upstream section any more");
 	} else if (gw->uplink != NULL) {
-		uplink_reconfigure(gw->uplink, cfg);
+		struct uplink_opts o = uplink_opts_of(cfg);
+
+		uplink_reconfigure(gw->uplink, &o);
 	} else if (cfg->upstream != NULL) {
 		gw->uplink = start_uplink(gw, cfg);
 	}

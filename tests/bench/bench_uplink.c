@@ -148,6 +148,7 @@ main(int argc, char **argv)
 	struct ws_server_opts so;
 	const char *protos[] = { "ocpp2.0.1" };
 	struct config *cfg;
+	struct uplink_opts uo;
 	struct store *st;
 	struct site *site;
 	struct csms *cs;
@@ -188,10 +189,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "config: %s\n", errors);
 		return 1;
 	}
+	uo = (struct uplink_opts){ .url = cfg->upstream->url,
+		.id = cfg->upstream->id, .version = cfg->upstream->version,
+		.meter_interval_s = cfg->upstream->meter_interval_s,
+		.queue_max = cfg->upstream->queue_max,
+		.message_attempts = cfg->upstream->message_attempts,
+		.retry_interval_s = cfg->upstream->retry_interval_s,
+		.reconnect_max_s = cfg->upstream->reconnect_max_s,
+		.call_timeout_s = cfg->upstream->call_timeout_s,
+		.site_id = cfg->site_id, .voltage_v = cfg->site.voltage_v,
+		.auth = &cfg->auth, .firmware = "bench" };
 	st = store_open(cfg->state_file, &err, &cause);
 	site = st ? site_new(st, cfg, &cause) : NULL;
 	cs = site ? csms_new(b.base, cfg, site, &cause) : NULL;
-	b.ul = cs ? uplink_new(b.base, cfg, site, st, cs, NULL, &cause) : NULL;
+	b.ul = cs ? uplink_new(b.base, &uo, site, st, cs, NULL, &cause) : NULL;
 	if (b.ul == NULL) {
 		fprintf(stderr, "start: %s\n", cause);
 		return 1;
