@@ -310,6 +310,110 @@ test_replies_valid(void **state)
 	cJSON_Delete(p);
 }
 
+/* The gateway's neutral results in each version's words: where the
+ * command has the word, that word; else the nearest. */
+static void
+test_result_words(void **state)
+{
+	static const struct {
+		enum ocpp_version v;
+		enum up_down_type t;
+		enum ocpp_result r;
+		const char *want;
+	} cases[] = {
+		{ OCPP_V16, UP_DOWN_RESET, OCPP_RESULT_SCHEDULED, "Accepted" },
+		{ OCPP_V201, UP_DOWN_RESET, OCPP_RESULT_SCHEDULED, "Scheduled" },
+		{ OCPP_V16, UP_DOWN_AVAILABILITY, OCPP_RESULT_SCHEDULED,
+		  "Scheduled" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_UNLOCKED, "Unlocked" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_UNKNOWN_CONNECTOR,
+		  "NotSupported" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_NOT_SUPPORTED,
+		  "NotSupported" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_ONGOING_TX, "UnlockFailed" },
+		{ OCPP_V201, UP_DOWN_UNLOCK, OCPP_RESULT_UNKNOWN_CONNECTOR,
+		  "UnknownConnector" },
+		{ OCPP_V201, UP_DOWN_UNLOCK, OCPP_RESULT_ONGOING_TX,
+		  "OngoingAuthorizedTransaction" },
+		{ OCPP_V201, UP_DOWN_UNLOCK, OCPP_RESULT_NOT_SUPPORTED,
+		  "UnlockFailed" },
+		{ OCPP_V16, UP_DOWN_SEND_LOCAL_LIST, OCPP_RESULT_VERSION_MISMATCH,
+		  "VersionMismatch" },
+		{ OCPP_V201, UP_DOWN_CLEAR_PROFILE, OCPP_RESULT_UNKNOWN, "Unknown" },
+		{ OCPP_V16, UP_DOWN_TRIGGER, OCPP_RESULT_NOT_IMPLEMENTED,
+		  "NotImplemented" },
+		{ OCPP_V201, UP_DOWN_DATA_TRANSFER, OCPP_RESULT_UNKNOWN_VENDOR,
+		  "UnknownVendorId" },
+	};
+	const enum ocpp_result unknown[] = { OCPP_RESULT_UNKNOWN_VARIABLE,
+		OCPP_RESULT_UNKNOWN_COMPONENT };
+	struct up_down d;
+	cJSON *p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		p = up_codec(cases[i].v)->reply(cases[i].t, cases[i].r);
+		assert_string_equal(json_str(p, "status"), cases[i].want);
+		cJSON_Delete(p);
+	}
+	/* A key none of ours: 1.6 has no unknown variable, but NotSupported;
+	 * 2.0.1 says which part is unknown. */
+	memset(&d, 0, sizeof d);
+	d.nkeys = 2;
+	p = up_codec(OCPP_V16)->reply_set_config(&d, unknown);
+	assert_string_equal(json_str(p, "status"), "NotSupported");
+	cJSON_Delete(p);
+	p = up_codec(OCPP_V201)->reply_set_config(&d, unknown);
+	assert_string_equal(json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(p,
+	    "setVariableResult"), 1), "attributeStatus"), "UnknownComponent");
+	cJSON_Delete(p);
+}
+
+/* Keys and requested messages are resolved by the codec of the version. */
+static void
+test_keys_resolved(void **state)
+{
+	struct up_down d;
+
+	(void)state;
+	decode(OCPP_V16, "GetConfiguration", "{\"key\":[\"HeartbeatInterval\","
+	    "\"MeterValueSampleInterval\",\"Foo\"]}", &d);
+	assert_int_equal(d.nkeys, 3);
+	assert_int_equal(d.keys[0].setting, UP_SET_HEARTBEAT_INTERVAL);
+	assert_int_equal(d.keys[1].setting, UP_SET_METER_INTERVAL);
+	assert_int_equal(d.keys[2].setting, -1);
+	decode(OCPP_V201, "SetVariables", "{\"setVariableData\":[{"
+	    "\"attributeValue\":\"3\",\"component\":{\"name\":"
+	    "\"OCPPCommCtrlr\"},\"variable\":{\"name\":\"MessageAttempts\"}},"
+	    "{\"attributeValue\":\"1\",\"component\":{\"name\":"
+	    "\"OCPPCommCtrlr\"},\"variable\":{\"name\":\"Nope\"}},"
+	    "{\"attributeValue\":\"1\",\"component\":{\"name\":\"Nope\"},"
+	    "\"variable\":{\"name\":\"Nope\"}}]}", &d);
+	assert_int_equal(d.type, UP_DOWN_SET_CONFIG);
+	assert_int_equal(d.keys[0].setting, UP_SET_MESSAGE_ATTEMPTS);
+	assert_string_equal(d.keys[0].key.value, "3");
+	assert_int_equal(d.keys[1].setting, -1);
+	assert_true(d.keys[1].component_known);
+	assert_false(d.keys[2].component_known);
+	decode(OCPP_V16, "TriggerMessage", "{\"requestedMessage\":"
+	    "\"StatusNotification\",\"connectorId\":2}", &d);
+	assert_int_equal(d.trigger, UP_TRIGGER_STATUS);
+	assert_int_equal(d.evse, 2);
+	decode(OCPP_V201, "TriggerMessage", "{\"requestedMessage\":"
+	    "\"LogStatusNotification\"}", &d);
+	assert_int_equal(d.trigger, UP_TRIGGER_OTHER);
+	/* The upstream names a 2.0.1 transaction by our session id. */
+	decode(OCPP_V201, "RequestStopTransaction", "{\"transactionId\":\"42\"}",
+	    &d);
+	assert_int_equal(d.session_id, 42);
+	decode(OCPP_V201, "RequestStopTransaction",
+	    "{\"transactionId\":\"tx-9\"}", &d);
+	assert_int_equal(d.session_id, -1);
+	decode(OCPP_V16, "RemoteStopTransaction", "{\"transactionId\":7}", &d);
+	assert_int_equal(d.session_id, 0);
+	assert_string_equal(d.tx_id, "7");
+}
+
 int
 main(void)
 {
@@ -319,6 +423,8 @@ main(void)
 		cmocka_unit_test(test_patch_and_translate),
 		cmocka_unit_test(test_down_decoded),
 		cmocka_unit_test(test_replies_valid),
+		cmocka_unit_test(test_result_words),
+		cmocka_unit_test(test_keys_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
