@@ -248,3 +248,124 @@ codec_trigger(const char *m)
 			return (enum up_trigger)i;
 	return UP_TRIGGER_OTHER;
 }
+
+/* The status and expiry of an authorization info object. */
+static void
+auth_info(const cJSON *info, const char *expiry_key,
+    enum ocpp_auth_status *status, int64_t *expiry_ms)
+{
+	*status = codec_auth_parse(json_str(info, "status"));
+	if (json_time(info, expiry_key, expiry_ms) != 0)
+		*expiry_ms = 0;
+}
+
+void
+codec_auth_result(const cJSON *p, const struct codec_auth_words *w,
+    struct up_auth_result *out)
+{
+	const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, w->info);
+
+	memset(out, 0, sizeof *out);
+	if (info == NULL)
+		return;
+	out->has_auth = true;
+	auth_info(info, w->expiry, &out->status, &out->expiry_ms);
+}
+
+int
+codec_down_list(const cJSON *p, const struct codec_auth_words *w,
+    struct up_down *d, struct ocpp_error *err)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(p,
+	    "localAuthorizationList");
+	const char *type = json_str(p, "updateType");
+
+	d->list_version = json_int(p, w->version, 0);
+	d->list_full = type && strcmp(type, "Full") == 0;
+	for (const cJSON *e = list ? list->child : NULL; e; e = e->next) {
+		const cJSON *info = cJSON_GetObjectItemCaseSensitive(e, w->info);
+		const cJSON *tok = w->token_object == NULL ? e :
+		    cJSON_GetObjectItemCaseSensitive(e, w->token_object);
+		enum ocpp_auth_status st;
+
+		if (d->nentries >= UP_MAX_LIST)
+			return codec_refuse(err, OCPP_ERR_OCCURRENCE,
+			    "localAuthorizationList: more than %d entries in one "
+			    "message", UP_MAX_LIST);
+		json_copy(d->entries[d->nentries].token, SITE_TOKEN_LEN, tok,
+		    w->token);
+		d->entries[d->nentries].status = -1;
+		d->entries[d->nentries].expiry_ms = 0;
+		if (info != NULL) {
+			auth_info(info, w->expiry, &st,
+			    &d->entries[d->nentries].expiry_ms);
+			d->entries[d->nentries].status = (int)st;
+		}
+		d->nentries++;
+	}
+	return 0;
+}
+
+int
+codec_decode_down(const struct codec_down *table, size_t n,
+    const char *action, const cJSON *p, struct up_down *d,
+    struct ocpp_error *err)
+{
+	codec_down_init(d, err);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(action, table[i].action) == 0) {
+			d->type = table[i].type;
+			return table[i].decode(p, d, err);
+		}
+	return 0;
+}
+
+const char *
+codec_down_action(const struct codec_down *table, size_t n, size_t i)
+{
+	return i < n ? table[i].action : NULL;
+}
+
+int
+codec_down_nothing(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	(void)p;
+	(void)d;
+	(void)err;
+	return 0;
+}
+
+void
+codec_down_composite(const cJSON *p, const char *evse_key, struct up_down *d)
+{
+	const char *u = json_str(p, "chargingRateUnit");
+
+	d->evse = json_int(p, evse_key, 0);
+	d->duration_s = json_int(p, "duration", 0);
+	if (u)
+		d->unit = strcmp(u, "W") == 0 ? OCPP_UNIT_W : OCPP_UNIT_A;
+}
+
+void
+codec_down_clear(const cJSON *p, const char *id_key, const cJSON *c,
+    const char *evse_key, const char *const *purposes, struct up_down *d)
+{
+	const char *pu = json_str(c, "chargingProfilePurpose");
+
+	d->clear_id = json_int(p, id_key, -1);
+	if (c == NULL)
+		return;
+	d->evse = json_int(c, evse_key, -1);
+	if (pu)
+		d->clear_purpose = (enum ocpp_purpose)codec_index(purposes, pu);
+	d->clear_stack_level = json_int(c, "stackLevel", -1);
+}
+
+int
+codec_index(const char *const *names, const char *s)
+{
+	for (int i = 0; s && names[i]; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}

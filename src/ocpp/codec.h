@@ -101,6 +101,59 @@ cJSON *codec_heartbeat(const char **action);
 /* The answer to our BootNotification (same members in every version). */
 void codec_boot_result(const cJSON *payload, struct up_boot_result *out);
 
+/* Where a version puts an id token's authorization: the info object
+ * (status and expiry), its expiry member, the list version member of
+ * SendLocalList, and in a list entry the object holding the token (NULL:
+ * the entry itself) and the token's member. */
+struct codec_auth_words {
+	const char *info, *expiry, *version, *token_object, *token;
+};
+
+/* The authorization in the answer p (has_auth when it carries one). */
+void codec_auth_result(const cJSON *p, const struct codec_auth_words *w,
+    struct up_auth_result *out);
+
+/* SendLocalList: version, update type and the entries (status -1: an
+ * entry to remove). Returns 0, or -1 with *err beyond UP_MAX_LIST. */
+int codec_down_list(const cJSON *p, const struct codec_auth_words *w,
+    struct up_down *d, struct ocpp_error *err);
+
+/* A down command a codec serves: its action, type and decoder. */
+struct codec_down {
+	const char *action;
+	enum up_down_type type;
+	int (*decode)(const cJSON *payload, struct up_down *d,
+	    struct ocpp_error *err);
+};
+
+/* Decode action's payload with its entry of table (n entries): 0, or -1
+ * with *err; UP_DOWN_NONE for an action not in it. */
+int codec_decode_down(const struct codec_down *table, size_t n,
+    const char *action, const cJSON *payload, struct up_down *d,
+    struct ocpp_error *err);
+
+/* The action of entry i of table (n entries); NULL past the end. */
+const char *codec_down_action(const struct codec_down *table, size_t n,
+    size_t i);
+
+/* The decoder of the commands whose type says it all. Returns 0. */
+int codec_down_nothing(const cJSON *payload, struct up_down *d,
+    struct ocpp_error *err);
+
+/* GetCompositeSchedule: the EVSE (member evse_key), duration and unit. */
+void codec_down_composite(const cJSON *payload, const char *evse_key,
+    struct up_down *d);
+
+/* ClearChargingProfile: the profile id (member id_key of p) and the
+ * criteria of c (NULL: none): the EVSE (member evse_key), the purpose (one
+ * of the NULL-terminated purposes, by enum ocpp_purpose), the stack
+ * level. */
+void codec_down_clear(const cJSON *p, const char *id_key, const cJSON *c,
+    const char *evse_key, const char *const *purposes, struct up_down *d);
+
+/* The index of s in the NULL-terminated names; -1 when not there. */
+int codec_index(const char *const *names, const char *s);
+
 /* Clear d for a decoder: nothing given (evse -1, any profile), and err. */
 void codec_down_init(struct up_down *d, struct ocpp_error *err);
 

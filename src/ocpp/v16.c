@@ -508,6 +508,10 @@ v16_decode_result(const struct ocpp_command *c, const cJSON *p,
 
 /* ============================================================ upstream */
 
+/* Where 1.6 puts an id token's authorization. */
+static const struct codec_auth_words auth_words = { "idTagInfo",
+	"expiryDate", "listVersion", NULL, "idTag" };
+
 /* ChargePointErrorCode: a charger's word goes up when 1.6 has it. */
 static const char *const errors[] = { "ConnectorLockFailure",
 	"EVCommunicationError", "GroundFailure", "HighTemperature",
@@ -694,29 +698,12 @@ up_patch_tx(cJSON *p, const char *up_tx_id, int seq_no)
 static void
 up_auth_result(const char *action, const cJSON *p, struct up_auth_result *out)
 {
-	const cJSON *info = cJSON_GetObjectItemCaseSensitive(p, "idTagInfo");
-
-	memset(out, 0, sizeof *out);
+	codec_auth_result(p, &auth_words, out);
 	if (strcmp(action, "StartTransaction") == 0)
 		tx_id_text(out->tx_id, p);
-	if (info == NULL)
-		return;
-	out->has_auth = true;
-	out->status = codec_auth_parse(json_str(info, "status"));
-	if (json_time(info, "expiryDate", &out->expiry_ms) != 0)
-		out->expiry_ms = 0;
 }
 
 /* ------------------------------------------------------------ down */
-
-static enum ocpp_purpose
-purpose_parse(const char *s)
-{
-	for (int i = 0; s && purposes[i]; i++)
-		if (strcmp(purposes[i], s) == 0)
-			return (enum ocpp_purpose)i;
-	return OCPP_PURPOSE_ANY;
-}
 
 static void
 key_resolve(struct up_key *k)
@@ -810,40 +797,7 @@ down_set_config(const cJSON *p, struct up_down *d, struct ocpp_error *err)
 static int
 down_local_list(const cJSON *p, struct up_down *d, struct ocpp_error *err)
 {
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(p,
-	    "localAuthorizationList");
-	const char *type = json_str(p, "updateType");
-
-	d->list_version = json_int(p, "listVersion", 0);
-	d->list_full = type && strcmp(type, "Full") == 0;
-	for (const cJSON *e = list ? list->child : NULL; e; e = e->next) {
-		const cJSON *info = cJSON_GetObjectItemCaseSensitive(e,
-		    "idTagInfo");
-
-		if (d->nentries >= UP_MAX_LIST)
-			return codec_refuse(err, OCPP_ERR_OCCURRENCE,
-			    "localAuthorizationList: more than %d entries in one "
-			    "message", UP_MAX_LIST);
-		json_copy(d->entries[d->nentries].token, SITE_TOKEN_LEN, e,
-		    "idTag");
-		d->entries[d->nentries].status = info ?
-		    (int)codec_auth_parse(json_str(info, "status")) : -1;
-		if (info == NULL || json_time(info, "expiryDate",
-		    &d->entries[d->nentries].expiry_ms) != 0)
-			d->entries[d->nentries].expiry_ms = 0;
-		d->nentries++;
-	}
-	return 0;
-}
-
-/* Requests whose type says it all. */
-static int
-down_nothing(const cJSON *p, struct up_down *d, struct ocpp_error *err)
-{
-	(void)p;
-	(void)d;
-	(void)err;
-	return 0;
+	return codec_down_list(p, &auth_words, d, err);
 }
 
 static int
@@ -860,7 +814,8 @@ down_set_profile(const cJSON *p, struct up_down *d, struct ocpp_error *err)
 	d->evse = json_int(p, "connectorId", 0);
 	x->id = json_int(cp, "chargingProfileId", 0);
 	x->stack_level = json_int(cp, "stackLevel", 0);
-	x->purpose = purpose_parse(json_str(cp, "chargingProfilePurpose"));
+	x->purpose = (enum ocpp_purpose)codec_index(purposes,
+	    json_str(cp, "chargingProfilePurpose"));
 	x->relative = kind && strcmp(kind, "Relative") == 0;
 	if (sched)
 		codec_schedule(sched, "startSchedule", x);
@@ -874,36 +829,21 @@ down_set_profile(const cJSON *p, struct up_down *d, struct ocpp_error *err)
 static int
 down_clear_profile(const cJSON *p, struct up_down *d, struct ocpp_error *err)
 {
-	const char *pu = json_str(p, "chargingProfilePurpose");
-
 	(void)err;
-	d->clear_id = json_int(p, "id", -1);
-	d->evse = json_int(p, "connectorId", -1);
-	if (pu)
-		d->clear_purpose = purpose_parse(pu);
-	d->clear_stack_level = json_int(p, "stackLevel", -1);
+	codec_down_clear(p, "id", p, "connectorId", purposes, d);
 	return 0;
 }
 
 static int
 down_composite(const cJSON *p, struct up_down *d, struct ocpp_error *err)
 {
-	const char *u = json_str(p, "chargingRateUnit");
-
 	(void)err;
-	d->evse = json_int(p, "connectorId", 0);
-	d->duration_s = json_int(p, "duration", 0);
-	if (u)
-		d->unit = strcmp(u, "W") == 0 ? OCPP_UNIT_W : OCPP_UNIT_A;
+	codec_down_composite(p, "connectorId", d);
 	return 0;
 }
 
 /* The upstream's requests the gateway serves. */
-static const struct {
-	const char *action;
-	enum up_down_type type;
-	int (*decode)(const cJSON *, struct up_down *, struct ocpp_error *);
-} downs[] = {
+static const struct codec_down downs[] = {
 	{ "RemoteStartTransaction", UP_DOWN_REMOTE_START, down_remote_start },
 	{ "RemoteStopTransaction", UP_DOWN_REMOTE_STOP, down_remote_stop },
 	{ "UnlockConnector", UP_DOWN_UNLOCK, down_unlock },
@@ -914,31 +854,26 @@ static const struct {
 	{ "ChangeConfiguration", UP_DOWN_SET_CONFIG, down_set_config },
 	{ "SendLocalList", UP_DOWN_SEND_LOCAL_LIST, down_local_list },
 	{ "GetLocalListVersion", UP_DOWN_GET_LOCAL_LIST_VERSION,
-	  down_nothing },
+	  codec_down_nothing },
 	{ "SetChargingProfile", UP_DOWN_SET_PROFILE, down_set_profile },
 	{ "ClearChargingProfile", UP_DOWN_CLEAR_PROFILE, down_clear_profile },
 	{ "GetCompositeSchedule", UP_DOWN_GET_COMPOSITE, down_composite },
-	{ "DataTransfer", UP_DOWN_DATA_TRANSFER, down_nothing },
-	{ "ClearCache", UP_DOWN_CLEAR_CACHE, down_nothing },
+	{ "DataTransfer", UP_DOWN_DATA_TRANSFER, codec_down_nothing },
+	{ "ClearCache", UP_DOWN_CLEAR_CACHE, codec_down_nothing },
 };
 
 static const char *
 up_down_action(size_t i)
 {
-	return i < sizeof downs / sizeof *downs ? downs[i].action : NULL;
+	return codec_down_action(downs, sizeof downs / sizeof *downs, i);
 }
 
 static int
 up_decode_down(const char *action, const cJSON *p, struct up_down *d,
     struct ocpp_error *err)
 {
-	codec_down_init(d, err);
-	for (size_t i = 0; i < sizeof downs / sizeof *downs; i++)
-		if (strcmp(action, downs[i].action) == 0) {
-			d->type = downs[i].type;
-			return downs[i].decode(p, d, err);
-		}
-	return 0;
+	return codec_decode_down(downs, sizeof downs / sizeof *downs, action, p,
+	    d, err);
 }
 
 /* The word of r as the answer to a command of type t. */
