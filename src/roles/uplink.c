@@ -14,9 +14,9 @@
  *
  * What rides on the link and is decided here: the status of the EVSEs
  * (not queued: on every accepted boot all of them, then each change), the
- * producers of the outbox (a site writer, so that a session's start or end
- * and its outbox entry are one transaction; the periodic meter values),
- * the EMS limit, and the upstream's answer to a charger's Authorize. Status,
+ * sessions' starts and ends into the outbox (a site writer, so that a
+ * session's start or end and its outbox entry are one transaction), the
+ * EMS limit, and the upstream's answer to a charger's Authorize. Status,
  * heartbeats, Authorize and charging limits bypass the outbox and queue
  * behind its message in flight in the rpc's own queue.
  */
@@ -35,6 +35,7 @@
 #include "roles/csms.h"
 #include "roles/uplink_auth.h"
 #include "roles/uplink_down.h"
+#include "roles/uplink_meter.h"
 #include "roles/uplink_outbox.h"
 #include "roles/uplink_profiles.h"
 #include "roles/uplink_settings.h"
@@ -77,6 +78,7 @@ struct uplink {
 	struct uplink_auth *auth;
 	struct uplink_profiles *profiles;
 	struct uplink_outbox *outbox;
+	struct uplink_meter *meter;
 	struct uplink_down *down;
 
 	struct ws_conn *conn;		/* connecting, not open yet */
@@ -84,13 +86,8 @@ struct uplink {
 	enum link link;
 	enum site_boot boot;
 	int backoff_n;
-	struct event *reconnect_ev, *boot_ev, *heartbeat_ev, *meter_ev;
-	struct event *profile_ev, *reset_ev;
-
-	/* per EVSE number: the session and the time of the reading last
-	 * queued for it (store_uplink_meter_get after a restart) */
-	struct meter_sent { int64_t session, ms; } *meter_sent;
-	int nmeter;
+	struct event *reconnect_ev, *boot_ev, *heartbeat_ev, *profile_ev;
+	struct event *reset_ev;
 
 	double ems_sent[3];
 	bool ems_notified;
@@ -266,91 +263,11 @@ on_session_write(const struct site_event *ev, void *arg)
 	    now);
 }
 
-/* The time of the reading last queued for EVSE number num's session x:
- * remembered per EVSE, read from the state file when the session is new
- * to this process (a restart neither repeats nor skips a reading). NULL
- * when the state file cannot say. */
-static struct meter_sent *
-meter_sent(struct uplink *ul, int num, const struct site_session *x)
+/* What the sampler queues. */
+static int
+meter_queue(const struct site_session *x, int64_t now_ms, void *arg)
 {
-	struct meter_sent *m;
-
-	if (num >= ul->nmeter) {
-		int nn = num + 16;
-
-		ul->meter_sent = xrealloc(ul->meter_sent, (size_t)nn *
-		    sizeof *ul->meter_sent);
-		memset(ul->meter_sent + ul->nmeter, 0, (size_t)(nn - ul->nmeter) *
-		    sizeof *ul->meter_sent);
-		ul->nmeter = nn;
-	}
-	m = &ul->meter_sent[num];
-	if (m->session != x->id) {
-		if (store_uplink_meter_get(ul->store, x->id, &m->ms) != STORE_OK)
-			return NULL;	/* unknown: asked again next time */
-		m->session = x->id;
-	}
-	return m;
-}
-
-static void
-arm_meter(struct uplink *ul)
-{
-	int s = uplink_settings_get(ul->settings, UP_SET_METER_INTERVAL);
-
-	if (s > 0)
-		arm(ul->meter_ev, s);
-}
-
-/* Periodic meter values of every EVSE with an open session and a newer
- * reading than the last one queued. */
-static void
-on_meter(evutil_socket_t fd, short what, void *arg)
-{
-	struct uplink *ul = arg;
-	size_t n = site_charger_count(ul->site);
-	int64_t now = isotime_now_ms();
-
-	(void)fd;
-	(void)what;
-	for (size_t i = 0; i < n; i++) {
-		struct site_charger *ch = site_charger_at(ul->site, i);
-		for (int k = 0; k < ch->nevses; k++) {
-			struct site_evse *e = ch->evses[k];
-			struct meter_sent *m;
-
-			if (e->session == NULL || !e->session->open ||
-			    e->reading.ts_ms == 0 || e->number < 1)
-				continue;
-			m = meter_sent(ul, e->number, e->session);
-			if (m == NULL || e->reading.ts_ms <= m->ms)
-				continue;
-			if (uplink_enqueue(ul, e->session, OCPP_TX_UPDATED, now) == 0)
-				m->ms = e->reading.ts_ms;
-		}
-	}
-	arm_meter(ul);
-}
-
-/* MeterValues triggered: the latest reading of the sessions (of e, or of
- * all), as the periodic ones (through the outbox). */
-static void
-trigger_meter(struct uplink *ul, const struct site_evse *e)
-{
-	size_t n = site_charger_count(ul->site);
-
-	for (size_t i = 0; i < n; i++) {
-		struct site_charger *ch = site_charger_at(ul->site, i);
-		for (int k = 0; k < ch->nevses; k++) {
-			struct site_evse *x = ch->evses[k];
-			/* A session with no reading of its own yet has
-			 * nothing to report (readings belong to it). */
-			if ((e == NULL || e == x) && x->session &&
-			    x->session->open && x->reading.ts_ms != 0)
-				uplink_enqueue(ul, x->session, OCPP_TX_UPDATED,
-				    isotime_now_ms());
-		}
-	}
+	return uplink_enqueue(arg, x, OCPP_TX_UPDATED, now_ms);
 }
 
 static bool
@@ -747,7 +664,7 @@ down_trigger(enum up_trigger t, const struct site_evse *e, void *arg)
 			send_all_status(ul);
 		break;
 	case UP_TRIGGER_METER:
-		trigger_meter(ul, e);
+		uplink_meter_trigger(ul->meter, e);
 		break;
 	default:
 		break;
@@ -774,8 +691,7 @@ down_setting_changed(enum up_setting s, void *arg)
 			arm_heartbeat(ul);
 		break;
 	case UP_SET_METER_INTERVAL:
-		event_del(ul->meter_ev);
-		arm_meter(ul);
+		uplink_meter_rearm(ul->meter);
 		break;
 	default:
 		break;			/* read by the outbox when needed */
@@ -882,6 +798,8 @@ uplink_new(struct event_base *base, const struct uplink_opts *opts,
 	ul->profiles = uplink_profiles_new(&sink);
 	ul->outbox = uplink_outbox_new(base, store, ul->c, ul->settings, &ol,
 	    opts->queue_max);
+	ul->meter = uplink_meter_new(base, site, store, ul->settings,
+	    meter_queue, ul);
 	take_opts(ul, opts);
 	env = (struct uplink_down_env){ site, csms, store, ul->c, ul->auth,
 		ul->settings, ul->profiles, down_trigger, down_reset,
@@ -893,11 +811,10 @@ uplink_new(struct event_base *base, const struct uplink_opts *opts,
 	ul->reconnect_ev = evtimer_new(base, on_reconnect, ul);
 	ul->boot_ev = evtimer_new(base, on_boot_ev, ul);
 	ul->heartbeat_ev = evtimer_new(base, on_heartbeat, ul);
-	ul->meter_ev = evtimer_new(base, on_meter, ul);
 	ul->profile_ev = evtimer_new(base, on_profile_ev, ul);
 	ul->reset_ev = evtimer_new(base, on_reset_ev, ul);
 	if (!ul->reset_ev || !ul->reconnect_ev || !ul->boot_ev ||
-	    !ul->heartbeat_ev || !ul->meter_ev || !ul->profile_ev)
+	    !ul->heartbeat_ev || !ul->profile_ev)
 		abort();
 	if (site_subscribe(site, SITE_EV_STATUS | SITE_EV_CHARGER_CONNECTED |
 	    SITE_EV_CHARGER_DISCONNECTED, on_site, ul) != 0 ||
@@ -910,7 +827,7 @@ uplink_new(struct event_base *base, const struct uplink_opts *opts,
 	csms_set_authorizer(csms, &az);
 	profiles_load(ul);
 	apply_profiles(ul);
-	arm_meter(ul);
+	uplink_meter_rearm(ul->meter);
 	uplink_outbox_stats(ul->outbox, &depth, &oldest);
 	log_info(MOD, "starting url=%s id=%s version=%s outbox=%lld",
 	    ul->o.url, ul->o.id, ocpp_version_name(ul->c->version),
@@ -983,14 +900,13 @@ uplink_free(struct uplink *ul)
 	event_free(ul->reconnect_ev);
 	event_free(ul->boot_ev);
 	event_free(ul->heartbeat_ev);
-	event_free(ul->meter_ev);
 	event_free(ul->profile_ev);
 	event_free(ul->reset_ev);
 	rpc_handlers_free(ul->handlers);
+	uplink_meter_free(ul->meter);
 	uplink_outbox_free(ul->outbox);
 	uplink_profiles_free(ul->profiles);
 	uplink_auth_free(ul->auth);
 	uplink_settings_free(ul->settings);
-	free(ul->meter_sent);
 	free(ul);
 }

@@ -18,6 +18,7 @@
  *   uplink_outbox    transactions and meter values up, durably (written
  *                    to the state file before they are sent, deleted only
  *                    when answered, replayed in order, retried, bounded)
+ *   uplink_meter     which readings go up as periodic meter values
  *   uplink_down      the upstream's requests, routed to the chargers or
  *                    served here
  *   uplink_auth      the decision when the upstream cannot be asked
