@@ -84,6 +84,15 @@ codec_add_periods(cJSON *sched, const struct ocpp_profile *p, bool tenths)
 	}
 }
 
+void
+codec_add_limit(cJSON *sched, double limit_a, int phases)
+{
+	struct ocpp_profile p = { .unit = OCPP_UNIT_A, .nperiods = 1,
+		.periods = { { 0, limit_a, phases } } };
+
+	codec_add_periods(sched, &p, true);
+}
+
 double
 codec_tenths(double v)
 {

@@ -54,6 +54,10 @@ void codec_schedule(const cJSON *sched, const char *start_key,
 void codec_add_periods(cJSON *sched, const struct ocpp_profile *p,
     bool tenths);
 
+/* A schedule of one period from 0 to sched: limit_a in A (rounded down to
+ * 0.1), on phases (0: not given). What the gateway reports of a limit. */
+void codec_add_limit(cJSON *sched, double limit_a, int phases);
+
 /* v rounded down to a multiple of 0.1, so that a limit never grows; the
  * 1e-9 absorbs binary error (0.7 + 0.1 is 0.7999999999999999). */
 double codec_tenths(double v);

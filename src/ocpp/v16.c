@@ -965,8 +965,6 @@ up_reply_composite(int number, bool accepted, double limit_a, int phases,
 {
 	cJSON *o = up_reply(UP_DOWN_GET_COMPOSITE, accepted ?
 	    OCPP_RESULT_ACCEPTED : OCPP_RESULT_REJECTED);
-	struct ocpp_profile p = { .unit = OCPP_UNIT_A, .nperiods = 1,
-		.periods = { { 0, limit_a, phases } } };
 	cJSON *s;
 
 	if (!accepted)
@@ -976,7 +974,7 @@ up_reply_composite(int number, bool accepted, double limit_a, int phases,
 	s = cJSON_AddObjectToObject(o, "chargingSchedule");
 	cJSON_AddNumberToObject(s, "duration", duration_s);
 	json_add_time(s, "startSchedule", start_ms);
-	codec_add_periods(s, &p, true);
+	codec_add_limit(s, limit_a, phases);
 	return o;
 }
 

@@ -762,9 +762,6 @@ up_charging_limit(const double limit_a[3], int64_t now_ms,
     const char **action)
 {
 	cJSON *o = codec_object(), *cl, *scheds, *s;
-	struct ocpp_profile p = { .unit = OCPP_UNIT_A, .nperiods = 1,
-		.periods = { { 0, fmin(limit_a[0], fmin(limit_a[1], limit_a[2])),
-		3 } } };
 
 	*action = "NotifyChargingLimit";
 	cl = cJSON_AddObjectToObject(o, "chargingLimit");
@@ -773,7 +770,7 @@ up_charging_limit(const double limit_a[3], int64_t now_ms,
 	s = codec_object();
 	cJSON_AddNumberToObject(s, "id", 1);
 	json_add_time(s, "startSchedule", now_ms);
-	codec_add_periods(s, &p, true);
+	codec_add_limit(s, fmin(limit_a[0], fmin(limit_a[1], limit_a[2])), 3);
 	cJSON_AddItemToArray(scheds, s);
 	return o;
 }
@@ -1069,8 +1066,6 @@ up_reply_composite(int number, bool accepted, double limit_a, int phases,
 {
 	cJSON *o = up_reply(UP_DOWN_GET_COMPOSITE, accepted ?
 	    OCPP_RESULT_ACCEPTED : OCPP_RESULT_REJECTED);
-	struct ocpp_profile p = { .unit = OCPP_UNIT_A, .nperiods = 1,
-		.periods = { { 0, limit_a, phases } } };
 	cJSON *s;
 
 	if (!accepted)
@@ -1079,7 +1074,7 @@ up_reply_composite(int number, bool accepted, double limit_a, int phases,
 	cJSON_AddNumberToObject(s, "evseId", number);
 	cJSON_AddNumberToObject(s, "duration", duration_s);
 	json_add_time(s, "scheduleStart", start_ms);
-	codec_add_periods(s, &p, true);
+	codec_add_limit(s, limit_a, phases);
 	return o;
 }
 

@@ -414,6 +414,44 @@ test_keys_resolved(void **state)
 	assert_string_equal(d.tx_id, "7");
 }
 
+/* What the gateway reports of a limit is rounded down to 0.1 A, never
+ * up, and a binary near-miss of a tenth is that tenth. */
+static void
+test_limits_rounded_down(void **state)
+{
+	const double ems[3] = { 32, 30.07, 31 };
+	const char *a;
+	cJSON *p, *pe;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		enum ocpp_version v = versions[i];
+		p = up_codec(v)->reply_composite(2, true, 15.55, 3, 600,
+		    1700000000000);
+		pe = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p,
+		    v == OCPP_V16 ? "chargingSchedule" : "schedule"),
+		    "chargingSchedulePeriod"), 0);
+		assert_true(json_num(pe, "limit", 0) == 15.5);
+		assert_int_equal(json_int(pe, "numberPhases", 0), 3);
+		cJSON_Delete(p);
+		p = up_codec(v)->reply_composite(0, true, 0.7 + 0.1, 0, 60, 0);
+		pe = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p,
+		    v == OCPP_V16 ? "chargingSchedule" : "schedule"),
+		    "chargingSchedulePeriod"), 0);
+		assert_true(json_num(pe, "limit", 0) == 0.8);
+		assert_null(cJSON_GetObjectItem(pe, "numberPhases"));
+		cJSON_Delete(p);
+	}
+	/* The EMS limit goes up as its lowest phase. */
+	p = up_codec(OCPP_V201)->charging_limit(ems, 1700000000000, &a);
+	pe = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(p, "chargingSchedule"), 0),
+	    "chargingSchedulePeriod"), 0);
+	assert_true(json_num(pe, "limit", 0) == 30.0);
+	cJSON_Delete(p);
+	assert_null(up_codec(OCPP_V16)->charging_limit);
+}
+
 int
 main(void)
 {
@@ -425,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_replies_valid),
 		cmocka_unit_test(test_result_words),
 		cmocka_unit_test(test_keys_resolved),
+		cmocka_unit_test(test_limits_rounded_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
