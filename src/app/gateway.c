@@ -234,13 +234,13 @@ uplink_status(cJSON *doc, void *arg)
 }
 
 static struct uplink *
-start_uplink(struct gateway *gw, const struct config *cfg)
+start_uplink(struct gateway *gw, const struct opts *opts)
 {
 	struct uplink_hooks h = { hook_station_limit, hook_evse_cap, hook_offer,
 		hook_state_changed, gw };
 	char *cause = NULL;
-	struct uplink *ul = uplink_new(gw->base, cfg, gw->site, gw->store,
-	    gw->csms, &h, &cause);
+	struct uplink *ul = uplink_new(gw->base, opts_uplink(opts), gw->site,
+	    gw->store, gw->csms, &h, &cause);
 
 	if (ul == NULL) {
 		log_error("uplink", "cannot start: %s", cause);
@@ -252,7 +252,8 @@ start_uplink(struct gateway *gw, const struct config *cfg)
 /* Apply a reload to the uplink: it goes with its section, starts with a
  * new one, or takes the new settings. */
 static void
-reload_uplink(struct gateway *gw, const struct config *cfg)
+reload_uplink(struct gateway *gw, const struct config *cfg,
+    const struct opts *opts)
 {
 	if (gw->uplink != NULL && cfg->upstream == NULL) {
 		uplink_free(gw->uplink);
@@ -261,9 +262,9 @@ reload_uplink(struct gateway *gw, const struct config *cfg)
 			control_upstream_limit(gw->control, NULL);
 		log_info("uplink", "stopped: no upstream section any more");
 	} else if (gw->uplink != NULL) {
-		uplink_reconfigure(gw->uplink, cfg);
+		uplink_reconfigure(gw->uplink, opts_uplink(opts));
 	} else if (cfg->upstream != NULL) {
-		gw->uplink = start_uplink(gw, cfg);
+		gw->uplink = start_uplink(gw, opts);
 	}
 }
 /* ------------------------------------------------------------ end uplink */
@@ -317,7 +318,7 @@ reload(struct gateway *gw)
 			free(cause);
 		}
 	}
-	reload_uplink(gw, cfg);
+	reload_uplink(gw, cfg, opts);
 
 	opts_free(gw->opts);
 	config_free(gw->cfg);
@@ -429,7 +430,7 @@ gateway_new(const char *config_path, int *exit_code)
 	}
 	control_set_status_fn(gw->control, uplink_status, gw);
 	if (gw->cfg->upstream != NULL &&
-	    (gw->uplink = start_uplink(gw, gw->cfg)) == NULL) {
+	    (gw->uplink = start_uplink(gw, gw->opts)) == NULL) {
 		*exit_code = GATEWAY_EXIT_START;
 		goto fail;
 	}

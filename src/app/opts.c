@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "app/gateway.h"
 #include "util/xalloc.h"
 
 struct opts {
@@ -22,6 +23,8 @@ struct opts {
 	struct dispatch_charger *dispatch_chargers;
 	struct ems_opts ems;
 	bool has_ems;
+	struct uplink_opts uplink;
+	bool has_uplink;
 };
 
 static void
@@ -158,6 +161,29 @@ fill_ems(struct opts *o, const struct config *cfg)
 	e->failsafe_a = cfg->site.failsafe_current_a;
 }
 
+static void
+fill_uplink(struct opts *o, const struct config *cfg)
+{
+	const struct config_upstream *u = cfg->upstream;
+
+	if (u == NULL)
+		return;
+	o->has_uplink = true;
+	o->uplink = (struct uplink_opts){
+		.url = u->url, .id = u->id, .version = u->version,
+		.password = u->password, .ca_file = u->ca_file, .cert = u->cert,
+		.key = u->key, .meter_interval_s = u->meter_interval_s,
+		.queue_max = u->queue_max,
+		.offline_accept_unknown = u->offline_accept_unknown,
+		.message_attempts = u->message_attempts,
+		.retry_interval_s = u->retry_interval_s,
+		.reconnect_max_s = u->reconnect_max_s,
+		.call_timeout_s = u->call_timeout_s, .site_id = cfg->site_id,
+		.voltage_v = cfg->site.voltage_v, .auth = &cfg->auth,
+		.firmware = SITEGATE_VERSION,
+	};
+}
+
 struct opts *
 opts_new(const struct config *cfg)
 {
@@ -167,6 +193,7 @@ opts_new(const struct config *cfg)
 	fill_csms(o, cfg);
 	fill_control(o, cfg);
 	fill_ems(o, cfg);
+	fill_uplink(o, cfg);
 	return o;
 }
 
@@ -205,4 +232,10 @@ const struct ems_opts *
 opts_ems(const struct opts *o)
 {
 	return o->has_ems ? &o->ems : NULL;
+}
+
+const struct uplink_opts *
+opts_uplink(const struct opts *o)
+{
+	return o->has_uplink ? &o->uplink : NULL;
 }

@@ -16,6 +16,7 @@
 #include "control/ems.h"
 #include "app/config.h"
 #include "roles/csms.h"
+#include "roles/uplink.h"
 #include "site/site.h"
 
 struct opts;
@@ -33,5 +34,7 @@ const struct csms_opts *opts_csms(const struct opts *o);
 const struct control_opts *opts_control(const struct opts *o);
 /* NULL without an mqtt section. */
 const struct ems_opts *opts_ems(const struct opts *o);
+/* NULL without an upstream section. */
+const struct uplink_opts *opts_uplink(const struct opts *o);
 
 #endif

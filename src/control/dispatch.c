@@ -672,7 +672,7 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 		d->failed++;
 		log_warn(MOD, "profile rejected charger=%s evse=%d profile=%s "
 		    "status=%s reason=%s choice=%d/%d", c->id, k->evse,
-		    kind_names[k->kind], log_esc(esc, sizeof esc, r->status),
+		    kind_names[k->kind], ocpp_result_name(r->status),
 		    r->reason[0] ? r->reason : "-", k->choice + 1, n);
 		if (k->kind == K_BASE) {
 			/* The base is optional: go without it (and, since nothing

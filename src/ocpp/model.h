@@ -1,5 +1,6 @@
 /*
- * model.h — OCPP messages in the gateway's own terms (types only).
+ * model — OCPP messages in the gateway's own terms (types, and the one
+ * table of command result words in model.c).
  *
  * The codecs (v16.c, v201.c) translate between OCPP JSON and these structs;
  * the roles (csms, later the uplink) work with these structs and the site
@@ -22,6 +23,7 @@
 #define SITEGATE_OCPP_MODEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "types/neutral.h"
@@ -130,6 +132,51 @@ struct ocpp_request_msg {
 	} u;
 };
 
+/* What a command came to, in the gateway's terms: the status of an
+ * answer, whichever side gives it (a charger to the gateway, the gateway to
+ * an upstream CSMS). Every OCPP status word of the commands the gateway
+ * sends or serves has one value; the words are spelled alike in 1.6 and
+ * 2.0.1, and which of them a version has for a given command is for its
+ * codec to know (1.6 has no Scheduled for Reset, and says NotSupported for
+ * an unknown connector). ocpp_result_name() and ocpp_result_parse() hold
+ * the one table of spellings (ocpp/model.c). */
+enum ocpp_result {
+	OCPP_RESULT_NONE = 0,		/* not given, not decoded */
+	OCPP_RESULT_ACCEPTED,
+	OCPP_RESULT_REJECTED,
+	OCPP_RESULT_SCHEDULED,		/* accepted, done later */
+	OCPP_RESULT_REBOOT_REQUIRED,	/* accepted, takes a reboot */
+	OCPP_RESULT_NOT_SUPPORTED,
+	OCPP_RESULT_NOT_IMPLEMENTED,	/* TriggerMessage of an unknown message */
+	OCPP_RESULT_UNKNOWN,		/* ClearChargingProfile: none matched */
+	OCPP_RESULT_NO_PROFILES,	/* GetChargingProfiles */
+	OCPP_RESULT_UNLOCKED,
+	OCPP_RESULT_UNLOCK_FAILED,
+	OCPP_RESULT_ONGOING_TX,		/* OngoingAuthorizedTransaction */
+	OCPP_RESULT_UNKNOWN_CONNECTOR,
+	OCPP_RESULT_UNKNOWN_COMPONENT,	/* Get/SetVariables */
+	OCPP_RESULT_UNKNOWN_VARIABLE,
+	OCPP_RESULT_NOT_SUPPORTED_TYPE,	/* NotSupportedAttributeType */
+	OCPP_RESULT_FAILED,		/* SendLocalList */
+	OCPP_RESULT_VERSION_MISMATCH,
+	OCPP_RESULT_UNKNOWN_VENDOR,	/* DataTransfer: UnknownVendorId */
+	OCPP_RESULT_UNKNOWN_MESSAGE,	/* DataTransfer: UnknownMessageId */
+	OCPP_RESULT_OTHER,		/* a word none of the above */
+	OCPP_NRESULTS,
+};
+
+/* The word of r ("Accepted", "UnlockFailed", ...); "" for NONE, "Other"
+ * for OTHER or a value out of range. */
+const char *ocpp_result_name(enum ocpp_result r);
+
+/* The value of word; NONE for NULL or "", OTHER for a word not in the
+ * table. */
+enum ocpp_result ocpp_result_parse(const char *word);
+
+/* True when r means the command was done or will be: ACCEPTED, SCHEDULED,
+ * REBOOT_REQUIRED, UNLOCKED. */
+bool ocpp_result_yes(enum ocpp_result r);
+
 /* The CSMS's answer, filled by the role, encoded by the codec. */
 struct ocpp_reply {
 	/* BootNotification */
@@ -142,9 +189,9 @@ struct ocpp_reply {
 	int64_t auth_expiry_ms;		/* 0: none */
 	/* 1.6 StartTransaction: the id we issued */
 	int64_t tx_id;
-	/* DataTransfer: "Accepted", "Rejected", "UnknownMessageId",
-	 * "UnknownVendorId" */
-	const char *data_transfer_status;
+	/* DataTransfer: ACCEPTED, REJECTED, UNKNOWN_MESSAGE or
+	 * UNKNOWN_VENDOR; NONE is UNKNOWN_VENDOR */
+	enum ocpp_result data_transfer;
 };
 
 /* ------------------------------------------------------------ commands */
@@ -267,19 +314,19 @@ struct ocpp_command {
 	} u;
 };
 
-/* The charger's answer, decoded. status is the wire word ("Accepted",
- * "Rejected", "Scheduled", "NotSupported", "Unlocked", ...) so that
- * nothing is lost in translation; accepted says whether it means yes. */
+/* The charger's answer, decoded. status keeps which word it was (nothing
+ * is lost in translation); accepted says whether it means yes
+ * (ocpp_result_yes). */
 struct ocpp_command_result {
 	bool accepted;
-	char status[OCPP_STR_LEN];
+	enum ocpp_result status;
 	char reason[OCPP_STR_LEN];	/* 2.0.1 statusInfo.reasonCode */
 	char tx_id[SITE_TOKEN_LEN];	/* RequestStartTransaction */
 	struct ocpp_profile schedule;	/* GetCompositeSchedule */
 	int nkeys;			/* config: per-key outcome */
 	struct {
 		struct ocpp_key key;
-		char status[OCPP_STR_LEN];	/* 2.0.1 per-variable status */
+		enum ocpp_result status;	/* per key (2.0.1 per variable) */
 		bool readonly;
 		bool known;
 	} keys[OCPP_MAX_KEYS];

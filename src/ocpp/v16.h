@@ -1,6 +1,10 @@
 /*
- * v16 — the OCPP 1.6J codec: charger requests into the neutral model
- * (ocpp/model.h), the CSMS's replies back into 1.6 JSON.
+ * v16 — the OCPP 1.6J codec, for both roles and the only code that knows
+ * 1.6 words: toward the chargers, their requests into the neutral model
+ * (ocpp/model.h) and the CSMS's replies and commands back into 1.6 JSON;
+ * toward an upstream CSMS, the gateway's requests as one charge point, the
+ * upstream's answers and down commands, and the gateway's answers
+ * (ocpp/up.h, through the table v16_up).
  *
  * 1.6 has no EVSE level: every connectorId 1..n is its own EVSE with one
  * connector, so connectorId N becomes evse N, connector 1 (0 stays 0, the
@@ -19,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "ocpp/model.h"
+#include "ocpp/up.h"
 
 /* Decode the payload of a charger request (already schema-valid). Returns
  * 0 and fills *out (out->type OCPP_REQ_NONE: an action this codec does not
@@ -42,5 +47,10 @@ int v16_encode_command(const struct ocpp_command *cmd, const char **action,
  * Returns 0, or -1 with *err. */
 int v16_decode_result(const struct ocpp_command *cmd, const cJSON *payload,
     struct ocpp_command_result *out, struct ocpp_error *err);
+
+/* The upstream side: the gateway as one 1.6 charge point (see up.h).
+ * 1.6 has no charging limit messages (NULL), carries idTags of at most 20
+ * characters, and lets the upstream issue the transaction ids. */
+extern const struct up_codec v16_up;
 
 #endif

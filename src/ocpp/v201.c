@@ -1,8 +1,12 @@
 /*
- * v201 — see v201.h.
+ * v201 — see v201.h. In order: toward the chargers (their requests in, our
+ * replies out; our commands out, their results in), then toward an
+ * upstream (our requests out, its answers in, its down commands in, our
+ * answers out), and the table that gives the upstream side to ocpp/up.
  */
 #include "ocpp/v201.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,19 +15,33 @@
 #include "ocpp/codec.h"
 #include "ocpp/meter.h"
 #include "util/json.h"
+#include "util/num.h"
 
 struct name_status {
 	const char *name;
 	enum site_status status;
 };
 
-static const struct name_status connector_statuses[] = {
-	{ "Available", SITE_STATUS_AVAILABLE },
-	{ "Occupied", SITE_STATUS_OCCUPIED },
-	{ "Reserved", SITE_STATUS_RESERVED },
-	{ "Unavailable", SITE_STATUS_UNAVAILABLE },
-	{ "Faulted", SITE_STATUS_FAULTED },
+/* ConnectorStatusEnumType of each of the model's statuses: a vehicle
+ * plugged in, charging or not, is Occupied; read back, Occupied is the
+ * first of them. An EVSE never reported goes up as Available. */
+static const char *const connector_statuses[SITE_STATUS_COUNT] = {
+	[SITE_STATUS_UNKNOWN] = "Available",
+	[SITE_STATUS_AVAILABLE] = "Available",
+	[SITE_STATUS_OCCUPIED] = "Occupied",
+	[SITE_STATUS_CHARGING] = "Occupied",
+	[SITE_STATUS_SUSPENDED_EV] = "Occupied",
+	[SITE_STATUS_SUSPENDED_EVSE] = "Occupied",
+	[SITE_STATUS_FINISHING] = "Occupied",
+	[SITE_STATUS_RESERVED] = "Reserved",
+	[SITE_STATUS_UNAVAILABLE] = "Unavailable",
+	[SITE_STATUS_FAULTED] = "Faulted",
 };
+
+/* ChargingProfilePurposeEnumType, by enum ocpp_purpose (the fourth,
+ * ChargingStationExternalConstraints, is not ours to set). */
+static const char *const purposes[] = { "ChargingStationMaxProfile",
+	"TxDefaultProfile", "TxProfile", NULL };
 
 static const struct name_status charging_states[] = {
 	{ "Charging", SITE_STATUS_CHARGING },
@@ -189,8 +207,7 @@ v201_decode_request(const char *action, const cJSON *p,
 			return codec_refuse_negative(err, "evseId", s->evse);
 		if (s->connector < 0)
 			return codec_refuse_negative(err, "connectorId", s->connector);
-		s->status = lookup(connector_statuses, sizeof connector_statuses /
-		    sizeof *connector_statuses, st, SITE_STATUS_UNKNOWN);
+		s->status = codec_status_parse(connector_statuses, st);
 		if (s->status == SITE_STATUS_UNKNOWN)
 			return codec_refuse(err, OCPP_ERR_PROPERTY, "connectorStatus: "
 			    "\"%.40s\" is not a ConnectorStatus", st ? st : "");
@@ -254,32 +271,12 @@ v201_decode_request(const char *action, const cJSON *p,
 	return 0;
 }
 
-static const char *
-auth_name(enum ocpp_auth_status a)
-{
-	switch (a) {
-	case OCPP_AUTH_ACCEPTED:
-		return "Accepted";
-	case OCPP_AUTH_BLOCKED:
-		return "Blocked";
-	case OCPP_AUTH_EXPIRED:
-		return "Expired";
-	case OCPP_AUTH_CONCURRENT_TX:
-		return "ConcurrentTx";
-	case OCPP_AUTH_UNKNOWN:
-		return "Unknown";
-	case OCPP_AUTH_INVALID:
-	default:
-		return "Invalid";
-	}
-}
-
 static void
 add_id_token_info(cJSON *o, const struct ocpp_reply *r)
 {
 	cJSON *info = cJSON_AddObjectToObject(o, "idTokenInfo");
 
-	cJSON_AddStringToObject(info, "status", auth_name(r->auth));
+	cJSON_AddStringToObject(info, "status", codec_auth_name(r->auth));
 	if (r->auth_expiry_ms > 0)
 		json_add_time(info, "cacheExpiryDateTime", r->auth_expiry_ms);
 }
@@ -288,10 +285,8 @@ cJSON *
 v201_encode_reply(const struct ocpp_request_msg *req,
     const struct ocpp_reply *r)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = codec_object();
 
-	if (o == NULL)
-		abort();
 	switch (req->type) {
 	case OCPP_REQ_BOOT:
 		json_add_time(o, "currentTime", r->now_ms);
@@ -311,8 +306,9 @@ v201_encode_reply(const struct ocpp_request_msg *req,
 			add_id_token_info(o, r);
 		break;
 	case OCPP_REQ_DATA_TRANSFER:
-		cJSON_AddStringToObject(o, "status", r->data_transfer_status ?
-		    r->data_transfer_status : "UnknownVendorId");
+		cJSON_AddStringToObject(o, "status", ocpp_result_name(
+		    r->data_transfer != OCPP_RESULT_NONE ? r->data_transfer :
+		    OCPP_RESULT_UNKNOWN_VENDOR));
 		break;
 	case OCPP_REQ_STATUS:
 	case OCPP_REQ_METER:
@@ -325,13 +321,10 @@ v201_encode_reply(const struct ocpp_request_msg *req,
 
 /* ------------------------------------------------------------ commands */
 
-static const char *const purposes[] = { "ChargingStationMaxProfile",
-	"TxDefaultProfile", "TxProfile" };
-
 static cJSON *
 encode_profile(const struct ocpp_profile *p)
 {
-	cJSON *o = cJSON_CreateObject(), *scheds, *sched, *periods;
+	cJSON *o = codec_object(), *scheds, *sched;
 
 	cJSON_AddNumberToObject(o, "id", p->id);
 	cJSON_AddNumberToObject(o, "stackLevel", p->stack_level);
@@ -344,7 +337,7 @@ encode_profile(const struct ocpp_profile *p)
 	if (p->purpose == OCPP_PURPOSE_TX && p->tx_id[0])
 		cJSON_AddStringToObject(o, "transactionId", p->tx_id);
 	scheds = cJSON_AddArrayToObject(o, "chargingSchedule");
-	sched = cJSON_CreateObject();
+	sched = codec_object();
 	cJSON_AddItemToArray(scheds, sched);
 	/* One schedule per profile: its id may equal the profile's. */
 	cJSON_AddNumberToObject(sched, "id", p->id);
@@ -352,25 +345,14 @@ encode_profile(const struct ocpp_profile *p)
 		json_add_time(sched, "startSchedule", p->start_ms);
 	if (p->duration_s > 0)
 		cJSON_AddNumberToObject(sched, "duration", p->duration_s);
-	cJSON_AddStringToObject(sched, "chargingRateUnit",
-	    p->unit == OCPP_UNIT_W ? "W" : "A");
-	periods = cJSON_AddArrayToObject(sched, "chargingSchedulePeriod");
-	for (int i = 0; i < p->nperiods; i++) {
-		cJSON *pe = cJSON_CreateObject();
-		cJSON_AddNumberToObject(pe, "startPeriod", p->periods[i].start_s);
-		cJSON_AddNumberToObject(pe, "limit", p->periods[i].limit);
-		if (p->periods[i].phases > 0)
-			cJSON_AddNumberToObject(pe, "numberPhases",
-			    p->periods[i].phases);
-		cJSON_AddItemToArray(periods, pe);
-	}
+	codec_add_periods(sched, p, false);
 	return o;
 }
 
 static cJSON *
 named(const char *name)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = codec_object();
 
 	cJSON_AddStringToObject(o, "name", name);
 	return o;
@@ -389,23 +371,22 @@ add_evse(cJSON *o, int evse, int connector)
 		cJSON_AddNumberToObject(e, "connectorId", connector);
 }
 
+/* An IdTokenType as member "idToken" of o; without a type, dflt. */
 static void
-add_id_token(cJSON *o, const char *id, const char *type)
+add_id_token(cJSON *o, const char *id, const char *type, const char *dflt)
 {
 	cJSON *t = cJSON_AddObjectToObject(o, "idToken");
 
 	cJSON_AddStringToObject(t, "idToken", id);
-	cJSON_AddStringToObject(t, "type", type && *type ? type : "Central");
+	cJSON_AddStringToObject(t, "type", type && *type ? type : dflt);
 }
 
 int
 v201_encode_command(const struct ocpp_command *c, const char **action,
     cJSON **payload)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = codec_object();
 
-	if (o == NULL)
-		abort();
 	*payload = NULL;
 	switch (c->type) {
 	case OCPP_CMD_SET_PROFILE:
@@ -450,7 +431,8 @@ v201_encode_command(const struct ocpp_command *c, const char **action,
 		if (c->evse > 0)
 			cJSON_AddNumberToObject(o, "evseId", c->evse);
 		cJSON_AddNumberToObject(o, "remoteStartId", c->u.start.remote_start_id);
-		add_id_token(o, c->u.start.token.id, c->u.start.token.type);
+		add_id_token(o, c->u.start.token.id, c->u.start.token.type,
+		    "Central");
 		break;
 	case OCPP_CMD_REMOTE_STOP:
 		*action = "RequestStopTransaction";
@@ -492,7 +474,7 @@ v201_encode_command(const struct ocpp_command *c, const char **action,
 		    "getVariableData");
 		for (int i = 0; i < c->u.config.nkeys; i++) {
 			const struct ocpp_key *k = &c->u.config.keys[i];
-			cJSON *item = cJSON_CreateObject();
+			cJSON *item = codec_object();
 			if (set)
 				cJSON_AddStringToObject(item, "attributeValue", k->value);
 			cJSON_AddItemToObject(item, "component", named(k->component));
@@ -510,10 +492,10 @@ v201_encode_command(const struct ocpp_command *c, const char **action,
 		list = cJSON_AddArrayToObject(o, "localAuthorizationList");
 		for (size_t i = 0; i < c->u.local_list.nentries; i++) {
 			const struct ocpp_list_entry *e = &c->u.local_list.entries[i];
-			cJSON *item = cJSON_CreateObject();
+			cJSON *item = codec_object();
 			struct ocpp_reply r = { .auth = e->status,
 			    .auth_expiry_ms = e->expiry_ms };
-			add_id_token(item, e->id_token, "Central");
+			add_id_token(item, e->id_token, "Central", NULL);
 			add_id_token_info(item, &r);
 			cJSON_AddItemToArray(list, item);
 		}
@@ -552,26 +534,26 @@ v201_decode_result(const struct ocpp_command *c, const cJSON *p,
 		for (const cJSON *r = arr ? arr->child : NULL;
 		    r && out->nkeys < OCPP_MAX_KEYS; r = r->next) {
 			struct ocpp_key *key = &out->keys[out->nkeys].key;
-			const char *st = json_str(r, "attributeStatus");
+			enum ocpp_result st = ocpp_result_parse(json_str(r,
+			    "attributeStatus"));
 			json_copy(key->component, sizeof key->component,
 			    cJSON_GetObjectItemCaseSensitive(r, "component"), "name");
 			json_copy(key->variable, sizeof key->variable,
 			    cJSON_GetObjectItemCaseSensitive(r, "variable"), "name");
 			key->has_value = json_copy(key->value, sizeof key->value, r,
 			    "attributeValue");
-			snprintf(out->keys[out->nkeys].status, OCPP_STR_LEN, "%s",
-			    st ? st : "");
-			out->keys[out->nkeys].known = st &&
-			    strcmp(st, "UnknownComponent") != 0 &&
-			    strcmp(st, "UnknownVariable") != 0;
+			out->keys[out->nkeys].status = st;
+			out->keys[out->nkeys].known = st != OCPP_RESULT_NONE &&
+			    st != OCPP_RESULT_UNKNOWN_COMPONENT &&
+			    st != OCPP_RESULT_UNKNOWN_VARIABLE;
 			out->nkeys++;
 		}
 		out->accepted = true;
-		snprintf(out->status, sizeof out->status, "Accepted");
+		out->status = OCPP_RESULT_ACCEPTED;
 		return 0;
 	}
-	json_copy(out->status, sizeof out->status, p, "status");
-	out->accepted = codec_status_yes(out->status);
+	out->status = ocpp_result_parse(json_str(p, "status"));
+	out->accepted = ocpp_result_yes(out->status);
 	info = cJSON_GetObjectItemCaseSensitive(p, "statusInfo");
 	json_copy(out->reason, sizeof out->reason, info, "reasonCode");
 	if (c->type == OCPP_CMD_REMOTE_START)
@@ -582,3 +564,539 @@ v201_decode_result(const struct ocpp_command *c, const cJSON *p,
 	}
 	return 0;
 }
+
+/* ============================================================ upstream */
+
+/* Where 2.0.1 puts an id token's authorization. */
+static const struct codec_auth_words auth_words = { "idTokenInfo",
+	"cacheExpiryDateTime", "versionNumber", "idToken", "idToken" };
+
+#define IDTOKEN_MAX 36		/* IdTokenType.idToken: identifierString 36 */
+
+/* ReasonEnumType of a transaction's end. */
+static const char *const reasons[] = { "DeAuthorized", "EmergencyStop",
+	"EnergyLimitReached", "EVDisconnected", "GroundFault", "ImmediateReset",
+	"Local", "LocalOutOfCredit", "MasterPass", "Other", "OvercurrentFault",
+	"PowerLoss", "PowerQuality", "Reboot", "Remote", "SOCLimitReached",
+	"StoppedByEV", "TimeLimitReached", "Timeout", NULL };
+
+/* The gateway's settings as components and variables, by enum
+ * up_setting. */
+static const struct {
+	const char *component, *variable;
+} settings[UP_NSETTINGS] = {
+	[UP_SET_HEARTBEAT_INTERVAL] = { "OCPPCommCtrlr", "HeartbeatInterval" },
+	[UP_SET_METER_INTERVAL] = { "SampledDataCtrlr", "TxUpdatedInterval" },
+	[UP_SET_MESSAGE_ATTEMPTS] = { "OCPPCommCtrlr", "MessageAttempts" },
+	[UP_SET_RETRY_INTERVAL] = { "OCPPCommCtrlr", "MessageAttemptInterval" },
+	[UP_SET_LOCAL_LIST_ENABLED] = { "LocalAuthListCtrlr", "Enabled" },
+	[UP_SET_LOCAL_LIST_ENTRIES] = { "LocalAuthListCtrlr", "Entries" },
+	[UP_SET_LOCAL_LIST_PER_MESSAGE] = { "LocalAuthListCtrlr",
+	    "ItemsPerMessage" },
+	[UP_SET_EVSE_COUNT] = { "EVSE", "Count" },
+};
+
+static cJSON *
+up_boot(const struct up_identity *id, const char **action)
+{
+	cJSON *o = codec_object();
+	cJSON *cs = cJSON_AddObjectToObject(o, "chargingStation");
+
+	*action = "BootNotification";
+	cJSON_AddStringToObject(cs, "serialNumber", id->serial);
+	cJSON_AddStringToObject(cs, "model", id->model);
+	cJSON_AddStringToObject(cs, "vendorName", id->vendor);
+	cJSON_AddStringToObject(cs, "firmwareVersion", id->firmware);
+	cJSON_AddStringToObject(o, "reason", "PowerUp");
+	return o;
+}
+
+/* 2.0.1 has no status of the station itself (number 0): NULL. */
+static cJSON *
+up_status(int number, int connector, enum site_status st,
+    const char *error_code, int64_t ts_ms, const char **action)
+{
+	cJSON *o;
+
+	(void)error_code;		/* 2.0.1 reports faults otherwise */
+	if ((unsigned)st >= SITE_STATUS_COUNT)
+		st = SITE_STATUS_UNKNOWN;
+	*action = "StatusNotification";
+	if (number < 1)
+		return NULL;
+	o = codec_object();
+	json_add_time(o, "timestamp", ts_ms);
+	cJSON_AddStringToObject(o, "connectorStatus", connector_statuses[st]);
+	cJSON_AddNumberToObject(o, "evseId", number);
+	cJSON_AddNumberToObject(o, "connectorId", connector > 0 ? connector : 1);
+	return o;
+}
+
+static cJSON *
+up_authorize(const struct ocpp_id_token *t, const char **action)
+{
+	cJSON *o = codec_object();
+
+	*action = "Authorize";
+	add_id_token(o, t->id, t->type, "ISO14443");
+	return o;
+}
+
+/* The charger's stop reason in 2.0.1 words. */
+static const char *
+stop_reason(const char *r)
+{
+	if (r == NULL || *r == '\0')
+		return "Local";
+	if (codec_in_list(reasons, r))
+		return r;
+	if (strcmp(r, "HardReset") == 0 || strcmp(r, "SoftReset") == 0)
+		return "ImmediateReset";
+	if (strcmp(r, "UnlockCommand") == 0)
+		return "Remote";
+	return "Other";
+}
+
+/* The triggerReason of an Ended event with that stoppedReason. */
+static const char *
+trigger_for_stop(const char *reason)
+{
+	static const struct {
+		const char *reason, *trigger;
+	} map[] = {
+		{ "EVDisconnected", "EVDeparted" },
+		{ "Remote", "RemoteStop" },
+		{ "Local", "StopAuthorized" },
+		{ "DeAuthorized", "Deauthorized" },
+		{ "ImmediateReset", "ResetCommand" },
+	};
+
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+		if (strcmp(reason, map[i].reason) == 0)
+			return map[i].trigger;
+	return "AbnormalCondition";
+}
+
+static void
+sample(cJSON *arr, double value, const char *measurand, const char *unit,
+    const char *phase, const char *context)
+{
+	cJSON *s = codec_object(), *u;
+
+	cJSON_AddNumberToObject(s, "value", round(value * 10) / 10);
+	cJSON_AddStringToObject(s, "context", context);
+	cJSON_AddStringToObject(s, "measurand", measurand);
+	if (phase)
+		cJSON_AddStringToObject(s, "phase", phase);
+	u = cJSON_AddObjectToObject(s, "unitOfMeasure");
+	cJSON_AddStringToObject(u, "unit", unit);
+	cJSON_AddItemToArray(arr, s);
+}
+
+/* TransactionEvent Started / Updated / Ended; the transaction id is our
+ * session id, the seqNo is patched in when sent. */
+static cJSON *
+up_tx(enum ocpp_tx_kind kind, const struct site_session *x, int number,
+    int connector, const struct site_reading *r, bool offline, int64_t ts_ms,
+    const char **action)
+{
+	cJSON *o = codec_object(), *ti, *e;
+	const bool has_token = x->id_token[0] != '\0';
+	const char *reason = stop_reason(x->stop_reason);
+	int64_t at = kind == OCPP_TX_STARTED ? x->start_ms :
+	    kind == OCPP_TX_ENDED ? x->stop_ms : ts_ms;
+	char txid[32];
+	double wh;
+
+	*action = "TransactionEvent";
+	snprintf(txid, sizeof txid, "%lld", (long long)x->id);
+	cJSON_AddStringToObject(o, "eventType", kind == OCPP_TX_STARTED ?
+	    "Started" : kind == OCPP_TX_ENDED ? "Ended" : "Updated");
+	json_add_time(o, "timestamp", at);
+	cJSON_AddStringToObject(o, "triggerReason", kind == OCPP_TX_STARTED ?
+	    (has_token ? "Authorized" : "CablePluggedIn") :
+	    kind == OCPP_TX_ENDED ? trigger_for_stop(reason) :
+	    "MeterValuePeriodic");
+	cJSON_AddNumberToObject(o, "seqNo", 0);
+	if (offline)
+		cJSON_AddTrueToObject(o, "offline");
+	ti = cJSON_AddObjectToObject(o, "transactionInfo");
+	cJSON_AddStringToObject(ti, "transactionId", txid);
+	if (kind == OCPP_TX_ENDED)
+		cJSON_AddStringToObject(ti, "stoppedReason", reason);
+	if (kind == OCPP_TX_STARTED) {
+		cJSON_AddStringToObject(ti, "chargingState", "EVConnected");
+		e = cJSON_AddObjectToObject(o, "evse");
+		cJSON_AddNumberToObject(e, "id", number);
+		cJSON_AddNumberToObject(e, "connectorId", connector > 0 ?
+		    connector : 1);
+		if (has_token)
+			add_id_token(o, x->id_token, NULL, "ISO14443");
+	}
+	if (kind == OCPP_TX_ENDED && has_token)
+		add_id_token(o, x->id_token, NULL, "ISO14443");
+	wh = kind == OCPP_TX_STARTED ? x->meter_start_wh :
+	    kind == OCPP_TX_ENDED ? (x->meter_stop_wh >= 0 ?
+	    x->meter_stop_wh : x->meter_start_wh) :
+	    r && (r->have & SITE_HAVE_ENERGY) ? r->energy_wh :
+	    x->meter_start_wh;
+	cJSON_AddItemToObject(o, "meterValue", codec_meter_value(sample,
+	    kind == OCPP_TX_UPDATED ? r : NULL, wh, at,
+	    kind == OCPP_TX_STARTED, kind == OCPP_TX_ENDED));
+	return o;
+}
+
+static int
+up_patch_tx(cJSON *p, const char *up_tx_id, int seq_no)
+{
+	(void)up_tx_id;			/* the ids are ours */
+	if (cJSON_HasObjectItem(p, "seqNo"))
+		cJSON_ReplaceItemInObjectCaseSensitive(p, "seqNo",
+		    cJSON_CreateNumber(seq_no < 0 ? 0 : seq_no));
+	return 0;
+}
+
+/* NotifyChargingLimit: the EMS limit, the lowest phase, as one period. */
+static cJSON *
+up_charging_limit(const double limit_a[3], int64_t now_ms,
+    const char **action)
+{
+	cJSON *o = codec_object(), *cl, *scheds, *s;
+
+	*action = "NotifyChargingLimit";
+	cl = cJSON_AddObjectToObject(o, "chargingLimit");
+	cJSON_AddStringToObject(cl, "chargingLimitSource", "EMS");
+	scheds = cJSON_AddArrayToObject(o, "chargingSchedule");
+	s = codec_object();
+	cJSON_AddNumberToObject(s, "id", 1);
+	json_add_time(s, "startSchedule", now_ms);
+	codec_add_limit(s, fmin(limit_a[0], fmin(limit_a[1], limit_a[2])), 3);
+	cJSON_AddItemToArray(scheds, s);
+	return o;
+}
+
+static cJSON *
+up_charging_limit_cleared(const char **action)
+{
+	cJSON *o = codec_object();
+
+	*action = "ClearedChargingLimit";
+	cJSON_AddStringToObject(o, "chargingLimitSource", "EMS");
+	return o;
+}
+
+static void
+up_auth_result(const char *action, const cJSON *p, struct up_auth_result *out)
+{
+	(void)action;
+	codec_auth_result(p, &auth_words, out);
+}
+
+/* ------------------------------------------------------------ down */
+
+static void
+key_resolve(struct up_key *k)
+{
+	for (int i = 0; k != NULL && i < UP_NSETTINGS; i++) {
+		if (strcmp(settings[i].component, k->key.component) != 0)
+			continue;
+		k->component_known = true;
+		if (strcmp(settings[i].variable, k->key.variable) == 0)
+			k->setting = i;
+	}
+}
+
+/* The id of member "evse" of p, or dflt without one. */
+static int
+evse_id(const cJSON *p, int dflt)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(p, "evse");
+
+	return e ? json_int(e, "id", dflt) : dflt;
+}
+
+static int
+down_remote_start(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "idToken");
+
+	(void)err;
+	d->evse = json_int(p, "evseId", -1);
+	json_copy(d->token.id, sizeof d->token.id, t, "idToken");
+	json_copy(d->token.type, sizeof d->token.type, t, "type");
+	d->remote_start_id = json_int(p, "remoteStartId", 0);
+	return 0;
+}
+
+static int
+down_remote_stop(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	(void)err;
+	json_copy(d->tx_id, sizeof d->tx_id, p, "transactionId");
+	/* Ours: the session id up_tx wrote. */
+	if (num_parse_i64(d->tx_id, 1, INT64_MAX, &d->session_id) != 0)
+		d->session_id = -1;
+	return 0;
+}
+
+static int
+down_unlock(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	(void)err;
+	d->evse = json_int(p, "evseId", -1);
+	d->connector = json_int(p, "connectorId", 1);
+	return 0;
+}
+
+static int
+down_availability(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	const char *s = json_str(p, "operationalStatus");
+
+	(void)err;
+	d->operative = s && strcmp(s, "Operative") == 0;
+	d->evse = evse_id(p, 0);
+	return 0;
+}
+
+static int
+down_reset(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	const char *s = json_str(p, "type");
+
+	(void)err;
+	d->hard = s && strcmp(s, "Immediate") == 0;
+	d->evse = json_int(p, "evseId", 0);
+	return 0;
+}
+
+static int
+down_trigger(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	(void)err;
+	d->trigger = codec_trigger(json_str(p, "requestedMessage"));
+	d->evse = evse_id(p, -1);
+	return 0;
+}
+
+static int
+down_vars(const cJSON *arr, const char *name, bool set, struct up_down *d,
+    struct ocpp_error *err)
+{
+	for (const cJSON *it = arr ? arr->child : NULL; it; it = it->next) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "component");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "variable");
+
+		if (d->nkeys >= OCPP_MAX_KEYS)
+			return codec_refuse(err, OCPP_ERR_OCCURRENCE, "%s: more than "
+			    "%d variables in one request", name, OCPP_MAX_KEYS);
+		key_resolve(codec_down_key(d, json_str(c, "name"),
+		    json_str(v, "name"), set ? json_str(it, "attributeValue") :
+		    NULL));
+	}
+	return 0;
+}
+
+static int
+down_get_config(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	return down_vars(cJSON_GetObjectItemCaseSensitive(p, "getVariableData"),
+	    "getVariableData", false, d, err);
+}
+
+static int
+down_set_config(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	return down_vars(cJSON_GetObjectItemCaseSensitive(p, "setVariableData"),
+	    "setVariableData", true, d, err);
+}
+
+static int
+down_local_list(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	return codec_down_list(p, &auth_words, d, err);
+}
+
+static int
+down_set_profile(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	const cJSON *cp = cJSON_GetObjectItemCaseSensitive(p, "chargingProfile");
+	const cJSON *scheds = cJSON_GetObjectItemCaseSensitive(cp,
+	    "chargingSchedule");
+	const char *kind = json_str(cp, "chargingProfileKind");
+	struct ocpp_profile *x = &d->profile;
+
+	(void)err;
+	d->evse = json_int(p, "evseId", 0);
+	x->id = json_int(cp, "id", 0);
+	x->stack_level = json_int(cp, "stackLevel", 0);
+	x->purpose = (enum ocpp_purpose)codec_index(purposes,
+	    json_str(cp, "chargingProfilePurpose"));
+	x->relative = kind && strcmp(kind, "Relative") == 0;
+	if (scheds && scheds->child)	/* the first schedule */
+		codec_schedule(scheds->child, "startSchedule", x);
+	if (json_time(cp, "validTo", &x->valid_to_ms) != 0)
+		x->valid_to_ms = 0;
+	json_copy(x->tx_id, sizeof x->tx_id, cp, "transactionId");
+	return 0;
+}
+
+static int
+down_clear_profile(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	(void)err;
+	codec_down_clear(p, "chargingProfileId", cJSON_GetObjectItemCaseSensitive(
+	    p, "chargingProfileCriteria"), "evseId", purposes, d);
+	return 0;
+}
+
+static int
+down_composite(const cJSON *p, struct up_down *d, struct ocpp_error *err)
+{
+	(void)err;
+	codec_down_composite(p, "evseId", d);
+	return 0;
+}
+
+/* The upstream's requests the gateway serves. */
+static const struct codec_down downs[] = {
+	{ "RequestStartTransaction", UP_DOWN_REMOTE_START, down_remote_start },
+	{ "RequestStopTransaction", UP_DOWN_REMOTE_STOP, down_remote_stop },
+	{ "UnlockConnector", UP_DOWN_UNLOCK, down_unlock },
+	{ "ChangeAvailability", UP_DOWN_AVAILABILITY, down_availability },
+	{ "Reset", UP_DOWN_RESET, down_reset },
+	{ "TriggerMessage", UP_DOWN_TRIGGER, down_trigger },
+	{ "GetVariables", UP_DOWN_GET_CONFIG, down_get_config },
+	{ "SetVariables", UP_DOWN_SET_CONFIG, down_set_config },
+	{ "SendLocalList", UP_DOWN_SEND_LOCAL_LIST, down_local_list },
+	{ "GetLocalListVersion", UP_DOWN_GET_LOCAL_LIST_VERSION, codec_down_nothing },
+	{ "SetChargingProfile", UP_DOWN_SET_PROFILE, down_set_profile },
+	{ "ClearChargingProfile", UP_DOWN_CLEAR_PROFILE, down_clear_profile },
+	{ "GetCompositeSchedule", UP_DOWN_GET_COMPOSITE, down_composite },
+	{ "DataTransfer", UP_DOWN_DATA_TRANSFER, codec_down_nothing },
+	{ "ClearCache", UP_DOWN_CLEAR_CACHE, codec_down_nothing },
+};
+
+static const char *
+up_down_action(size_t i)
+{
+	return codec_down_action(downs, sizeof downs / sizeof *downs, i);
+}
+
+static int
+up_decode_down(const char *action, const cJSON *p, struct up_down *d,
+    struct ocpp_error *err)
+{
+	return codec_decode_down(downs, sizeof downs / sizeof *downs, action, p,
+	    d, err);
+}
+
+static cJSON *
+up_reply(enum up_down_type t, enum ocpp_result r)
+{
+	cJSON *o = codec_object();
+
+	/* UnlockStatusEnumType has no NotSupported: a charger without a
+	 * lock failed to unlock. */
+	if (t == UP_DOWN_UNLOCK && r != OCPP_RESULT_UNLOCKED &&
+	    r != OCPP_RESULT_ONGOING_TX && r != OCPP_RESULT_UNKNOWN_CONNECTOR)
+		r = OCPP_RESULT_UNLOCK_FAILED;
+	cJSON_AddStringToObject(o, "status", ocpp_result_name(r));
+	return o;
+}
+
+static cJSON *
+up_reply_list_version(int version)
+{
+	cJSON *o = codec_object();
+
+	cJSON_AddNumberToObject(o, "versionNumber", version);
+	return o;
+}
+
+/* A getVariableResult (with value, when known) or setVariableResult
+ * entry for key k. */
+static cJSON *
+var_result(const struct up_key *k, enum ocpp_result r, const char *value)
+{
+	cJSON *o = codec_object();
+
+	cJSON_AddStringToObject(o, "attributeStatus", ocpp_result_name(r));
+	if (value != NULL)
+		cJSON_AddStringToObject(o, "attributeValue", value);
+	cJSON_AddItemToObject(o, "component", named(k->key.component));
+	cJSON_AddItemToObject(o, "variable", named(k->key.variable));
+	return o;
+}
+
+static cJSON *
+up_reply_get_config(const struct up_down *d,
+    const struct up_setting_value *values)
+{
+	cJSON *o = codec_object();
+	cJSON *arr = cJSON_AddArrayToObject(o, "getVariableResult");
+
+	for (int i = 0; i < d->nkeys; i++) {
+		const struct up_key *k = &d->keys[i];
+
+		cJSON_AddItemToArray(arr, k->setting >= 0 ?
+		    var_result(k, OCPP_RESULT_ACCEPTED, values[k->setting].text) :
+		    var_result(k, k->component_known ?
+		    OCPP_RESULT_UNKNOWN_VARIABLE : OCPP_RESULT_UNKNOWN_COMPONENT,
+		    NULL));
+	}
+	return o;
+}
+
+static cJSON *
+up_reply_set_config(const struct up_down *d, const enum ocpp_result *results)
+{
+	cJSON *o = codec_object();
+	cJSON *arr = cJSON_AddArrayToObject(o, "setVariableResult");
+
+	for (int i = 0; i < d->nkeys; i++)
+		cJSON_AddItemToArray(arr, var_result(&d->keys[i], results[i],
+		    NULL));
+	return o;
+}
+
+static cJSON *
+up_reply_composite(int number, bool accepted, double limit_a, int phases,
+    int duration_s, int64_t start_ms)
+{
+	cJSON *o = up_reply(UP_DOWN_GET_COMPOSITE, accepted ?
+	    OCPP_RESULT_ACCEPTED : OCPP_RESULT_REJECTED);
+	cJSON *s;
+
+	if (!accepted)
+		return o;
+	s = cJSON_AddObjectToObject(o, "schedule");
+	cJSON_AddNumberToObject(s, "evseId", number);
+	cJSON_AddNumberToObject(s, "duration", duration_s);
+	json_add_time(s, "scheduleStart", start_ms);
+	codec_add_limit(s, limit_a, phases);
+	return o;
+}
+
+const struct up_codec v201_up = {
+	.version = OCPP_V201,
+	.token_max = IDTOKEN_MAX,
+	.upstream_tx_ids = false,
+	.boot = up_boot,
+	.heartbeat = codec_heartbeat,
+	.status = up_status,
+	.authorize = up_authorize,
+	.tx = up_tx,
+	.patch_tx = up_patch_tx,
+	.charging_limit = up_charging_limit,
+	.charging_limit_cleared = up_charging_limit_cleared,
+	.boot_result = codec_boot_result,
+	.auth_result = up_auth_result,
+	.down_action = up_down_action,
+	.decode_down = up_decode_down,
+	.reply = up_reply,
+	.reply_list_version = up_reply_list_version,
+	.reply_get_config = up_reply_get_config,
+	.reply_set_config = up_reply_set_config,
+	.reply_composite = up_reply_composite,
+};

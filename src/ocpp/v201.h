@@ -1,6 +1,10 @@
 /*
- * v201 — the OCPP 2.0.1 codec: charger requests into the neutral model
- * (ocpp/model.h), the CSMS's replies back into 2.0.1 JSON.
+ * v201 — the OCPP 2.0.1 codec, for both roles and the only code that knows
+ * 2.0.1 words: toward the chargers, their requests into the neutral model
+ * (ocpp/model.h) and the CSMS's replies and commands back into 2.0.1 JSON;
+ * toward an upstream CSMS, the gateway's requests as one charging station,
+ * the upstream's answers and down commands, and the gateway's answers
+ * (ocpp/up.h, through the table v201_up).
  *
  * The EVSE level is native here (evseId, connectorId). A TransactionEvent
  * becomes one struct ocpp_tx whatever its eventType, with its seqNo, the
@@ -20,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "ocpp/model.h"
+#include "ocpp/up.h"
 
 /* Decode the payload of a charger request (already schema-valid). Returns
  * 0 and fills *out (out->type OCPP_REQ_NONE: an action this codec does not
@@ -42,5 +47,10 @@ int v201_encode_command(const struct ocpp_command *cmd, const char **action,
  * Returns 0, or -1 with *err. */
 int v201_decode_result(const struct ocpp_command *cmd, const cJSON *payload,
     struct ocpp_command_result *out, struct ocpp_error *err);
+
+/* The upstream side: the gateway as one 2.0.1 charging station (see
+ * up.h). Transaction ids are our session ids; the EMS limit goes up as
+ * NotifyChargingLimit. */
+extern const struct up_codec v201_up;
 
 #endif

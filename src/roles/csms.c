@@ -15,7 +15,6 @@
  */
 #include "roles/csms.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "transport/ws.h"
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 #define MOD "ocpp"
@@ -421,7 +421,7 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 		return 0;
 	case OCPP_REQ_DATA_TRANSFER:
 		/* No vendor extension is configured: say so. */
-		r->data_transfer_status = "UnknownVendorId";
+		r->data_transfer = OCPP_RESULT_UNKNOWN_VENDOR;
 		return 0;
 	case OCPP_REQ_NOTICE:
 		log_info(MOD, "notice charger=%s action=%s summary=%s", c->id,
@@ -888,19 +888,14 @@ discovery_finish(struct discovery *d)
 	free(d);
 }
 
-/* A configuration value the charger reported: digits only, 0..1000000,
- * else dflt. strtol alone would take " 8" and "+24". */
+/* A configuration value the charger reported: an integer 0..1000000,
+ * else dflt. */
 static int
 int_value(const char *s, int dflt)
 {
-	char *end;
-	long v;
+	int64_t v;
 
-	if (*s < '0' || *s > '9')
-		return dflt;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno == 0 && *end == '\0' && v <= 1000000 ? (int)v : dflt;
+	return num_parse_i64(s, 0, 1000000, &v) == 0 ? (int)v : dflt;
 }
 
 static void
@@ -956,8 +951,8 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 	bool ok = res != NULL, measurands_refused = false;
 
 	for (int i = 0; res && i < res->nkeys; i++)
-		if (strcmp(res->keys[i].status, "Accepted") != 0 &&
-		    strcmp(res->keys[i].status, "RebootRequired") != 0) {
+		if (res->keys[i].status != OCPP_RESULT_ACCEPTED &&
+		    res->keys[i].status != OCPP_RESULT_REBOOT_REQUIRED) {
 			ok = false;
 			if (!strcmp(res->keys[i].key.variable,
 			    "MeterValuesSampledData") ||
@@ -987,7 +982,8 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 		d->caps.meter_interval_s = d->cs->o.meter_interval_s;
 	else
 		log_warn(MOD, "meter sampling not configured charger=%s why=%s",
-		    d->id, error ? error : res && res->nkeys ? res->keys[0].status :
+		    d->id, error ? error : res && res->nkeys ?
+		    ocpp_result_name(res->keys[0].status) :
 		    "refused");
 	discovery_finish(d);
 }

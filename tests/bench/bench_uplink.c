@@ -193,7 +193,8 @@ main(int argc, char **argv)
 	st = store_open(cfg->state_file, &err, &cause);
 	site = st ? site_new(st, opts_site(opts = opts_new(cfg)), &cause) : NULL;
 	cs = site ? csms_new(b.base, opts_csms(opts), site, &cause) : NULL;
-	b.ul = cs ? uplink_new(b.base, cfg, site, st, cs, NULL, &cause) : NULL;
+	b.ul = cs ? uplink_new(b.base, opts_uplink(opts), site, st, cs, NULL,
+	    &cause) : NULL;
 	if (b.ul == NULL) {
 		fprintf(stderr, "start: %s\n", cause);
 		return 1;

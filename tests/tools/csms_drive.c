@@ -80,7 +80,8 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 		cJSON *periods;
 
 		cJSON_AddBoolToObject(o, "accepted", r->accepted);
-		cJSON_AddStringToObject(o, "status", r->status);
+		cJSON_AddStringToObject(o, "status",
+		    ocpp_result_name(r->status));
 		cJSON_AddStringToObject(o, "reason", r->reason);
 		cJSON_AddStringToObject(o, "tx_id", r->tx_id);
 		for (int i = 0; i < r->nkeys; i++) {
@@ -89,7 +90,8 @@ on_done(const struct ocpp_command_result *r, const char *error, void *arg)
 			cJSON_AddStringToObject(k, "variable", r->keys[i].key.variable);
 			if (r->keys[i].key.has_value)
 				cJSON_AddStringToObject(k, "value", r->keys[i].key.value);
-			cJSON_AddStringToObject(k, "status", r->keys[i].status);
+			cJSON_AddStringToObject(k, "status",
+			    ocpp_result_name(r->keys[i].status));
 			cJSON_AddBoolToObject(k, "known", r->keys[i].known);
 			cJSON_AddItemToArray(keys, k);
 		}

@@ -375,7 +375,7 @@ test_v16_replies(void **state)
 	    "{\"idTagInfo\":{\"status\":\"Blocked\"}}");
 	expect_json(encode(v16_encode_reply, OCPP_REQ_DATA_TRANSFER, 0, &r),
 	    "{\"status\":\"UnknownVendorId\"}");
-	r.data_transfer_status = "Rejected";
+	r.data_transfer = OCPP_RESULT_REJECTED;
 	expect_json(encode(v16_encode_reply, OCPP_REQ_DATA_TRANSFER, 0, &r),
 	    "{\"status\":\"Rejected\"}");
 	expect_json(encode(v16_encode_reply, OCPP_REQ_STATUS, 0, &r), "{}");
@@ -805,12 +805,13 @@ test_v16_results(void **state)
 	assert_string_equal(r.keys[0].key.value, "8");
 	assert_true(r.keys[0].readonly && r.keys[0].known);
 	assert_false(r.keys[1].known);
-	assert_string_equal(r.keys[1].status, "UnknownVariable");
+	assert_string_equal(ocpp_result_name(r.keys[1].status),
+	    "UnknownVariable");
 
 	c.type = OCPP_CMD_SET_PROFILE;
 	decode_result_ok(v16_decode_result, &c, "{\"status\":\"Rejected\"}", &r);
 	assert_false(r.accepted);
-	assert_string_equal(r.status, "Rejected");
+	assert_string_equal(ocpp_result_name(r.status), "Rejected");
 	c.type = OCPP_CMD_UNLOCK;
 	decode_result_ok(v16_decode_result, &c, "{\"status\":\"Unlocked\"}", &r);
 	assert_true(r.accepted);

@@ -81,35 +81,35 @@ test_requests_valid(void **state)
 		enum ocpp_version v = versions[i];
 		enum site_status st;
 
-		valid(v, "BootNotification", SCHEMA_REQUEST, up_boot(v, &id, &a));
-		valid(v, "Heartbeat", SCHEMA_REQUEST, up_heartbeat(v, &a));
+		valid(v, "BootNotification", SCHEMA_REQUEST, up_codec(v)->boot(&id, &a));
+		valid(v, "Heartbeat", SCHEMA_REQUEST, up_codec(v)->heartbeat(&a));
 		for (st = SITE_STATUS_UNKNOWN; st < SITE_STATUS_COUNT; st++)
-			valid(v, "StatusNotification", SCHEMA_REQUEST, up_status(v, 3,
+			valid(v, "StatusNotification", SCHEMA_REQUEST, up_codec(v)->status(3,
 			    1, st, "GroundFailure", r.ts_ms, &a));
-		valid(v, "StatusNotification", SCHEMA_REQUEST, up_status(v, 3, 1,
+		valid(v, "StatusNotification", SCHEMA_REQUEST, up_codec(v)->status(3, 1,
 		    SITE_STATUS_FAULTED, "SomethingElse", r.ts_ms, &a));
-		valid(v, "Authorize", SCHEMA_REQUEST, up_authorize(v, &t, &a));
+		valid(v, "Authorize", SCHEMA_REQUEST, up_codec(v)->authorize(&t, &a));
 		for (int k = OCPP_TX_STARTED; k <= OCPP_TX_ENDED; k++) {
-			cJSON *p = up_tx(v, (enum ocpp_tx_kind)k, &x, 3, 1, &r, true,
+			cJSON *p = up_codec(v)->tx((enum ocpp_tx_kind)k, &x, 3, 1, &r, true,
 			    r.ts_ms, &a);
-			assert_int_equal(up_patch_tx(v, p, "1234", 2), 0);
+			assert_int_equal(up_codec(v)->patch_tx(p, "1234", 2), 0);
 			valid(v, a, SCHEMA_REQUEST, p);
 		}
 		/* a session without a token */
 		x.id_token[0] = '\0';
 		valid(v, v == OCPP_V16 ? "StartTransaction" :
-		    "TransactionEvent", SCHEMA_REQUEST, up_tx(v, OCPP_TX_STARTED,
+		    "TransactionEvent", SCHEMA_REQUEST, up_codec(v)->tx(OCPP_TX_STARTED,
 		    &x, 3, 1, NULL, false, 0, &a));
 		x = a_session();
 	}
-	assert_null(up_status(OCPP_V201, 0, 0, SITE_STATUS_AVAILABLE, NULL,
+	assert_null(up_codec(OCPP_V201)->status(0, 0, SITE_STATUS_AVAILABLE, NULL,
 	    0, &a));
 	valid(OCPP_V16, "StatusNotification", SCHEMA_REQUEST,
-	    up_status(OCPP_V16, 0, 0, SITE_STATUS_AVAILABLE, NULL, 0, &a));
+	    up_codec(OCPP_V16)->status(0, 0, SITE_STATUS_AVAILABLE, NULL, 0, &a));
 	valid(OCPP_V201, "NotifyChargingLimit", SCHEMA_REQUEST,
-	    up_charging_limit(lim, r.ts_ms, &a));
+	    up_codec(OCPP_V201)->charging_limit(lim, r.ts_ms, &a));
 	valid(OCPP_V201, "ClearedChargingLimit", SCHEMA_REQUEST,
-	    up_charging_limit_cleared(&a));
+	    up_codec(OCPP_V201)->charging_limit_cleared(&a));
 }
 
 /* The 1.6 registers go up as integers. Whatever a session holds (the
@@ -142,9 +142,9 @@ test_registers_as_integers(void **state)
 
 		x.meter_start_wh = cases[i].wh;
 		x.meter_stop_wh = cases[i].wh;
-		start = up_tx(OCPP_V16, OCPP_TX_STARTED, &x, 3, 1, NULL, false,
+		start = up_codec(OCPP_V16)->tx(OCPP_TX_STARTED, &x, 3, 1, NULL, false,
 		    0, &a);
-		stop = up_tx(OCPP_V16, OCPP_TX_ENDED, &x, 3, 1, NULL, false,
+		stop = up_codec(OCPP_V16)->tx(OCPP_TX_ENDED, &x, 3, 1, NULL, false,
 		    0, &a);
 		if (json_num(start, "meterStart", -1) != cases[i].want ||
 		    json_num(stop, "meterStop", -1) != cases[i].want)
@@ -152,7 +152,7 @@ test_registers_as_integers(void **state)
 			    "%.17g; want %.17g", cases[i].wh,
 			    json_num(start, "meterStart", -1),
 			    json_num(stop, "meterStop", -1), cases[i].want);
-		assert_int_equal(up_patch_tx(OCPP_V16, stop, "1", 0), 0);
+		assert_int_equal(up_codec(OCPP_V16)->patch_tx(stop, "1", 0), 0);
 		valid(OCPP_V16, "StartTransaction", SCHEMA_REQUEST, start);
 		valid(OCPP_V16, "StopTransaction", SCHEMA_REQUEST, stop);
 	}
@@ -167,17 +167,17 @@ test_patch_and_translate(void **state)
 
 	(void)state;
 	/* 1.6: the upstream's id goes in; none known yet is an error */
-	p = up_tx(OCPP_V16, OCPP_TX_ENDED, &x, 3, 1, NULL, false, 0, &a);
+	p = up_codec(OCPP_V16)->tx(OCPP_TX_ENDED, &x, 3, 1, NULL, false, 0, &a);
 	assert_string_equal(a, "StopTransaction");
-	assert_int_equal(up_patch_tx(OCPP_V16, p, NULL, 0), -1);
-	assert_int_equal(up_patch_tx(OCPP_V16, p, "77", 0), 0);
+	assert_int_equal(up_codec(OCPP_V16)->patch_tx(p, NULL, 0), -1);
+	assert_int_equal(up_codec(OCPP_V16)->patch_tx(p, "77", 0), 0);
 	assert_int_equal(json_int(p, "transactionId", 0), 77);
 	assert_string_equal(json_str(p, "reason"), "SoftReset");
 	assert_int_equal(json_int(p, "meterStop", 0), 2000);
 	cJSON_Delete(p);
 	/* 2.0.1: our session id, our seqNo, the reason in 2.0.1 words */
-	p = up_tx(OCPP_V201, OCPP_TX_ENDED, &x, 3, 1, NULL, true, 0, &a);
-	assert_int_equal(up_patch_tx(OCPP_V201, p, NULL, 5), 0);
+	p = up_codec(OCPP_V201)->tx(OCPP_TX_ENDED, &x, 3, 1, NULL, true, 0, &a);
+	assert_int_equal(up_codec(OCPP_V201)->patch_tx(p, NULL, 5), 0);
 	assert_int_equal(json_int(p, "seqNo", -1), 5);
 	assert_true(json_bool(p, "offline", false));
 	assert_string_equal(json_str(cJSON_GetObjectItem(p, "transactionInfo"),
@@ -186,8 +186,8 @@ test_patch_and_translate(void **state)
 	    "stoppedReason"), "ImmediateReset");
 	cJSON_Delete(p);
 	/* tokens longer than 20 characters do not fit 1.6 */
-	assert_false(up_token_fits(OCPP_V16, "0123456789012345678901"));
-	assert_true(up_token_fits(OCPP_V201, "0123456789012345678901"));
+	assert_false(up_token_fits(up_codec(OCPP_V16), "0123456789012345678901"));
+	assert_true(up_token_fits(up_codec(OCPP_V201), "0123456789012345678901"));
 }
 
 static void
@@ -200,7 +200,7 @@ decode(enum ocpp_version v, const char *action, const char *json,
 	assert_non_null(p);
 	assert_int_equal(schema_validate(sv(v), action, SCHEMA_REQUEST, p, NULL),
 	    SCHEMA_OK);
-	assert_int_equal(up_decode_down(v, action, p, d, &err), 0);
+	assert_int_equal(up_codec(v)->decode_down(action, p, d, &err), 0);
 	cJSON_Delete(p);
 }
 
@@ -260,43 +260,196 @@ test_down_decoded(void **state)
 static void
 test_replies_valid(void **state)
 {
-	struct up_setting s[2] = {
-		{ "OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval", "300",
-		  false },
-		{ "EVSE", "Count", "NumberOfConnectors", "4", true },
+	struct up_setting_value s[UP_NSETTINGS] = {
+		[UP_SET_HEARTBEAT_INTERVAL] = { "300", false },
+		[UP_SET_EVSE_COUNT] = { "4", true },
 	};
 	struct up_down d;
-	const char *st[] = { "Accepted", "UnknownComponent" };
+	const enum ocpp_result st[] = { OCPP_RESULT_ACCEPTED,
+		OCPP_RESULT_UNKNOWN_COMPONENT };
+	cJSON *p;
 
 	(void)state;
 	memset(&d, 0, sizeof d);
 	valid(OCPP_V16, "GetConfiguration", SCHEMA_RESPONSE,
-	    up_reply_get_config(OCPP_V16, &d, s, 2));
+	    up_codec(OCPP_V16)->reply_get_config(&d, s));
 	d.nkeys = 2;
-	snprintf(d.keys[0].component, sizeof d.keys[0].component, "OCPPCommCtrlr");
-	snprintf(d.keys[0].variable, sizeof d.keys[0].variable,
+	snprintf(d.keys[0].key.component, sizeof d.keys[0].key.component,
+	    "OCPPCommCtrlr");
+	snprintf(d.keys[0].key.variable, sizeof d.keys[0].key.variable,
 	    "HeartbeatInterval");
-	snprintf(d.keys[1].component, sizeof d.keys[1].component, "Nope");
-	snprintf(d.keys[1].variable, sizeof d.keys[1].variable, "X");
+	d.keys[0].setting = UP_SET_HEARTBEAT_INTERVAL;
+	snprintf(d.keys[1].key.component, sizeof d.keys[1].key.component, "Nope");
+	snprintf(d.keys[1].key.variable, sizeof d.keys[1].key.variable, "X");
+	d.keys[1].setting = -1;
 	valid(OCPP_V16, "GetConfiguration", SCHEMA_RESPONSE,
-	    up_reply_get_config(OCPP_V16, &d, s, 2));
+	    up_codec(OCPP_V16)->reply_get_config(&d, s));
 	valid(OCPP_V201, "GetVariables", SCHEMA_RESPONSE,
-	    up_reply_get_config(OCPP_V201, &d, s, 2));
+	    up_codec(OCPP_V201)->reply_get_config(&d, s));
 	valid(OCPP_V201, "SetVariables", SCHEMA_RESPONSE,
-	    up_reply_set_config(OCPP_V201, &d, st));
+	    up_codec(OCPP_V201)->reply_set_config(&d, st));
 	valid(OCPP_V16, "ChangeConfiguration", SCHEMA_RESPONSE,
-	    up_reply_set_config(OCPP_V16, &d, st));
+	    up_codec(OCPP_V16)->reply_set_config(&d, st));
 	for (size_t i = 0; i < 2; i++) {
 		enum ocpp_version v = versions[i];
 		valid(v, "GetCompositeSchedule", SCHEMA_RESPONSE,
-		    up_reply_composite(v, 2, true, 15.55, 3, 600, 1700000000000));
+		    up_codec(v)->reply_composite(2, true, 15.55, 3, 600,
+		    1700000000000));
 		valid(v, "GetCompositeSchedule", SCHEMA_RESPONSE,
-		    up_reply_composite(v, 2, false, 0, 0, 600, 0));
+		    up_codec(v)->reply_composite(2, false, 0, 0, 600, 0));
 		valid(v, "GetLocalListVersion", SCHEMA_RESPONSE,
-		    up_reply_list_version(v, 7));
+		    up_codec(v)->reply_list_version(7));
 	}
 	valid(OCPP_V201, "RequestStartTransaction", SCHEMA_RESPONSE,
-	    up_reply_start("Accepted", "T-1"));
+	    up_codec(OCPP_V201)->reply(UP_DOWN_REMOTE_START,
+	    OCPP_RESULT_ACCEPTED));
+	/* A 1.6 key outside the settings comes back under unknownKey. */
+	p = up_codec(OCPP_V16)->reply_get_config(&d, s);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(p,
+	    "unknownKey"), 0)->valuestring, "X");
+	cJSON_Delete(p);
+}
+
+/* The gateway's neutral results in each version's words: where the
+ * command has the word, that word; else the nearest. */
+static void
+test_result_words(void **state)
+{
+	static const struct {
+		enum ocpp_version v;
+		enum up_down_type t;
+		enum ocpp_result r;
+		const char *want;
+	} cases[] = {
+		{ OCPP_V16, UP_DOWN_RESET, OCPP_RESULT_SCHEDULED, "Accepted" },
+		{ OCPP_V201, UP_DOWN_RESET, OCPP_RESULT_SCHEDULED, "Scheduled" },
+		{ OCPP_V16, UP_DOWN_AVAILABILITY, OCPP_RESULT_SCHEDULED,
+		  "Scheduled" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_UNLOCKED, "Unlocked" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_UNKNOWN_CONNECTOR,
+		  "NotSupported" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_NOT_SUPPORTED,
+		  "NotSupported" },
+		{ OCPP_V16, UP_DOWN_UNLOCK, OCPP_RESULT_ONGOING_TX, "UnlockFailed" },
+		{ OCPP_V201, UP_DOWN_UNLOCK, OCPP_RESULT_UNKNOWN_CONNECTOR,
+		  "UnknownConnector" },
+		{ OCPP_V201, UP_DOWN_UNLOCK, OCPP_RESULT_ONGOING_TX,
+		  "OngoingAuthorizedTransaction" },
+		{ OCPP_V201, UP_DOWN_UNLOCK, OCPP_RESULT_NOT_SUPPORTED,
+		  "UnlockFailed" },
+		{ OCPP_V16, UP_DOWN_SEND_LOCAL_LIST, OCPP_RESULT_VERSION_MISMATCH,
+		  "VersionMismatch" },
+		{ OCPP_V201, UP_DOWN_CLEAR_PROFILE, OCPP_RESULT_UNKNOWN, "Unknown" },
+		{ OCPP_V16, UP_DOWN_TRIGGER, OCPP_RESULT_NOT_IMPLEMENTED,
+		  "NotImplemented" },
+		{ OCPP_V201, UP_DOWN_DATA_TRANSFER, OCPP_RESULT_UNKNOWN_VENDOR,
+		  "UnknownVendorId" },
+	};
+	const enum ocpp_result unknown[] = { OCPP_RESULT_UNKNOWN_VARIABLE,
+		OCPP_RESULT_UNKNOWN_COMPONENT };
+	struct up_down d;
+	cJSON *p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		p = up_codec(cases[i].v)->reply(cases[i].t, cases[i].r);
+		assert_string_equal(json_str(p, "status"), cases[i].want);
+		cJSON_Delete(p);
+	}
+	/* A key none of ours: 1.6 has no unknown variable, but NotSupported;
+	 * 2.0.1 says which part is unknown. */
+	memset(&d, 0, sizeof d);
+	d.nkeys = 2;
+	p = up_codec(OCPP_V16)->reply_set_config(&d, unknown);
+	assert_string_equal(json_str(p, "status"), "NotSupported");
+	cJSON_Delete(p);
+	p = up_codec(OCPP_V201)->reply_set_config(&d, unknown);
+	assert_string_equal(json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(p,
+	    "setVariableResult"), 1), "attributeStatus"), "UnknownComponent");
+	cJSON_Delete(p);
+}
+
+/* Keys and requested messages are resolved by the codec of the version. */
+static void
+test_keys_resolved(void **state)
+{
+	struct up_down d;
+
+	(void)state;
+	decode(OCPP_V16, "GetConfiguration", "{\"key\":[\"HeartbeatInterval\","
+	    "\"MeterValueSampleInterval\",\"Foo\"]}", &d);
+	assert_int_equal(d.nkeys, 3);
+	assert_int_equal(d.keys[0].setting, UP_SET_HEARTBEAT_INTERVAL);
+	assert_int_equal(d.keys[1].setting, UP_SET_METER_INTERVAL);
+	assert_int_equal(d.keys[2].setting, -1);
+	decode(OCPP_V201, "SetVariables", "{\"setVariableData\":[{"
+	    "\"attributeValue\":\"3\",\"component\":{\"name\":"
+	    "\"OCPPCommCtrlr\"},\"variable\":{\"name\":\"MessageAttempts\"}},"
+	    "{\"attributeValue\":\"1\",\"component\":{\"name\":"
+	    "\"OCPPCommCtrlr\"},\"variable\":{\"name\":\"Nope\"}},"
+	    "{\"attributeValue\":\"1\",\"component\":{\"name\":\"Nope\"},"
+	    "\"variable\":{\"name\":\"Nope\"}}]}", &d);
+	assert_int_equal(d.type, UP_DOWN_SET_CONFIG);
+	assert_int_equal(d.keys[0].setting, UP_SET_MESSAGE_ATTEMPTS);
+	assert_string_equal(d.keys[0].key.value, "3");
+	assert_int_equal(d.keys[1].setting, -1);
+	assert_true(d.keys[1].component_known);
+	assert_false(d.keys[2].component_known);
+	decode(OCPP_V16, "TriggerMessage", "{\"requestedMessage\":"
+	    "\"StatusNotification\",\"connectorId\":2}", &d);
+	assert_int_equal(d.trigger, UP_TRIGGER_STATUS);
+	assert_int_equal(d.evse, 2);
+	decode(OCPP_V201, "TriggerMessage", "{\"requestedMessage\":"
+	    "\"LogStatusNotification\"}", &d);
+	assert_int_equal(d.trigger, UP_TRIGGER_OTHER);
+	/* The upstream names a 2.0.1 transaction by our session id. */
+	decode(OCPP_V201, "RequestStopTransaction", "{\"transactionId\":\"42\"}",
+	    &d);
+	assert_int_equal(d.session_id, 42);
+	decode(OCPP_V201, "RequestStopTransaction",
+	    "{\"transactionId\":\"tx-9\"}", &d);
+	assert_int_equal(d.session_id, -1);
+	decode(OCPP_V16, "RemoteStopTransaction", "{\"transactionId\":7}", &d);
+	assert_int_equal(d.session_id, 0);
+	assert_string_equal(d.tx_id, "7");
+}
+
+/* What the gateway reports of a limit is rounded down to 0.1 A, never
+ * up, and a binary near-miss of a tenth is that tenth. */
+static void
+test_limits_rounded_down(void **state)
+{
+	const double ems[3] = { 32, 30.07, 31 };
+	const char *a;
+	cJSON *p, *pe;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		enum ocpp_version v = versions[i];
+		p = up_codec(v)->reply_composite(2, true, 15.55, 3, 600,
+		    1700000000000);
+		pe = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p,
+		    v == OCPP_V16 ? "chargingSchedule" : "schedule"),
+		    "chargingSchedulePeriod"), 0);
+		assert_true(json_num(pe, "limit", 0) == 15.5);
+		assert_int_equal(json_int(pe, "numberPhases", 0), 3);
+		cJSON_Delete(p);
+		p = up_codec(v)->reply_composite(0, true, 0.7 + 0.1, 0, 60, 0);
+		pe = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p,
+		    v == OCPP_V16 ? "chargingSchedule" : "schedule"),
+		    "chargingSchedulePeriod"), 0);
+		assert_true(json_num(pe, "limit", 0) == 0.8);
+		assert_null(cJSON_GetObjectItem(pe, "numberPhases"));
+		cJSON_Delete(p);
+	}
+	/* The EMS limit goes up as its lowest phase. */
+	p = up_codec(OCPP_V201)->charging_limit(ems, 1700000000000, &a);
+	pe = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(p, "chargingSchedule"), 0),
+	    "chargingSchedulePeriod"), 0);
+	assert_true(json_num(pe, "limit", 0) == 30.0);
+	cJSON_Delete(p);
+	assert_null(up_codec(OCPP_V16)->charging_limit);
 }
 
 int
@@ -308,6 +461,9 @@ main(void)
 		cmocka_unit_test(test_patch_and_translate),
 		cmocka_unit_test(test_down_decoded),
 		cmocka_unit_test(test_replies_valid),
+		cmocka_unit_test(test_result_words),
+		cmocka_unit_test(test_keys_resolved),
+		cmocka_unit_test(test_limits_rounded_down),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
