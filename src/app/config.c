@@ -33,6 +33,7 @@
 
 #include "util/isotime.h"
 #include "util/jcheck.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 #define PATH_LEN 128
@@ -396,8 +397,7 @@ read_endpoint(struct ctx *c, const cJSON *obj, const char *path,
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	const char *s, *colon, *host;
 	size_t hostlen;
-	char *end;
-	long port;
+	int64_t port;
 
 	if (v == NULL) {
 		err(c, subpath(p, path, key), "required key is missing");
@@ -419,9 +419,7 @@ read_endpoint(struct ctx *c, const cJSON *obj, const char *path,
 	} else if (memchr(s, ':', hostlen) != NULL) {
 		goto bad;	/* a bare IPv6 address needs brackets */
 	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end != '\0' || port < 0 || port > 65535)
+	if (num_parse_i64(colon + 1, 0, 65535, &port) != 0)
 		goto bad;
 	free(ep->host);
 	ep->host = xmalloc(hostlen + 1);

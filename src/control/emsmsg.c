@@ -20,6 +20,7 @@
 
 #include "util/jcheck.h"
 #include "util/json.h"
+#include "util/num.h"
 
 /* Copy at most max bytes of p, escaped, into buf. */
 static char *
@@ -297,9 +298,9 @@ int
 emsmsg_evse_topic_parse(const char *prefix, const char *topic, int *evse)
 {
 	size_t pl = strlen(prefix);
-	const char *p;
-	char *end;
-	long v;
+	const char *p, *end;
+	char num[16];
+	int64_t v;
 
 	if (strncmp(topic, prefix, pl) != 0 ||
 	    strncmp(topic + pl, "/evse/", 6) != 0)
@@ -308,9 +309,13 @@ emsmsg_evse_topic_parse(const char *prefix, const char *topic, int *evse)
 	/* A leading digit 1-9 also rules out signs, spaces and "0". */
 	if (*p < '1' || *p > '9')
 		return EMS_ERR_TOPIC;
-	errno = 0;
-	v = strtol(p, &end, 10);
-	if (errno != 0 || strcmp(end, "/set") != 0 || v < 1 || v > EMS_EVSE_MAX)
+	end = strchr(p, '/');
+	if (end == NULL || strcmp(end, "/set") != 0 ||
+	    (size_t)(end - p) >= sizeof num)
+		return EMS_ERR_TOPIC;
+	memcpy(num, p, (size_t)(end - p));
+	num[end - p] = '\0';
+	if (num_parse_i64(num, 1, EMS_EVSE_MAX, &v) != 0)
 		return EMS_ERR_TOPIC;
 	*evse = (int)v;
 	return EMS_OK;

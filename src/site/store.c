@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 /* The WAL is checkpointed into the database every STORE_WAL_PAGES pages
@@ -769,21 +770,19 @@ store_meta_set(struct store *st, const char *key, const char *value)
 int
 store_count_start(struct store *st, int64_t *count)
 {
-	char buf[32], *end;
-	long long n = 0;
+	char buf[32];
+	int64_t n = 0;
 	int rc;
 
 	rc = store_meta_get(st, "start_count", buf, sizeof buf);
 	if (rc == STORE_OK) {
-		errno = 0;
-		n = strtoll(buf, &end, 10);
-		if (errno || end == buf || *end != '\0' || n < 0)
+		if (num_parse_i64(buf, 0, INT64_MAX - 1, &n) != 0)
 			n = 0;
 	} else if (rc != STORE_ERR_NOTFOUND) {
 		return rc;
 	}
 	n++;
-	snprintf(buf, sizeof buf, "%lld", n);
+	snprintf(buf, sizeof buf, "%lld", (long long)n);
 	rc = store_meta_set(st, "start_count", buf);
 	if (rc == STORE_OK)
 		*count = n;
@@ -1349,12 +1348,14 @@ int
 store_uplink_tx_find(struct store *st, const char *up_tx_id,
     int64_t *session_id)
 {
-	char buf[32], *end;
+	char buf[32];
 	int rc;
 
 	bind_text(st->utx_find, 1, up_tx_id);
 	rc = lookup_text(st->utx_find, buf, sizeof buf);
-	*session_id = rc == STORE_OK ? strtoll(buf, &end, 10) : 0;
+	*session_id = 0;
+	if (rc == STORE_OK && num_parse_i64(buf, 1, INT64_MAX, session_id) != 0)
+		rc = STORE_ERR_NOTFOUND;	/* not a row of ours */
 	return rc;
 }
 

@@ -14,6 +14,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "util/num.h"
+
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 /* A slice of the header block. */
@@ -531,19 +533,15 @@ wshs_parse_url(const char *url, struct wshs_url *out)
 	if (host_end < auth_end && *host_end == ':')
 		port_at = host_end + 1;
 	if (port_at != NULL) {
-		char num[8], *end;
+		char num[8];
 		size_t nlen = (size_t)(auth_end - port_at);
-		long v;
+		int64_t v;
 
 		if (nlen == 0 || nlen >= sizeof num)
 			return WSHS_E_ARG;
 		memcpy(num, port_at, nlen);
 		num[nlen] = '\0';
-		if (!isdigit((unsigned char)num[0]))
-			return WSHS_E_ARG;
-		errno = 0;
-		v = strtol(num, &end, 10);
-		if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+		if (num_parse_i64(num, 1, 65535, &v) != 0)
 			return WSHS_E_ARG;
 		out->port = (uint16_t)v;
 	}

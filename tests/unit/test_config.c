@@ -416,6 +416,8 @@ static const struct bad_case bad_cases[] = {
 	{ "ocpp.listen", "\"localhost\"", "ocpp.listen: expected \"host:port\"" },
 	{ "ocpp.listen", "\"127.0.0.1:70000\"", "ocpp.listen: expected \"host:port\"" },
 	{ "ocpp.listen", "\"127.0.0.1:80x\"", "ocpp.listen: expected \"host:port\"" },
+	{ "ocpp.listen", "\"127.0.0.1:+80\"", "ocpp.listen: expected \"host:port\"" },
+	{ "ocpp.listen", "\"127.0.0.1: 80\"", "ocpp.listen: expected \"host:port\"" },
 	{ "ocpp.listen", "\"::1:80\"", "ocpp.listen: expected \"host:port\"" },
 	{ "ocpp.versions", "[\"ocpp3\"]", "ocpp.versions[0]: expected one of" },
 	{ "ocpp.versions", "[]", "ocpp.versions: expected at least one version" },
