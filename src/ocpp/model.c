@@ -5,6 +5,7 @@
  */
 #include "ocpp/model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const result_names[OCPP_NRESULTS] = {
@@ -53,4 +54,56 @@ ocpp_result_yes(enum ocpp_result r)
 {
 	return r == OCPP_RESULT_ACCEPTED || r == OCPP_RESULT_SCHEDULED ||
 	    r == OCPP_RESULT_REBOOT_REQUIRED || r == OCPP_RESULT_UNLOCKED;
+}
+
+bool
+ocpp_cap_key(const struct ocpp_cap_name *table, enum ocpp_cap cap,
+    const char *value, struct ocpp_key *k)
+{
+	for (; table->cap != OCPP_CAP_NONE; table++) {
+		if (table->cap != cap)
+			continue;
+		memset(k, 0, sizeof *k);
+		snprintf(k->component, sizeof k->component, "%s",
+		    table->component);
+		snprintf(k->variable, sizeof k->variable, "%s", table->variable);
+		if (value != NULL) {
+			snprintf(k->value, sizeof k->value, "%s", value);
+			k->has_value = true;
+		}
+		return true;
+	}
+	return false;
+}
+
+enum ocpp_cap
+ocpp_cap_of(const struct ocpp_cap_name *table, const struct ocpp_key *k)
+{
+	/* The variables of one version's table are unique on their own. */
+	for (; table->cap != OCPP_CAP_NONE; table++)
+		if (strcmp(table->variable, k->variable) == 0)
+			return table->cap;
+	return OCPP_CAP_NONE;
+}
+
+const char *
+ocpp_measurands(enum ocpp_sampling s)
+{
+	return s == OCPP_SAMPLE_MIN ?
+	    "Current.Import,Power.Active.Import,Energy.Active.Import.Register" :
+	    "Current.Import,Current.Offered,Power.Active.Import,"
+	    "Energy.Active.Import.Register,Voltage,SoC";
+}
+
+void
+ocpp_rate_units(const char *value, bool *a, bool *w)
+{
+	*a = strstr(value, "Current") != NULL || strstr(value, "A") != NULL;
+	*w = strstr(value, "Power") != NULL || strstr(value, "W") != NULL;
+}
+
+bool
+ocpp_cap_true(const char *value)
+{
+	return strcmp(value, "true") == 0;
 }

@@ -333,4 +333,56 @@ struct ocpp_command_result {
 	int nunknown;			/* 1.6 GetConfiguration unknownKey */
 };
 
+/* A charger setting the CSMS reads or sets to learn a charger's smart
+ * charging and metering; each codec names them in its version (a 1.6
+ * configuration key, a 2.0.1 component and variable). */
+enum ocpp_cap {
+	OCPP_CAP_NONE = 0,		/* ends a table; not a setting */
+	OCPP_CAP_SMART_CHARGING,	/* profiles supported at all */
+	OCPP_CAP_STACK_LEVEL,		/* the highest stack level */
+	OCPP_CAP_RATE_UNIT,		/* A and/or W */
+	OCPP_CAP_PERIODS,		/* periods per schedule */
+	OCPP_CAP_PROFILES,		/* profiles installed at most */
+	OCPP_CAP_PHASE_SWITCHING,
+	OCPP_CAP_CONNECTORS,
+	OCPP_CAP_MEASURANDS,		/* what transaction meter values carry */
+	OCPP_CAP_METER_INTERVAL,	/* their interval, in seconds */
+};
+
+/* How a version names a setting; a codec's table lists those it has, in
+ * the order it asks for them, and ends with OCPP_CAP_NONE. */
+struct ocpp_cap_name {
+	enum ocpp_cap cap;
+	const char *component;		/* "" in 1.6 */
+	const char *variable;
+};
+
+/* Which measurands to ask a charger for: all the control loop and the
+ * status documents use, or the fewest it needs (per-phase current, power,
+ * the energy register) for a charger that refuses the first list. */
+enum ocpp_sampling {
+	OCPP_SAMPLE_FULL = 0,
+	OCPP_SAMPLE_MIN,
+};
+
+/* Fill k (value too, when not NULL) with cap's name in table. Returns
+ * false when the version has no such setting. */
+bool ocpp_cap_key(const struct ocpp_cap_name *table, enum ocpp_cap cap,
+    const char *value, struct ocpp_key *k);
+
+/* The setting k names in table (by its variable, unique within a
+ * version); OCPP_CAP_NONE for another key. */
+enum ocpp_cap ocpp_cap_of(const struct ocpp_cap_name *table,
+    const struct ocpp_key *k);
+
+/* The measurand list of s, as both versions write it. */
+const char *ocpp_measurands(enum ocpp_sampling s);
+
+/* Which rate units a reported RateUnit / ChargingScheduleAllowedCharging-
+ * RateUnit value names ("Current,Power" in 1.6, "A,W" in 2.0.1). */
+void ocpp_rate_units(const char *value, bool *a, bool *w);
+
+/* Whether a reported boolean setting says true. */
+bool ocpp_cap_true(const char *value);
+
 #endif

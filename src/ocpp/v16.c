@@ -1000,3 +1000,15 @@ const struct up_codec v16_up = {
 	.reply_set_config = up_reply_set_config,
 	.reply_composite = up_reply_composite,
 };
+
+/* The settings capability discovery reads and sets, in the order asked. */
+const struct ocpp_cap_name v16_caps[] = {
+	{ OCPP_CAP_STACK_LEVEL, "", "ChargeProfileMaxStackLevel" },
+	{ OCPP_CAP_RATE_UNIT, "", "ChargingScheduleAllowedChargingRateUnit" },
+	{ OCPP_CAP_PERIODS, "", "ChargingScheduleMaxPeriods" },
+	{ OCPP_CAP_PROFILES, "", "MaxChargingProfilesInstalled" },
+	{ OCPP_CAP_CONNECTORS, "", "NumberOfConnectors" },
+	{ OCPP_CAP_MEASURANDS, "", "MeterValuesSampledData" },
+	{ OCPP_CAP_METER_INTERVAL, "", "MeterValueSampleInterval" },
+	{ OCPP_CAP_NONE, NULL, NULL },
+};

@@ -53,4 +53,8 @@ int v16_decode_result(const struct ocpp_command *cmd, const cJSON *payload,
  * characters, and lets the upstream issue the transaction ids. */
 extern const struct up_codec v16_up;
 
+/* How 1.6 names the settings of capability discovery, in the order a
+ * CSMS asks for them. 1.6 changes one key per ChangeConfiguration. */
+extern const struct ocpp_cap_name v16_caps[];
+
 #endif

@@ -1100,3 +1100,17 @@ const struct up_codec v201_up = {
 	.reply_set_config = up_reply_set_config,
 	.reply_composite = up_reply_composite,
 };
+
+/* The settings capability discovery reads and sets, in the order asked. */
+const struct ocpp_cap_name v201_caps[] = {
+	{ OCPP_CAP_SMART_CHARGING, "SmartChargingCtrlr", "Enabled" },
+	{ OCPP_CAP_RATE_UNIT, "SmartChargingCtrlr", "RateUnit" },
+	{ OCPP_CAP_STACK_LEVEL, "SmartChargingCtrlr", "ProfileStackLevel" },
+	{ OCPP_CAP_PERIODS, "SmartChargingCtrlr", "PeriodsPerSchedule" },
+	{ OCPP_CAP_PROFILES, "SmartChargingCtrlr", "Entries" },
+	{ OCPP_CAP_PHASE_SWITCHING, "SmartChargingCtrlr",
+	  "ACPhaseSwitchingSupported" },
+	{ OCPP_CAP_MEASURANDS, "SampledDataCtrlr", "TxUpdatedMeasurands" },
+	{ OCPP_CAP_METER_INTERVAL, "SampledDataCtrlr", "TxUpdatedInterval" },
+	{ OCPP_CAP_NONE, NULL, NULL },
+};

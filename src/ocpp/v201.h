@@ -53,4 +53,8 @@ int v201_decode_result(const struct ocpp_command *cmd, const cJSON *payload,
  * NotifyChargingLimit. */
 extern const struct up_codec v201_up;
 
+/* How 2.0.1 names the settings of capability discovery, in the order a
+ * CSMS asks for them. */
+extern const struct ocpp_cap_name v201_caps[];
+
 #endif

@@ -114,12 +114,16 @@ struct codec {
 	    cJSON **);
 	int (*decode_result)(const struct ocpp_command *, const cJSON *,
 	    struct ocpp_command_result *, struct ocpp_error *);
+	const struct ocpp_cap_name *caps;	/* capability discovery */
+	bool set_one_key;		/* one setting per set command */
 };
 
 static const struct codec codec16 = { OCPP_V16, v16_decode_request,
-	v16_encode_reply, v16_encode_command, v16_decode_result };
+	v16_encode_reply, v16_encode_command, v16_decode_result, v16_caps,
+	true };
 static const struct codec codec201 = { OCPP_V201, v201_decode_request,
-	v201_encode_reply, v201_encode_command, v201_decode_result };
+	v201_encode_reply, v201_encode_command, v201_decode_result, v201_caps,
+	false };
 
 static const struct codec *
 codec_of(enum ocpp_version v)
@@ -840,28 +844,22 @@ csms_command(struct csms *cs, const char *charger_id,
 
 /* ------------------------------------------------------------ discovery
  *
- * 1.6: GetConfiguration of the smart-charging keys, then (when asked for)
- * ChangeConfiguration of MeterValuesSampledData and
- * MeterValueSampleInterval. 2.0.1: GetVariables of SmartChargingCtrlr and
- * SampledDataCtrlr, then SetVariables of the sampled measurands and the
- * interval. The rpc layer queues the calls one after another. A key the
- * charger does not know leaves the default; nothing is asked twice.
+ * Read the charger's smart-charging and metering settings (the codec's
+ * table names them: 1.6 GetConfiguration keys, 2.0.1 GetVariables of
+ * SmartChargingCtrlr and SampledDataCtrlr), then, when asked for, set the
+ * sampled measurands and their interval (1.6 one key per
+ * ChangeConfiguration). The rpc layer queues the calls one after another.
+ * A setting the charger does not know leaves the default; nothing is asked
+ * twice, but a refused measurand list is asked again shorter (an AC
+ * charger may not sample SoC or Voltage).
  */
-
-static const char *const measurands =
-    "Current.Import,Current.Offered,Power.Active.Import,"
-    "Energy.Active.Import.Register,Voltage,SoC";
-
-/* Asked again when a charger refuses the list above (an AC charger may
- * not sample SoC or Voltage): the control loop needs per-phase currents. */
-static const char *const measurands_min =
-    "Current.Import,Power.Active.Import,Energy.Active.Import.Register";
 
 /* What a discovery round is collecting. The connection may go away while
  * the calls are out: the conn pointer is checked against the live list by
  * charger id before use. */
 struct discovery {
 	bool retried;			/* the short measurand list was sent */
+	const struct ocpp_cap_name *names; /* the charger's version's */
 	struct csms *cs;
 	char id[SITE_ID_LEN];
 	struct site_caps caps;
@@ -911,37 +909,41 @@ on_caps(const struct ocpp_command_result *res, const char *error, void *arg)
 		return;
 	}
 	for (int i = 0; i < res->nkeys; i++) {
-		const char *v = res->keys[i].key.variable;
 		const char *val = res->keys[i].key.value;
 
 		if (!res->keys[i].known || !res->keys[i].key.has_value)
 			continue;
-		if (!strcmp(v, "ChargeProfileMaxStackLevel") ||
-		    !strcmp(v, "ProfileStackLevel"))
+		switch (ocpp_cap_of(d->names, &res->keys[i].key)) {
+		case OCPP_CAP_STACK_LEVEL:
 			c->max_stack_level = int_value(val, c->max_stack_level);
-		else if (!strcmp(v, "ChargingScheduleMaxPeriods") ||
-		    !strcmp(v, "PeriodsPerSchedule"))
+			break;
+		case OCPP_CAP_PERIODS:
 			c->max_periods = int_value(val, c->max_periods);
-		else if (!strcmp(v, "MaxChargingProfilesInstalled") ||
-		    !strcmp(v, "Entries"))
+			break;
+		case OCPP_CAP_PROFILES:
 			c->max_profiles = int_value(val, c->max_profiles);
-		else if (!strcmp(v, "ChargingScheduleAllowedChargingRateUnit") ||
-		    !strcmp(v, "RateUnit")) {
-			c->rate_a = strstr(val, "Current") || strstr(val, "A");
-			c->rate_w = strstr(val, "Power") || strstr(val, "W");
-		} else if (!strcmp(v, "ACPhaseSwitchingSupported"))
-			c->phase_switching = !strcmp(val, "true");
-		else if (!strcmp(v, "Enabled"))
-			c->smart_charging = !strcmp(val, "true");
-		else if (!strcmp(v, "MeterValueSampleInterval") ||
-		    !strcmp(v, "TxUpdatedInterval"))
+			break;
+		case OCPP_CAP_RATE_UNIT:
+			ocpp_rate_units(val, &c->rate_a, &c->rate_w);
+			break;
+		case OCPP_CAP_PHASE_SWITCHING:
+			c->phase_switching = ocpp_cap_true(val);
+			break;
+		case OCPP_CAP_SMART_CHARGING:
+			c->smart_charging = ocpp_cap_true(val);
+			break;
+		case OCPP_CAP_METER_INTERVAL:
 			c->meter_interval_s = int_value(val, c->meter_interval_s);
+			break;
+		default:		/* read for the log only, or unknown */
+			break;
+		}
 	}
 	discovery_finish(d);
 }
 
-static void add_key(struct ocpp_command *cmd, const char *component,
-    const char *variable, const char *value);
+static int send_sampling(struct conn *c, struct discovery *d,
+    enum ocpp_sampling sampling, const char *interval);
 
 static void
 on_configured(const struct ocpp_command_result *res, const char *error,
@@ -954,25 +956,18 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 		if (res->keys[i].status != OCPP_RESULT_ACCEPTED &&
 		    res->keys[i].status != OCPP_RESULT_REBOOT_REQUIRED) {
 			ok = false;
-			if (!strcmp(res->keys[i].key.variable,
-			    "MeterValuesSampledData") ||
-			    !strcmp(res->keys[i].key.variable,
-			    "TxUpdatedMeasurands"))
+			if (ocpp_cap_of(d->names, &res->keys[i].key) ==
+			    OCPP_CAP_MEASURANDS)
 				measurands_refused = true;
 		}
 	if (measurands_refused && !d->retried) {
 		struct conn *c = conn_find(d->cs, d->id);
-		struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
 
 		d->retried = true;
 		if (c != NULL) {
-			add_key(&set, c->version == OCPP_V16 ? "" : "SampledDataCtrlr",
-			    c->version == OCPP_V16 ? "MeterValuesSampledData" :
-			    "TxUpdatedMeasurands", measurands_min);
 			log_info(MOD, "meter sampling: asking for fewer measurands "
 			    "charger=%s", d->id);
-			if (send_command(c, &set, on_configured, d) == 0) {
-				d->outstanding++;
+			if (send_sampling(c, d, OCPP_SAMPLE_MIN, NULL) > 0) {
 				discovery_finish(d);
 				return;
 			}
@@ -988,18 +983,39 @@ on_configured(const struct ocpp_command_result *res, const char *error,
 	discovery_finish(d);
 }
 
+/* Add cap (with value, when not NULL) to cmd, as names call it; nothing
+ * when the version has no such setting. */
 static void
-add_key(struct ocpp_command *cmd, const char *component, const char *variable,
-    const char *value)
+add_cap(struct ocpp_command *cmd, const struct ocpp_cap_name *names,
+    enum ocpp_cap cap, const char *value)
 {
-	struct ocpp_key *k = &cmd->u.config.keys[cmd->u.config.nkeys++];
+	if (ocpp_cap_key(names, cap, value,
+	    &cmd->u.config.keys[cmd->u.config.nkeys]))
+		cmd->u.config.nkeys++;
+}
 
-	snprintf(k->component, sizeof k->component, "%s", component);
-	snprintf(k->variable, sizeof k->variable, "%s", variable);
-	if (value != NULL) {
-		snprintf(k->value, sizeof k->value, "%s", value);
-		k->has_value = true;
+/* Ask c to sample the measurands of sampling and, when interval is not
+ * NULL, at that interval (seconds): one set command, or one per setting
+ * where the version sets one key at a time. Each call sent counts in
+ * d->outstanding. Returns how many were sent. */
+static int
+send_sampling(struct conn *c, struct discovery *d, enum ocpp_sampling sampling,
+    const char *interval)
+{
+	const struct codec *k = codec_of(c->version);
+	struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
+	int sent = 0;
+
+	add_cap(&set, k->caps, OCPP_CAP_MEASURANDS, ocpp_measurands(sampling));
+	if (k->set_one_key && interval != NULL) {
+		sent += send_command(c, &set, on_configured, d) == 0;
+		set.u.config.nkeys = 0;
 	}
+	if (interval != NULL)
+		add_cap(&set, k->caps, OCPP_CAP_METER_INTERVAL, interval);
+	sent += send_command(c, &set, on_configured, d) == 0;
+	d->outstanding += sent;
+	return sent;
 }
 
 static void
@@ -1007,12 +1023,14 @@ discover(struct conn *c)
 {
 	struct discovery *d = calloc(1, sizeof *d);
 	struct ocpp_command get = { .type = OCPP_CMD_GET_CONFIG };
+	const struct ocpp_cap_name *n;
 	int interval = c->cs->o.meter_interval_s;
 	char ival[16];
 
 	if (d == NULL)
 		abort();
 	d->cs = c->cs;
+	d->names = codec_of(c->version)->caps;
 	snprintf(d->id, sizeof d->id, "%s", c->id);
 	/* Defaults for whatever the charger does not tell. */
 	d->caps.smart_charging = true;
@@ -1020,24 +1038,8 @@ discover(struct conn *c)
 	d->caps.max_stack_level = 1;
 	d->caps.max_periods = 1;
 	d->caps.max_profiles = 0;	/* not reported */
-	snprintf(ival, sizeof ival, "%d", interval);
-	if (c->version == OCPP_V16) {
-		static const char *const keys[] = { "ChargeProfileMaxStackLevel",
-			"ChargingScheduleAllowedChargingRateUnit",
-			"ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
-			"NumberOfConnectors", "MeterValuesSampledData",
-			"MeterValueSampleInterval" };
-		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-			add_key(&get, "", keys[i], NULL);
-	} else {
-		static const char *const sc[] = { "Enabled", "RateUnit",
-			"ProfileStackLevel", "PeriodsPerSchedule", "Entries",
-			"ACPhaseSwitchingSupported" };
-		for (size_t i = 0; i < sizeof sc / sizeof *sc; i++)
-			add_key(&get, "SmartChargingCtrlr", sc[i], NULL);
-		add_key(&get, "SampledDataCtrlr", "TxUpdatedMeasurands", NULL);
-		add_key(&get, "SampledDataCtrlr", "TxUpdatedInterval", NULL);
-	}
+	for (n = d->names; n->cap != OCPP_CAP_NONE; n++)
+		add_cap(&get, d->names, n->cap, NULL);
 	d->outstanding = 1;
 	if (send_command(c, &get, on_caps, d) != 0) {
 		free(d);
@@ -1045,23 +1047,8 @@ discover(struct conn *c)
 	}
 	if (interval <= 0)
 		return;
-	if (c->version == OCPP_V16) {
-		/* 1.6 changes one key per call. */
-		struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
-		add_key(&set, "", "MeterValuesSampledData", measurands);
-		if (send_command(c, &set, on_configured, d) == 0)
-			d->outstanding++;
-		set.u.config.nkeys = 0;
-		add_key(&set, "", "MeterValueSampleInterval", ival);
-		if (send_command(c, &set, on_configured, d) == 0)
-			d->outstanding++;
-	} else {
-		struct ocpp_command set = { .type = OCPP_CMD_SET_CONFIG };
-		add_key(&set, "SampledDataCtrlr", "TxUpdatedMeasurands", measurands);
-		add_key(&set, "SampledDataCtrlr", "TxUpdatedInterval", ival);
-		if (send_command(c, &set, on_configured, d) == 0)
-			d->outstanding++;
-	}
+	snprintf(ival, sizeof ival, "%d", interval);
+	send_sampling(c, d, OCPP_SAMPLE_FULL, ival);
 }
 
 /* ------------------------------------------------------------ connections */
