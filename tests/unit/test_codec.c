@@ -996,10 +996,48 @@ test_every_command_is_schema_valid(void **state)
 		}
 }
 
+/* Capability discovery: each version names the settings it has, and a
+ * name reads back as its setting; a setting the version lacks is refused. */
+static void
+test_caps(void **state)
+{
+	struct ocpp_key k;
+
+	(void)state;
+	assert_true(ocpp_cap_key(v16_caps, OCPP_CAP_STACK_LEVEL, NULL, &k));
+	assert_string_equal(k.component, "");
+	assert_string_equal(k.variable, "ChargeProfileMaxStackLevel");
+	assert_false(k.has_value);
+	assert_int_equal(ocpp_cap_of(v16_caps, &k), OCPP_CAP_STACK_LEVEL);
+	assert_false(ocpp_cap_key(v16_caps, OCPP_CAP_SMART_CHARGING, NULL, &k));
+	assert_false(ocpp_cap_key(v201_caps, OCPP_CAP_CONNECTORS, NULL, &k));
+	assert_true(ocpp_cap_key(v201_caps, OCPP_CAP_MEASURANDS,
+	    ocpp_measurands(OCPP_SAMPLE_MIN), &k));
+	assert_string_equal(k.component, "SampledDataCtrlr");
+	assert_string_equal(k.variable, "TxUpdatedMeasurands");
+	assert_true(k.has_value);
+	assert_string_equal(k.value, "Current.Import,Power.Active.Import,"
+	    "Energy.Active.Import.Register");
+	assert_int_equal(ocpp_cap_of(v201_caps, &k), OCPP_CAP_MEASURANDS);
+	/* The other version's name is not this version's setting. */
+	assert_int_equal(ocpp_cap_of(v16_caps, &k), OCPP_CAP_NONE);
+	{
+		bool a, w;
+
+		ocpp_rate_units("Current,Power", &a, &w);
+		assert_true(a && w);
+		ocpp_rate_units("W", &a, &w);
+		assert_true(!a && w);
+	}
+	assert_true(ocpp_cap_true("true"));
+	assert_false(ocpp_cap_true("True"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_v16_boot_heartbeat),
 		cmocka_unit_test(test_v16_status),
 		cmocka_unit_test(test_v16_transactions),
