@@ -7,10 +7,9 @@
 //
 // VERSION is 1.6, 2.0.1 or 2.1 (default: 1.6 and 2.0.1, the two the
 // gateway speaks); each is written to DIR/schema_v16.c, schema_v201.c,
-// schema_v21.c (default DIR: src/ocpp). `make schema` rewrites the
-// committed files; `make schema-check` writes all three into build/, fails
-// when the first two differ from the committed ones, and compiles the
-// third.
+// schema_v21.c (default DIR: src/ocpp). `make schema` rewrites the three
+// committed files; `make schema-check` writes them into build/ and fails
+// when any differs from the committed one.
 //
 // The schemas are those the ocpp-rpc npm package carries (installed by the
 // tests: tests/node_modules); they are read, never copied into the

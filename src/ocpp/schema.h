@@ -120,14 +120,11 @@ struct schema_error {
 int schema_validate(enum ocpp_version v, const char *action,
     enum schema_kind kind, const cJSON *payload, struct schema_error *err);
 
-/* Whether action is an OCPP action of version v (case-sensitive). A CSMS
- * answers an unknown action with NotImplemented and a known one it does not
- * handle with NotSupported. */
+/* Whether action is an OCPP action of version v (case-sensitive; 1.6,
+ * 2.0.1 and 2.1, all from the generated tables). A CSMS answers an unknown
+ * action with NotImplemented and a known one it does not handle with
+ * NotSupported. */
 bool schema_has_action(enum ocpp_version v, const char *action);
-
-/* Whether OCPP 2.1 defines action: 2.1 has no tables yet, only its action
- * names, so that a 2.1 connection can tell NotSupported from
- * NotImplemented. schema_has_action(OCPP_V21, ...) answers the same. */
 
 /* The CallError that answers violation e (SCHEMA_UNKNOWN: NotImplemented);
  * OCPP_ERR_OTHER for SCHEMA_OK or any other value. types/ocpp spells it. */

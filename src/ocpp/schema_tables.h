@@ -1,8 +1,10 @@
 /*
  * schema_tables — the shape of the generated OCPP tables, shared by
  * ocpp/schema and the files tools/gen-schema.js writes (schema_v16.c,
- * schema_v201.c; schema_v21.c only into build/, to show that 2.1 is a
- * matter of running the generator). Nothing else includes it.
+ * schema_v201.c, schema_v21.c). The gateway speaks 1.6 and 2.0.1 (a 2.1
+ * charger is served with the 2.0.1 message set); of 2.1 it uses the
+ * action names today, and its tables are ready for a 2.1 codec. Nothing
+ * else includes it.
  *
  * One schema_set per version: every action with the member tables of its
  * request and response payloads (util/jcheck rows), sorted by name as
