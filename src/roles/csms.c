@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ocpp/codec.h"
 #include "ocpp/schema.h"
 #include "ocpp/v16.h"
 #include "ocpp/v201.h"
@@ -412,8 +413,9 @@ apply(struct conn *c, struct ocpp_request_msg *m, struct ocpp_reply *r,
 		return 0;
 	case OCPP_REQ_AUTHORIZE:
 		set_auth(cs, r, m->u.authorize.id, now);
-		log_info(MOD, "authorize charger=%s token=%s status=%d", c->id,
-		    log_esc(esc, sizeof esc, m->u.authorize.id), r->auth);
+		log_info(MOD, "authorize charger=%s token=%s status=%s", c->id,
+		    log_esc(esc, sizeof esc, m->u.authorize.id),
+		    codec_auth_name(r->auth));
 		return 0;
 	case OCPP_REQ_TX:
 		return c->version == OCPP_V16 ? handle_tx16(c, &m->u.tx, r, now) :
@@ -620,8 +622,9 @@ on_auth_done(const struct auth_result *a, void *arg)
 		r.has_auth = true;
 		r.auth = a->status;
 		r.auth_expiry_ms = a->expiry_ms;
-		log_info(MOD, "authorize charger=%s token=%s status=%d via=upstream",
-		    c->id, log_esc(esc, sizeof esc, w->m.u.authorize.id), r.auth);
+		log_info(MOD, "authorize charger=%s token=%s status=%s via=upstream",
+		    c->id, log_esc(esc, sizeof esc, w->m.u.authorize.id),
+		    codec_auth_name(r.auth));
 		rpc_reply(w->call, codec_of(c->version)->encode(&w->m, &r));
 	}
 	free(w);

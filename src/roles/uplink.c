@@ -30,6 +30,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
+#include "ocpp/codec.h"
 #include "ocpp/schema.h"
 #include "ocpp/up.h"
 #include "roles/csms.h"
@@ -532,12 +533,12 @@ on_authorize_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 		r.status = ar.status;
 		r.expiry_ms = ar.expiry_ms;
 		uplink_auth_remember(ul->auth, a->token, &r, isotime_now_ms());
-		log_info(MOD, "authorize token=%s status=%d via=upstream",
-		    log_esc(esc, sizeof esc, a->token), r.status);
+		log_info(MOD, "authorize token=%s status=%s via=upstream",
+		    log_esc(esc, sizeof esc, a->token), codec_auth_name(r.status));
 	} else {
 		r = uplink_auth_decide(ul->auth, a->token, isotime_now_ms());
-		log_info(MOD, "authorize token=%s status=%d via=offline",
-		    log_esc(esc, sizeof esc, a->token), r.status);
+		log_info(MOD, "authorize token=%s status=%s via=offline",
+		    log_esc(esc, sizeof esc, a->token), codec_auth_name(r.status));
 	}
 	a->done(&r, a->arg);
 	free(a);
@@ -555,8 +556,8 @@ uplink_authorize(struct uplink *ul, const struct ocpp_id_token *t,
 
 	if (!up_ok(ul) || !up_token_fits(ul->c, t->id)) {
 		r = uplink_auth_decide(ul->auth, t->id, isotime_now_ms());
-		log_info(MOD, "authorize token=%s status=%d via=offline",
-		    log_esc(esc, sizeof esc, t->id), r.status);
+		log_info(MOD, "authorize token=%s status=%s via=offline",
+		    log_esc(esc, sizeof esc, t->id), codec_auth_name(r.status));
 		done(&r, arg);
 		return;
 	}

@@ -21,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ocpp/codec.h"
 #include "ocpp/schema.h"
 #include "roles/uplink_settings.h"
 #include "site/site.h"
@@ -294,7 +295,8 @@ on_done(struct rpc *rpc, const struct rpc_response *res, void *arg)
 			snprintf(ob->ack_tx_id, sizeof ob->ack_tx_id, "%s", a.tx_id);
 		if (a.has_auth && a.status != OCPP_AUTH_ACCEPTED)
 			log_warn(MOD, "upstream refused the token of session=%lld "
-			    "status=%d", (long long)ob->inflight_session, a.status);
+			    "status=%s", (long long)ob->inflight_session,
+			    codec_auth_name(a.status));
 		ob->ack_pending = true;
 		record_answer(ob);
 		return;
