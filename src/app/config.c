@@ -967,14 +967,16 @@ read_upstream(struct ctx *c, cJSON *root, struct config *cfg)
 static void
 read_web(struct ctx *c, const cJSON *root, struct config *cfg)
 {
-	static const char *const keys[] = { "listen", NULL };
+	static const char *const keys[] = { "listen", "root", NULL };
 	const cJSON *obj = read_object(c, root, "", "web", false);
 
 	if (obj == NULL)
 		return;
-	cfg->web = xmalloc(sizeof *cfg->web);
+	cfg->web = xcalloc(1, sizeof *cfg->web);
+	cfg->web->root = xstrdup("web");
 	check_keys(c, obj, "web", keys);
 	read_endpoint(c, obj, "web", "listen", &cfg->web->listen);
+	read_string(c, obj, "web", "root", false, 1, 4096, &cfg->web->root);
 }
 
 static int
@@ -1410,6 +1412,7 @@ config_free(struct config *cfg)
 	}
 	if (cfg->web) {
 		endpoint_free(&cfg->web->listen);
+		free(cfg->web->root);
 		free(cfg->web);
 	}
 	free(cfg);
@@ -1460,5 +1463,7 @@ config_restart_needed(const struct config *old, const struct config *new)
 	note(&c, (old->web == NULL) != (new->web == NULL) || (old->web &&
 	    new->web && endpoint_differs(&old->web->listen, &new->web->listen)),
 	    "web.listen");
+	note(&c, old->web != NULL && new->web != NULL &&
+	    str_differs(old->web->root, new->web->root), "web.root");
 	return c.errs;
 }

@@ -169,6 +169,7 @@ struct config_control {
 
 struct config_web {
 	struct config_endpoint listen;
+	char *root;			/* the page's folder ["web"] */
 };
 
 struct config {

@@ -39,6 +39,7 @@ struct gateway {
 	struct ems *ems;		/* NULL without an mqtt section */
 	struct control *control;
 	struct uplink *uplink;		/* NULL without an upstream section */
+	struct http *http;		/* NULL without a web section */
 	int exit_code;
 };
 
@@ -231,6 +232,25 @@ uplink_status(cJSON *doc, void *arg)
 	cJSON_AddNumberToObject(u, "outbox_depth", (double)st.depth);
 	cJSON_AddNumberToObject(u, "outbox_oldest_age_s",
 	    (double)(st.oldest_age_ms / 1000));
+}
+
+/* The installer's page; logs its address, to open in a browser. */
+static struct http *
+start_http(struct gateway *gw, const struct http_opts *o)
+{
+	char *cause = NULL;
+	struct http *h = http_new(gw->base, o, &cause);
+	const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
+	bool v6 = strchr(host, ':') != NULL;
+
+	if (h == NULL) {
+		log_error("web", "cannot start: %s", cause);
+		free(cause);
+		return NULL;
+	}
+	log_info("web", "page at http://%s%s%s:%u/ root=%s", v6 ? "[" : "", host,
+	    v6 ? "]" : "", http_port(h), o->root);
+	return h;
 }
 
 static struct uplink *
@@ -435,6 +455,12 @@ gateway_new(const char *config_path, int *exit_code)
 		goto fail;
 	}
 
+	if (opts_http(gw->opts) != NULL &&
+	    (gw->http = start_http(gw, opts_http(gw->opts))) == NULL) {
+		*exit_code = GATEWAY_EXIT_START;
+		goto fail;
+	}
+
 	log_info("gateway", "ready version=%s site=%s config=%s state=%s "
 	    "starts=%lld", SITEGATE_VERSION, gw->cfg->site_id, config_path,
 	    gw->cfg->state_file, (long long)starts);
@@ -462,6 +488,7 @@ gateway_free(struct gateway *gw)
 	if (gw == NULL)
 		return;
 	/* In the reverse order of creation. */
+	http_free(gw->http);
 	uplink_free(gw->uplink);
 	control_free(gw->control);
 	ems_free(gw->ems);

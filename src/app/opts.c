@@ -25,6 +25,8 @@ struct opts {
 	bool has_ems;
 	struct uplink_opts uplink;
 	bool has_uplink;
+	struct http_opts http;
+	bool has_http;
 };
 
 static void
@@ -184,6 +186,17 @@ fill_uplink(struct opts *o, const struct config *cfg)
 	};
 }
 
+static void
+fill_http(struct opts *o, const struct config *cfg)
+{
+	if (cfg->web == NULL)
+		return;
+	o->has_http = true;
+	o->http.host = cfg->web->listen.host;
+	o->http.port = cfg->web->listen.port;
+	o->http.root = cfg->web->root;
+}
+
 struct opts *
 opts_new(const struct config *cfg)
 {
@@ -194,6 +207,7 @@ opts_new(const struct config *cfg)
 	fill_control(o, cfg);
 	fill_ems(o, cfg);
 	fill_uplink(o, cfg);
+	fill_http(o, cfg);
 	return o;
 }
 
@@ -238,4 +252,10 @@ const struct uplink_opts *
 opts_uplink(const struct opts *o)
 {
 	return o->has_uplink ? &o->uplink : NULL;
+}
+
+const struct http_opts *
+opts_http(const struct opts *o)
+{
+	return o->has_http ? &o->http : NULL;
 }

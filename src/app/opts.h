@@ -14,6 +14,7 @@
 
 #include "control/control.h"
 #include "control/ems.h"
+#include "http/http.h"
 #include "app/config.h"
 #include "roles/csms.h"
 #include "roles/uplink.h"
@@ -36,5 +37,7 @@ const struct control_opts *opts_control(const struct opts *o);
 const struct ems_opts *opts_ems(const struct opts *o);
 /* NULL without an upstream section. */
 const struct uplink_opts *opts_uplink(const struct opts *o);
+/* NULL without a web section. */
+const struct http_opts *opts_http(const struct opts *o);
 
 #endif

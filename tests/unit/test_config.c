@@ -572,6 +572,8 @@ static const struct bad_case bad_cases[] = {
 	  "expected an integer from 1 to 300" },
 	{ "web.listen", NULL, "web.listen: required key is missing" },
 	{ "web.port", "80", "web.port: unknown key" },
+	{ "web.root", "7", "web.root: expected a string of 1 to 4096" },
+	{ "web.root", "\"\"", "web.root: expected a string of 1 to 4096" },
 };
 #pragma GCC diagnostic pop
 

@@ -1,0 +1,120 @@
+'use strict';
+// The web server's file serving: the page's files with their types and
+// validators, the security headers on every answer, and every way out of
+// the page's folder refused (.., encoded .., absolute paths, NUL, links).
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { tmpDir, baseConfig, startGateway } = require('./lib/gateway');
+
+// One raw request, so that the path reaches the server exactly as written
+// (fetch would normalise "/../x" before sending it).
+function raw(port, text) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let data = '';
+    s.setEncoding('latin1');
+    s.on('connect', () => s.write(text));
+    s.on('data', (d) => { data += d; });
+    s.on('end', () => resolve(parse(data)));
+    s.on('error', reject);
+  });
+}
+
+function parse(data) {
+  const cut = data.indexOf('\r\n\r\n');
+  const head = data.slice(0, cut).split('\r\n');
+  const status = Number(head[0].split(' ')[1]);
+  const headers = {};
+  for (const l of head.slice(1)) {
+    const i = l.indexOf(':');
+    headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status, headers, body: data.slice(cut + 4) };
+}
+
+const get = (port, p, extra = '') =>
+  raw(port, `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`);
+
+function secure(r) {
+  assert.match(r.headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.match(r.headers['content-security-policy'], /script-src 'self'/);
+  assert.doesNotMatch(r.headers['content-security-policy'], /unsafe-inline/);
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  assert.equal(r.headers['referrer-policy'], 'no-referrer');
+}
+
+async function withPage(t) {
+  const dir = tmpDir();
+  const root = path.join(dir, 'page');
+  fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>x</title>');
+  fs.writeFileSync(path.join(root, 'app.js'), 'console.log(1);\n');
+  fs.writeFileSync(path.join(root, 'sub', 'a.css'), 'b{}');
+  fs.writeFileSync(path.join(root, 'notes.bak'), 'not a page file');
+  fs.writeFileSync(path.join(dir, 'secret.txt'), 'SECRET');
+  fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(root, 'link.txt'));
+  const cfg = baseConfig(dir);
+  cfg.web = { listen: '127.0.0.1:0', root };
+  const gw = await startGateway(cfg, { dir });
+  t.after(() => gw.stop());
+  const m = await gw.waitForLog(/web: page at http:\/\/127\.0\.0\.1:(\d+)\//);
+  return Number(m[1]);
+}
+
+test('the page\'s files: types, ETag and 304, security headers', async (t) => {
+  const port = await withPage(t);
+  const idx = await get(port, '/');
+  assert.equal(idx.status, 200);
+  assert.equal(idx.headers['content-type'], 'text/html; charset=utf-8');
+  assert.equal(idx.body, '<!doctype html><title>x</title>');
+  secure(idx);
+  assert.ok(idx.headers.etag);
+  const again = await get(port, '/index.html', `If-None-Match: ${idx.headers.etag}\r\n`);
+  assert.equal(again.status, 304);
+  assert.equal(again.body, '');
+  secure(again);
+  const js = await get(port, '/app.js');
+  assert.equal(js.status, 200);
+  assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
+  const css = await get(port, '/sub/a.css');
+  assert.equal(css.status, 200);
+  assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+  const head = await raw(port, 'HEAD /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(head.status, 200);
+  assert.equal(head.body, '');
+  assert.equal(head.headers['content-length'], String('console.log(1);\n'.length));
+});
+
+test('no listing, no other files, no other methods', async (t) => {
+  const port = await withPage(t);
+  for (const p of ['/sub', '/sub/', '/missing.html', '/notes.bak']) {
+    const r = await get(port, p);
+    assert.equal(r.status, 404, p);
+    secure(r);
+  }
+  const post = await raw(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.allow, 'GET, HEAD');
+  secure(post);
+});
+
+test('nothing outside the page\'s folder is served', async (t) => {
+  const port = await withPage(t);
+  const tries = ['/../secret.txt', '/sub/../../secret.txt', '/%2e%2e/secret.txt',
+    '/%2E%2E/secret.txt', '/sub/%2e%2e/%2e%2e/secret.txt', '/..%2fsecret.txt',
+    '/%2e%2e%2fsecret.txt', '//etc/passwd', '/etc/passwd', '/index.html%00.txt',
+    '/sub%5c..%5c..%5csecret.txt', '/link.txt', '/./index.html'];
+  for (const p of tries) {
+    const r = await get(port, p);
+    assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status}`);
+    assert.doesNotMatch(r.body, /SECRET|root:/, p);
+    secure(r);
+  }
+  // An absolute URI as the request target names no file of ours either.
+  const abs = await get(port, 'http://127.0.0.1/../secret.txt');
+  assert.doesNotMatch(abs.body, /SECRET/);
+});
