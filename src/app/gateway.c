@@ -234,12 +234,21 @@ uplink_status(cJSON *doc, void *arg)
 	    (double)(st.oldest_age_ms / 1000));
 }
 
+static cJSON *
+http_state(void *arg)
+{
+	struct gateway *gw = arg;
+
+	return gw->control != NULL ? control_state_doc(gw->control) : NULL;
+}
+
 /* The installer's page; logs its address, to open in a browser. */
 static struct http *
 start_http(struct gateway *gw, const struct http_opts *o)
 {
 	char *cause = NULL;
-	struct http *h = http_new(gw->base, o, &cause);
+	struct http_api api = { http_state, gw };
+	struct http *h = http_new(gw->base, o, &api, &cause);
 	const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
 	bool v6 = strchr(host, ':') != NULL;
 

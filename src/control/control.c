@@ -629,62 +629,26 @@ evse_doc(struct control *c, size_t i)
 	return doc;
 }
 
-static void
-publish(evutil_socket_t fd, short what, void *arg)
+/* The site status document (<prefix>/status). */
+static cJSON *
+status_doc(struct control *c)
 {
-	struct control *c = arg;
 	cJSON *doc, *lim, *src, *ch, *ev, *dp;
 	double measured[3] = { 0, 0, 0 }, allocated[3] = { 0, 0, 0 };
 	size_t connected = 0, charging = 0, unctl = 0;
 	uint64_t sent, acc, failed;
-	bool evse_round;
 
-	(void)fd;
-	(void)what;
-	if ((!c->dirty && !c->evse_dirty) || c->ems == NULL)
-		return;
-	if (c->stale || c->gen != site_generation(c->site)) {
-		trigger(c);	/* EVSEs changed: publish after the next run */
-		return;
-	}
-	/* A thousand status documents cost milliseconds: not while profiles
-	 * are on their way, so that they leave first. */
-	if (!dispatch_settled(c->dispatch) && c->deferred < PUBLISH_DEFER_MAX) {
-		struct timeval tv = { 0, PUBLISH_DEFER_MS * 1000 };
-
-		c->deferred++;
-		evtimer_add(c->publish, &tv);
-		return;
-	}
-	c->deferred = 0;
-	c->dirty = false;
-	c->evse_dirty = true;
-	{
-		int64_t now = isotime_mono_ms();
-
-		evse_round = now - c->evse_published_ms >= PUBLISH_EVSE_MS;
-		if (evse_round) {
-			c->evse_published_ms = now;
-			c->evse_dirty = false;
-		}
-	}
 	for (size_t i = 0; i < site_charger_count(c->site); i++)
 		connected += site_charger_at(c->site, i)->connected;
 	for (size_t i = 0; i < c->nevses; i++) {
 		const struct site_evse *e = c->evses[i].evse;
 		const struct control_charger *cc = c->evses[i].cc;
-		cJSON *d;
 
 		if (e->reading.have & SITE_HAVE_CURRENT)
 			for (int p = 0; p < cc->phases; p++)
 				measured[cc->grid_phase[p]] += e->reading.current_a[p];
 		charging += e->status == SITE_STATUS_CHARGING;
 		unctl += c->in[i].state == ALLOC_ST_UNCONTROLLABLE;
-		if (e->number <= 0 || !evse_round)
-			continue;
-		d = evse_doc(c, i);
-		ems_publish_evse(c->ems, e->number, d);
-		cJSON_Delete(d);
 	}
 	if (c->nnodes > 0)
 		for (int p = 0; p < 3; p++)
@@ -717,6 +681,63 @@ publish(evutil_socket_t fd, short what, void *arg)
 	else
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(doc, "uplink"),
 		    "state", "disabled");
+	return doc;
+}
+
+/* Whether the mirror matches the site (EVSEs added or removed since the
+ * last run leave pointers the next run replaces). */
+static bool
+mirror_current(struct control *c)
+{
+	return !c->stale && c->gen == site_generation(c->site);
+}
+
+static void
+publish(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	cJSON *doc;
+	bool evse_round;
+
+	(void)fd;
+	(void)what;
+	if ((!c->dirty && !c->evse_dirty) || c->ems == NULL)
+		return;
+	if (!mirror_current(c)) {
+		trigger(c);	/* EVSEs changed: publish after the next run */
+		return;
+	}
+	/* A thousand status documents cost milliseconds: not while profiles
+	 * are on their way, so that they leave first. */
+	if (!dispatch_settled(c->dispatch) && c->deferred < PUBLISH_DEFER_MAX) {
+		struct timeval tv = { 0, PUBLISH_DEFER_MS * 1000 };
+
+		c->deferred++;
+		evtimer_add(c->publish, &tv);
+		return;
+	}
+	c->deferred = 0;
+	c->dirty = false;
+	c->evse_dirty = true;
+	{
+		int64_t now = isotime_mono_ms();
+
+		evse_round = now - c->evse_published_ms >= PUBLISH_EVSE_MS;
+		if (evse_round) {
+			c->evse_published_ms = now;
+			c->evse_dirty = false;
+		}
+	}
+	for (size_t i = 0; evse_round && i < c->nevses; i++) {
+		const struct site_evse *e = c->evses[i].evse;
+
+		if (e->number <= 0)
+			continue;
+		doc = evse_doc(c, i);
+		ems_publish_evse(c->ems, e->number, doc);
+		cJSON_Delete(doc);
+	}
+	doc = status_doc(c);
 	ems_publish_status(c->ems, doc);
 	cJSON_Delete(doc);
 	if (c->evse_dirty && !evtimer_pending(c->publish, NULL)) {
@@ -731,6 +752,24 @@ publish(evutil_socket_t fd, short what, void *arg)
 
 		evtimer_add(c->publish, &tv);
 	}
+}
+
+cJSON *
+control_state_doc(struct control *c)
+{
+	cJSON *doc, *evses;
+
+	if (!mirror_current(c)) {
+		trigger(c);
+		return NULL;
+	}
+	doc = cJSON_CreateObject();
+	cJSON_AddItemToObject(doc, "status", status_doc(c));
+	evses = cJSON_AddArrayToObject(doc, "evses");
+	for (size_t i = 0; i < c->nevses; i++)
+		if (c->evses[i].evse->number > 0)
+			cJSON_AddItemToArray(evses, evse_doc(c, i));
+	return doc;
 }
 
 /* ------------------------------------------------------------ triggers */

@@ -106,6 +106,13 @@ struct control *control_new(struct event_base *base,
 int control_reconfigure(struct control *c, const struct control_opts *o,
     struct ems *ems, char **cause);
 
+/* The site's state for the installer's page: { "status": the document
+ * published on <prefix>/status, "evses": [ the document of each numbered
+ * EVSE, as on <prefix>/evse/<n> ] }, whether or not an EMS link exists.
+ * The caller owns it. NULL while EVSEs came or went since the last run
+ * (one is triggered): ask again in a moment. */
+cJSON *control_state_doc(struct control *c);
+
 /* The EMS limit in force changed (ems's on_limit). */
 void control_ems_limit(struct control *c, const struct ems_limit *limit);
 

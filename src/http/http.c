@@ -24,6 +24,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "util/json.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -39,6 +40,7 @@ struct http {
 	struct evhttp_bound_socket *sock;
 	int root_fd;
 	uint16_t port;
+	struct http_api api;
 };
 
 /* Content types by extension; anything else is refused (404): the page's
@@ -213,6 +215,68 @@ serve_file(struct http *h, struct evhttp_request *req, const char *rel)
 	evbuffer_free(b);
 }
 
+/* A JSON answer: doc (freed here) or {"error": text}. */
+static void
+reply_json(struct evhttp_request *req, int code, const char *reason,
+    cJSON *doc, const char *text)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct evbuffer *b = evbuffer_new();
+	size_t len = 0;
+	char *json;
+
+	if (b == NULL)
+		abort();
+	if (doc == NULL) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "error", text);
+	}
+	json = json_print(doc, &len);
+	cJSON_Delete(doc);
+	if (json == NULL) {		/* only for a tree cJSON cannot print */
+		evbuffer_free(b);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	security_headers(req);
+	evhttp_remove_header(out, "Cache-Control");
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	evhttp_add_header(out, "Content-Type", "application/json");
+	evbuffer_add(b, json, len);
+	free(json);
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+static void
+serve_api(struct http *h, struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	cJSON *doc;
+
+	if (strcmp(path, "/api/state") != 0) {
+		reply_json(req, HTTP_NOTFOUND, "Not Found", NULL,
+		    "no such endpoint");
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET");
+		reply_json(req, 405, "Method Not Allowed", NULL,
+		    "method not allowed: GET /api/state");
+		return;
+	}
+	doc = h->api.state != NULL ? h->api.state(h->api.arg) : NULL;
+	if (doc == NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		reply_json(req, 503, "Service Unavailable", NULL,
+		    "the site is changing; ask again in a moment");
+		return;
+	}
+	reply_json(req, HTTP_OK, "OK", doc, NULL);
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -224,6 +288,10 @@ on_request(struct evhttp_request *req, void *arg)
 	size_t len = 0;
 	char *decoded;
 
+	if (path != NULL && strncmp(path, "/api/", 5) == 0) {
+		serve_api(h, req, path);
+		return;
+	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");
@@ -246,7 +314,8 @@ on_request(struct evhttp_request *req, void *arg)
 }
 
 struct http *
-http_new(struct event_base *base, const struct http_opts *o, char **cause)
+http_new(struct event_base *base, const struct http_opts *o,
+    const struct http_api *api, char **cause)
 {
 	struct http *h = xcalloc(1, sizeof *h);
 	const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
@@ -255,6 +324,8 @@ http_new(struct event_base *base, const struct http_opts *o, char **cause)
 	evutil_socket_t fd;
 
 	*cause = NULL;
+	if (api != NULL)
+		h->api = *api;
 	h->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (h->root_fd < 0) {
 		*cause = xasprintf("cannot open web.root %s: %s", o->root,

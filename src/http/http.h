@@ -13,6 +13,10 @@
  * frame-ancestors 'none', X-Content-Type-Options: nosniff, Referrer-Policy:
  * no-referrer, and Cache-Control: no-cache (revalidate with the ETag).
  *
+ * The JSON API lives under /api/ (docs/web.md is its contract): today
+ * GET /api/state, the site's live state as the owner builds it. Its
+ * answers are JSON, errors included ({"error": "..."}), never cached.
+ *
  * Bounds: headers 8 KiB, bodies 64 KiB (no request here has one yet), 10 s
  * to send a request; evhttp answers beyond them. The server runs on the
  * gateway's loop and never blocks it longer than a file read from the
@@ -23,6 +27,7 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <event2/event.h>
 
 struct http;
@@ -33,10 +38,18 @@ struct http_opts {
 	const char *root;		/* the page's folder */
 };
 
-/* Listen and serve. Returns NULL with a malloc'd *cause when the address
- * cannot be bound or root is not a readable folder. */
+/* What the API answers with, from the owner (the composition root). */
+struct http_api {
+	/* The site's state, a new tree the server frees; NULL: not now
+	 * (503, ask again). */
+	cJSON *(*state)(void *arg);
+	void *arg;
+};
+
+/* Listen and serve. api is copied. Returns NULL with a malloc'd *cause
+ * when the address cannot be bound or root is not a readable folder. */
 struct http *http_new(struct event_base *base, const struct http_opts *o,
-    char **cause);
+    const struct http_api *api, char **cause);
 
 /* The bound port (the one chosen when opts.port was 0). */
 uint16_t http_port(const struct http *h);

@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { tmpDir, baseConfig, startGateway } = require('./lib/gateway');
+const { SimCharger } = require('./lib/charger');
 
 // One raw request, so that the path reaches the server exactly as written
 // (fetch would normalise "/../x" before sending it).
@@ -62,8 +63,11 @@ async function withPage(t) {
   const gw = await startGateway(cfg, { dir });
   t.after(() => gw.stop());
   const m = await gw.waitForLog(/web: page at http:\/\/127\.0\.0\.1:(\d+)\//);
+  t.gw = gw;
   return Number(m[1]);
 }
+
+const json = (r) => JSON.parse(r.body);
 
 test('the page\'s files: types, ETag and 304, security headers', async (t) => {
   const port = await withPage(t);
@@ -117,4 +121,60 @@ test('nothing outside the page\'s folder is served', async (t) => {
   // An absolute URI as the request target names no file of ours either.
   const abs = await get(port, 'http://127.0.0.1/../secret.txt');
   assert.doesNotMatch(abs.body, /SECRET/);
+});
+
+test('GET /api/state: the status and EVSE documents, live', async (t) => {
+  const port = await withPage(t);
+  const gw = t.gw;
+  const first = await get(port, '/api/state');
+  assert.equal(first.status, 200);
+  assert.equal(first.headers['content-type'], 'application/json');
+  assert.equal(first.headers['cache-control'], 'no-store');
+  secure(first);
+  const s0 = json(first);
+  assert.equal(s0.status.chargers.configured, 2);
+  assert.equal(s0.status.chargers.connected, 0);
+  assert.deepEqual(s0.status.limit.current_a, [63, 63, 63]);
+  assert.deepEqual(s0.status.limit.source, ['fuse', 'fuse', 'fuse']);
+  assert.equal(s0.status.uplink.state, 'disabled');
+  assert.deepEqual(s0.evses, []);
+
+  // A charger connects and boots: its EVSE appears with its number.
+  const cp = new SimCharger({ id: 'CP-01', version: 'ocpp2.0.1', port: gw.ocppPort,
+    password: 'password-CP-01-xyz', phases: 3, maxCurrentA: 32, evses: 1 });
+  t.after(() => cp.close());
+  const mark = gw.mark();
+  await cp.start();
+  await gw.waitForLog(/capabilities charger=CP-01/, { since: mark });
+  let state;
+  for (;;) {
+    const m2 = gw.mark();
+    const r = await get(port, '/api/state');
+    if (r.status === 200) {
+      state = json(r);
+      if (state.evses.length === 1) break;
+    } else {
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['retry-after'], '1');
+    }
+    await gw.waitForLog(/control: allocated run=/, { since: m2 });
+  }
+  assert.equal(state.status.chargers.connected, 1);
+  assert.equal(state.evses[0].charger, 'CP-01');
+  assert.equal(state.evses[0].evse, 1);
+  assert.equal(state.evses[0].connected, true);
+  assert.equal(typeof state.evses[0].reason, 'string');
+});
+
+test('the API answers bad requests in JSON', async (t) => {
+  const port = await withPage(t);
+  const none = await get(port, '/api/nothing');
+  assert.equal(none.status, 404);
+  assert.equal(none.headers['content-type'], 'application/json');
+  assert.equal(json(none).error, 'no such endpoint');
+  secure(none);
+  const post = await raw(port, 'POST /api/state HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.allow, 'GET');
+  assert.match(json(post).error, /method not allowed/);
 });
