@@ -147,8 +147,10 @@ open_below(int root_fd, const char *rel, struct stat *st)
 		next = strchr(seg, '/');
 		if (next != NULL)
 			*next++ = '\0';
+		/* O_NONBLOCK: a FIFO left in the folder must not stall the
+		 * loop (it is then refused as no regular file). */
 		fd = openat(dir, seg, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-		    (next != NULL ? O_DIRECTORY : 0));
+		    O_NONBLOCK | (next != NULL ? O_DIRECTORY : 0));
 		if (dir != root_fd)
 			close(dir);
 		if (fd < 0)

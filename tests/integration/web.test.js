@@ -58,6 +58,7 @@ async function withPage(t) {
   fs.writeFileSync(path.join(root, 'notes.bak'), 'not a page file');
   fs.writeFileSync(path.join(dir, 'secret.txt'), 'SECRET');
   fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(root, 'link.txt'));
+  require('node:child_process').execFileSync('mkfifo', [path.join(root, 'pipe.txt')]);
   const cfg = baseConfig(dir);
   cfg.web = { listen: '127.0.0.1:0', root };
   const gw = await startGateway(cfg, { dir });
@@ -95,7 +96,7 @@ test('the page\'s files: types, ETag and 304, security headers', async (t) => {
 
 test('no listing, no other files, no other methods', async (t) => {
   const port = await withPage(t);
-  for (const p of ['/sub', '/sub/', '/missing.html', '/notes.bak']) {
+  for (const p of ['/sub', '/sub/', '/missing.html', '/notes.bak', '/pipe.txt']) {
     const r = await get(port, p);
     assert.equal(r.status, 404, p);
     secure(r);
