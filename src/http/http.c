@@ -72,9 +72,11 @@ type_of(const char *path)
 	return NULL;
 }
 
-/* On every answer, errors included. */
+/* On every answer, errors included; cache is the Cache-Control policy
+ * ("no-cache" for the page's files, revalidated with their ETag;
+ * "no-store" for the API). */
 static void
-security_headers(struct evhttp_request *req)
+security_headers(struct evhttp_request *req, const char *cache)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
@@ -84,7 +86,7 @@ security_headers(struct evhttp_request *req)
 	    "form-action 'self'; frame-ancestors 'none'");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_add_header(h, "Cache-Control", cache);
 }
 
 static void
@@ -95,7 +97,7 @@ reply_error(struct evhttp_request *req, int code, const char *reason,
 
 	if (b == NULL)
 		abort();
-	security_headers(req);
+	security_headers(req, "no-cache");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; charset=utf-8");
 	evbuffer_add_printf(b, "%s\n", text);
@@ -182,7 +184,7 @@ serve_file(struct http *h, struct evhttp_request *req, const char *rel)
 	snprintf(etag, sizeof etag, "\"%llx-%llx.%lx\"",
 	    (unsigned long long)st.st_size, (unsigned long long)st.st_mtim.tv_sec,
 	    (unsigned long)st.st_mtim.tv_nsec);
-	security_headers(req);
+	security_headers(req, "no-cache");
 	evhttp_add_header(out, "ETag", etag);
 	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "If-None-Match");
@@ -240,9 +242,7 @@ reply_json(struct evhttp_request *req, int code, const char *reason,
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	security_headers(req);
-	evhttp_remove_header(out, "Cache-Control");
-	evhttp_add_header(out, "Cache-Control", "no-store");
+	security_headers(req, "no-store");
 	evhttp_add_header(out, "Content-Type", "application/json");
 	evbuffer_add(b, json, len);
 	free(json);

@@ -59,16 +59,15 @@ tls_server_ctx(const struct tls_server_opts *o, char **cause)
 	STACK_OF(X509_NAME) *names;
 
 	if (ctx == NULL)
-		return fail(ctx, cause, "create a TLS context", "");
+		return fail(ctx, cause, "create a TLS context", NULL);
 	if (!harden(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE))
-		return fail(ctx, cause, "set the cipher suites", "");
+		return fail(ctx, cause, "set the cipher suites", NULL);
 	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1)
 		return fail(ctx, cause, "load the certificate", o->cert);
 	if (o->key == NULL ||
 	    SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1)
-		return fail(ctx, cause, "load the private key",
-		    o->key ? o->key : "");
+		return fail(ctx, cause, "load the private key", o->key);
 	if (o->client_ca == NULL)
 		return ctx;
 	if (SSL_CTX_load_verify_locations(ctx, o->client_ca, NULL) != 1 ||

@@ -18,13 +18,13 @@
 
 #include "roles/uplink_auth.h"
 #include "site/store.h"
+#include "tmpstore.h"
 
 #define NOW 1800000000000LL
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct store *st;
+	struct tmpstore t;
+	struct store *st;		/* t.st */
 	struct up_down d;		/* a SendLocalList */
 };
 
@@ -32,16 +32,10 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	char *cause = NULL;
-	int err;
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/sg-ulauth-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (f == NULL || tmpstore_open(&f->t, "ulauth") != 0)
 		return -1;
-	snprintf(f->path, sizeof f->path, "%s/state.db", f->dir);
-	f->st = store_open(f->path, &err, &cause);
-	if (f->st == NULL)
-		return -1;
+	f->st = f->t.st;
 	*state = f;
 	return 0;
 }
@@ -50,14 +44,10 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
+	int rc = tmpstore_close(&f->t);
 
-	store_close(f->st);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* Make f->d a SendLocalList of version with no entries yet. */

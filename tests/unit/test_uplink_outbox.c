@@ -25,15 +25,15 @@
 #include "roles/uplink_settings.h"
 #include "site/site.h"
 #include "site/store.h"
+#include "tmpstore.h"
 #include "util/json.h"
 
 #define T0 1800000000000LL
 
 struct fixture {
-	char dir[64];
-	char path[128];
+	struct tmpstore t;
 	struct event_base *base;
-	struct store *st;
+	struct store *st;		/* t.st */
 	struct uplink_settings *settings;
 	/* the fake link */
 	bool up;
@@ -80,16 +80,12 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	struct uplink_settings_defaults d = { 0, 1, 1 };
-	char *cause = NULL;
-	int err;
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/sg-ulob-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (tmpstore_open(&f->t, "ulob") != 0)
 		return -1;
-	snprintf(f->path, sizeof f->path, "%s/state.db", f->dir);
-	f->st = store_open(f->path, &err, &cause);
+	f->st = f->t.st;
 	f->base = event_base_new();
-	if (f->st == NULL || f->base == NULL)
+	if (f->base == NULL)
 		return -1;
 	f->settings = uplink_settings_new(f->st, &d);
 	f->evse.id = 1;
@@ -113,17 +109,14 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[160];
+	int rc;
 
 	cJSON_Delete(f->payload);
 	uplink_settings_free(f->settings);
-	store_close(f->st);
 	event_base_free(f->base);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	rc = tmpstore_close(&f->t);
 	free(f);
-	return 0;
+	return rc;
 }
 
 static struct uplink_outbox *
