@@ -177,7 +177,8 @@ serve_file(struct http *h, struct evhttp_request *req, const char *rel)
 	struct stat st;
 	int fd;
 
-	if (type == NULL || (fd = open_below(h->root_fd, rel, &st)) < 0) {
+	if (type == NULL || h->root_fd < 0 ||
+	    (fd = open_below(h->root_fd, rel, &st)) < 0) {
 		reply_error(req, HTTP_NOTFOUND, "Not Found", "not found");
 		return;
 	}
@@ -328,13 +329,12 @@ http_new(struct event_base *base, const struct http_opts *o,
 	*cause = NULL;
 	if (api != NULL)
 		h->api = *api;
+	/* A missing page is no reason to stop serving chargers, nor the API:
+	 * said once, and every file is then 404. */
 	h->root_fd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (h->root_fd < 0) {
-		*cause = xasprintf("cannot open web.root %s: %s", o->root,
-		    strerror(errno));
-		http_free(h);
-		return NULL;
-	}
+	if (h->root_fd < 0)
+		log_error(MOD, "cannot open web.root %s: %s; the page's files are "
+		    "not served", o->root, strerror(errno));
 	if ((h->ev = evhttp_new(base)) == NULL)
 		abort();
 	evhttp_set_max_headers_size(h->ev, HEADERS_MAX);

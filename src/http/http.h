@@ -47,7 +47,8 @@ struct http_api {
 };
 
 /* Listen and serve. api is copied. Returns NULL with a malloc'd *cause
- * when the address cannot be bound or root is not a readable folder. */
+ * when the address cannot be bound. A root that cannot be opened is
+ * logged, and every file is then 404 (the API still answers). */
 struct http *http_new(struct event_base *base, const struct http_opts *o,
     const struct http_api *api, char **cause);
 

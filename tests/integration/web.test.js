@@ -179,3 +179,20 @@ test('the API answers bad requests in JSON', async (t) => {
   assert.equal(post.headers.allow, 'GET');
   assert.match(json(post).error, /method not allowed/);
 });
+
+test('a missing page folder is said once and stops nothing', async (t) => {
+  const dir = tmpDir();
+  const cfg = baseConfig(dir);
+  cfg.web = { listen: '127.0.0.1:0', root: path.join(dir, 'no-such-folder') };
+  const gw = await startGateway(cfg, { dir });
+  t.after(() => gw.stop());
+  await gw.waitForLog(/web: cannot open web\.root .*no-such-folder: No such file or directory; the page's files are not served/);
+  const m = await gw.waitForLog(/web: page at http:\/\/127\.0\.0\.1:(\d+)\//);
+  const port = Number(m[1]);
+  const page = await get(port, '/');
+  assert.equal(page.status, 404);
+  secure(page);
+  const state = await get(port, '/api/state');
+  assert.equal(state.status, 200);
+  assert.equal(json(state).status.chargers.configured, 2);
+});
