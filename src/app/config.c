@@ -1141,12 +1141,8 @@ json_error(struct ctx *c, const char *text, size_t len, const char *at)
 		    line, col);
 }
 
-/* Blank out line comments (//) and block comments outside strings, in
- * place, keeping every newline so that line and column numbers in later
- * errors stay true.
- * Returns NULL, or where an unterminated block comment starts. */
-static const char *
-strip_comments(char *s, size_t len)
+const char *
+config_strip_comments(char *s, size_t len)
 {
 	bool in_string = false;
 
@@ -1201,7 +1197,7 @@ config_parse(const char *text, size_t len, char **errors, int *nerrors)
 	}
 	buf = xmalloc(len + 1);
 	memcpy(buf, text, len);
-	if ((open_comment = strip_comments(buf, len)) != NULL) {
+	if ((open_comment = config_strip_comments(buf, len)) != NULL) {
 		size_t line, col;
 		line_col(buf, open_comment, &line, &col);
 		err(&c, "", "the comment that starts at line %zu, column %zu is "
@@ -1441,29 +1437,73 @@ endpoint_differs(const struct config_endpoint *a, const struct config_endpoint *
 	return str_differs(a->host, b->host) || a->port != b->port;
 }
 
-static void
-note(struct ctx *c, bool changed, const char *key)
+static bool
+state_file_differs(const struct config *a, const struct config *b)
 {
-	if (changed)
-		err(c, key, "changed; takes effect after a restart");
+	return str_differs(a->state_file, b->state_file);
+}
+
+static bool
+ocpp_listen_differs(const struct config *a, const struct config *b)
+{
+	return endpoint_differs(&a->ocpp.listen, &b->ocpp.listen);
+}
+
+static bool
+ocpp_tls_differs(const struct config *a, const struct config *b)
+{
+	const struct config_tls *at = a->ocpp.tls, *bt = b->ocpp.tls;
+
+	if (at == NULL || bt == NULL)
+		return at != bt;
+	return str_differs(at->cert, bt->cert) || str_differs(at->key, bt->key) ||
+	    str_differs(at->client_ca, bt->client_ca);
+}
+
+/* Turning the page on or off needs a restart too: it is its listener. */
+static bool
+web_listen_differs(const struct config *a, const struct config *b)
+{
+	if (a->web == NULL || b->web == NULL)
+		return a->web != b->web;
+	return endpoint_differs(&a->web->listen, &b->web->listen);
+}
+
+static bool
+web_root_differs(const struct config *a, const struct config *b)
+{
+	return a->web != NULL && b->web != NULL &&
+	    str_differs(a->web->root, b->web->root);
+}
+
+/* The keys that only take effect after a restart: the one list behind
+ * config_restart_needed() and config_restart_key() (the page shows it). */
+static const struct {
+	const char *key;
+	bool (*differs)(const struct config *, const struct config *);
+} restart_keys[] = {
+	{ "state_file", state_file_differs },
+	{ "ocpp.listen", ocpp_listen_differs },
+	{ "ocpp.tls", ocpp_tls_differs },
+	{ "web.listen", web_listen_differs },
+	{ "web.root", web_root_differs },
+};
+
+const char *
+config_restart_key(size_t i)
+{
+	return i < sizeof restart_keys / sizeof *restart_keys ?
+	    restart_keys[i].key : NULL;
 }
 
 char *
 config_restart_needed(const struct config *old, const struct config *new)
 {
-	const struct config_tls *ot = old->ocpp.tls, *nt = new->ocpp.tls;
 	struct ctx c = { 0 };
 
-	note(&c, str_differs(old->state_file, new->state_file), "state_file");
-	note(&c, endpoint_differs(&old->ocpp.listen, &new->ocpp.listen),
-	    "ocpp.listen");
-	note(&c, (ot == NULL) != (nt == NULL) || (ot && nt &&
-	    (str_differs(ot->cert, nt->cert) || str_differs(ot->key, nt->key) ||
-	    str_differs(ot->client_ca, nt->client_ca))), "ocpp.tls");
-	note(&c, (old->web == NULL) != (new->web == NULL) || (old->web &&
-	    new->web && endpoint_differs(&old->web->listen, &new->web->listen)),
-	    "web.listen");
-	note(&c, old->web != NULL && new->web != NULL &&
-	    str_differs(old->web->root, new->web->root), "web.root");
+	for (size_t i = 0; i < sizeof restart_keys / sizeof *restart_keys; i++)
+		if (restart_keys[i].differs(old, new))
+			err(&c, restart_keys[i].key,
+			    "changed; takes effect after a restart");
 	return c.errs;
 }

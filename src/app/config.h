@@ -208,8 +208,22 @@ const struct config_charger *config_charger_find(const struct config *cfg,
 
 /* Compare two valid configs and describe, one per line in a malloc'd string,
  * the keys that changed but only take effect after a restart (listen
- * addresses, TLS files, the state file). Returns NULL when none did. */
+ * addresses, TLS files, the state file: config_restart_key()'s list, in
+ * its order). Returns NULL when none did. */
 char *config_restart_needed(const struct config *old, const struct config *new);
+
+/* The i-th key (a JSON path such as "ocpp.listen") of the list
+ * config_restart_needed() compares, or NULL past the last: the same table,
+ * so what the page announces and what a reload reports cannot disagree.
+ * The strings are static. */
+const char *config_restart_key(size_t i);
+
+/* Blank out // line comments and block comments outside JSON strings of
+ * s[0..len), in place, keeping every newline so that line and column
+ * numbers of later errors stay true. Returns NULL, or where a block
+ * comment that is never closed starts (s is then partly blanked). The
+ * one comment rule of the file: config_parse() and app/confedit use it. */
+const char *config_strip_comments(char *s, size_t len);
 
 
 #endif
