@@ -10,6 +10,7 @@
 #include "control/runlog.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,11 +38,6 @@ struct run {
 	size_t nstrings;		/* bytes */
 };
 
-struct runlog {
-	struct run *ring;
-	size_t cap, count, next;	/* next: the slot the next run takes */
-	size_t bytes;
-};
 
 static const char *const trigger_names[] = {
 	"ems_limit", "upstream_limit", "cap", "status", "session", "reading",
@@ -55,6 +51,17 @@ struct interner {
 	size_t len, cap;
 	uint32_t *slot;			/* offset + 1; 0: empty */
 	size_t nslot;			/* a power of two */
+};
+
+struct runlog {
+	struct run *ring;
+	size_t cap, count, next;	/* next: the slot the next run takes */
+	size_t bytes;
+	/* the run being recorded (runlog_begin .. runlog_end) */
+	bool open;
+	size_t room;			/* entries allocated */
+	uint32_t prev_charger;		/* offset of the last charger id */
+	struct interner in;
 };
 
 static uint32_t
@@ -117,6 +124,7 @@ runlog_free(struct runlog *rl)
 {
 	if (rl == NULL)
 		return;
+	runlog_end(rl);
 	for (size_t i = 0; i < rl->cap; i++)
 		run_clear(rl, &rl->ring[i]);
 	free(rl->ring);
@@ -124,55 +132,96 @@ runlog_free(struct runlog *rl)
 }
 
 void
-runlog_add(struct runlog *rl, const struct runlog_run *run,
-    const struct runlog_evse *evses, size_t n)
+runlog_begin(struct runlog *rl, const struct runlog_run *run, size_t n)
 {
 	struct run *r = &rl->ring[rl->next];
-	struct interner in = { 0 };
-	const char *prev = NULL;
-	uint32_t prev_off = 0;
+	struct interner *in = &rl->in;
 
+	if (rl->open)
+		runlog_end(rl);
+	/* The oldest goes now: until runlog_end the ring has one run less. */
+	if (rl->count == rl->cap)
+		rl->count--;
 	run_clear(rl, r);
 	r->head = *run;
-	r->n = n;
 	r->e = n ? xcalloc(n, sizeof *r->e) : NULL;
+	rl->room = n;
+	rl->prev_charger = NO_TEXT;
 	/* Room for every distinct string at a load of at most a half:
 	 * three per EVSE at most. */
-	in.nslot = 16;
-	while (in.nslot < 6 * n + 16)
-		in.nslot *= 2;
-	in.slot = xcalloc(in.nslot, sizeof *in.slot);
-	for (size_t i = 0; i < n; i++) {
-		const struct runlog_evse *x = &evses[i];
-		struct entry *e = &r->e[i];
-		const char *ch = x->charger ? x->charger : "";
+	in->len = in->cap = 0;
+	in->buf = NULL;
+	in->nslot = 16;
+	while (in->nslot < 6 * n + 16)
+		in->nslot *= 2;
+	in->slot = xcalloc(in->nslot, sizeof *in->slot);
+	rl->open = true;
+}
 
-		e->number = x->number;
-		/* The EVSEs of a charger come together: skip the hash. */
-		if (prev != NULL && strcmp(prev, ch) == 0) {
-			e->charger = prev_off;
-		} else {
-			e->charger = prev_off = intern(&in, ch);
-			prev = ch;
-		}
-		e->reason = intern(&in, x->reason ? x->reason : "");
-		e->text = x->reason_text && x->reason_text[0] ?
-		    intern(&in, x->reason_text) : NO_TEXT;
-		e->setpoint_a = (float)x->setpoint_a;
-		e->phases = (uint8_t)x->phases;
-	}
-	free(in.slot);
-	if (in.len > 0) {
-		r->strings = xrealloc(in.buf, in.len);
+void
+runlog_put(struct runlog *rl, const struct runlog_evse *x)
+{
+	struct run *r = &rl->ring[rl->next];
+	struct interner *in = &rl->in;
+	const char *ch = x->charger ? x->charger : "";
+	struct entry *e;
+
+	if (!rl->open || r->n == rl->room)
+		return;
+	e = &r->e[r->n++];
+	e->number = x->number;
+	/* The EVSEs of a charger come together: skip the hash. */
+	if (rl->prev_charger != NO_TEXT &&
+	    strcmp(in->buf + rl->prev_charger, ch) == 0)
+		e->charger = rl->prev_charger;
+	else
+		e->charger = rl->prev_charger = intern(in, ch);
+	e->reason = intern(in, x->reason ? x->reason : "");
+	e->text = x->reason_text && x->reason_text[0] ?
+	    intern(in, x->reason_text) : NO_TEXT;
+	e->setpoint_a = (float)x->setpoint_a;
+	e->phases = (uint8_t)x->phases;
+}
+
+void
+runlog_end(struct runlog *rl)
+{
+	struct run *r = &rl->ring[rl->next];
+	struct interner *in = &rl->in;
+
+	if (!rl->open)
+		return;
+	rl->open = false;
+	free(in->slot);
+	in->slot = NULL;
+	if (in->len > 0) {
+		r->strings = xrealloc(in->buf, in->len);
 	} else {
-		free(in.buf);
+		free(in->buf);
 		r->strings = NULL;
 	}
-	r->nstrings = in.len;
-	rl->bytes += n * sizeof *r->e + r->nstrings;
+	in->buf = NULL;
+	r->nstrings = in->len;
+	if (r->n == 0) {
+		free(r->e);
+		r->e = NULL;
+	} else if (r->n < rl->room) {
+		r->e = xrealloc(r->e, r->n * sizeof *r->e);
+	}
+	rl->bytes += r->n * sizeof *r->e + r->nstrings;
 	rl->next = (rl->next + 1) % rl->cap;
 	if (rl->count < rl->cap)
 		rl->count++;
+}
+
+void
+runlog_add(struct runlog *rl, const struct runlog_run *run,
+    const struct runlog_evse *evses, size_t n)
+{
+	runlog_begin(rl, run, n);
+	for (size_t i = 0; i < n; i++)
+		runlog_put(rl, &evses[i]);
+	runlog_end(rl);
 }
 
 size_t

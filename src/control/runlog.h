@@ -14,8 +14,9 @@
  * EVSEs in each of 32 runs take about 1.2 MB (runlog_bytes).
  *
  * Pure bookkeeping: no clock, no loop, no logging; the caller passes the
- * time. Strings given to runlog_add need only live during the call;
- * source names must be static (they are kept by pointer).
+ * time. Strings given to runlog_add and runlog_put need only live during
+ * the call; source names must be static (they are kept by pointer). A run
+ * being recorded is not in runlog_json until runlog_end.
  */
 #ifndef SITEGATE_RUNLOG_H
 #define SITEGATE_RUNLOG_H
@@ -75,6 +76,15 @@ void runlog_free(struct runlog *rl);
  * ring is full. */
 void runlog_add(struct runlog *rl, const struct runlog_run *run,
     const struct runlog_evse *evses, size_t n);
+
+/* The same, one EVSE at a time (so that a caller needs no array of its
+ * texts): begin drops the oldest run when the ring is full and makes room
+ * for at most n EVSEs; put copies one (beyond n: ignored); end shrinks
+ * the run to what it holds and makes it the newest. A begin while a run
+ * is open ends that one first. */
+void runlog_begin(struct runlog *rl, const struct runlog_run *run, size_t n);
+void runlog_put(struct runlog *rl, const struct runlog_evse *e);
+void runlog_end(struct runlog *rl);
 
 /* Runs held (at most the capacity). */
 size_t runlog_count(const struct runlog *rl);

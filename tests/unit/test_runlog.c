@@ -176,6 +176,45 @@ test_memory_bound(void **state)
 	runlog_free(rl);
 }
 
+/* One EVSE at a time: at most the room asked for; a run being recorded
+ * is not shown, and the oldest is gone from its begin. */
+static void
+test_incremental(void **state)
+{
+	struct runlog *rl = runlog_new(2);
+	struct runlog_run r = { 1796684400000, RUNLOG_TRIG_BOOT, { 1, 2, 3 },
+		{ "fuse", "ems", "upstream" } };
+	struct runlog_evse e = { 7, "CP-7", 6, 1, "min", NULL };
+	cJSON *doc, *runs;
+
+	(void)state;
+	runlog_add(rl, &r, NULL, 0);
+	runlog_add(rl, &r, NULL, 0);
+	r.time_ms += 1000;
+	runlog_begin(rl, &r, 2);
+	runlog_put(rl, &e);
+	runlog_put(rl, &e);
+	runlog_put(rl, &e);	/* beyond the room: dropped */
+	doc = runlog_json(rl);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "runs")), 1);
+	cJSON_Delete(doc);
+	runlog_end(rl);
+	doc = runlog_json(rl);
+	runs = cJSON_GetObjectItem(doc, "runs");
+	assert_int_equal(cJSON_GetArraySize(runs), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 0),
+	    "trigger")->valuestring, "boot");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(runs, 0), "evses")), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 0),
+	    "time")->valuestring, "2026-12-07T23:00:01.000Z");
+	cJSON_Delete(doc);
+	/* Freed while a run is open: nothing leaks (ASan). */
+	runlog_begin(rl, &r, 4);
+	runlog_put(rl, &e);
+	runlog_free(rl);
+}
+
 int
 main(void)
 {
@@ -184,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_ring_newest_first),
 		cmocka_unit_test(test_trigger_names),
 		cmocka_unit_test(test_memory_bound),
+		cmocka_unit_test(test_incremental),
 	};
 
 	return cmocka_run_group_tests_name("runlog", tests, NULL, NULL);
