@@ -131,7 +131,6 @@ struct control {
 	/* for the page */
 	unsigned why;			/* enum runlog_trigger: the next run's */
 	struct runlog *runlog;
-	struct runlog_evse *hist;	/* nevses, reused every run */
 	struct trend *trend;
 	struct event *trend_ev;
 };
@@ -388,8 +387,6 @@ rebuild(struct control *c, const struct control_opts *o)
 	c->out = xcalloc(n ? n : 1, sizeof *c->out);
 	free(c->targets);
 	c->targets = xcalloc(n ? n : 1, sizeof *c->targets);
-	free(c->hist);
-	c->hist = xcalloc(n ? n : 1, sizeof *c->hist);
 	c->nnodes = ncirc;
 	c->nodes = xcalloc(ncirc, sizeof *c->nodes);
 	c->fallback_a = xcalloc(n ? n : 1, sizeof *c->fallback_a);
@@ -448,8 +445,10 @@ sample(struct control *c)
 {
 	struct trend_point pt;
 
-	if (c->runs == 0)
-		return;		/* no limit known before the first run */
+	/* No limit is known before the first run; and EVSEs that came or
+	 * went since the last one leave pointers the next run replaces. */
+	if (c->runs == 0 || c->stale || c->gen != site_generation(c->site))
+		return;
 	pt.time_ms = isotime_now_ms();
 	memcpy(pt.limit_a, c->root_a, sizeof pt.limit_a);
 	site_sums(c, pt.allocated_a, pt.measured_a);
@@ -1233,7 +1232,6 @@ control_free(struct control *c)
 		event_free(c->trend_ev);
 	runlog_free(c->runlog);
 	trend_free(c->trend);
-	free(c->hist);
 	free(c->node_of);
 	alloc_site_free(c->alloc);
 	alloc_site_free(c->fallback);
