@@ -15,6 +15,12 @@
  * Caps and priorities arrive by site-wide EVSE number and are kept in a
  * small table by number, so that a cap set before the EVSE appears (or
  * while its charger is away) applies when it does.
+ *
+ * For the page: every trigger adds its bit (enum runlog_trigger) to the
+ * pending run's, and each run is recorded in the runlog with them; a
+ * timer samples the trend every TREND_INTERVAL_S (and the first run does,
+ * so that the page has a point at once). Sampling sums the EVSEs'
+ * readings: a thousand additions every 10 s.
  */
 #include "control/control.h"
 
@@ -25,8 +31,11 @@
 
 #include "control/dispatch.h"
 #include "control/ems.h"
+#include "control/runlog.h"
+#include "control/trend.h"
 #include "policy/alloc.h"
 #include "site/site.h"
+#include "types/ocpp.h"
 #include "util/isotime.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -39,6 +48,10 @@
 #define PUBLISH_DEFER_MS 50		/* while profiles are on their way */
 #define PUBLISH_DEFER_MAX 20		/* ... but no longer than 1 s */
 #define NO_LIMIT ALLOC_MAX_A
+#define HISTORY_RUNS 32			/* GET /api/history */
+#define TREND_INTERVAL_S 10		/* GET /api/trend: an hour of points */
+#define TREND_POINTS 360
+#define PENDING_LISTED 100		/* chargers in the state doc's pending */
 
 enum source { SRC_FUSE = 0, SRC_EMS, SRC_FAILSAFE, SRC_UPSTREAM, SRC_NONE };
 
@@ -81,6 +94,7 @@ struct control {
 	struct alloc_evse_out *out;
 	struct alloc_node_out *nodes;
 	size_t nnodes;
+	int *node_of;			/* [circuit index]: its node */
 	double *fallback_a;
 	int *fallback_phases;
 	unsigned gen;
@@ -113,6 +127,12 @@ struct control {
 	uint64_t runs;
 	control_status_fn *status_fn;
 	void *status_arg;
+
+	/* for the page */
+	unsigned why;			/* enum runlog_trigger: the next run's */
+	struct runlog *runlog;
+	struct trend *trend;
+	struct event *trend_ev;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -144,12 +164,13 @@ input_of(struct control *c, int number, bool create)
  * run when that much time has passed. An isolated change costs no delay,
  * a burst at most one run per coalesce_ms. */
 static void
-trigger(struct control *c)
+trigger(struct control *c, unsigned why)
 {
 	int64_t since = isotime_mono_ms() - c->last_run_ms;
 	int64_t wait = c->o->coalesce_ms - since;
 	struct timeval tv;
 
+	c->why |= why;
 	if (c->scheduled)
 		return;
 	c->scheduled = true;
@@ -329,15 +350,17 @@ rebuild(struct control *c, const struct control_opts *o)
 	settings_of(o, &desc.settings);
 	a = alloc_site_new(&desc);
 	fb = alloc_site_new(&desc);
-	free(map);
 	free(nodes);
 	free(descs);
 	if (a == NULL || fb == NULL) {
 		alloc_site_free(a);
 		alloc_site_free(fb);
 		free(evses);
+		free(map);
 		return -1;
 	}
+	free(c->node_of);
+	c->node_of = map;
 	/* Carry each EVSE's memory over. */
 	if (c->alloc != NULL)
 		for (size_t i = 0; i < n; i++)
@@ -374,6 +397,94 @@ rebuild(struct control *c, const struct control_opts *o)
 	c->stale = false;
 	log_info(MOD, "site built evses=%zu circuits=%zu", n, ncirc);
 	return 0;
+}
+
+/* ------------------------------------------------------ for the page */
+
+/* EVSE i's latest current on each grid phase (0 without a reading). */
+static void
+measured_grid(const struct control *c, size_t i, double *grid)
+{
+	const struct site_evse *e = c->evses[i].evse;
+	const struct control_charger *cc = c->evses[i].cc;
+
+	grid[0] = grid[1] = grid[2] = 0;
+	if (e->reading.have & SITE_HAVE_CURRENT)
+		for (int p = 0; p < cc->phases && p < 3; p++)
+			grid[cc->grid_phase[p]] += e->reading.current_a[p];
+}
+
+/* What node n was given: controllable limits plus what uncontrollable
+ * EVSEs are assumed to draw, per grid phase. */
+static void
+allocated_of(const struct control *c, int n, double *out)
+{
+	for (int p = 0; p < 3; p++)
+		out[p] = n >= 0 && (size_t)n < c->nnodes ?
+		    c->nodes[n].allocated_a[p] + c->nodes[n].assumed_a[p] : 0;
+}
+
+/* The site's sums per grid phase: allocated (at the root) and measured. */
+static void
+site_sums(const struct control *c, double *allocated, double *measured)
+{
+	measured[0] = measured[1] = measured[2] = 0;
+	for (size_t i = 0; i < c->nevses; i++) {
+		double g[3];
+
+		measured_grid(c, i, g);
+		for (int p = 0; p < 3; p++)
+			measured[p] += g[p];
+	}
+	allocated_of(c, 0, allocated);
+}
+
+/* A point of the trend: now. */
+static void
+sample(struct control *c)
+{
+	struct trend_point pt;
+
+	/* No limit is known before the first run; and EVSEs that came or
+	 * went since the last one leave pointers the next run replaces. */
+	if (c->runs == 0 || c->stale || c->gen != site_generation(c->site))
+		return;
+	pt.time_ms = isotime_now_ms();
+	memcpy(pt.limit_a, c->root_a, sizeof pt.limit_a);
+	site_sums(c, pt.allocated_a, pt.measured_a);
+	trend_add(c->trend, &pt);
+}
+
+/* Record the run just made, with what made it (why) and what every
+ * numbered EVSE was sent (the targets). */
+static void
+record(struct control *c, unsigned why)
+{
+	struct runlog_run r;
+	char text[160];
+
+	r.time_ms = isotime_now_ms();
+	r.triggers = why;
+	memcpy(r.limit_a, c->root_a, sizeof r.limit_a);
+	for (int p = 0; p < 3; p++)
+		r.source[p] = source_names[c->root_source[p]];
+	runlog_begin(c->runlog, &r, c->nevses);
+	for (size_t i = 0; i < c->nevses; i++) {
+		const struct alloc_evse_out *o = &c->out[i];
+		struct runlog_evse x;
+
+		if (c->evses[i].evse->number <= 0)
+			continue;
+		x.number = c->evses[i].evse->number;
+		x.charger = c->evses[i].charger_id;
+		x.setpoint_a = c->targets[i].limit_a;
+		x.phases = c->targets[i].phases;
+		x.reason = alloc_reason_code(o->reason);
+		x.reason_text = alloc_reason_text(c->alloc, o, text,
+		    sizeof text) >= 0 ? text : NULL;
+		runlog_put(c->runlog, &x);
+	}
+	runlog_end(c->runlog);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -484,9 +595,11 @@ run(evutil_socket_t fd, short what, void *arg)
 	struct dispatch_target *t;
 	double before[3];
 	int rc, changed = 0;
+	unsigned why = c->why;
 
 	(void)fd;
 	(void)what;
+	c->why = 0;
 	c->scheduled = false;
 	c->last_run_ms = now;
 	evtimer_del(c->reading);	/* this run takes them in */
@@ -550,6 +663,9 @@ run(evutil_socket_t fd, short what, void *arg)
 		    c->nnodes ? c->nodes[0].allocated_a[2] : 0, changed,
 		    rc == ALLOC_OVERLOADED ? " overloaded=1" : "");
 	dispatch_apply(c->dispatch, t, c->nevses);
+	record(c, why);
+	if (trend_count(c->trend) == 0)
+		sample(c);	/* the page's first point, at once */
 	control_status_changed(c);
 }
 
@@ -581,6 +697,8 @@ evse_doc(struct control *c, size_t i)
 	cJSON_AddNumberToObject(doc, "charger_evse", e->id);
 	cJSON_AddStringToObject(doc, "status", site_status_name(e->status));
 	cJSON_AddBoolToObject(doc, "connected", e->charger->connected);
+	if (!e->charger->connected && e->charger->last_seen_ms > 0)
+		json_add_time(doc, "last_seen", e->charger->last_seen_ms);
 	conns = cJSON_AddArrayToObject(doc, "connectors");
 	for (int k = 0; k < e->nconnectors; k++) {
 		cJSON *x = cJSON_CreateObject();
@@ -595,6 +713,9 @@ evse_doc(struct control *c, size_t i)
 		cJSON_AddNumberToObject(ses, "id", (double)e->session->id);
 		cJSON_AddStringToObject(ses, "transaction_id",
 		    e->session->charger_tx_id);
+		if (e->session->id_token[0] != '\0')
+			cJSON_AddStringToObject(ses, "id_token",
+			    e->session->id_token);
 		json_add_time(ses, "started", e->session->start_ms);
 		cJSON_AddNumberToObject(ses, "meter_start_wh",
 		    e->session->meter_start_wh);
@@ -641,19 +762,10 @@ status_doc(struct control *c)
 	for (size_t i = 0; i < site_charger_count(c->site); i++)
 		connected += site_charger_at(c->site, i)->connected;
 	for (size_t i = 0; i < c->nevses; i++) {
-		const struct site_evse *e = c->evses[i].evse;
-		const struct control_charger *cc = c->evses[i].cc;
-
-		if (e->reading.have & SITE_HAVE_CURRENT)
-			for (int p = 0; p < cc->phases; p++)
-				measured[cc->grid_phase[p]] += e->reading.current_a[p];
-		charging += e->status == SITE_STATUS_CHARGING;
+		charging += c->evses[i].evse->status == SITE_STATUS_CHARGING;
 		unctl += c->in[i].state == ALLOC_ST_UNCONTROLLABLE;
 	}
-	if (c->nnodes > 0)
-		for (int p = 0; p < 3; p++)
-			allocated[p] = c->nodes[0].allocated_a[p] +
-			    c->nodes[0].assumed_a[p];
+	site_sums(c, allocated, measured);
 	doc = cJSON_CreateObject();
 	cJSON_AddTrueToObject(doc, "online");
 	lim = cJSON_AddObjectToObject(doc, "limit");
@@ -704,7 +816,8 @@ publish(evutil_socket_t fd, short what, void *arg)
 	if ((!c->dirty && !c->evse_dirty) || c->ems == NULL)
 		return;
 	if (!mirror_current(c)) {
-		trigger(c);	/* EVSEs changed: publish after the next run */
+		/* EVSEs changed: publish after the next run */
+		trigger(c, RUNLOG_TRIG_RECONFIGURE);
 		return;
 	}
 	/* A thousand status documents cost milliseconds: not while profiles
@@ -754,22 +867,117 @@ publish(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The circuits of the configuration, each with its fuse, what is
+ * allocated below it and what is measured below it, per grid phase. */
+static cJSON *
+circuits_json(struct control *c)
+{
+	const struct control_opts *o = c->o;
+	cJSON *arr = cJSON_CreateArray();
+	double (*meas)[3] = xcalloc(o->ncircuits ? o->ncircuits : 1,
+	    sizeof *meas);
+
+	/* Each EVSE's current counts in its circuit and every one above. */
+	for (size_t i = 0; i < c->nevses; i++) {
+		double g[3];
+		int ci = c->evses[i].cc->circuit_index;
+
+		measured_grid(c, i, g);
+		for (size_t hops = 0; ci >= 0 && (size_t)ci < o->ncircuits &&
+		    hops < o->ncircuits; hops++) {
+			for (int p = 0; p < 3; p++)
+				meas[ci][p] += g[p];
+			ci = o->circuits[ci].parent_index;
+		}
+	}
+	for (size_t k = 0; k < o->ncircuits; k++) {
+		const struct control_circuit *ci = &o->circuits[k];
+		cJSON *x = cJSON_CreateObject();
+		double alloc[3];
+
+		cJSON_AddStringToObject(x, "id", ci->id);
+		if (ci->parent_index < 0)
+			cJSON_AddNullToObject(x, "parent");
+		else
+			cJSON_AddStringToObject(x, "parent",
+			    o->circuits[ci->parent_index].id);
+		cJSON_AddItemToObject(x, "max_a", phases_json(ci->max_current_a));
+		allocated_of(c, c->node_of != NULL ? c->node_of[k] : -1, alloc);
+		cJSON_AddItemToObject(x, "allocated_a", phases_json(alloc));
+		cJSON_AddItemToObject(x, "measured_a", phases_json(meas[k]));
+		cJSON_AddItemToArray(arr, x);
+	}
+	free(meas);
+	return arr;
+}
+
+/* Chargers that booted Pending and wait for the installer: "pending"
+ * (at most PENDING_LISTED) and "pending_total" into doc. */
+static void
+pending_json(struct control *c, cJSON *doc)
+{
+	cJSON *arr = cJSON_AddArrayToObject(doc, "pending");
+	size_t total = 0;
+
+	for (size_t i = 0; i < site_charger_count(c->site); i++) {
+		const struct site_charger *ch = site_charger_at(c->site, i);
+		cJSON *x;
+
+		if (ch->configured || ch->approved || ch->boot != SITE_BOOT_PENDING)
+			continue;
+		if (total++ >= PENDING_LISTED)
+			continue;
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "id", ch->id);
+		if (ch->addr[0] != '\0')
+			cJSON_AddStringToObject(x, "address", ch->addr);
+		else
+			cJSON_AddNullToObject(x, "address");
+		cJSON_AddStringToObject(x, "version",
+		    ocpp_version_name(ch->version));
+		cJSON_AddNumberToObject(x, "attempts", ch->boot_attempts);
+		json_add_time(x, "last_seen", ch->last_seen_ms);
+		cJSON_AddBoolToObject(x, "connected", ch->connected);
+		cJSON_AddItemToArray(arr, x);
+	}
+	cJSON_AddNumberToObject(doc, "pending_total", (double)total);
+}
+
 cJSON *
 control_state_doc(struct control *c)
 {
-	cJSON *doc, *evses;
+	cJSON *doc, *evses, *status;
 
 	if (!mirror_current(c)) {
-		trigger(c);
+		trigger(c, RUNLOG_TRIG_RECONFIGURE);
 		return NULL;
 	}
 	doc = cJSON_CreateObject();
-	cJSON_AddItemToObject(doc, "status", status_doc(c));
+	status = status_doc(c);
+	/* The page's status has the ems member with its age; the published
+	 * one gets it from ems at send time, without the age (see ems.h). */
+	if (c->ems != NULL)
+		cJSON_AddItemToObject(status, "ems", ems_state_json(c->ems));
+	cJSON_AddItemToObject(doc, "status", status);
+	cJSON_AddItemToObject(doc, "circuits", circuits_json(c));
 	evses = cJSON_AddArrayToObject(doc, "evses");
 	for (size_t i = 0; i < c->nevses; i++)
 		if (c->evses[i].evse->number > 0)
 			cJSON_AddItemToArray(evses, evse_doc(c, i));
+	pending_json(c, doc);
 	return doc;
+}
+
+cJSON *
+control_history_doc(struct control *c)
+{
+	return runlog_json(c->runlog);
+}
+
+cJSON *
+control_trend_doc(struct control *c)
+{
+	return trend_json(c->trend);
 }
 
 /* ------------------------------------------------------------ triggers */
@@ -783,7 +991,32 @@ on_reading(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	trigger(arg);
+	trigger(arg, RUNLOG_TRIG_READING);
+}
+
+/* What a site event is, as a trigger. */
+static unsigned
+why_of(enum site_event_type type)
+{
+	switch (type) {
+	case SITE_EV_CHARGER_CONNECTED:
+		return RUNLOG_TRIG_CONNECT;
+	case SITE_EV_CHARGER_DISCONNECTED:
+		return RUNLOG_TRIG_DISCONNECT;
+	case SITE_EV_CHARGER_BOOTED:
+		return RUNLOG_TRIG_BOOT;
+	case SITE_EV_STATUS:
+		return RUNLOG_TRIG_STATUS;
+	case SITE_EV_SESSION_STARTED:
+	case SITE_EV_SESSION_ENDED:
+		return RUNLOG_TRIG_SESSION;
+	case SITE_EV_READING:
+		return RUNLOG_TRIG_READING;
+	case SITE_EV_CAPS:		/* its profiles can be sent now */
+		return RUNLOG_TRIG_CONTROL;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -796,16 +1029,17 @@ on_site(const struct site_event *ev, void *arg)
 
 		if (!c->scheduled && !evtimer_pending(c->reading, NULL))
 			evtimer_add(c->reading, &tv);
+		c->why |= RUNLOG_TRIG_READING;
 		c->dirty = true;
 		return;
 	}
-	trigger(c);
+	trigger(c, why_of(ev->type));
 }
 
 static void
 on_dispatch(void *arg)
 {
-	trigger(arg);
+	trigger(arg, RUNLOG_TRIG_CONTROL);
 }
 
 static void
@@ -813,7 +1047,15 @@ on_lapse(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	trigger(arg);
+	trigger(arg, RUNLOG_TRIG_PERIODIC);
+}
+
+static void
+on_trend(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sample(arg);
 }
 
 /* ------------------------------------------------------------------ API */
@@ -833,15 +1075,31 @@ control_new(struct event_base *base, const struct control_opts *o,
 	c->publish = evtimer_new(base, publish, c);
 	c->lapse = evtimer_new(base, on_lapse, c);
 	c->reading = evtimer_new(base, on_reading, c);
+	c->trend_ev = event_new(base, -1, EV_PERSIST, on_trend, c);
+	c->runlog = runlog_new(HISTORY_RUNS);
+	c->trend = trend_new(TREND_POINTS, TREND_INTERVAL_S);
 	if (c->coalesce == NULL || c->publish == NULL || c->lapse == NULL ||
-	    c->reading == NULL ||
+	    c->reading == NULL || c->trend_ev == NULL ||
 	    site_subscribe(site, SITE_EV_ALL, on_site, c) != 0)
 		abort();
+	{
+		struct timeval tv = { TREND_INTERVAL_S, 0 };
+
+		evtimer_add(c->trend_ev, &tv);
+	}
 	if (control_reconfigure(c, o, ems, cause) != 0) {
 		control_free(c);
 		return NULL;
 	}
 	return c;
+}
+
+static void
+set_ems_limit(struct control *c, const struct ems_limit *limit)
+{
+	memcpy(c->ems_a, limit->current_a, sizeof c->ems_a);
+	c->ems_source = limit->source == EMS_SOURCE_EMS ? SRC_EMS : SRC_FAILSAFE;
+	c->has_ems = true;
 }
 
 int
@@ -855,20 +1113,18 @@ control_reconfigure(struct control *c, const struct control_opts *o,
 	c->ems = ems;
 	c->has_ems = ems != NULL;
 	if (ems != NULL)
-		control_ems_limit(c, ems_limit(ems));
+		set_ems_limit(c, ems_limit(ems));
 	dispatch_reconfigure(c->dispatch, &o->dispatch);
 	c->dirty = true;
-	trigger(c);
+	trigger(c, RUNLOG_TRIG_RECONFIGURE);
 	return 0;
 }
 
 void
 control_ems_limit(struct control *c, const struct ems_limit *limit)
 {
-	memcpy(c->ems_a, limit->current_a, sizeof c->ems_a);
-	c->ems_source = limit->source == EMS_SOURCE_EMS ? SRC_EMS : SRC_FAILSAFE;
-	c->has_ems = true;
-	trigger(c);
+	set_ems_limit(c, limit);
+	trigger(c, RUNLOG_TRIG_EMS_LIMIT);
 }
 
 void
@@ -891,7 +1147,7 @@ control_evse_set(struct control *c, const struct ems_evse_set *set)
 	log_info(MOD, "evse set evse=%d cap=%s%.1f priority=%d", set->evse,
 	    ui->has_cap ? "" : "none/", ui->has_cap ? ui->cap_a : 0,
 	    ui->has_priority ? ui->priority : -1);
-	trigger(c);
+	trigger(c, RUNLOG_TRIG_CAP);
 }
 
 void
@@ -900,7 +1156,7 @@ control_upstream_limit(struct control *c, const double *limit_a)
 	c->has_upstream = limit_a != NULL;
 	if (limit_a != NULL)
 		memcpy(c->upstream_a, limit_a, sizeof c->upstream_a);
-	trigger(c);
+	trigger(c, RUNLOG_TRIG_UPSTREAM_LIMIT);
 }
 
 void
@@ -912,7 +1168,7 @@ control_upstream_cap(struct control *c, int number, double cap_a)
 		return;
 	ui->has_up_cap = cap_a >= 0;
 	ui->up_cap_a = cap_a;
-	trigger(c);
+	trigger(c, RUNLOG_TRIG_CAP);
 }
 
 int
@@ -972,6 +1228,11 @@ control_free(struct control *c)
 		event_free(c->lapse);
 	if (c->reading)
 		event_free(c->reading);
+	if (c->trend_ev)
+		event_free(c->trend_ev);
+	runlog_free(c->runlog);
+	trend_free(c->trend);
+	free(c->node_of);
 	alloc_site_free(c->alloc);
 	alloc_site_free(c->fallback);
 	free(c->evses);

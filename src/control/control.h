@@ -106,12 +106,27 @@ struct control *control_new(struct event_base *base,
 int control_reconfigure(struct control *c, const struct control_opts *o,
     struct ems *ems, char **cause);
 
-/* The site's state for the installer's page: { "status": the document
- * published on <prefix>/status, "evses": [ the document of each numbered
- * EVSE, as on <prefix>/evse/<n> ] }, whether or not an EMS link exists.
- * The caller owns it. NULL while EVSEs came or went since the last run
- * (one is triggered): ask again in a moment. */
+/* The site's state for the installer's page (docs/web.md, GET
+ * /api/state): { "status": the document published on <prefix>/status
+ * (with an EMS link, its "ems" member with "age_s"), "circuits": [ each
+ * circuit of the configuration: id, parent (null for the root), max_a,
+ * allocated_a, measured_a per grid phase ], "evses": [ the document of
+ * each numbered EVSE, as on <prefix>/evse/<n> ], "pending": [ at most 100
+ * chargers waiting for approval: id, address, version, attempts,
+ * last_seen, connected ], "pending_total": how many wait }, whether or
+ * not an EMS link exists. The caller owns it. NULL while EVSEs came or
+ * went since the last run (one is triggered): ask again in a moment. */
 cJSON *control_state_doc(struct control *c);
+
+/* The last allocation runs, newest first (docs/web.md, GET /api/history):
+ * {"runs": [...]}, at most 32. The caller owns it. */
+cJSON *control_history_doc(struct control *c);
+
+/* The site's limit, allocated and measured current per grid phase over
+ * the last hour, one point every 10 s, oldest first (docs/web.md, GET
+ * /api/trend): {"interval_s": 10, "points": [...]}; the first point is
+ * taken at the first allocation. The caller owns it. */
+cJSON *control_trend_doc(struct control *c);
 
 /* The EMS limit in force changed (ems's on_limit). */
 void control_ems_limit(struct control *c, const struct ems_limit *limit);

@@ -332,6 +332,17 @@ ems_json(const struct ems *e)
 	return o;
 }
 
+cJSON *
+ems_state_json(const struct ems *e)
+{
+	cJSON *o = ems_json(e);
+
+	if (e->last_valid_ms != 0)
+		cJSON_AddNumberToObject(o, "age_s",
+		    (double)((isotime_mono_ms() - e->last_valid_ms) / 1000));
+	return o;
+}
+
 static char *
 render(const struct ems *e, const struct pub *p)
 {

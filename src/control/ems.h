@@ -130,6 +130,14 @@ int ems_publish_status(struct ems *e, const cJSON *doc);
  * EMS_ERR_RANGE for a bad n or a doc that is not an object. */
 int ems_publish_evse(struct ems *e, int n, const cJSON *doc);
 
+/* The status document's "ems" member as ems_publish_status adds it, plus
+ * "age_s": whole seconds since the latest valid limit arrived (absent
+ * while none has since the start). For the installer's page: the
+ * published document goes without age_s, which would make every one
+ * differ from the last and defeat the deduplication. The caller owns the
+ * tree. */
+cJSON *ems_state_json(const struct ems *e);
+
 /* Fill *out with the link state and the limit in force. */
 void ems_state(const struct ems *e, struct ems_state *out);
 

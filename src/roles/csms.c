@@ -53,7 +53,7 @@ struct conn {
 	struct conn *hnext;		/* chain of its bucket in cs->hash */
 	struct rpc *rpc;
 	enum ocpp_version version;
-	struct site_charger *ch;
+	struct site_charger *ch;	/* NULL once csms_disconnect let go */
 	char id[SITE_ID_LEN];
 };
 
@@ -662,6 +662,12 @@ handle_request(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	int rc;
 
 	(void)arg;
+	if (c->ch == NULL) {
+		/* Closing after csms_disconnect: the charger may be forgotten. */
+		rpc_reply_error(call, OCPP_ERR_SECURITY, "the connection is closing",
+		    NULL);
+		return;
+	}
 	site_charger_seen(c->cs->site, c->ch, now);
 	rc = schema_validate(k->schema, action, SCHEMA_REQUEST, payload, &serr);
 	if (rc != SCHEMA_OK) {
@@ -772,6 +778,8 @@ conn_hash_add(struct csms *cs, struct conn *c)
 		while (last && last->next)
 			last = last->next;
 		for (struct conn *x = last; x; x = x->prev) {
+			if (x->ch == NULL)
+				continue;	/* let go: csms_disconnect */
 			b = conn_hash(x->id) & (n - 1);
 			x->hnext = h[b];
 			h[b] = x;
@@ -1079,10 +1087,53 @@ on_disconnect(struct rpc *rpc, const struct ws_close_info *info, void *arg)
 	for (struct auth_wait *w = c->waits; w; w = w->next)
 		w->c = NULL;
 	c->waits = NULL;
-	/* A replacement connection may already be up. */
-	if (conn_find(cs, c->id) == NULL)
+	/* A replacement connection may already be up; csms_disconnect has
+	 * told the site already (c->ch NULL). */
+	if (c->ch != NULL && conn_find(cs, c->id) == NULL)
 		site_charger_disconnected(cs->site, c->ch, isotime_now_ms());
 	free(c);
+}
+
+/* "192.0.2.7:5555" or "[2001:db8::1]:5555" into the address alone. */
+static void
+peer_address(const char *peer, char *out, size_t len)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
+
+	if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']') {
+		peer++;
+		n -= 2;
+	}
+	snprintf(out, len, "%.*s", (int)n, peer);
+}
+
+int
+csms_disconnect(struct csms *cs, const char *charger_id)
+{
+	struct conn *c;
+	struct site_charger *ch = NULL;
+	char esc[LOG_ESC_LEN];
+	int n = 0;
+
+	/* Every connection of the id (a replaced one may still be closing):
+	 * out of the hash so that no command reaches it, let go of the
+	 * charger so that on_disconnect does not touch it. */
+	while ((c = conn_find(cs, charger_id)) != NULL) {
+		conn_hash_remove(cs, c);
+		if (c->ch != NULL)
+			ch = c->ch;
+		c->ch = NULL;
+		rpc_close(c->rpc, WS_CLOSE_NORMAL, "disconnected by the installer");
+		n++;
+	}
+	if (n == 0)
+		return -1;
+	log_info(MOD, "disconnecting charger=%s connections=%d",
+	    log_esc(esc, sizeof esc, charger_id), n);
+	if (ch != NULL && ch->connected)
+		site_charger_disconnected(cs->site, ch, isotime_now_ms());
+	return 0;
 }
 
 static void
@@ -1105,6 +1156,12 @@ on_connect(struct ws_conn *conn, void *arg)
 	snprintf(c->id, sizeof c->id, "%s", ws_conn_id(conn));
 	c->ch = site_charger_connected(cs->site, c->id, v,
 	    isotime_now_ms());
+	{
+		char addr[SITE_ADDR_LEN];
+
+		peer_address(ws_conn_peer(conn), addr, sizeof addr);
+		site_charger_address(cs->site, c->ch, addr);
+	}
 	memset(&o, 0, sizeof o);
 	o.version = v;
 	o.handlers = cs->handlers;

@@ -102,6 +102,14 @@ int csms_reconfigure(struct csms *cs, const struct csms_opts *o);
 /* Connected chargers. */
 size_t csms_count(const struct csms *cs);
 
+/* Close every connection of charger_id cleanly (1000, "disconnected by
+ * the installer"): the site is told at once that it disconnected
+ * (site_charger_disconnected, synchronously), commands to it fail from
+ * now on, and the connection's own end, later from the loop, touches the
+ * site no more. So site_charger_forget may follow this call directly.
+ * Returns 0, or -1 when the charger is not connected. */
+int csms_disconnect(struct csms *cs, const char *charger_id);
+
 /* How a command ended: result when the charger answered with a valid
  * CALLRESULT; else NULL and error says why ("CALLERROR NotSupported: ...",
  * "timeout", "closed", "invalid answer: ..."). Both valid during the call. */

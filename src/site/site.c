@@ -913,6 +913,41 @@ site_charger_connected(struct site *s, const char *id,
 }
 
 void
+site_charger_address(struct site *s, struct site_charger *ch, const char *addr)
+{
+	(void)s;
+	copy(ch->addr, sizeof ch->addr, addr);
+}
+
+int
+site_charger_forget(struct site *s, const char *id)
+{
+	struct site_charger *ch = site_charger(s, id);
+	char esc[LOG_ESC_LEN];
+	size_t i;
+	int rc;
+
+	if (ch == NULL || ch->configured || ch->connected || s->depth > 0)
+		return -1;
+	for (int e = 0; e < ch->nevses; e++)
+		if (ch->evses[e]->session != NULL)
+			return -1;
+	/* A row never written (the store refused it) is forgotten all the
+	 * same. */
+	rc = store_charger_delete(s->store, ch->id);
+	if (rc != STORE_OK && rc != STORE_ERR_NOTFOUND)
+		return -1;
+	for (size_t k = s->nnums; k-- > 0;)
+		if (strcmp(s->nums[k].charger_id, ch->id) == 0)
+			num_remove(s, &s->nums[k]);
+	i = charger_index(s, ch);
+	log_info("site", "charger forgotten charger=%s",
+	    log_esc(esc, sizeof esc, ch->id));
+	charger_drop(s, i);
+	return SITE_OK;
+}
+
+void
 site_charger_disconnected(struct site *s, struct site_charger *ch,
     int64_t now_ms)
 {
@@ -943,6 +978,8 @@ site_charger_booted(struct site *s, struct site_charger *ch,
 		ch->boot = SITE_BOOT_ACCEPTED;
 	else
 		ch->boot = allow_unknown ? SITE_BOOT_PENDING : SITE_BOOT_REJECTED;
+	ch->boot_attempts = ch->boot == SITE_BOOT_PENDING ?
+	    ch->boot_attempts + 1 : 0;
 	save_charger(s, ch);
 	emit(s, SITE_EV_CHARGER_BOOTED, ch, NULL, NULL);
 	return ch->boot;

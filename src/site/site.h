@@ -49,6 +49,8 @@
 struct store;
 struct site;
 
+#define SITE_ADDR_LEN 48		/* an IPv6 address's text + NUL */
+
 enum site_err {
 	SITE_OK = 0,
 	SITE_ERR_UNKNOWN_CHARGER = -1,
@@ -101,6 +103,11 @@ struct site_charger {
 	char vendor[SITE_TEXT_LEN], model[SITE_TEXT_LEN];
 	char serial[SITE_TEXT_LEN], firmware[SITE_TEXT_LEN];
 	int64_t last_seen_ms;
+	/* The address of its latest connection (IPv4 or IPv6 text, no port;
+	 * "" before any), and the BootNotifications answered Pending in a row
+	 * (0 once accepted). Both in memory only: not in the state file. */
+	char addr[SITE_ADDR_LEN];
+	int boot_attempts;
 	struct site_caps caps;
 	/* The most EVSEs and connectors per EVSE it may have: a report
 	 * beyond them creates nothing (site_evse, site_status refuse it).
@@ -234,6 +241,23 @@ unsigned site_generation(const struct site *s);
 struct site_charger *site_charger_connected(struct site *s, const char *id,
     enum ocpp_version v, int64_t now_ms);
 
+/* The address of ch's connection (text, no port; NULL: ""), kept in
+ * ch->addr (cut to SITE_ADDR_LEN - 1 bytes). In memory only. */
+void site_charger_address(struct site *s, struct site_charger *ch,
+    const char *addr);
+
+/* Forget the charger id: it leaves the site, and its row (with its latest
+ * readings and EVSE numbers) leaves the state file, committed before this
+ * returns 0; its sessions stay in the state file as history. Only for a
+ * charger that is not configured, not connected and has no open session,
+ * outside a unit (site_begin): returns -1 otherwise, or when the state
+ * file refuses the delete (then nothing changed). Pointers to it and its
+ * EVSEs become invalid, as when a reload drops a charger: the generation
+ * moves (site_generation). A caller that must forget a connected charger
+ * disconnects it first (roles/csms: csms_disconnect marks it disconnected
+ * at once). */
+int site_charger_forget(struct site *s, const char *id);
+
 /* The connection of ch closed. */
 void site_charger_disconnected(struct site *s, struct site_charger *ch,
     int64_t now_ms);
@@ -245,7 +269,8 @@ void site_charger_seen(struct site *s, struct site_charger *ch, int64_t now_ms);
  * decides: Accepted for configured or approved chargers; for others
  * Pending (waiting for approval) when allow_unknown, else Rejected (a
  * charger taken out of the configuration while connected). Returns the
- * decision, also kept in ch->boot. */
+ * decision, also kept in ch->boot; a Pending one counts in
+ * ch->boot_attempts, any other sets it to 0. */
 enum site_boot site_charger_booted(struct site *s, struct site_charger *ch,
     const char *vendor, const char *model, const char *serial,
     const char *firmware, bool allow_unknown, int64_t now_ms);

@@ -161,6 +161,10 @@ struct store {
 	sqlite3_stmt *session_set_tx;
 	sqlite3_stmt *session_update;
 	sqlite3_stmt *sessions_open;
+	sqlite3_stmt *sessions_list;
+	sqlite3_stmt *charger_del;
+	sqlite3_stmt *charger_del_readings;
+	sqlite3_stmt *charger_del_numbers;
 	sqlite3_stmt *reading_put;
 	sqlite3_stmt *readings_load;
 	sqlite3_stmt *sample_add;
@@ -231,6 +235,15 @@ static const struct prepared statements[] = {
 	    "charger_tx_id, id_token, start_ms, stop_ms, meter_start_wh, "
 	    "meter_stop_wh, stop_reason, last_seq_no, offline, open FROM "
 	    "sessions WHERE open = 1 ORDER BY id"),
+	STMT(2, sessions_list, "SELECT id, charger_id, evse, connector, "
+	    "charger_tx_id, id_token, start_ms, stop_ms, meter_start_wh, "
+	    "meter_stop_wh, stop_reason, last_seq_no, offline, open FROM "
+	    "sessions ORDER BY id DESC LIMIT ?1"),
+	STMT(2, charger_del, "DELETE FROM chargers WHERE id = ?1"),
+	STMT(2, charger_del_readings, "DELETE FROM readings WHERE charger_id = "
+	    "?1"),
+	STMT(4, charger_del_numbers, "DELETE FROM evse_map WHERE charger_id = "
+	    "?1"),
 	STMT(2, reading_put, "INSERT OR REPLACE INTO readings(charger_id, evse, "
 	    "ts_ms, have, i1, i2, i3, offered, power, energy, v1, v2, v3, soc) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
@@ -967,6 +980,29 @@ store_session_update(struct store *st, const struct store_session_row *r)
 	return step_write(st, s, "session update");
 }
 
+/* The session row s stands on (the columns of sessions_open). */
+static struct store_session_row
+session_of(sqlite3_stmt *s)
+{
+	struct store_session_row r = {
+		.id = sqlite3_column_int64(s, 0),
+		.charger_id = col_text(s, 1),
+		.evse = sqlite3_column_int(s, 2),
+		.connector = sqlite3_column_int(s, 3),
+		.charger_tx_id = col_text(s, 4),
+		.id_token = col_text(s, 5),
+		.start_ms = sqlite3_column_int64(s, 6),
+		.stop_ms = sqlite3_column_int64(s, 7),
+		.meter_start_wh = sqlite3_column_double(s, 8),
+		.meter_stop_wh = sqlite3_column_double(s, 9),
+		.stop_reason = col_text(s, 10),
+		.last_seq_no = sqlite3_column_int(s, 11),
+		.offline = sqlite3_column_int(s, 12),
+		.open = sqlite3_column_int(s, 13),
+	};
+	return r;
+}
+
 int
 store_sessions_load_open(struct store *st, store_session_cb *cb, void *arg)
 {
@@ -974,26 +1010,56 @@ store_sessions_load_open(struct store *st, store_session_cb *cb, void *arg)
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_session_row r = {
-			.id = sqlite3_column_int64(s, 0),
-			.charger_id = col_text(s, 1),
-			.evse = sqlite3_column_int(s, 2),
-			.connector = sqlite3_column_int(s, 3),
-			.charger_tx_id = col_text(s, 4),
-			.id_token = col_text(s, 5),
-			.start_ms = sqlite3_column_int64(s, 6),
-			.stop_ms = sqlite3_column_int64(s, 7),
-			.meter_start_wh = sqlite3_column_double(s, 8),
-			.meter_stop_wh = sqlite3_column_double(s, 9),
-			.stop_reason = col_text(s, 10),
-			.last_seq_no = sqlite3_column_int(s, 11),
-			.offline = sqlite3_column_int(s, 12),
-			.open = sqlite3_column_int(s, 13),
-		};
+		struct store_session_row r = session_of(s);
+
 		cb(&r, arg);
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
+}
+
+int
+store_sessions_list(struct store *st, int64_t limit, store_session_cb *cb,
+    void *arg)
+{
+	sqlite3_stmt *s = st->sessions_list;
+	int rc;
+
+	/* A negative LIMIT is none in SQLite. */
+	sqlite3_bind_int64(s, 1, limit < 0 ? -1 : limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_session_row r = session_of(s);
+
+		cb(&r, arg);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? STORE_OK : classify(rc);
+}
+
+int
+store_charger_delete(struct store *st, const char *id)
+{
+	int rc = durable(st);
+
+	if (rc != STORE_OK)
+		return rc;
+	if ((rc = savepoint(st, "charger_delete")) != STORE_OK)
+		return rc;
+	bind_text(st->charger_del, 1, id);
+	rc = step_write(st, st->charger_del, "charger delete");
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_ERR_NOTFOUND;
+	if (rc == STORE_OK) {
+		bind_text(st->charger_del_readings, 1, id);
+		rc = step_write(st, st->charger_del_readings, "charger readings");
+	}
+	if (rc == STORE_OK) {
+		bind_text(st->charger_del_numbers, 1, id);
+		rc = step_write(st, st->charger_del_numbers, "charger numbers");
+	}
+	/* One durable commit for the three (or part of the unit). */
+	return release(st, "charger_delete", rc);
 }
 
 int

@@ -145,6 +145,23 @@ int store_session_update(struct store *st, const struct store_session_row *row);
 /* Call cb for every open session, oldest first. */
 int store_sessions_load_open(struct store *st, store_session_cb *cb, void *arg);
 
+/* Call cb for the sessions of the state file, open and ended, newest
+ * first (by id: the order they started in), at most limit of them
+ * (limit < 0: all). The row and its strings are valid during the call
+ * only; cb must not write to the store. A session still open has open 1,
+ * stop_ms 0 and meter_stop_wh -1; an ended one may have meter_stop_wh -1
+ * too (the charger did not say, and no reading told). Returns STORE_OK or
+ * a store_err. */
+int store_sessions_list(struct store *st, int64_t limit, store_session_cb *cb,
+    void *arg);
+
+/* Delete the charger row id, with its latest readings and its EVSE
+ * numbers; its sessions and samples stay (they are history). Durable:
+ * committed when it returns STORE_OK (inside a unit: with the unit).
+ * Returns STORE_OK, STORE_ERR_NOTFOUND when there was no such row (nothing
+ * changed), or another store_err (nothing changed). */
+int store_charger_delete(struct store *st, const char *id);
+
 /* Insert or replace the latest reading of an EVSE (batched). */
 int store_reading_put(struct store *st, const struct store_reading_row *row);
 

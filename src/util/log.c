@@ -5,6 +5,11 @@
  * write(2), so lines from this process never interleave mid-line even when
  * stderr is a pipe shared with children. A line longer than the buffer is
  * cut and marked with "...".
+ *
+ * The recent ring is a static array of slots written round-robin: a line
+ * costs one memcpy of its text (at most LOG_RECENT_TEXT bytes) besides the
+ * write(2). Slots hold the text without the time/level/module prefix, so
+ * that readers get the fields apart.
  */
 #include "util/log.h"
 
@@ -18,6 +23,67 @@
 #define LINE_MAX_BYTES 2048
 
 static enum log_level min_level = LOG_LEVEL_INFO;
+
+#define RECENT_MODULE 16
+
+struct recent {
+	int64_t ms;
+	enum log_level level;
+	char module[RECENT_MODULE];
+	char text[LOG_RECENT_TEXT];
+};
+
+static struct recent recent[LOG_RECENT_LINES];
+static size_t recent_next;		/* the slot the next line takes */
+static size_t recent_count;		/* slots in use */
+
+/* Keep a line in the ring: text is len bytes, not NUL-terminated. */
+static void
+recent_add(int64_t ms, enum log_level level, const char *module,
+    const char *text, size_t len)
+{
+	struct recent *r = &recent[recent_next];
+
+	r->ms = ms;
+	r->level = level;
+	snprintf(r->module, sizeof r->module, "%s", module);
+	if (len >= sizeof r->text) {
+		len = sizeof r->text - 4;
+		memcpy(r->text + len, "...", 3);
+		memcpy(r->text, text, len);
+		len += 3;
+	} else {
+		memcpy(r->text, text, len);
+	}
+	r->text[len] = '\0';
+	recent_next = (recent_next + 1) % LOG_RECENT_LINES;
+	if (recent_count < LOG_RECENT_LINES)
+		recent_count++;
+}
+
+void
+log_recent(enum log_level min, size_t max, log_recent_cb *cb, void *arg)
+{
+	size_t at = recent_next, count = recent_count, seen = 0;
+
+	for (size_t i = 0; i < count && seen < max; i++) {
+		const struct recent *r;
+
+		at = at == 0 ? LOG_RECENT_LINES - 1 : at - 1;
+		r = &recent[at];
+		if (r->level < min)
+			continue;
+		seen++;
+		cb(r->ms, r->level, r->module, r->text, arg);
+	}
+}
+
+void
+log_recent_clear(void)
+{
+	recent_next = 0;
+	recent_count = 0;
+}
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -59,7 +125,7 @@ log_write(enum log_level level, const char *module, const char *fmt, ...)
 	char line[LINE_MAX_BYTES];
 	struct timeval tv;
 	struct tm tm;
-	size_t n;
+	size_t n, text;
 	int r;
 	va_list ap;
 
@@ -70,6 +136,7 @@ log_write(enum log_level level, const char *module, const char *fmt, ...)
 	    (int)(tv.tv_usec / 1000), log_level_name(level), module);
 	if (r > 0)
 		n += (size_t)r < sizeof line - n ? (size_t)r : sizeof line - n - 1;
+	text = n;
 
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof line - n, fmt, ap);
@@ -87,6 +154,8 @@ log_write(enum log_level level, const char *module, const char *fmt, ...)
 	for (size_t i = 0; i < n; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
+	recent_add((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, level, module,
+	    line + text, n - text);
 	line[n++] = '\n';
 
 	/* Nothing sensible can be done when stderr is gone. */

@@ -13,12 +13,20 @@
  * The level is checked before any formatting is done: use the macros, not
  * log_write() directly, on hot paths. The logger is process-global on
  * purpose (like stderr itself); pure modules (policy/, the codecs) never log.
+ *
+ * Recent lines: every line written (any level that passed the level
+ * filter) is also kept in a ring of the last LOG_RECENT_LINES lines, for
+ * the installer's page and the diagnostics download (log_recent). The ring
+ * is fixed memory (about 220 kB), filled by one copy of the text per
+ * line; its text is cut at LOG_RECENT_TEXT - 1 bytes (ending in "...").
+ * Like the logger, it is for the event loop's thread only.
  */
 #ifndef SITEGATE_LOG_H
 #define SITEGATE_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_DEBUG = 0,
@@ -53,6 +61,24 @@ void log_write(enum log_level level, const char *module, const char *fmt, ...)
  * NUL-terminated; an overlong value ends in "...". s may be NULL ("-").
  * Returns buf, so it can be used inline as a printf argument. */
 const char *log_esc(char *buf, size_t len, const char *s);
+
+/* Lines the recent ring keeps, and the bytes of text kept per line. */
+#define LOG_RECENT_LINES 500
+#define LOG_RECENT_TEXT 400
+
+typedef void log_recent_cb(int64_t ms, enum log_level level,
+    const char *module, const char *text, void *arg);
+
+/* Call cb for the most recent lines kept whose level is min or above,
+ * newest first, at most max of them (0: none). ms is the line's wall-clock
+ * time (ms since the epoch), module and text are NUL-terminated and valid
+ * during the call only (text without the time, level and module prefix).
+ * cb should not log: a line it writes takes the place of the oldest one,
+ * which may then be reported in its stead. */
+void log_recent(enum log_level min, size_t max, log_recent_cb *cb, void *arg);
+
+/* Empty the recent ring (for tests). */
+void log_recent_clear(void);
 
 /* Bytes a log_esc() buffer needs for the usual field (ids, names). */
 #define LOG_ESC_LEN 160

@@ -139,6 +139,15 @@ test('GET /api/state: the status and EVSE documents, live', async (t) => {
   assert.deepEqual(s0.status.limit.source, ['fuse', 'fuse', 'fuse']);
   assert.equal(s0.status.uplink.state, 'disabled');
   assert.deepEqual(s0.evses, []);
+  // The circuit tree, each with its fuse and what is below it.
+  assert.deepEqual(s0.circuits.map((c) => [c.id, c.parent, c.max_a]),
+    [['main', null, [63, 63, 63]], ['row-a', 'main', [40, 40, 40]]]);
+  for (const c of s0.circuits) {
+    assert.deepEqual(c.allocated_a, [0, 0, 0]);
+    assert.deepEqual(c.measured_a, [0, 0, 0]);
+  }
+  assert.deepEqual(s0.pending, []);
+  assert.equal(s0.pending_total, 0);
 
   // A charger connects and boots: its EVSE appears with its number.
   const cp = new SimCharger({ id: 'CP-01', version: 'ocpp2.0.1', port: gw.ocppPort,
@@ -165,6 +174,84 @@ test('GET /api/state: the status and EVSE documents, live', async (t) => {
   assert.equal(state.evses[0].evse, 1);
   assert.equal(state.evses[0].connected, true);
   assert.equal(typeof state.evses[0].reason, 'string');
+  assert.equal(state.evses[0].last_seen, undefined);
+
+  // Away: when it was last heard of.
+  const m3 = gw.mark();
+  const before = Date.now();
+  await cp.disconnect();
+  await gw.waitForLog(/charger disconnected charger=CP-01/, { since: m3 });
+  for (;;) {
+    const r = await get(port, '/api/state');
+    if (r.status === 200 && json(r).evses[0].connected === false) {
+      state = json(r);
+      break;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const seen = Date.parse(state.evses[0].last_seen);
+  assert.ok(seen >= before - 1000 && seen <= Date.now() + 1000, state.evses[0].last_seen);
+});
+
+test('GET /api/state: chargers waiting for approval, and a session\'s token', async (t) => {
+  const dir = tmpDir();
+  const cfg = baseConfig(dir);
+  cfg.ocpp.allow_unknown_chargers = true;
+  cfg.web = { listen: '127.0.0.1:0', root: dir };
+  const gw = await startGateway(cfg, { dir });
+  t.after(() => gw.stop());
+  const m = await gw.waitForLog(/web: page at http:\/\/127\.0\.0\.1:(\d+)\//);
+  const port = Number(m[1]);
+
+  const stranger = new SimCharger({ id: 'CP-NEW', version: 'ocpp1.6', port: gw.ocppPort });
+  t.after(() => stranger.close());
+  assert.equal((await stranger.start()).status, 'Pending');
+  assert.equal((await stranger.boot()).status, 'Pending');
+  let s = json(await get(port, '/api/state'));
+  assert.equal(s.pending_total, 1);
+  assert.equal(s.pending.length, 1);
+  const p = s.pending[0];
+  assert.equal(p.id, 'CP-NEW');
+  assert.equal(p.address, '127.0.0.1');
+  assert.equal(p.version, 'ocpp1.6');
+  assert.equal(p.attempts, 2);
+  assert.equal(p.connected, true);
+  assert.ok(Math.abs(Date.parse(p.last_seen) - Date.now()) < 10000, p.last_seen);
+
+  // Gone, it still waits (until forgotten or approved).
+  const mark = gw.mark();
+  await stranger.disconnect();
+  await gw.waitForLog(/charger disconnected charger=CP-NEW/, { since: mark });
+  s = json(await get(port, '/api/state'));
+  assert.equal(s.pending_total, 1);
+  assert.equal(s.pending[0].connected, false);
+
+  // A configured charger's session shows its token.
+  const cp = new SimCharger({ id: 'CP-01', version: 'ocpp1.6', port: gw.ocppPort,
+    password: 'password-CP-01-xyz', phases: 3, maxCurrentA: 32, evses: 1 });
+  t.after(() => cp.close());
+  const m2 = gw.mark();
+  await cp.start();
+  await gw.waitForLog(/capabilities charger=CP-01/, { since: m2 });
+  const m3 = gw.mark();
+  await cp.call('StartTransaction', { connectorId: 1, idTag: '04A2B3C4D5', meterStart: 0,
+    timestamp: new Date().toISOString() });
+  await gw.waitForLog(/session started charger=CP-01/, { since: m3 });
+  for (;;) {
+    const m4 = gw.mark();
+    const r = await get(port, '/api/state');
+    if (r.status === 200) {
+      s = json(r);
+      if (s.evses.length === 1 && s.evses[0].session) break;
+    }
+    await gw.waitForLog(/control: allocated run=/, { since: m4 });
+  }
+  assert.equal(s.evses[0].session.id_token, '04A2B3C4D5');
+  // What is allocated below a circuit is what its EVSEs were given.
+  const rowA = s.circuits.find((c) => c.id === 'row-a');
+  const main = s.circuits.find((c) => c.id === 'main');
+  assert.deepEqual(rowA.allocated_a, main.allocated_a);
+  assert.ok(rowA.allocated_a[0] > 0, JSON.stringify(rowA));
 });
 
 test('the API answers bad requests in JSON', async (t) => {

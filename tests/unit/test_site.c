@@ -175,6 +175,87 @@ test_boot_decisions(void **state)
 }
 
 static void
+find_charger(const struct store_charger_row *r, void *arg)
+{
+	if (strcmp(r->id, "CP-99") == 0)
+		++*(int *)arg;
+}
+
+static void
+count_session(const struct store_session_row *r, void *arg)
+{
+	if (strcmp(r->charger_id, "CP-99") == 0)
+		++*(int *)arg;
+}
+
+/* A waiting charger is forgotten, in memory and in the state file; one
+ * that is configured, connected or in a session is not. */
+static void
+test_forget(void **state)
+{
+	struct fx *f = *state;
+	struct site_charger *x;
+	struct site_session *sess;
+	unsigned gen;
+	int err, rows = 0, sessions = 0;
+
+	x = site_charger_connected(f->site, "CP-99", OCPP_V16, 1000);
+	site_charger_address(f->site, x, "192.0.2.7");
+	assert_string_equal(x->addr, "192.0.2.7");
+	assert_int_equal(site_charger_booted(f->site, x, "X", "Y", NULL, NULL,
+	    true, 1001), SITE_BOOT_PENDING);
+	assert_int_equal(site_charger_booted(f->site, x, "X", "Y", NULL, NULL,
+	    true, 1002), SITE_BOOT_PENDING);
+	assert_int_equal(x->boot_attempts, 2);
+
+	/* Configured (connected or not), connected, unknown: refused. */
+	assert_int_equal(site_charger_forget(f->site, "CP-01"), -1);
+	assert_non_null(site_charger(f->site, "CP-01"));
+	assert_int_equal(site_charger_forget(f->site, "CP-99"), -1);
+	assert_ptr_equal(site_charger(f->site, "CP-99"), x);
+	assert_int_equal(site_charger_forget(f->site, "nobody"), -1);
+
+	/* Approved and in a session, then away: still refused. */
+	assert_int_equal(site_charger_approve(f->site, "CP-99", true), SITE_OK);
+	assert_int_equal(site_charger_booted(f->site, x, "X", "Y", NULL, NULL,
+	    true, 1003), SITE_BOOT_ACCEPTED);
+	assert_int_equal(x->boot_attempts, 0);
+	sess = site_session_start(f->site, x, 1, 1, NULL, "TAG", 0, 1004, false,
+	    &err);
+	assert_non_null(sess);
+	site_charger_disconnected(f->site, x, 1005);
+	assert_int_equal(site_charger_forget(f->site, "CP-99"), -1);
+	assert_int_equal(site_session_stop(f->site, sess, 100, NULL, 1006),
+	    SITE_OK);
+
+	/* An approved charger survives a restart ... */
+	close_site(f);
+	open_site(f);
+	assert_non_null(site_charger(f->site, "CP-99"));
+	/* ... until it is forgotten. */
+	gen = site_generation(f->site);
+	assert_int_equal(site_charger_forget(f->site, "CP-99"), 0);
+	assert_null(site_charger(f->site, "CP-99"));
+	assert_true(site_generation(f->site) != gen);
+	assert_int_equal(site_charger_forget(f->site, "CP-99"), -1);
+	close_site(f);
+
+	/* The row is gone from the state file; the session stays. */
+	f->st = store_open(f->path, &err, &(char *){ NULL });
+	assert_non_null(f->st);
+	assert_int_equal(store_chargers_load(f->st, find_charger, &rows),
+	    STORE_OK);
+	assert_int_equal(rows, 0);
+	assert_int_equal(store_sessions_list(f->st, -1, count_session,
+	    &sessions), STORE_OK);
+	assert_int_equal(sessions, 1);
+	store_close(f->st);
+	f->st = NULL;
+	open_site(f);
+	assert_null(site_charger(f->site, "CP-99"));
+}
+
+static void
 test_status_and_connectors(void **state)
 {
 	struct fx *f = *state;
@@ -729,6 +810,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_configured_chargers),
 		T(test_boot_decisions),
+		T(test_forget),
 		T(test_status_and_connectors),
 		T(test_sessions_survive_restart),
 		T(test_new_start_closes_stale_session),

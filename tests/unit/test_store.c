@@ -117,6 +117,148 @@ test_persists_across_reopen(void **state)
 	store_close(st);
 }
 
+/* What store_sessions_list() handed out. */
+struct listed {
+	int n;
+	int64_t id[8];
+	int open[8];
+	int64_t stop_ms[8];
+	double meter_stop_wh[8];
+	char token[8][40], reason[8][40], charger[8][40];
+};
+
+static void
+on_listed(const struct store_session_row *r, void *arg)
+{
+	struct listed *l = arg;
+
+	if (l->n < 8) {
+		l->id[l->n] = r->id;
+		l->open[l->n] = r->open;
+		l->stop_ms[l->n] = r->stop_ms;
+		l->meter_stop_wh[l->n] = r->meter_stop_wh;
+		snprintf(l->token[l->n], sizeof l->token[0], "%s",
+		    r->id_token ? r->id_token : "(null)");
+		snprintf(l->reason[l->n], sizeof l->reason[0], "%s",
+		    r->stop_reason ? r->stop_reason : "(null)");
+		snprintf(l->charger[l->n], sizeof l->charger[0], "%s",
+		    r->charger_id);
+	}
+	l->n++;
+}
+
+static void
+test_sessions_list(void **state)
+{
+	struct fixture *f = *state;
+	int err;
+	char *cause, tx[40];
+	struct store *st = store_open(f->path, &err, &cause);
+	struct store_session_row r;
+	struct listed l = { 0 };
+	int64_t ids[3];
+
+	assert_non_null(st);
+	assert_int_equal(store_sessions_list(st, -1, on_listed, &l), STORE_OK);
+	assert_int_equal(l.n, 0);
+	for (int i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof r);
+		r.charger_id = i == 1 ? "CP-02" : "CP-01";
+		r.evse = 1;
+		r.connector = 1;
+		r.id_token = i == 0 ? "TOKEN-A" : NULL;
+		r.start_ms = 1000 * (i + 1);
+		r.meter_start_wh = 10 * i;
+		r.open = 1;
+		assert_int_equal(store_session_insert(st, &r, tx, sizeof tx),
+		    STORE_OK);
+		ids[i] = r.id;
+	}
+	/* The first two end; the third stays open. */
+	for (int i = 0; i < 2; i++) {
+		memset(&r, 0, sizeof r);
+		r.id = ids[i];
+		r.id_token = i == 0 ? "TOKEN-A" : NULL;
+		r.stop_ms = 5000 + i;
+		r.meter_stop_wh = i == 0 ? 1500 : -1;
+		r.stop_reason = "EVDisconnected";
+		r.last_seq_no = -1;
+		r.open = 0;
+		assert_int_equal(store_session_update(st, &r), STORE_OK);
+	}
+	store_close(st);
+
+	st = store_open(f->path, &err, &cause);
+	assert_non_null(st);
+	assert_int_equal(store_sessions_list(st, -1, on_listed, &l), STORE_OK);
+	assert_int_equal(l.n, 3);
+	/* Newest first, open and ended alike. */
+	assert_true(l.id[0] == ids[2] && l.id[1] == ids[1] && l.id[2] == ids[0]);
+	assert_int_equal(l.open[0], 1);
+	assert_int_equal(l.stop_ms[0], 0);
+	assert_true(l.meter_stop_wh[0] < 0);
+	assert_string_equal(l.charger[1], "CP-02");
+	assert_int_equal(l.open[1], 0);
+	assert_int_equal(l.stop_ms[1], 5001);
+	assert_true(l.meter_stop_wh[1] < 0);
+	assert_int_equal(l.open[2], 0);
+	assert_string_equal(l.token[2], "TOKEN-A");
+	assert_string_equal(l.reason[2], "EVDisconnected");
+	assert_true(l.meter_stop_wh[2] == 1500);
+	/* The limit keeps the newest. */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_sessions_list(st, 2, on_listed, &l), STORE_OK);
+	assert_int_equal(l.n, 2);
+	assert_true(l.id[0] == ids[2] && l.id[1] == ids[1]);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_sessions_list(st, 0, on_listed, &l), STORE_OK);
+	assert_int_equal(l.n, 0);
+	store_close(st);
+}
+
+static void
+count_charger(const struct store_charger_row *r, void *arg)
+{
+	if (strcmp(r->id, "CP-GONE") == 0)
+		++*(int *)arg;
+}
+
+static void
+count_number(const char *charger_id, int evse, int number, void *arg)
+{
+	(void)evse;
+	(void)number;
+	if (strcmp(charger_id, "CP-GONE") == 0)
+		++*(int *)arg;
+}
+
+static void
+test_charger_delete(void **state)
+{
+	struct fixture *f = *state;
+	int err, n = 0;
+	char *cause;
+	struct store *st = store_open(f->path, &err, &cause);
+	struct store_charger_row c = { .id = "CP-GONE", .vendor = "V" };
+	struct store_charger_row k = { .id = "CP-KEPT" };
+
+	assert_non_null(st);
+	assert_int_equal(store_charger_put(st, &c), STORE_OK);
+	assert_int_equal(store_charger_put(st, &k), STORE_OK);
+	assert_int_equal(store_evse_map_put(st, "CP-GONE", 1, 7), STORE_OK);
+	assert_int_equal(store_charger_delete(st, "CP-GONE"), STORE_OK);
+	assert_int_equal(store_charger_delete(st, "CP-GONE"), STORE_ERR_NOTFOUND);
+	store_close(st);
+
+	st = store_open(f->path, &err, &cause);
+	assert_non_null(st);
+	assert_int_equal(store_chargers_load(st, count_charger, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_evse_map_load(st, count_number, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	store_close(st);
+}
+
 /* From every earlier version (0 = an empty file) to the current one. */
 static void
 test_migrates_from_each_version(void **state)
@@ -486,6 +628,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fresh_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persists_across_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_charger_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_from_each_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),

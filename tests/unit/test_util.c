@@ -1,6 +1,6 @@
 /*
- * Unit tests for the small helpers in src/util: log escaping, RFC 3339
- * times, password hashes.
+ * Unit tests for the small helpers in src/util: log escaping, the recent
+ * log ring, RFC 3339 times, password hashes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/isotime.h"
 #include "util/log.h"
@@ -75,6 +78,154 @@ test_log_levels(void **state)
 	assert_true(log_enabled(LOG_LEVEL_ERROR));
 	log_set_level(LOG_LEVEL_INFO);
 	assert_string_equal(log_level_name(LOG_LEVEL_WARN), "warn");
+}
+
+/* What log_recent() handed out, in order. */
+struct seen {
+	int n;
+	char text[8][LOG_RECENT_TEXT];
+	enum log_level level[8];
+	char module[8][32];
+	int64_t ms[8];
+};
+
+static void
+on_recent(int64_t ms, enum log_level level, const char *module,
+    const char *text, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8) {
+		snprintf(s->text[s->n], sizeof s->text[0], "%s", text);
+		snprintf(s->module[s->n], sizeof s->module[0], "%s", module);
+		s->level[s->n] = level;
+		s->ms[s->n] = ms;
+	}
+	s->n++;
+}
+
+/* Run the log with stderr sent to /dev/null; returns the saved fd. */
+static int
+quiet(void)
+{
+	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+
+	assert_true(saved >= 0 && null >= 0);
+	dup2(null, STDERR_FILENO);
+	close(null);
+	return saved;
+}
+
+static void
+loud(int saved)
+{
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+static void
+test_log_recent(void **state)
+{
+	struct seen s = { 0 };
+	char big[1000];
+	int saved = quiet();
+	int64_t before = isotime_now_ms();
+
+	(void)state;
+	log_recent_clear();
+	log_set_level(LOG_LEVEL_INFO);
+	/* Below the filter: neither written nor kept. */
+	log_debug("t", "hidden");
+	log_info("mod", "first n=%d", 1);
+	log_warn("other", "second");
+	log_error("mod", "third");
+	log_recent(LOG_LEVEL_DEBUG, 100, on_recent, &s);
+	assert_int_equal(s.n, 3);
+	/* Newest first, fields apart, the time of the line. */
+	assert_string_equal(s.text[0], "third");
+	assert_int_equal(s.level[0], LOG_LEVEL_ERROR);
+	assert_string_equal(s.text[1], "second");
+	assert_string_equal(s.module[1], "other");
+	assert_string_equal(s.text[2], "first n=1");
+	assert_string_equal(s.module[2], "mod");
+	assert_int_equal(s.level[2], LOG_LEVEL_INFO);
+	assert_true(s.ms[2] >= before - 1000 && s.ms[2] <= isotime_now_ms() + 1000);
+
+	/* The level filter of the reader, and max. */
+	memset(&s, 0, sizeof s);
+	log_recent(LOG_LEVEL_WARN, 100, on_recent, &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[1], "second");
+	memset(&s, 0, sizeof s);
+	log_recent(LOG_LEVEL_DEBUG, 1, on_recent, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.text[0], "third");
+	memset(&s, 0, sizeof s);
+	log_recent(LOG_LEVEL_DEBUG, 0, on_recent, &s);
+	assert_int_equal(s.n, 0);
+
+	/* Debug lines are kept when debug is written. */
+	log_set_level(LOG_LEVEL_DEBUG);
+	log_debug("t", "shown");
+	log_set_level(LOG_LEVEL_INFO);
+	memset(&s, 0, sizeof s);
+	log_recent(LOG_LEVEL_DEBUG, 1, on_recent, &s);
+	assert_string_equal(s.text[0], "shown");
+	assert_int_equal(s.level[0], LOG_LEVEL_DEBUG);
+
+	/* Truncation: at most LOG_RECENT_TEXT - 1 bytes, ending in "...". */
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	log_info("t", "%s", big);
+	memset(&s, 0, sizeof s);
+	log_recent(LOG_LEVEL_DEBUG, 1, on_recent, &s);
+	assert_int_equal(strlen(s.text[0]), LOG_RECENT_TEXT - 1);
+	assert_string_equal(s.text[0] + LOG_RECENT_TEXT - 4, "...");
+	assert_int_equal(s.text[0][0], 'x');
+
+	/* Wrap: only the last LOG_RECENT_LINES stay, newest first. */
+	for (int i = 0; i < LOG_RECENT_LINES + 7; i++)
+		log_info("t", "line %d", i);
+	memset(&s, 0, sizeof s);
+	log_recent(LOG_LEVEL_DEBUG, 100000, on_recent, &s);
+	assert_int_equal(s.n, LOG_RECENT_LINES);
+	{
+		char want[32];
+
+		snprintf(want, sizeof want, "line %d", LOG_RECENT_LINES + 6);
+		assert_string_equal(s.text[0], want);
+		snprintf(want, sizeof want, "line %d", LOG_RECENT_LINES + 5);
+		assert_string_equal(s.text[1], want);
+	}
+	loud(saved);
+	log_recent_clear();
+}
+
+/* The oldest line kept after a wrap is the 8th of 507 (index 7). */
+static void
+last_of(int64_t ms, enum log_level level, const char *module,
+    const char *text, void *arg)
+{
+	(void)ms;
+	(void)level;
+	(void)module;
+	snprintf(arg, 32, "%s", text);
+}
+
+static void
+test_log_recent_oldest(void **state)
+{
+	char last[32] = "";
+	int saved = quiet();
+
+	(void)state;
+	log_recent_clear();
+	for (int i = 0; i < LOG_RECENT_LINES + 7; i++)
+		log_info("t", "line %d", i);
+	log_recent(LOG_LEVEL_DEBUG, LOG_RECENT_LINES + 100, last_of, last);
+	loud(saved);
+	assert_string_equal(last, "line 7");
+	log_recent_clear();
 }
 
 static void
@@ -151,6 +302,8 @@ main(void)
 		cmocka_unit_test(test_log_esc),
 		cmocka_unit_test(test_log_esc_truncates),
 		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_log_recent),
+		cmocka_unit_test(test_log_recent_oldest),
 		cmocka_unit_test(test_isotime_parse),
 		cmocka_unit_test(test_isotime_format),
 		cmocka_unit_test(test_pwhash),
