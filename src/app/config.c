@@ -967,16 +967,27 @@ read_upstream(struct ctx *c, cJSON *root, struct config *cfg)
 static void
 read_web(struct ctx *c, const cJSON *root, struct config *cfg)
 {
-	static const char *const keys[] = { "listen", "root", NULL };
-	const cJSON *obj = read_object(c, root, "", "web", false);
+	static const char *const keys[] = { "listen", "root", "tls",
+		"max_clients", NULL };
+	static const char *const tls_keys[] = { "cert", "key", NULL };
+	const cJSON *obj = read_object(c, root, "", "web", false), *tls;
 
 	if (obj == NULL)
 		return;
 	cfg->web = xcalloc(1, sizeof *cfg->web);
 	cfg->web->root = xstrdup("web");
+	cfg->web->max_clients = 10;
 	check_keys(c, obj, "web", keys);
 	read_endpoint(c, obj, "web", "listen", &cfg->web->listen);
 	read_string(c, obj, "web", "root", false, 1, 4096, &cfg->web->root);
+	read_int(c, obj, "web", "max_clients", 1, 100, &cfg->web->max_clients);
+	if ((tls = read_object(c, obj, "web", "tls", false)) != NULL) {
+		check_keys(c, tls, "web.tls", tls_keys);
+		read_string(c, tls, "web.tls", "cert", true, 1, 4096,
+		    &cfg->web->tls_cert);
+		read_string(c, tls, "web.tls", "key", true, 1, 4096,
+		    &cfg->web->tls_key);
+	}
 }
 
 static int
@@ -1409,6 +1420,8 @@ config_free(struct config *cfg)
 	if (cfg->web) {
 		endpoint_free(&cfg->web->listen);
 		free(cfg->web->root);
+		free(cfg->web->tls_cert);
+		free(cfg->web->tls_key);
 		free(cfg->web);
 	}
 	free(cfg);
@@ -1476,6 +1489,21 @@ web_root_differs(const struct config *a, const struct config *b)
 	    str_differs(a->web->root, b->web->root);
 }
 
+static bool
+web_tls_differs(const struct config *a, const struct config *b)
+{
+	return a->web != NULL && b->web != NULL &&
+	    (str_differs(a->web->tls_cert, b->web->tls_cert) ||
+	    str_differs(a->web->tls_key, b->web->tls_key));
+}
+
+static bool
+web_max_clients_differs(const struct config *a, const struct config *b)
+{
+	return a->web != NULL && b->web != NULL &&
+	    a->web->max_clients != b->web->max_clients;
+}
+
 /* The keys that only take effect after a restart: the one list behind
  * config_restart_needed() and config_restart_key() (the page shows it). */
 static const struct {
@@ -1487,6 +1515,8 @@ static const struct {
 	{ "ocpp.tls", ocpp_tls_differs },
 	{ "web.listen", web_listen_differs },
 	{ "web.root", web_root_differs },
+	{ "web.tls", web_tls_differs },
+	{ "web.max_clients", web_max_clients_differs },
 };
 
 const char *

@@ -170,6 +170,8 @@ struct config_control {
 struct config_web {
 	struct config_endpoint listen;
 	char *root;			/* the page's folder ["web"] */
+	char *tls_cert, *tls_key;	/* both or neither: https only */
+	int max_clients;		/* [10] live-update streams at once */
 };
 
 struct config {

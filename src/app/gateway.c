@@ -17,6 +17,7 @@
 #include "control/ems.h"
 #include "app/config.h"
 #include "app/opts.h"
+#include "app/web.h"
 #include "roles/csms.h"
 #include "roles/uplink.h"
 #include "site/site.h"
@@ -40,6 +41,7 @@ struct gateway {
 	struct control *control;
 	struct uplink *uplink;		/* NULL without an upstream section */
 	struct http *http;		/* NULL without a web section */
+	struct web *web;		/* the page's routes, with http */
 	int exit_code;
 };
 
@@ -234,12 +236,20 @@ uplink_status(cJSON *doc, void *arg)
 	    (double)(st.oldest_age_ms / 1000));
 }
 
-static cJSON *
-http_state(void *arg)
+static int reload(struct gateway *gw, char **restart, char **errors);
+
+static const struct config *
+web_config(void *arg)
 {
 	struct gateway *gw = arg;
 
-	return gw->control != NULL ? control_state_doc(gw->control) : NULL;
+	return gw->cfg;
+}
+
+static int
+web_reload(void *arg, char **restart, char **errors)
+{
+	return reload(arg, restart, errors);
 }
 
 /* The installer's page; logs its address, to open in a browser. */
@@ -247,18 +257,21 @@ static struct http *
 start_http(struct gateway *gw, const struct http_opts *o)
 {
 	char *cause = NULL;
-	struct http_api api = { http_state, gw };
-	struct http *h = http_new(gw->base, o, &api, &cause);
+	struct http *h = http_new(gw->base, o, gw->store, &cause);
 	const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
 	bool v6 = strchr(host, ':') != NULL;
+	struct web_deps d = { gw->base, NULL, gw->control, gw->csms, gw->site,
+		gw->store, gw->config_path, web_config, web_reload, gw };
 
 	if (h == NULL) {
 		log_error("web", "cannot start: %s", cause);
 		free(cause);
 		return NULL;
 	}
-	log_info("web", "page at http://%s%s%s:%u/ root=%s", v6 ? "[" : "", host,
-	    v6 ? "]" : "", http_port(h), o->root);
+	d.http = h;
+	gw->web = web_new(&d);
+	log_info("web", "page at %s://%s%s%s:%u/ root=%s", http_scheme(h),
+	    v6 ? "[" : "", host, v6 ? "]" : "", http_port(h), o->root);
 	return h;
 }
 
@@ -298,8 +311,11 @@ reload_uplink(struct gateway *gw, const struct config *cfg,
 }
 /* ------------------------------------------------------------ end uplink */
 
-static void
-reload(struct gateway *gw)
+/* Apply the file on disk to every module live. Returns 0, with *restart
+ * (malloc'd, may be NULL) naming what needs a restart when asked for; -1
+ * when the file is refused (its errors in *errors when asked for). */
+static int
+reload(struct gateway *gw, char **restart_out, char **errors_out)
 {
 	char *errors = NULL, *restart;
 	int nerrors = 0;
@@ -310,14 +326,19 @@ reload(struct gateway *gw)
 		log_lines(LOG_LEVEL_ERROR, "reload refused", gw->config_path, errors);
 		log_error("config", "reload refused errors=%d; the running "
 		    "configuration stays", nerrors);
-		free(errors);
-		return;
+		if (errors_out != NULL)
+			*errors_out = errors;
+		else
+			free(errors);
+		return -1;
 	}
 	restart = config_restart_needed(gw->cfg, cfg);
-	if (restart != NULL) {
+	if (restart != NULL)
 		log_lines(LOG_LEVEL_WARN, "needs restart", gw->config_path, restart);
+	if (restart_out != NULL)
+		*restart_out = restart;
+	else
 		free(restart);
-	}
 	log_set_level(cfg->log_level);
 	opts = opts_new(cfg);
 	site_reconfigure(gw->site, opts_site(opts));
@@ -355,6 +376,7 @@ reload(struct gateway *gw)
 	gw->opts = opts;
 	log_info("config", "reloaded chargers=%zu circuits=%zu", cfg->nchargers,
 	    cfg->site.ncircuits);
+	return 0;
 }
 
 static void
@@ -363,7 +385,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_info("gateway", "reloading signal=HUP");
-	reload(arg);
+	reload(arg, NULL, NULL);
 }
 
 struct gateway *
@@ -497,6 +519,7 @@ gateway_free(struct gateway *gw)
 	if (gw == NULL)
 		return;
 	/* In the reverse order of creation. */
+	web_free(gw->web);
 	http_free(gw->http);
 	uplink_free(gw->uplink);
 	control_free(gw->control);

@@ -195,6 +195,9 @@ fill_http(struct opts *o, const struct config *cfg)
 	o->http.host = cfg->web->listen.host;
 	o->http.port = cfg->web->listen.port;
 	o->http.root = cfg->web->root;
+	o->http.tls_cert = cfg->web->tls_cert;
+	o->http.tls_key = cfg->web->tls_key;
+	o->http.max_clients = cfg->web->max_clients;
 }
 
 struct opts *

@@ -10,6 +10,18 @@ const net = require('node:net');
 const path = require('node:path');
 const { tmpDir, baseConfig, startGateway } = require('./lib/gateway');
 const { SimCharger } = require('./lib/charger');
+const { WebClient } = require('./lib/web');
+
+// The session of each gateway's page (by port), once set up: the API
+// needs one; the page's files do not.
+const cookies = new Map();
+async function login(gw, port) {
+  const c = await gw.waitForLog(/web: setup code (\d{4}-\d{4}-\d{4})/);
+  const web = new WebClient(port);
+  const r = await web.setup(c[1]);
+  assert.equal(r.status, 200, r.text);
+  cookies.set(port, web.cookie);
+}
 
 // One raw request, so that the path reaches the server exactly as written
 // (fetch would normalise "/../x" before sending it).
@@ -38,7 +50,8 @@ function parse(data) {
 }
 
 const get = (port, p, extra = '') =>
-  raw(port, `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`);
+  raw(port, `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${
+    cookies.has(port) ? `Cookie: ${cookies.get(port)}\r\n` : ''}${extra}\r\n`);
 
 function secure(r) {
   assert.match(r.headers['content-security-policy'], /frame-ancestors 'none'/);
@@ -65,6 +78,7 @@ async function withPage(t) {
   t.after(() => gw.stop());
   const m = await gw.waitForLog(/web: page at http:\/\/127\.0\.0\.1:(\d+)\//);
   t.gw = gw;
+  await login(gw, Number(m[1]));
   return Number(m[1]);
 }
 
@@ -202,6 +216,7 @@ test('GET /api/state: chargers waiting for approval, and a session\'s token', as
   t.after(() => gw.stop());
   const m = await gw.waitForLog(/web: page at http:\/\/127\.0\.0\.1:(\d+)\//);
   const port = Number(m[1]);
+  await login(gw, port);
 
   const stranger = new SimCharger({ id: 'CP-NEW', version: 'ocpp1.6', port: gw.ocppPort });
   t.after(() => stranger.close());
@@ -262,6 +277,7 @@ test('the API answers bad requests in JSON', async (t) => {
   assert.equal(json(none).error, 'no such endpoint');
   secure(none);
   const post = await raw(port, 'POST /api/state HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+  assert.equal(post.headers['content-type'], 'application/json');
   assert.equal(post.status, 405);
   assert.equal(post.headers.allow, 'GET');
   assert.match(json(post).error, /method not allowed/);
@@ -276,6 +292,7 @@ test('a missing page folder is said once and stops nothing', async (t) => {
   await gw.waitForLog(/web: cannot open web\.root .*no-such-folder: No such file or directory; the page's files are not served/);
   const m = await gw.waitForLog(/web: page at http:\/\/127\.0\.0\.1:(\d+)\//);
   const port = Number(m[1]);
+  await login(gw, port);
   const page = await get(port, '/');
   assert.equal(page.status, 404);
   secure(page);
