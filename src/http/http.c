@@ -491,15 +491,49 @@ same_origin(struct http *h, struct evhttp_request *req)
 	return strcmp(origin, want) == 0;
 }
 
+int
+http_body_parse(const char *text, size_t len, cJSON **out, char *why,
+    size_t whylen)
+{
+	const char *end = NULL, *nul;
+	cJSON *doc;
+
+	*out = NULL;
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		snprintf(why, whylen, "malformed JSON at byte %zu: a NUL byte",
+		    (size_t)(nul - text));
+		return -1;
+	}
+	doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (doc != NULL)		/* only white space may follow */
+		while (end < text + len && strchr(" \t\r\n", *end) != NULL)
+			end++;
+	if (doc == NULL || end != text + len) {
+		size_t at = end != NULL && end >= text ? (size_t)(end - text) : 0;
+
+		cJSON_Delete(doc);
+		snprintf(why, whylen, "malformed JSON at byte %zu", at);
+		return -1;
+	}
+	if (!cJSON_IsObject(doc)) {
+		snprintf(why, whylen, "the body must be a JSON object, got %s",
+		    json_type_name(doc));
+		cJSON_Delete(doc);
+		return -1;
+	}
+	*out = doc;
+	return 0;
+}
+
 /* The request's body as a JSON object into r->body; false when answered
- * (not JSON, not an object). */
+ * (over the limit, not JSON, not an object). */
 static bool
 read_body(struct http_req *r)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(in);
-	const char *end = NULL, *nul;
-	char *text;
+	char why[96], *text;
+	int rc;
 
 	if (len == 0)
 		return true;
@@ -507,30 +541,12 @@ read_body(struct http_req *r)
 		http_reply_error(r, 413, "the body is over %d bytes", BODY_MAX);
 		return false;
 	}
-	text = xmalloc(len + 1);
+	text = xmalloc(len);
 	evbuffer_copyout(in, text, len);
-	text[len] = '\0';
-	if ((nul = memchr(text, '\0', len)) != NULL) {
-		http_reply_error(r, 400, "malformed JSON at byte %zu: a NUL byte",
-		    (size_t)(nul - text));
-		free(text);
-		return false;
-	}
-	r->body = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (r->body != NULL)		/* only white space may follow */
-		while (end < text + len && strchr(" \t\r\n", *end) != NULL)
-			end++;
-	if (r->body == NULL || end != text + len) {
-		size_t at = end != NULL && end >= text ? (size_t)(end - text) : 0;
-
-		free(text);
-		http_reply_error(r, 400, "malformed JSON at byte %zu", at);
-		return false;
-	}
+	rc = http_body_parse(text, len, &r->body, why, sizeof why);
 	free(text);
-	if (!cJSON_IsObject(r->body)) {
-		http_reply_error(r, 400, "the body must be a JSON object, got %s",
-		    json_type_name(r->body));
+	if (rc != 0) {
+		http_reply_error(r, 400, "%s", why);
 		return false;
 	}
 	return true;

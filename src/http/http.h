@@ -148,6 +148,15 @@ bool http_events_want_full(const struct http *h);
 void http_events_send(struct http *h, const char *event, const char *full,
     const char *partial);
 
+/* A request body (len bytes, any content) as a JSON object into *out
+ * (the caller frees it). Returns 0, or -1 with *out NULL and why (whylen
+ * bytes, always terminated) saying what is wrong: "malformed JSON at byte
+ * N" (a NUL byte anywhere, anything but white space after the value) or
+ * "the body must be a JSON object, got an array". Pure: the API's routes
+ * and the fuzz target use it alike. */
+int http_body_parse(const char *text, size_t len, cJSON **out, char *why,
+    size_t whylen);
+
 /* Stop listening, drop open connections, free. NULL is a no-op. */
 void http_free(struct http *h);
 
