@@ -1149,6 +1149,13 @@ webauth_logout(struct webauth *a, const char *cookie_header)
 		session_drop(s);
 }
 
+bool
+webauth_password_ok(const char *password, size_t len)
+{
+	return password != NULL && memchr(password, '\0', len) == NULL &&
+	    password_fits(password, len);
+}
+
 int
 webauth_set_password(struct store *st, const char *password, size_t len,
     char **cause)

@@ -173,6 +173,10 @@ bool webauth_csrf_ok(struct webauth *a, const char *cookie_header,
 /* End the session cookie_header names, if any. */
 void webauth_logout(struct webauth *a, const char *cookie_header);
 
+/* True when password (len bytes) may be set: 10 to 128 characters, at
+ * most 512 bytes, no NUL byte. What webauth_setup() calls WEAK. */
+bool webauth_password_ok(const char *password, size_t len);
+
 /* For `sitegate --set-web-password`: hash password (len bytes) and store
  * it, durably, in st, replacing any password. Runs on the caller's thread
  * (no loop, no worker). Returns 0, or -1 with a malloc'd *cause (a

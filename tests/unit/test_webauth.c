@@ -939,8 +939,16 @@ test_set_password(void **state)
 	assert_non_null(strstr(cause, "NUL"));
 	free(cause);
 	assert_true(webauth_setup_needed(f->a));
+	assert_false(webauth_password_ok(nul, sizeof nul - 1));
+	assert_false(webauth_password_ok("123456789", 9));
+	assert_true(webauth_password_ok("1234567890", 10));
+	assert_false(webauth_password_ok(NULL, 0));
 
 	memset(pw128, 'p', 128);
+	pw128[128] = '\0';
+	assert_true(webauth_password_ok(pw128, 128));
+	pw128[128] = 'p';
+	assert_false(webauth_password_ok(pw128, 129));
 	pw128[128] = '\0';
 	assert_int_equal(webauth_set_password(f->t.st, pw128, 128, &cause), 0);
 	assert_int_equal(login(f, "192.0.2.1", pw128).verdict, WEBAUTH_OK);
