@@ -5,11 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "app/config.h"
 #include "app/gateway.h"
+#include "http/webauth.h"
+#include "site/store.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/sitegate/sitegate.json"
@@ -20,6 +24,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: sitegate [--config FILE]\n"
 	    "       sitegate --check-config [FILE]\n"
+	    "       sitegate [--config FILE] --set-web-password\n"
 	    "       sitegate --version | --help\n"
 	    "\n"
 	    "Site gateway for EV charging depots: the CSMS for the local chargers\n"
@@ -29,6 +34,10 @@ usage(FILE *f)
 	    "  -c, --config FILE    configuration file (default %s)\n"
 	    "  -t, --check-config   validate the configuration, print every error\n"
 	    "                       with its JSON path, and exit (0 valid, 1 not)\n"
+	    "      --set-web-password\n"
+	    "                       set the installer page's password to the line\n"
+	    "                       read from standard input (10 to 128\n"
+	    "                       characters), in the configuration's state file\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n"
 	    "\n"
@@ -68,18 +77,110 @@ check_config(const char *path)
 	return GATEWAY_EXIT_OK;
 }
 
+/* One line of standard input into *line (without its line ending);
+ * prompt on a terminal, without echo. Returns its length, or -1. */
+static ssize_t
+read_line(const char *prompt, char **line, size_t *cap)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	ssize_t n;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	n = getline(line, cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (n > 0 && (*line)[n - 1] == '\n')
+		(*line)[--n] = '\0';
+	if (n > 0 && (*line)[n - 1] == '\r')
+		(*line)[--n] = '\0';
+	return n;
+}
+
+/* sitegate --set-web-password: the password from standard input into the
+ * state file the configuration at path names. A running gateway checks the
+ * next login against it. */
+static int
+set_web_password(const char *path)
+{
+	char *errors = NULL, *cause = NULL, *pw = NULL, *again = NULL;
+	size_t cap = 0, cap2 = 0;
+	ssize_t n;
+	int nerrors = 0, err, code = GATEWAY_EXIT_OK;
+	struct config *cfg = config_load(path, &errors, &nerrors);
+	struct store *st = NULL;
+
+	if (cfg == NULL) {
+		fputs(errors ? errors : "", stderr);
+		fprintf(stderr, "%s: %d error%s\n", path, nerrors,
+		    nerrors == 1 ? "" : "s");
+		free(errors);
+		return GATEWAY_EXIT_CONFIG;
+	}
+	n = read_line("web password: ", &pw, &cap);
+	if (n < 0) {
+		fprintf(stderr, "sitegate: no password on standard input\n");
+		code = GATEWAY_EXIT_USAGE;
+		goto out;
+	}
+	if (!webauth_password_ok(pw, (size_t)n)) {
+		fprintf(stderr, "sitegate: the web password must be %d to %d "
+		    "characters on one line\n", WEBAUTH_PASSWORD_MIN,
+		    WEBAUTH_PASSWORD_MAX);
+		code = GATEWAY_EXIT_USAGE;
+		goto out;
+	}
+	if (isatty(STDIN_FILENO) && (read_line("again: ", &again, &cap2) != n ||
+	    memcmp(pw, again, (size_t)n) != 0)) {
+		fprintf(stderr, "sitegate: the passwords differ; nothing set\n");
+		code = GATEWAY_EXIT_USAGE;
+		goto out;
+	}
+	st = store_open(cfg->state_file, &err, &cause);
+	if (st == NULL) {
+		fprintf(stderr, "sitegate: %s\n", cause);
+		code = GATEWAY_EXIT_STATE;
+		goto out;
+	}
+	if (webauth_set_password(st, pw, (size_t)n, &cause) != 0) {
+		fprintf(stderr, "sitegate: %s\n", cause);
+		code = GATEWAY_EXIT_STATE;
+		goto out;
+	}
+	printf("web password set in %s\n", cfg->state_file);
+out:
+	store_close(st);
+	free(cause);
+	if (pw != NULL)
+		explicit_bzero(pw, cap);
+	if (again != NULL)
+		explicit_bzero(again, cap2);
+	free(pw);
+	free(again);
+	config_free(cfg);
+	return code;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
+		{ "set-web-password", no_argument, NULL, 'W' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
-	bool check = false;
+	bool check = false, set_pw = false;
 	struct gateway *gw;
 	int ch, code;
 	/* cJSON aborts on out-of-memory like the rest of the daemon: a
@@ -96,6 +197,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			check = true;
+			break;
+		case 'W':	/* long only */
+			set_pw = true;
 			break;
 		case 'V':
 			printf("sitegate %s\n", SITEGATE_VERSION);
@@ -116,10 +220,18 @@ main(int argc, char **argv)
 		usage(stderr);
 		return GATEWAY_EXIT_USAGE;
 	}
+	if (check && set_pw) {
+		fprintf(stderr, "sitegate: --check-config and --set-web-password "
+		    "do not go together\n");
+		usage(stderr);
+		return GATEWAY_EXIT_USAGE;
+	}
 	if (path == NULL)
 		path = DEFAULT_CONFIG;
 	if (check)
 		return check_config(path);
+	if (set_pw)
+		return set_web_password(path);
 
 	gw = gateway_new(path, &code);
 	if (gw == NULL)
