@@ -51,7 +51,7 @@
 #define ROUTES_MAX 32
 #define ROUTE_LEN 64
 #define PARAM_LEN 128
-#define COOKIE "sitegate_session"
+
 
 struct route {
 	char path[ROUTE_LEN];
@@ -666,7 +666,7 @@ route_logout(struct http_req *r, void *arg)
 	char cookie[128];
 
 	webauth_logout(h->auth, http_req_header(r, "Cookie"));
-	snprintf(cookie, sizeof cookie, COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
+	snprintf(cookie, sizeof cookie, WEBAUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
 	    "SameSite=Strict%s", h->tls ? "; Secure" : "");
 	http_req_add_header(r, "Set-Cookie", cookie);
 	http_reply_json(r, 200, session_doc(false, NULL));
@@ -704,7 +704,7 @@ on_verdict(const struct webauth_result *res, void *arg)
 	waiting_free(w);
 	switch (res->verdict) {
 	case WEBAUTH_OK:
-		snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; "
+		snprintf(cookie, sizeof cookie, WEBAUTH_COOKIE "=%s; Path=/; HttpOnly; "
 		    "SameSite=Strict%s", res->session, h->tls ? "; Secure" : "");
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Set-Cookie", cookie);
