@@ -12,6 +12,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 const { startWeb, WebClient, PASSWORD } = require('./lib/web');
 const { SimCharger } = require('./lib/charger');
+const { makeCerts } = require('./lib/certs');
+const { tmpDir } = require('./lib/gateway');
 
 function rawRequest(port, text, { end = true } = {}) {
   return new Promise((resolve, reject) => {
@@ -362,4 +364,25 @@ test('history, trend, sessions CSV, log and diagnostics', async (t) => {
   assert.equal(d.json.versions.sitegate.length > 0, true);
   assert.ok(d.json.config && d.json.state && d.json.log && d.json.history);
   assert.doesNotMatch(d.text, /password-CP-0[12]-xyz/);
+});
+
+test('web.tls: the page and its API over HTTPS only, the cookie Secure', async (t) => {
+  const dir = tmpDir();
+  const certs = makeCerts(`${dir}/certs`);
+  const { gw, web } = await startWeb(t, { dir, ca: certs.ca.cert,
+    mutate: (c) => { c.web.tls = { cert: certs.server.cert, key: certs.server.key }; } });
+  await gw.waitForLog(/web: page at https:\/\/127\.0\.0\.1:\d+\//);
+  assert.match(web.cookie, /^sitegate_session=/);
+  const s = await web.get('/api/session');
+  assert.equal(s.json.tls, true);
+  assert.equal(s.json.authenticated, true);
+  const out = await web.post('/api/logout', {});
+  assert.match(out.headers['set-cookie'][0], /; Secure/);
+  const r = await web.login();
+  assert.equal(r.status, 200);
+  assert.match(r.headers['set-cookie'][0], /HttpOnly; SameSite=Strict; Secure/);
+  // Plain HTTP on that port gets no page.
+  const plain = await rawRequest(web.port, 'GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.doesNotMatch(plain, /^HTTP\/1\.1 200/);
+  assert.equal((await web.get('/api/state')).status, 200);
 });

@@ -137,7 +137,7 @@ class WebClient {
 
 // A gateway with the page on, and a client logged in (unless login: false).
 // Returns { gw, port, web, code, dir, cfg }.
-async function startWeb(t, { mutate, login = true, dir = tmpDir() } = {}) {
+async function startWeb(t, { mutate, login = true, dir = tmpDir(), ca } = {}) {
   const cfg = baseConfig(dir);
   cfg.web = { listen: '127.0.0.1:0', root: require('node:path').resolve(__dirname, '../../../web') };
   if (mutate) mutate(cfg);
@@ -146,7 +146,7 @@ async function startWeb(t, { mutate, login = true, dir = tmpDir() } = {}) {
   const m = await gw.waitForLog(/web: page at https?:\/\/127\.0\.0\.1:(\d+)\//);
   const port = Number(m[1]);
   const c = await gw.waitForLog(/web: setup code (\d{4}-\d{4}-\d{4})/);
-  const web = new WebClient(port, { tls: !!(cfg.web.tls), ca: mutate && cfg.web.ca });
+  const web = new WebClient(port, { tls: !!(cfg.web.tls), ca: ca && require('node:fs').readFileSync(ca) });
   if (login) {
     const r = await web.setup(c[1]);
     if (r.status !== 200) throw new Error(`setup failed: ${r.status} ${r.text}`);
