@@ -52,7 +52,6 @@
 #define ROUTE_LEN 64
 #define PARAM_LEN 128
 
-
 struct route {
 	char path[ROUTE_LEN];
 	unsigned methods;

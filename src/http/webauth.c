@@ -1018,6 +1018,20 @@ webauth_setup_code(struct webauth *a)
 	return a->code;
 }
 
+/* Whether addr already has a password being hashed: one at a time per
+ * address, so that a storm from one address holds one of the worker's
+ * WEBAUTH_MAX_JOBS places and the others stay free for everyone else.
+ * Queued and running jobs are the live ones without an immediate answer
+ * (j->ev is the loop's own field). */
+static bool
+addr_hashing(const struct webauth *a, const struct webauth_job *self)
+{
+	for (const struct webauth_job *j = a->jobs; j != NULL; j = j->next)
+		if (j != self && j->ev == NULL && strcmp(j->addr, self->addr) == 0)
+			return true;
+	return false;
+}
+
 struct webauth_job *
 webauth_login(struct webauth *a, const char *addr, const char *password,
     webauth_cb *cb, void *arg)
@@ -1044,6 +1058,8 @@ webauth_login(struct webauth *a, const char *addr, const char *password,
 		addr_failed(a, j->addr, "login");
 		return job_refuse(a, j, WEBAUTH_WRONG, 0);
 	}
+	if (addr_hashing(a, j))
+		return job_refuse(a, j, WEBAUTH_THROTTLED, 1);
 	if (a->inflight >= WEBAUTH_MAX_JOBS)
 		return job_refuse(a, j, WEBAUTH_BUSY, 0);
 	return job_queue(a, j, password, len);
@@ -1073,6 +1089,8 @@ webauth_setup(struct webauth *a, const char *addr, const char *code,
 	}
 	if (password == NULL || !password_fits(password, len))
 		return job_refuse(a, j, WEBAUTH_WEAK, 0);
+	if (addr_hashing(a, j))
+		return job_refuse(a, j, WEBAUTH_THROTTLED, 1);
 	if (a->inflight >= WEBAUTH_MAX_JOBS)
 		return job_refuse(a, j, WEBAUTH_BUSY, 0);
 	return job_queue(a, j, password, len);

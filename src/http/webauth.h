@@ -18,8 +18,9 @@
  * pipe the loop reads. The state file is only touched on the loop: the
  * stored hash is read before a job is queued, and a new hash is written
  * after the worker made it. At most 4 jobs are in flight (queued or
- * running); beyond that the answer is WEBAUTH_BUSY. Every answer, refusals
- * included, comes through the job's callback from the loop, later than the
+ * running), and one per address (a second one from the same address is
+ * WEBAUTH_THROTTLED for 1 s); beyond that the answer is WEBAUTH_BUSY.
+ * Every answer, refusals included, comes through the job's callback from the loop, later than the
  * call that made the job, exactly once unless the job is cancelled.
  *
  * Setup. While no password is set, webauth_new() makes a setup code of 12

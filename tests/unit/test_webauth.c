@@ -597,9 +597,13 @@ test_busy(void **state)
 	struct fixture *f = *state;
 	struct rec rec[6] = { { 0 } };
 
+	char addr[32];
+
 	set_password(f, PW);
-	for (int i = 0; i < 5; i++)
-		webauth_login(f->a, "192.0.2.1", PW, record, &rec[i]);
+	for (int i = 0; i < 5; i++) {
+		snprintf(addr, sizeof addr, "192.0.2.%d", i + 1);
+		webauth_login(f->a, addr, PW, record, &rec[i]);
+	}
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(rec[i].calls, 0);
 	await(f, &rec[4]);
@@ -617,17 +621,42 @@ test_busy(void **state)
 }
 
 static void
+test_one_per_address(void **state)
+{
+	struct fixture *f = *state;
+	struct rec rec[3] = { { 0 } };
+
+	/* A second password from an address whose first is being hashed
+	 * waits (THROTTLED, 1 s) without taking a worker place; another
+	 * address is served. */
+	set_password(f, PW);
+	webauth_login(f->a, "192.0.2.7", PW, record, &rec[0]);
+	webauth_login(f->a, "192.0.2.7", PW, record, &rec[1]);
+	webauth_login(f->a, "192.0.2.8", PW, record, &rec[2]);
+	await(f, &rec[1]);
+	assert_int_equal(rec[1].r.verdict, WEBAUTH_THROTTLED);
+	assert_int_equal(rec[1].r.retry_after_s, 1);
+	await(f, &rec[0]);
+	await(f, &rec[2]);
+	assert_int_equal(rec[0].r.verdict, WEBAUTH_OK);
+	assert_int_equal(rec[2].r.verdict, WEBAUTH_OK);
+}
+
+static void
 test_cancel(void **state)
 {
 	struct fixture *f = *state;
 	struct rec rec[8] = { { 0 } };
 	struct webauth_job *j[8];
+	char addr[32];
 
 	set_password(f, PW);
 	/* Queued behind others, running, done but not yet answered, and
 	 * answered without a hash (busy): none of them calls back. */
-	for (int i = 0; i < 5; i++)
-		j[i] = webauth_login(f->a, "192.0.2.1", PW, record, &rec[i]);
+	for (int i = 0; i < 5; i++) {
+		snprintf(addr, sizeof addr, "192.0.2.%d", i + 1);
+		j[i] = webauth_login(f->a, addr, PW, record, &rec[i]);
+	}
 	webauth_cancel(f->a, j[2]);	/* surely still queued */
 	webauth_cancel(f->a, j[0]);	/* queued or running */
 	webauth_cancel(f->a, j[4]);	/* busy, answer pending */
@@ -639,8 +668,10 @@ test_cancel(void **state)
 	assert_int_equal(rec[0].calls + rec[1].calls + rec[2].calls +
 	    rec[4].calls, 0);
 	/* Cancelled jobs gave their slots back: four fit again. */
-	for (int i = 4; i < 8; i++)
-		j[i] = webauth_login(f->a, "192.0.2.1", PW, record, &rec[i]);
+	for (int i = 4; i < 8; i++) {
+		snprintf(addr, sizeof addr, "192.0.2.%d", i + 11);
+		j[i] = webauth_login(f->a, addr, PW, record, &rec[i]);
+	}
 	for (int i = 5; i < 8; i++) {
 		await(f, &rec[i]);
 		assert_int_equal(rec[i].r.verdict, WEBAUTH_OK);
@@ -651,7 +682,8 @@ test_cancel(void **state)
 	 * call (ASan finds a leak or a late call otherwise). */
 	for (int i = 0; i < 4; i++) {
 		rec[i].calls = 0;
-		webauth_login(f->a, "192.0.2.1", PW, record, &rec[i]);
+		snprintf(addr, sizeof addr, "192.0.2.%d", i + 21);
+		webauth_login(f->a, addr, PW, record, &rec[i]);
 	}
 	webauth_free(f->a);
 	f->a = NULL;
@@ -664,22 +696,23 @@ static void
 test_cancelled_failures_count(void **state)
 {
 	struct fixture *f = *state;
-	struct rec rec[3] = { { 0 } };
-	struct webauth_job *j[3];
+	struct rec rec[4] = { { 0 } };
+	struct webauth_job *j[4];
 	struct webauth_result r;
 	useconds_t wait;
 
 	/* Closing the connection after guessing buys nothing: a check that
 	 * was made counts as a failure. */
 	set_password(f, PW);
-	wait = hash_wait_us(f, 3);
-	for (int i = 0; i < 3; i++)
+	wait = hash_wait_us(f, 1);
+	/* One at a time from an address: check, cancel, let it go. */
+	for (int i = 0; i < 4; i++) {
 		j[i] = webauth_login(f->a, "192.0.2.66", PW2, record, &rec[i]);
-	usleep(wait);			/* all three checked */
-	for (int i = 0; i < 3; i++)
+		usleep(wait);		/* checked */
 		webauth_cancel(f->a, j[i]);
-	spin(f, 200);
-	for (int i = 0; i < 3; i++)
+		spin(f, 100);
+	}
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(rec[i].calls, 0);
 	r = login(f, "192.0.2.66", PW);
 	assert_int_equal(r.verdict, WEBAUTH_THROTTLED);
@@ -731,7 +764,7 @@ test_cancel_from_callback(void **state)
 	 * finished too (most likely answered in the same turn). */
 	set_password(f, PW);
 	webauth_login(f->a, "192.0.2.1", PW, cancel_other, &c);
-	c.other = webauth_login(f->a, "192.0.2.1", PW, record, &rec);
+	c.other = webauth_login(f->a, "192.0.2.2", PW, record, &rec);
 	usleep(hash_wait_us(f, 2));
 	await_calls(f, &c.calls);
 	spin(f, 200);
@@ -1047,6 +1080,7 @@ main(void)
 		T(test_throttle),
 		T(test_throttle_address_escaped),
 		T(test_throttle_table_bounded),
+		T(test_one_per_address),
 		T(test_busy),
 		T(test_cancel),
 		T(test_cancelled_failures_count),
