@@ -32,6 +32,8 @@ struct entry {
 
 struct run {
 	struct runlog_run head;
+	unsigned repeats;		/* runs folded into this one */
+	int64_t last_ms;		/* the time of the last of them */
 	size_t n;
 	struct entry *e;		/* n entries */
 	char *strings;
@@ -57,7 +59,9 @@ struct runlog {
 	struct run *ring;
 	size_t cap, count, next;	/* next: the slot the next run takes */
 	size_t bytes;
-	/* the run being recorded (runlog_begin .. runlog_end) */
+	/* the run being recorded (runlog_begin .. runlog_end): it joins
+	 * the ring at runlog_end, or is folded into the newest run */
+	struct run scratch;
 	bool open;
 	size_t room;			/* entries allocated */
 	uint32_t prev_charger;		/* offset of the last charger id */
@@ -134,15 +138,12 @@ runlog_free(struct runlog *rl)
 void
 runlog_begin(struct runlog *rl, const struct runlog_run *run, size_t n)
 {
-	struct run *r = &rl->ring[rl->next];
+	struct run *r = &rl->scratch;
 	struct interner *in = &rl->in;
 
 	if (rl->open)
 		runlog_end(rl);
-	/* The oldest goes now: until runlog_end the ring has one run less. */
-	if (rl->count == rl->cap)
-		rl->count--;
-	run_clear(rl, r);
+	memset(r, 0, sizeof *r);
 	r->head = *run;
 	r->e = n ? xcalloc(n, sizeof *r->e) : NULL;
 	rl->room = n;
@@ -161,7 +162,7 @@ runlog_begin(struct runlog *rl, const struct runlog_run *run, size_t n)
 void
 runlog_put(struct runlog *rl, const struct runlog_evse *x)
 {
-	struct run *r = &rl->ring[rl->next];
+	struct run *r = &rl->scratch;
 	struct interner *in = &rl->in;
 	const char *ch = x->charger ? x->charger : "";
 	struct entry *e;
@@ -183,10 +184,27 @@ runlog_put(struct runlog *rl, const struct runlog_evse *x)
 	e->phases = (uint8_t)x->phases;
 }
 
+/* Whether b decided the same as a: the same limit and source per phase,
+ * the same EVSEs with the same setpoints and reasons. Entries are zeroed
+ * before they are filled and strings are interned in the order the EVSEs
+ * come, so equal runs are equal byte for byte. */
+static bool
+same_outcome(const struct run *a, const struct run *b)
+{
+	for (int p = 0; p < 3; p++)
+		if (a->head.limit_a[p] != b->head.limit_a[p] ||
+		    a->head.source[p] != b->head.source[p])
+			return false;
+	return a->n == b->n && a->nstrings == b->nstrings &&
+	    (a->n == 0 || memcmp(a->e, b->e, a->n * sizeof *a->e) == 0) &&
+	    (a->nstrings == 0 || memcmp(a->strings, b->strings,
+	    a->nstrings) == 0);
+}
+
 void
 runlog_end(struct runlog *rl)
 {
-	struct run *r = &rl->ring[rl->next];
+	struct run *r = &rl->scratch, *newest, *slot;
 	struct interner *in = &rl->in;
 
 	if (!rl->open)
@@ -208,7 +226,23 @@ runlog_end(struct runlog *rl)
 	} else if (r->n < rl->room) {
 		r->e = xrealloc(r->e, r->n * sizeof *r->e);
 	}
-	rl->bytes += r->n * sizeof *r->e + r->nstrings;
+	newest = rl->count > 0 ?
+	    &rl->ring[(rl->next + rl->cap - 1) % rl->cap] : NULL;
+	if (newest != NULL && same_outcome(newest, r)) {
+		/* Nothing changed: counted on the newest, no place taken. */
+		newest->head.triggers |= r->head.triggers;
+		newest->repeats++;
+		newest->last_ms = r->head.time_ms;
+		free(r->e);
+		free(r->strings);
+		memset(r, 0, sizeof *r);
+		return;
+	}
+	slot = &rl->ring[rl->next];
+	run_clear(rl, slot);		/* the oldest, when the ring is full */
+	*slot = *r;
+	memset(r, 0, sizeof *r);
+	rl->bytes += slot->n * sizeof *slot->e + slot->nstrings;
 	rl->next = (rl->next + 1) % rl->cap;
 	if (rl->count < rl->cap)
 		rl->count++;
@@ -280,6 +314,10 @@ run_json(const struct run *r)
 	json_add_time(o, "time", r->head.time_ms);
 	cJSON_AddStringToObject(o, "trigger", runlog_trigger_names(
 	    r->head.triggers, trig, sizeof trig));
+	if (r->repeats > 0) {
+		cJSON_AddNumberToObject(o, "repeats", r->repeats);
+		json_add_time(o, "last_time", r->last_ms);
+	}
 	cJSON_AddItemToObject(o, "limit_a", phases3(r->head.limit_a));
 	src = cJSON_AddArrayToObject(o, "source");
 	for (int p = 0; p < 3; p++)

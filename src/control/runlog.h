@@ -5,7 +5,11 @@
  * numbered EVSE was given and why.
  *
  * A ring of a fixed number of runs; the oldest is dropped when a new one
- * comes. Each run is one allocation of its own, sized for the EVSEs that
+ * comes. A run that decided nothing new — the same limit and source per
+ * phase and the same EVSEs with the same setpoints and reasons as the
+ * newest — takes no place: it is counted on the newest (repeats, the time
+ * of the last one, its triggers added), so that a ring of 32 holds the
+ * last 32 changes, not the last 32 meter readings. Each run is one allocation of its own, sized for the EVSEs that
  * took part, so memory follows the site: an EVSE costs 24 bytes per run
  * plus the strings it brings that the run does not hold yet. Strings are
  * copied (a charger id may be gone after a reload, a reason text is built
@@ -94,7 +98,8 @@ size_t runlog_count(const struct runlog *rl);
 size_t runlog_bytes(const struct runlog *rl);
 
 /* {"runs": [...]}, newest first, each run {"time", "trigger", "limit_a",
- * "source", "evses": [{"evse", "charger", "setpoint_a", "phases",
+ * "source", "repeats" and "last_time" (when runs were folded into it),
+ * "evses": [{"evse", "charger", "setpoint_a", "phases",
  * "reason", "reason_text"}]} as docs/web.md shows; reason_text only when
  * there is one. The caller owns the tree. */
 cJSON *runlog_json(const struct runlog *rl);

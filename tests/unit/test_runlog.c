@@ -162,11 +162,16 @@ test_memory_bound(void **state)
 			"a fair share of the site limit on L1" :
 			"limited by circuit row-a on L2" };
 	}
-	for (int k = 0; k < 32; k++)
+	/* Each run moves one setpoint, so none is folded. */
+	for (int k = 0; k < 32; k++) {
+		e[k].setpoint_a += 1;
 		runlog_add(rl, &r, e, N);
+	}
 	after32 = runlog_bytes(rl);
-	for (int k = 0; k < 40; k++)
+	for (int k = 0; k < 40; k++) {
+		e[k].setpoint_a -= 0.5;
 		runlog_add(rl, &r, e, N);
+	}
 	assert_int_equal(runlog_count(rl), 32);
 	/* Bounded: more runs cost nothing more. */
 	assert_int_equal(runlog_bytes(rl), after32);
@@ -177,7 +182,7 @@ test_memory_bound(void **state)
 }
 
 /* One EVSE at a time: at most the room asked for; a run being recorded
- * is not shown, and the oldest is gone from its begin. */
+ * is not shown, and the oldest stays until it ends. */
 static void
 test_incremental(void **state)
 {
@@ -189,6 +194,7 @@ test_incremental(void **state)
 
 	(void)state;
 	runlog_add(rl, &r, NULL, 0);
+	r.limit_a[0] = 4;
 	runlog_add(rl, &r, NULL, 0);
 	r.time_ms += 1000;
 	runlog_begin(rl, &r, 2);
@@ -196,7 +202,9 @@ test_incremental(void **state)
 	runlog_put(rl, &e);
 	runlog_put(rl, &e);	/* beyond the room: dropped */
 	doc = runlog_json(rl);
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "runs")), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "runs")), 2);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "runs"), 0), "evses")), 0);
 	cJSON_Delete(doc);
 	runlog_end(rl);
 	doc = runlog_json(rl);
@@ -215,6 +223,50 @@ test_incremental(void **state)
 	runlog_free(rl);
 }
 
+/* Runs that decide nothing new are counted on the newest, not kept:
+ * their triggers join it, and the time of the last one is shown. */
+static void
+test_fold(void **state)
+{
+	struct runlog *rl = runlog_new(4);
+	struct runlog_run r = { 1796684400000, RUNLOG_TRIG_EMS_LIMIT,
+		{ 32, 32, 32 }, { "ems", "ems", "ems" } };
+	struct runlog_evse e = { 1, "CP-1", 16, 3, "site_limit", "limited" };
+	cJSON *doc, *runs, *newest;
+
+	(void)state;
+	runlog_add(rl, &r, &e, 1);
+	r.triggers = RUNLOG_TRIG_READING;
+	for (int i = 1; i <= 5; i++) {
+		r.time_ms += 1000;
+		runlog_add(rl, &r, &e, 1);
+	}
+	assert_int_equal(runlog_count(rl), 1);
+	doc = runlog_json(rl);
+	newest = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "runs"), 0);
+	assert_int_equal(cJSON_GetObjectItem(newest, "repeats")->valueint, 5);
+	assert_string_equal(cJSON_GetObjectItem(newest, "last_time")->valuestring,
+	    "2026-12-07T23:00:05.000Z");
+	assert_string_equal(cJSON_GetObjectItem(newest, "time")->valuestring,
+	    "2026-12-07T23:00:00.000Z");
+	assert_string_equal(cJSON_GetObjectItem(newest, "trigger")->valuestring,
+	    "ems_limit+reading");
+	cJSON_Delete(doc);
+	/* A setpoint that moves, a reason, a limit: each a run of its own. */
+	e.setpoint_a = 15;
+	runlog_add(rl, &r, &e, 1);
+	e.reason = "circuit";
+	runlog_add(rl, &r, &e, 1);
+	r.limit_a[2] = 31;
+	runlog_add(rl, &r, &e, 1);
+	assert_int_equal(runlog_count(rl), 4);
+	doc = runlog_json(rl);
+	runs = cJSON_GetObjectItem(doc, "runs");
+	assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(runs, 0), "repeats"));
+	cJSON_Delete(doc);
+	runlog_free(rl);
+}
+
 int
 main(void)
 {
@@ -224,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_trigger_names),
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_incremental),
+		cmocka_unit_test(test_fold),
 	};
 
 	return cmocka_run_group_tests_name("runlog", tests, NULL, NULL);
