@@ -24,7 +24,7 @@ PKGS = libevent libevent_openssl openssl libcjson sqlite3 libmosquitto
 # Debian packages: to build and run; and in addition to test.
 RUN_DEBS   = gcc libc6-dev make pkg-config libevent-dev libssl-dev libcjson-dev \
              libsqlite3-dev libmosquitto-dev libwslay-dev
-CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm sqlite3
+CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm sqlite3 chromium
 FUZZ_DEBS  = $(RUN_DEBS) clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)

@@ -34,4 +34,4 @@ echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q $missing
+$SUDO apt-get install -y -q --no-install-recommends $missing
