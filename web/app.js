@@ -84,7 +84,6 @@ function fmtDuration(ms) {
 
 const S = {
   csrf: null,          // the session's CSRF token, kept in memory only
-  loginless: false,    // a gateway whose API has no login (no /api/session)
   inApp: false,
   state: null,         // GET /api/state, kept current by the event stream
   stateAt: 0,          // when S.state.status arrived (ages count from here)
@@ -137,10 +136,7 @@ async function start() {
   wire();
   const r = await api('GET', '/api/session');
   $('#loading').hidden = true;
-  if (r.status === 404) {                // a gateway without login
-    S.loginless = true;
-    enterApp();
-  } else if (r.ok && r.data.authenticated) {
+  if (r.ok && r.data.authenticated) {
     S.csrf = r.data.csrf || null;
     enterApp();
   } else if (r.ok) {
@@ -172,7 +168,7 @@ function showLogin(setup, note = '') {
 
 let ending = false;
 async function sessionEnded() {
-  if (S.loginless || !S.inApp || ending) return;
+  if (!S.inApp || ending) return;
   ending = true;
   stopLive();
   const r = await api('GET', '/api/session');
@@ -237,7 +233,7 @@ function enterApp() {
   S.inApp = true;
   $('#loading').hidden = true;
   $('#tabs').hidden = false;
-  $('#logout').hidden = S.loginless;
+  $('#logout').hidden = false;
   showView(viewFromHash());
   loadState();
   loadTrend();
@@ -690,7 +686,10 @@ function renderPending() {
   $('#pending-empty').hidden = list.length > 0;
   $('#pending-count').textContent = list.length ? `(${list.length})` : '';
   const url = $('#charger-url');
-  if (url.value !== (S.state.charger_url || '')) url.value = S.state.charger_url || '';
+  // "{host}": the gateway listens on every address; the name it was
+  // reached by is the best guess for the chargers too.
+  const want = (S.state.charger_url || '').replace('{host}', location.hostname);
+  if (url.value !== want) url.value = want;
   syncList($('#pending-list'), list, (p) => p.id, pendingCard);
 }
 
@@ -811,8 +810,7 @@ async function loadConfig(rebuild) {
   const r = await api('GET', '/api/config');
   if (!r.ok) {
     if (rebuild) {
-      configMsg('error', r.status === 404 ? 'This gateway does not offer its configuration over the API.'
-        : `Cannot load the configuration: ${errorText(r)}`);
+      configMsg('error', `Cannot load the configuration: ${errorText(r)}`);
     }
     return;
   }
@@ -1198,7 +1196,9 @@ async function loadHistory() {
   replaceKids(table,
     h('thead', null, h('tr', null, ['Time', 'Trigger', 'Site limit (A)', 'Setpoints'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', null, runs.map((run) => h('tr', null,
-      h('td', null, fmtTime(run.time)),
+      h('td', null, fmtTime(run.time), run.repeats
+        ? h('span', { class: 'muted small' }, h('br'), `and ${run.repeats} more the same, until ${fmtTime(run.last_time)}`)
+        : null),
       h('td', null, String(run.trigger || '').split('+').join(', ')),
       h('td', null, `${triple(run.limit_a)}`, h('br'), h('span', { class: 'muted small' }, (run.source || []).join(', '))),
       h('td', null, (run.evses || []).length ? h('ul', { class: 'plain' }, run.evses.map((e) => h('li', null,

@@ -7,10 +7,8 @@
 // among them) or an uncaught exception, except the failed requests it
 // expects (a wrong password's 401, ...).
 //
-// The API of docs/web.md is being built: a test whose endpoints this binary
-// does not have yet (404 "no such endpoint") is skipped and says which
-// (SITEGATE_WEB_STRICT=1 makes that a failure). Chromium missing is a skip
-// with a message, except in CI (CI=true), where it is a failure.
+// Chromium missing is a skip with a message, except in CI (CI=true), where
+// it is a failure.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -82,33 +80,6 @@ async function startWeb(t, mutate = () => {}, opts = {}) {
   return gw;
 }
 
-// Which endpoints of docs/web.md this binary has (404 "no such endpoint"
-// means not yet). Asked with GET, which changes nothing (a POST-only
-// endpoint answers 405): no failed login or setup attempt is counted. The
-// event stream is read up to its headers only.
-async function missing(gw, endpoints) {
-  const out = [];
-  for (const ep of endpoints) {
-    const p = ep.split(' ')[1];
-    const ctl = new AbortController();
-    const r = await fetch(gw.url + p, { signal: ctl.signal });
-    const body = (r.headers.get('content-type') || '').includes('json') ? await r.json().catch(() => ({})) : {};
-    ctl.abort();
-    if (r.status === 404 && body.error === 'no such endpoint') out.push(ep);
-  }
-  return out;
-}
-
-// Skip t (saying why) unless the binary has every endpoint; true to go on.
-async function needs(t, gw, endpoints) {
-  const gone = await missing(gw, endpoints);
-  if (!gone.length) return true;
-  const why = `not in this binary yet (docs/web.md): ${gone.join(', ')}`;
-  if (process.env.SITEGATE_WEB_STRICT) assert.fail(why);
-  t.skip(why);
-  return false;
-}
-
 // A page with its console watched. allow: what the test expects to fail,
 // [{ url: RegExp, status: n }] or [{ text: RegExp }].
 async function openPage(t, gw, { viewport = { width: 1366, height: 900 }, allow = [] } = {}) {
@@ -131,16 +102,11 @@ async function openPage(t, gw, { viewport = { width: 1366, height: 900 }, allow 
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.clean = () => assert.deepEqual(problems, [], 'the page logged errors');
-  // Today's binary: what it does not have yet answers 404, and the page
-  // lives with that; so does this harness, for those endpoints only.
-  const gone = await missing(gw, ['GET /api/session', 'GET /api/events', 'GET /api/trend', 'GET /api/config']);
-  for (const ep of gone) allow.push({ url: new RegExp(`${ep.split(' ')[1].replace(/\//g, '\\/')}$`), status: 404 });
-  if (gone.includes('GET /api/events')) allow.push({ text: /EventSource's response has a MIME type/ });
   return page;
 }
 
-// Open the page and get past the login, whatever the gateway asks: the
-// first run's setup (the code from the log), a login, or nothing.
+// Open the page and get past the login: the first run's setup (the code
+// from the log) or a login.
 async function enter(page, gw, { password = PASSWORD } = {}) {
   await page.goto(`${gw.url}/`);
   await page.locator('#tabs:not([hidden]), #setup-form:not([hidden]), #login-form:not([hidden])').first().waitFor();
@@ -241,7 +207,6 @@ btest('overview with 10 chargers charging: phone and desktop screenshots', async
 
 btest('first run: the setup code, then logout, a wrong password, a login', async (t) => {
   const gw = await startWeb(t);
-  if (!await needs(t, gw, ['GET /api/session', 'POST /api/setup', 'POST /api/login', 'POST /api/logout'])) return;
   const code = (await gw.waitForLog(/web: setup code (\d{4}-\d{4}-\d{4})/))[1];
   const page = await openPage(t, gw, { allow: [{ url: /\/api\/setup$/, status: 403 }, { url: /\/api\/login$/, status: 401 }] });
   await page.goto(`${gw.url}/`);
@@ -283,7 +248,6 @@ btest('an EMS limit published on MQTT is on the open page within 1 s', async (t)
   const broker = await startBroker();
   t.after(() => broker.stop());
   const gw = await startWeb(t, (cfg) => { cfg.mqtt = { host: '127.0.0.1', port: broker.port, limit_timeout_s: 600 }; });
-  if (!await needs(t, gw, ['GET /api/events'])) return;
   await gw.waitForLog(/\bems: subscribed\b/);
   const client = await Client.connect(broker.url());
   t.after(() => client.end());
@@ -303,7 +267,6 @@ btest('an EMS limit published on MQTT is on the open page within 1 s', async (t)
 
 btest('a charger\'s max current edited in Settings: the file, a new profile, the page', async (t) => {
   const gw = await startWeb(t);
-  if (!await needs(t, gw, ['GET /api/config', 'PUT /api/config', 'GET /api/events'])) return;
   const [cp1] = await startChargers(t, gw, { charging: false });
   const first = cp1.mark();
   await cp1.startTransaction(1);
@@ -331,7 +294,6 @@ btest('a charger\'s max current edited in Settings: the file, a new profile, the
 
 btest('an invalid edit: the error next to its field, the file unchanged', async (t) => {
   const gw = await startWeb(t);
-  if (!await needs(t, gw, ['GET /api/config', 'PUT /api/config'])) return;
   const before = fs.readFileSync(gw.configPath);
   const page = await openPage(t, gw, { allow: [{ url: /\/api\/config$/, status: 422 }] });
   await enter(page, gw);
@@ -350,7 +312,6 @@ btest('an invalid edit: the error next to its field, the file unchanged', async 
 
 btest('a waiting charger approved on the page is accepted at its next boot', async (t) => {
   const gw = await startWeb(t, (cfg) => { cfg.ocpp.allow_unknown_chargers = true; });
-  if (!await needs(t, gw, ['GET /api/config', 'POST /api/pending/CP-NEW/approve'])) return;
   const cp = new SimCharger({ id: 'CP-NEW', version: '2.0.1', port: gw.ocppPort, phases: 3, maxCurrentA: 16 });
   t.after(() => cp.close());
   const boots = [];
@@ -388,7 +349,6 @@ btest('the banner while the gateway is away; the login once it is back without t
   const dir = tmpDir('sg-web-');
   const webPort = await freePort();
   const gw = await startWeb(t, () => {}, { dir, webPort });
-  if (!await needs(t, gw, ['GET /api/events', 'GET /api/session'])) return;
   const page = await openPage(t, gw, { allow: [{ text: /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_INCOMPLETE_CHUNKED|ERR_CONNECTION_RESET/ },
     { url: /\/api\/(events|state)$/, status: 401 }] });
   await enter(page, gw);
