@@ -388,7 +388,7 @@ function renderOverview() {
       h('td', { id: `limit-${p}`, class: 'num' }, amps(l)),
       h('td', { id: `source-${p}`, class: `src src-${src}` }, SOURCE_WORDS[src] || src || '–'),
       h('td', { class: 'num' }, amps(st.allocated_a ? st.allocated_a[i] : undefined)),
-      h('td', { class: 'num' }, amps(meas), at ? h('span', { class: 'warn-text' }, ' ⚠ at limit') : null));
+      h('td', { id: `measured-${p}`, class: 'num' }, amps(meas), at ? h('span', { class: 'warn-text' }, ' ⚠ at limit') : null));
   });
   replaceKids($('#limit-rows'), rows);
 
