@@ -58,6 +58,46 @@
  * and then a limit waits 40 ms in the broker: that is the broker's
  * configuration, not the gateway, so it is kept out of the figures.
  *
+ * The installer's page (--pages K; the default run uses K = 10 at 1 000
+ * chargers, sizes given with --chargers none unless asked): the generated
+ * configuration gets a web section (127.0.0.1:0, the port read from the
+ * log's "web: page at"), the password is set with `sitegate
+ * --set-web-password` before the gateway starts, and this process logs in
+ * once (POST /api/login, Origin http://<Host>) and reuses the cookie. The
+ * pages are libevent's evhttp client in the same loop as the chargers:
+ * each is a GET /api/events on its own connection whose chunks (one per
+ * event) are counted and dropped, as a browser reads them. Three figures,
+ * each comparing in the same run, alternately, A B A B:
+ *
+ *   - the rounds above run in blocks (--page-block, default 25 rounds)
+ *     with 0 and K pages open in turn (0, K, 0, K ...; a block starts once
+ *     every page has had its first, whole, event and a second more):
+ *     p50/p99 per page count and their ratio, the gateway's CPU per round
+ *     and per second for each; the usual lines cover the 0-page rounds;
+ *   - the state document: GET /api/state, one keep-alive connection, no
+ *     page open, in blocks of 25 alternating with GET /api/session (the
+ *     same HTTP and session check without the document): its size, the
+ *     round trip (p50, p99), the gateway's CPU per request (/proc utime +
+ *     stime over each block) for both and the difference;
+ *   - the push channel: one limit change a second (no rounds), blocks of
+ *     --push-seconds (default 10) with 0, 1 and K pages open in turn, twice:
+ *     the gateway's CPU per second for each, bytes and events per stream
+ *     per second (with 1 page against K: what is built once per push and
+ *     what is paid per stream).
+ *
+ * The pages are read by this process, on the cores the gateway uses: with
+ * them open, the load generator's own CPU grows too, and part of a
+ * latency ratio is that; it is printed beside.
+ *
+ * Figures (three runs at 1 000 chargers, 10 pages, the shared 2-core AMD
+ * EPYC VM): the state document 468 kB, 7.2-9.0 ms of gateway CPU per GET
+ * /api/state (0.05-0.10 ms per GET /api/session); with one limit change a
+ * second the gateway uses 79-95 ms/s with no page, 108-130 with 1, 117-139
+ * with 10 (ratio 1.38-1.47: the first page pays the build of every push,
+ * each further one about 1 ms/s), each page receiving 492 kB/s; the
+ * control loop's p50 with 10 pages against none 1.00-1.03 (docs/
+ * performance.md, "The installer's page").
+ *
  * Manual experiments: --hold connects the chargers and keeps them (to a
  * gateway started here, or to one given with --url whose configuration
  * lists LG-0001..), printing what they receive each second until Ctrl-C;
@@ -104,7 +144,10 @@
 #include <arpa/inet.h>
 
 #include <cjson/cJSON.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <mosquitto.h>
 
 #include "ocpp/schema.h"
@@ -123,6 +166,15 @@
 #define SETUP_TIMEOUT_MS 180000	/* all chargers connected and active */
 #define TAG "LG-TAG"
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
+#define PAGES_DEFAULT 10	/* at 1 000 chargers when run without options */
+#define PAGE_BLOCK_ROUNDS 25	/* rounds per block, 0 and K pages in turn */
+#define PUSH_BLOCK_S 10		/* seconds per block of the push figures */
+#define PUSH_REPEATS 2		/* the push blocks 0, 1, K run this often */
+#define STATE_BLOCK 25		/* GET /api/state, then as many /api/session */
+#define STATE_BLOCKS 8		/* of each */
+#define PAGE_SETTLE_MS 1000	/* after the first events, before measuring */
+#define WEB_PASSWORD "lgbench installer password"
+#define WEB_TIMEOUT_MS 30000
 
 struct lg;
 
@@ -164,6 +216,33 @@ struct seen {
 	char other_names[160];		/* distinct other actions received */
 };
 
+/* One open page: GET /api/events on its own connection. */
+struct page {
+	struct lg *lg;
+	struct evhttp_connection *con;
+	bool open;			/* ours, not yet closed by us */
+	bool got_first;			/* had its first (whole) event */
+	long long bytes;		/* chunks received, SSE framing included */
+	long events;
+	long first_bytes;		/* its first event */
+};
+
+/* The installer's page client: the API connection and the pages. */
+struct webc {
+	int port;
+	char host[32], origin[64], cookie[192];
+	struct evhttp_connection *api;
+	/* the API request in flight */
+	bool done;
+	int status;
+	size_t len;
+	/* pages */
+	struct page *pg;
+	int maxpages, nopen, nfirst;
+	long dropped;			/* streams the gateway ended */
+	long first_bytes;		/* the latest first event's size */
+};
+
 struct lg {
 	struct event_base *base;
 	struct rpc_handlers *handlers;
@@ -198,6 +277,13 @@ struct lg {
 	int nlat, timeouts;
 	long missing;
 	struct seen seen;
+	/* --pages: blocks of rounds with 0 and K pages open */
+	struct webc web;
+	int pages_now, block_rounds;
+	bool block_end;
+	bool *paged;			/* per completed round: pages were open */
+	int timeouts_pg[2];
+	long missing_pg[2];
 	long hold_profiles;
 	double hold_min, hold_max;
 };
@@ -486,7 +572,7 @@ struct size_cfg {
 
 static void
 write_config(const char *dir, const struct size_cfg *s, int mqtt_port,
-    char *path, size_t size)
+    int pages, char *path, size_t size)
 {
 	FILE *f;
 
@@ -513,10 +599,70 @@ write_config(const char *dir, const struct size_cfg *s, int mqtt_port,
 	    "    \"circuits\": [ { \"id\": \"main\", \"max_current_a\": %.1f } ] },\n"
 	    "  \"authorization\": { \"mode\": \"accept_all\" },\n"
 	    "  \"mqtt\": { \"host\": \"127.0.0.1\", \"port\": %d,\n"
-	    "    \"prefix\": \"%s\", \"client_id\": \"sitegate-%s-%d\" }\n"
-	    "}\n", s->failsafe_a, s->circuit_a, mqtt_port, s->prefix, "lgbench",
-	    s->n);
+	    "    \"prefix\": \"%s\", \"client_id\": \"sitegate-%s-%d\" }%s\n",
+	    s->failsafe_a, s->circuit_a, mqtt_port, s->prefix, "lgbench", s->n,
+	    pages > 0 ? "," : "");
+	/* The page's files are not what is measured: an empty folder. */
+	if (pages > 0)
+		fprintf(f, "  \"web\": { \"listen\": \"127.0.0.1:0\", "
+		    "\"root\": \"%s\", \"max_clients\": %d }\n", dir, pages);
+	fprintf(f, "}\n");
 	fclose(f);
+}
+
+/* `sitegate --set-web-password --config config`, the password on its
+ * standard input, before the gateway starts. */
+static void
+set_web_password(const char *bin, const char *config, const char *logpath)
+{
+	char *argv[] = { (char *)bin, (char *)"--set-web-password",
+		(char *)"--config", (char *)config, NULL };
+	static const char pw[] = WEB_PASSWORD "\n";
+	int fds[2], fd, status;
+	pid_t pid;
+
+	if ((fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0644)) < 0)
+		die("cannot write %s: %s", logpath, strerror(errno));
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		die("pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(fds[0], 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close_range(3, ~0U, 0);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	close(fds[0]);
+	if (write(fds[1], pw, sizeof pw - 1) != (ssize_t)(sizeof pw - 1))
+		die("--set-web-password: cannot write the password: %s",
+		    strerror(errno));
+	close(fds[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		die("%s --set-web-password failed (status %d); log: %s", bin,
+		    status, logpath);
+}
+
+/* The page's port, from "web: page at http://127.0.0.1:<port>/". */
+static int
+web_port(const char *logpath)
+{
+	char *log = slurp(logpath, NULL), *at;
+	int port = -1;
+
+	if (log != NULL && (at = strstr(log, "page at http://127.0.0.1:")) != NULL)
+		port = (int)strtol(at + strlen("page at http://127.0.0.1:"), NULL,
+		    10);
+	free(log);
+	if (port <= 0)
+		die("no \"web: page at http://127.0.0.1:<port>/\" in %s", logpath);
+	return port;
 }
 
 /* Start the gateway with its log in logpath; returns the OCPP port once
@@ -710,6 +856,236 @@ publish_limit(struct lg *lg, double per_evse_a)
 		die("mosquitto_publish: %s", mosquitto_strerror(rc));
 	mq_flush(lg);
 	return t;
+}
+
+/* ------------------------------------------------------------ the page
+ *
+ * libevent's evhttp client, in the loop that runs the chargers. */
+
+/* Run the loop for ms (chargers, EMS client and pages all served). */
+static void
+run_for(struct lg *lg, int ms)
+{
+	struct timeval tv = { ms / 1000, ms % 1000 * 1000 };
+
+	event_base_loopexit(lg->base, &tv);
+	event_base_dispatch(lg->base);
+}
+
+static void
+on_api_done(struct evhttp_request *req, void *arg)
+{
+	struct webc *w = arg;
+	const char *set;
+
+	w->done = true;
+	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
+		w->status = 0;		/* connection failed or timed out */
+		return;
+	}
+	w->status = evhttp_request_get_response_code(req);
+	w->len = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	set = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Set-Cookie");
+	if (set != NULL)	/* "sitegate_session=...; Path=/; ..." */
+		snprintf(w->cookie, sizeof w->cookie, "%.*s",
+		    (int)strcspn(set, ";"), set);
+}
+
+static struct evhttp_request *
+web_request_new(struct webc *w, void (*cb)(struct evhttp_request *, void *),
+    void *arg)
+{
+	struct evhttp_request *req = evhttp_request_new(cb, arg);
+	struct evkeyvalq *h;
+
+	if (req == NULL)
+		die("out of memory");
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", w->host);
+	if (w->cookie[0] != '\0')
+		evhttp_add_header(h, "Cookie", w->cookie);
+	return req;
+}
+
+/* One API request on the keep-alive connection; the loop runs (chargers
+ * included) until its answer. Returns the status, 0 when none came. */
+static int
+web_call(struct lg *lg, enum evhttp_cmd_type cmd, const char *path,
+    const char *body)
+{
+	struct webc *w = &lg->web;
+	struct evhttp_request *req = web_request_new(w, on_api_done, w);
+
+	if (body != NULL) {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+		evhttp_add_header(h, "Origin", w->origin);
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(req), body,
+		    strlen(body));
+	}
+	w->done = false;
+	w->status = 0;
+	w->len = 0;
+	if (evhttp_make_request(w->api, req, cmd, path) != 0)
+		die("web: cannot send %s", path);
+	while (!w->done)
+		event_base_loop(lg->base, EVLOOP_ONCE);
+	return w->status;
+}
+
+/* Log in once with the password set before the start; the cookie is kept
+ * for every request and page. */
+static void
+web_login(struct lg *lg, int port)
+{
+	struct webc *w = &lg->web;
+	int st;
+
+	w->port = port;
+	snprintf(w->host, sizeof w->host, "127.0.0.1:%d", port);
+	snprintf(w->origin, sizeof w->origin, "http://127.0.0.1:%d", port);
+	w->cookie[0] = '\0';
+	w->api = evhttp_connection_base_new(lg->base, NULL, "127.0.0.1",
+	    (unsigned short)port);
+	if (w->api == NULL)
+		die("evhttp_connection_base_new failed");
+	evhttp_connection_set_timeout(w->api, WEB_TIMEOUT_MS / 1000);
+	st = web_call(lg, EVHTTP_REQ_POST, "/api/login",
+	    "{\"password\": \"" WEB_PASSWORD "\"}");
+	if (st != 200 || w->cookie[0] == '\0')
+		die("web: POST /api/login answered %d%s", st, w->cookie[0] ? "" :
+		    " without a session cookie");
+	if ((st = web_call(lg, EVHTTP_REQ_GET, "/api/session", NULL)) != 200)
+		die("web: GET /api/session with the session answered %d", st);
+}
+
+/* A page's event: one chunk each (the gateway sends an event in one
+ * chunk); counted, then dropped by libevent. */
+static void
+on_page_chunk(struct evhttp_request *req, void *arg)
+{
+	struct page *p = arg;
+	struct evbuffer *b = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(b);
+	unsigned char *head = evbuffer_pullup(b, len < 6 ? (ssize_t)len : 6);
+
+	p->bytes += (long long)len;
+	if (len < 6 || memcmp(head, "event:", 6) != 0)
+		return;			/* retry: or : keepalive */
+	p->events++;
+	if (!p->got_first) {
+		p->got_first = true;
+		p->first_bytes = (long)len;
+		p->lg->web.first_bytes = (long)len;
+		p->lg->web.nfirst++;
+	}
+}
+
+/* The stream ended: refused, or the gateway closed it. */
+static void
+on_page_done(struct evhttp_request *req, void *arg)
+{
+	struct page *p = arg;
+	int code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+
+	if (!p->open)
+		return;
+	if (!p->got_first)
+		die("web: GET /api/events answered %d before any event", code);
+	p->lg->web.dropped++;
+	fprintf(stderr, PROG ": web: the gateway ended an event stream (%d)\n",
+	    code);
+}
+
+static void
+page_open(struct lg *lg, struct page *p)
+{
+	struct webc *w = &lg->web;
+	struct evhttp_request *req;
+
+	memset(p, 0, sizeof *p);
+	p->lg = lg;
+	p->con = evhttp_connection_base_new(lg->base, NULL, "127.0.0.1",
+	    (unsigned short)w->port);
+	if (p->con == NULL)
+		die("evhttp_connection_base_new failed");
+	/* Events come at least every 15 s (the keepalive). */
+	evhttp_connection_set_timeout(p->con, 600);
+	req = web_request_new(w, on_page_done, p);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Accept",
+	    "text/event-stream");
+	evhttp_request_set_chunked_cb(req, on_page_chunk);
+	p->open = true;
+	if (evhttp_make_request(p->con, req, EVHTTP_REQ_GET, "/api/events") != 0)
+		die("web: cannot send GET /api/events");
+}
+
+static void
+page_close(struct page *p)
+{
+	p->open = false;
+	/* Frees the request too, without its callback. */
+	evhttp_connection_free(p->con);
+	p->con = NULL;
+}
+
+/* Have exactly k pages open, each past its first (whole) event, and a
+ * moment more so that the first events' cost is behind. */
+static void
+pages_set(struct lg *lg, int k)
+{
+	struct webc *w = &lg->web;
+	long long deadline = now_us() + WEB_TIMEOUT_MS * 1000LL;
+
+	lg->pages_now = k;
+	if (w->nopen == k)
+		return;
+	while (w->nopen > k) {
+		struct page *p = &w->pg[--w->nopen];
+
+		if (p->got_first)
+			w->nfirst--;
+		page_close(p);
+	}
+	while (w->nopen < k)
+		page_open(lg, &w->pg[w->nopen++]);
+	while (w->nfirst < k) {
+		if (now_us() > deadline)
+			die("web: %d of %d pages had their first event within %d s",
+			    w->nfirst, k, WEB_TIMEOUT_MS / 1000);
+		event_base_loop(lg->base, EVLOOP_ONCE);
+	}
+	run_for(lg, PAGE_SETTLE_MS);
+}
+
+/* Bytes and events received by the open pages so far. */
+static void
+pages_count(const struct lg *lg, long long *bytes, long *events)
+{
+	*bytes = 0;
+	*events = 0;
+	for (int i = 0; i < lg->web.nopen; i++) {
+		*bytes += lg->web.pg[i].bytes;
+		*events += lg->web.pg[i].events;
+	}
+}
+
+static void
+web_stop(struct lg *lg)
+{
+	struct webc *w = &lg->web;
+
+	while (w->nopen > 0)
+		page_close(&w->pg[--w->nopen]);
+	w->nfirst = 0;
+	if (w->api != NULL)
+		evhttp_connection_free(w->api);
+	w->api = NULL;
+	free(w->pg);
+	w->pg = NULL;
+	w->maxpages = 0;
 }
 
 /* ------------------------------------------------------------ chargers:
@@ -1649,6 +2025,14 @@ next_round(struct lg *lg)
 
 	evtimer_del(lg->round_timer);
 	lg->round++;
+	/* In blocks (--pages), the block's loop sees block_end and changes
+	 * the pages before the next round. */
+	if (lg->block_rounds > 0 && (lg->round >= lg->rounds ||
+	    lg->round % lg->block_rounds == 0)) {
+		lg->in_round = false;
+		lg->block_end = true;
+		return;
+	}
 	if (lg->round >= lg->rounds) {
 		lg->in_round = false;
 		event_base_loopexit(lg->base, NULL);
@@ -1664,6 +2048,7 @@ round_done(struct lg *lg)
 		lg->lat[lg->nlat] = (double)(lg->t_last - lg->t_pub) / 1000.0;
 		lg->first[lg->nlat] = (double)(lg->t_first - lg->t_pub) / 1000.0;
 		lg->up[lg->nlat] = lg->want_a > lg->lo_a;
+		lg->paged[lg->nlat] = lg->pages_now > 0;
 		lg->nlat++;
 	}
 	next_round(lg);
@@ -1684,8 +2069,8 @@ on_round_timeout(evutil_socket_t fd, short what, void *arg)
 		fprintf(stderr, PROG ": warm-up: only %d of %d chargers received "
 		    "%.1f A; measuring anyway\n", lg->ndone, lg->n, lg->want_a);
 	} else {
-		lg->timeouts++;
-		lg->missing += lg->n - lg->ndone;
+		lg->timeouts_pg[lg->pages_now > 0]++;
+		lg->missing_pg[lg->pages_now > 0] += lg->n - lg->ndone;
 	}
 	next_round(lg);
 }
@@ -1752,22 +2137,36 @@ direction(const struct lg *lg, bool up, double *p50, double *p99)
 struct opts {
 	const char *bin;
 	int sizes[MAX_SIZES], nsizes;
+	bool sizes_given;
 	int rounds;			/* 0: by size */
 	int pause_ms, timeout_ms;
 	double lo_a, hi_a;
 	bool hold, verbose, nagle;
 	int answer_delay_ms;
 	const char *url;
+	int pages;			/* -1: PAGES_DEFAULT at 1 000 by default */
+	int page_block, push_s;
 };
 
+/* Pages for a size: --pages for every size; without it, PAGES_DEFAULT at
+ * 1 000 chargers when the sizes are the default ones, else none. */
+static int
+pages_for(const struct opts *o, int n)
+{
+	if (o->pages >= 0)
+		return o->pages;
+	return !o->sizes_given && n == 1000 ? PAGES_DEFAULT : 0;
+}
+
 /* Write the configuration for n chargers into <top_dir>/n<n>, start the
- * gateway on it and point lg at its OCPP port. Fills *s; config and logp
+ * gateway on it and point lg at its OCPP port. With pages, the web section
+ * and the installer's password first. Fills *s; config and logp
  * (PATH_MAX + 64 bytes) get the paths. */
 static void
 gateway_for_size(struct lg *lg, const struct opts *o, int n, int mqtt_port,
-    struct size_cfg *s, char *config, char *logp)
+    int pages, struct size_cfg *s, char *config, char *logp)
 {
-	char dir[PATH_MAX + 32];
+	char dir[PATH_MAX + 32], pwlog[PATH_MAX + 64];
 	int port;
 
 	memset(s, 0, sizeof *s);
@@ -1778,10 +2177,159 @@ gateway_for_size(struct lg *lg, const struct opts *o, int n, int mqtt_port,
 	snprintf(dir, sizeof dir, "%s/n%d", top_dir, n);
 	if (mkdir(dir, 0700) != 0)
 		die("mkdir %s: %s", dir, strerror(errno));
-	write_config(dir, s, mqtt_port, config, PATH_MAX + 64);
+	write_config(dir, s, mqtt_port, pages, config, PATH_MAX + 64);
 	snprintf(logp, PATH_MAX + 64, "%s/gateway.log", dir);
+	if (pages > 0) {
+		snprintf(pwlog, sizeof pwlog, "%s/set-web-password.log", dir);
+		set_web_password(o->bin, config, pwlog);
+	}
 	port = start_gateway(o->bin, config, logp);
 	snprintf(lg->url, sizeof lg->url, "ws://127.0.0.1:%d/ocpp", port);
+}
+
+/* ------------------------------------------------------------ the page's
+ * figures */
+
+/* GET /api/state against GET /api/session, alternating blocks on one
+ * keep-alive connection, no page open. */
+static void
+measure_state(struct lg *lg, int n)
+{
+	int total = STATE_BLOCK * STATE_BLOCKS, cnt[2] = { 0, 0 }, bad = 0;
+	double *rtt[2], cpu[2] = { 0, 0 };
+	size_t size = 0, size_min = 0, size_max = 0;
+
+	pages_set(lg, 0);
+	rtt[0] = xcalloc((size_t)total, sizeof *rtt[0]);
+	rtt[1] = xcalloc((size_t)total, sizeof *rtt[1]);
+	for (int b = 0; b < 2 * STATE_BLOCKS; b++) {
+		int g = b % 2;
+		const char *path = g ? "/api/session" : "/api/state";
+		double c0 = proc_cpu_ms(gateway_pid);
+
+		for (int i = 0; i < STATE_BLOCK; i++) {
+			long long t = now_us();
+			int st = web_call(lg, EVHTTP_REQ_GET, path, NULL);
+
+			if (st != 200) {	/* 503: the site was changing */
+				bad++;
+				continue;
+			}
+			rtt[g][cnt[g]++] = (double)(now_us() - t) / 1000.0;
+			if (g == 0) {
+				size = lg->web.len;
+				if (size_min == 0 || size < size_min)
+					size_min = size;
+				if (size > size_max)
+					size_max = size;
+			}
+		}
+		cpu[g] += proc_cpu_ms(gateway_pid) - c0;
+	}
+	qsort(rtt[0], (size_t)cnt[0], sizeof *rtt[0], cmp_double);
+	qsort(rtt[1], (size_t)cnt[1], sizeof *rtt[1], cmp_double);
+	printf("    GET /api/state (no page open): %zu bytes (%zu-%zu), %.0f per "
+	    "EVSE; round trip p50 %.2f ms, p99 %.2f ms; gateway cpu %.2f ms per "
+	    "request\n", size, size_min, size_max, (double)size / n,
+	    pct(rtt[0], cnt[0], 50), pct(rtt[0], cnt[0], 99), cpu[0] / total);
+	printf("        against GET /api/session in alternating blocks of %d (%d "
+	    "of each): p50 %.2f ms, p99 %.2f ms, gateway cpu %.2f ms per request; "
+	    "the state document costs %.2f ms of gateway cpu; %d answers not "
+	    "200\n", STATE_BLOCK, total, pct(rtt[1], cnt[1], 50),
+	    pct(rtt[1], cnt[1], 99), cpu[1] / total, (cpu[0] - cpu[1]) / total,
+	    bad);
+	fflush(stdout);
+	free(rtt[0]);
+	free(rtt[1]);
+}
+
+static bool push_up;
+
+static void
+on_push_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct lg *lg = arg;
+
+	(void)fd;
+	(void)what;
+	push_up = !push_up;
+	(void)publish_limit(lg, push_up ? lg->hi_a : lg->lo_a);
+}
+
+/* The push channel: one limit change a second, blocks of 0, 1 and K
+ * pages in turn; the gateway's CPU per second for each. */
+static void
+measure_push(struct lg *lg, int pages, int secs)
+{
+	int kind[3] = { 0, 1, pages }, nk = pages > 1 ? 3 : 2;
+	double cpu[3] = { 0 }, self[3] = { 0 }, dur[3] = { 0 };
+	long long bytes[3] = { 0 };
+	long events[3] = { 0 }, dropped0 = lg->web.dropped;
+	struct timeval sec = { 1, 0 };
+	struct event *tick = event_new(lg->base, -1, EV_PERSIST, on_push_tick,
+	    lg);
+
+	for (int r = 0; r < PUSH_REPEATS; r++)
+		for (int k = 0; k < nk; k++) {
+			long long b0, b1, t0;
+			long e0, e1;
+			double g0, m0;
+
+			pages_set(lg, kind[k]);
+			pages_count(lg, &b0, &e0);
+			g0 = proc_cpu_ms(gateway_pid);
+			m0 = self_cpu_ms();
+			t0 = now_us();
+			on_push_tick(-1, 0, lg);
+			event_add(tick, &sec);
+			run_for(lg, secs * 1000);
+			event_del(tick);
+			cpu[k] += proc_cpu_ms(gateway_pid) - g0;
+			self[k] += self_cpu_ms() - m0;
+			dur[k] += (double)(now_us() - t0) / 1e6;
+			pages_count(lg, &b1, &e1);
+			bytes[k] += b1 - b0;
+			events[k] += e1 - e0;
+		}
+	pages_set(lg, 0);
+	event_free(tick);
+	printf("    push, one limit change a second, blocks of %d s with 0, 1 and "
+	    "%d pages in turn (%d times): gateway cpu", secs, pages,
+	    PUSH_REPEATS);
+	for (int k = 0; k < nk; k++)
+		printf("%s pages=%d %.1f ms/s", k ? "," : "", kind[k],
+		    cpu[k] / dur[k]);
+	printf("; ratio %d pages / none %.2f\n", pages,
+	    cpu[nk - 1] / dur[nk - 1] / (cpu[0] / dur[0]));
+	printf("        the first page adds %.1f ms/s, each further one %.2f ms/s; "
+	    "each stream received %.1f kB/s in %.2f events/s (pages=%d), the "
+	    "first event (the whole state) %ld bytes; load generator cpu",
+	    cpu[1] / dur[1] - cpu[0] / dur[0], nk == 3 ? (cpu[2] / dur[2] -
+	    cpu[1] / dur[1]) / (pages - 1) : NAN, (double)bytes[nk - 1] / 1000.0 /
+	    (kind[nk - 1] * dur[nk - 1]), (double)events[nk - 1] / (kind[nk - 1] *
+	    dur[nk - 1]), kind[nk - 1], lg->web.first_bytes);
+	for (int k = 0; k < nk; k++)
+		printf("%s pages=%d %.1f ms/s", k ? "," : "", kind[k],
+		    self[k] / dur[k]);
+	printf("; streams ended by the gateway %ld\n", lg->web.dropped - dropped0);
+	fflush(stdout);
+}
+
+/* Move the rounds of one page group (0: none open, 1: pages open) to the
+ * front of lat/first/up; returns how many. */
+static int
+group_rounds(struct lg *lg, bool paged, double *lat, double *first, bool *up)
+{
+	int k = 0;
+
+	for (int i = 0; i < lg->nlat; i++)
+		if (lg->paged[i] == paged) {
+			lat[k] = lg->lat[i];
+			first[k] = lg->first[i];
+			up[k] = lg->up[i];
+			k++;
+		}
+	return k;
 }
 
 /* One size: gateway up, chargers ready, warm-up, rounds, figures. */
@@ -1792,13 +2340,21 @@ run_size(struct lg *lg, const struct opts *o, int n, int mqtt_port)
 	char kinds[320];
 	struct size_cfg s;
 	double g0, g1, b0, b1, m0, m1, d50, d99, u50, u99, *sorted;
-	int nwarn, nerr, status, worst = -1;
+	double acc[2][5] = { { 0 } };	/* gateway, broker, self, s, kB */
+	double elapsed, p1_lat[2] = { NAN, NAN }, p1_max = NAN;
+	int nwarn, nerr, status, worst = -1, pages = pages_for(o, n);
+	int rounds0, n1 = 0;
 	double worst_first;
 	long rss, hwm;
 	long long t0;
 
-	gateway_for_size(lg, o, n, mqtt_port, &s, config, logp);
+	gateway_for_size(lg, o, n, mqtt_port, pages, &s, config, logp);
 	snprintf(lg->topic, sizeof lg->topic, "%s/limit", s.prefix);
+	if (pages > 0) {
+		web_login(lg, web_port(logp));
+		lg->web.pg = xcalloc((size_t)pages, sizeof *lg->web.pg);
+		lg->web.maxpages = pages;
+	}
 
 	t0 = now_us();
 	chargers_connect(lg, n);
@@ -1806,34 +2362,97 @@ run_size(struct lg *lg, const struct opts *o, int n, int mqtt_port)
 	    n, (double)(now_us() - t0) / 1e6);
 	fflush(stdout);
 
-	lg->rounds = o->rounds > 0 ? o->rounds : n <= 100 ? 200 : 100;
+	lg->rounds = o->rounds > 0 ? o->rounds : pages > 0 || n <= 100 ? 200 :
+	    100;
 	lg->lat = xcalloc((size_t)lg->rounds, sizeof *lg->lat);
 	lg->first = xcalloc((size_t)lg->rounds, sizeof *lg->first);
 	lg->up = xcalloc((size_t)lg->rounds, sizeof *lg->up);
+	lg->paged = xcalloc((size_t)lg->rounds, sizeof *lg->paged);
 	lg->nlat = lg->timeouts = 0;
 	lg->missing = 0;
+	memset(lg->timeouts_pg, 0, sizeof lg->timeouts_pg);
+	memset(lg->missing_pg, 0, sizeof lg->missing_pg);
 	memset(&lg->seen, 0, sizeof lg->seen);
 	lg->pause_ms = o->pause_ms;
 	lg->timeout_ms = o->timeout_ms;
 	lg->lo_a = o->lo_a;
 	lg->hi_a = o->hi_a;
+	lg->pages_now = 0;
+	lg->block_rounds = pages > 0 ? o->page_block : 0;
+	lg->block_end = false;
 
 	/* Warm-up: the first EMS limit after the failsafe. */
 	lg->round = -1;
 	start_round(-1, 0, lg);
 	while (lg->round < 0)
 		event_base_loop(lg->base, EVLOOP_ONCE);
-	g0 = proc_cpu_ms(gateway_pid);
-	b0 = proc_cpu_ms(broker_pid);
-	m0 = self_cpu_ms();
-	t0 = now_us();
-	/* The pause timer started by the warm-up starts round 0. */
-	event_base_dispatch(lg->base);
-	g1 = proc_cpu_ms(gateway_pid);
-	b1 = proc_cpu_ms(broker_pid);
-	m1 = self_cpu_ms();
+	if (pages == 0) {
+		g0 = proc_cpu_ms(gateway_pid);
+		b0 = proc_cpu_ms(broker_pid);
+		m0 = self_cpu_ms();
+		t0 = now_us();
+		/* The pause timer started by the warm-up starts round 0. */
+		event_base_dispatch(lg->base);
+		g1 = proc_cpu_ms(gateway_pid);
+		b1 = proc_cpu_ms(broker_pid);
+		m1 = self_cpu_ms();
+		acc[0][0] = g1 - g0;
+		acc[0][1] = b1 - b0;
+		acc[0][2] = m1 - m0;
+		acc[0][3] = (double)(now_us() - t0) / 1e6;
+	} else {
+		/* Blocks of rounds with 0 and K pages open in turn. */
+		while (lg->round < lg->rounds) {
+			int grp = lg->round / lg->block_rounds % 2;
+			long long by0, by1;
+			long ev;
+
+			pages_set(lg, grp ? pages : 0);
+			run_for(lg, lg->pause_ms);
+			pages_count(lg, &by0, &ev);
+			g0 = proc_cpu_ms(gateway_pid);
+			b0 = proc_cpu_ms(broker_pid);
+			m0 = self_cpu_ms();
+			t0 = now_us();
+			lg->block_end = false;
+			start_round(-1, 0, lg);
+			while (!lg->block_end)
+				event_base_loop(lg->base, EVLOOP_ONCE);
+			acc[grp][0] += proc_cpu_ms(gateway_pid) - g0;
+			acc[grp][1] += proc_cpu_ms(broker_pid) - b0;
+			acc[grp][2] += self_cpu_ms() - m0;
+			acc[grp][3] += (double)(now_us() - t0) / 1e6;
+			pages_count(lg, &by1, &ev);
+			acc[grp][4] += (double)(by1 - by0) / 1000.0;
+		}
+		pages_set(lg, 0);
+	}
 	rss = proc_kb(gateway_pid, "VmRSS");
 	hwm = proc_kb(gateway_pid, "VmHWM");
+
+	/* With pages, the usual lines are the rounds without a page open;
+	 * those with pages are set apart first. */
+	if (pages > 0) {
+		double *lat1 = xcalloc((size_t)lg->nlat + 1, sizeof *lat1);
+		double *first1 = xcalloc((size_t)lg->nlat + 1, sizeof *first1);
+		bool *up1 = xcalloc((size_t)lg->nlat + 1, sizeof *up1);
+		int n0;
+
+		n1 = group_rounds(lg, true, lat1, first1, up1);
+		qsort(lat1, (size_t)n1, sizeof *lat1, cmp_double);
+		p1_lat[0] = pct(lat1, n1, 50);
+		p1_lat[1] = pct(lat1, n1, 99);
+		p1_max = n1 ? lat1[n1 - 1] : NAN;
+		n0 = group_rounds(lg, false, lg->lat, lg->first, lg->up);
+		lg->nlat = n0;
+		free(lat1);
+		free(first1);
+		free(up1);
+	}
+	lg->timeouts = lg->timeouts_pg[0];
+	lg->missing = lg->missing_pg[0];
+	rounds0 = lg->nlat + lg->timeouts;
+	elapsed = acc[0][3];
 
 	sorted = xcalloc((size_t)lg->nlat + 1, sizeof *sorted);
 	memcpy(sorted, lg->lat, (size_t)lg->nlat * sizeof *sorted);
@@ -1850,15 +2469,15 @@ run_size(struct lg *lg, const struct opts *o, int n, int mqtt_port)
 	printf("limit -> last SetChargingProfile  chargers=%-5d p50 %6.1f ms   "
 	    "p99 %6.1f ms   max %6.1f ms   (%d rounds, %d timed out)\n", n,
 	    pct(sorted, lg->nlat, 50), pct(sorted, lg->nlat, 99),
-	    lg->nlat ? sorted[lg->nlat - 1] : NAN, lg->rounds, lg->timeouts);
+	    lg->nlat ? sorted[lg->nlat - 1] : NAN, rounds0, lg->timeouts);
 	printf("    first charger p50 %.1f ms (in the slowest round %.1f ms); "
 	    "decreases p50 %.1f / p99 %.1f ms, increases p50 %.1f / p99 %.1f "
 	    "ms; %.1f s for the rounds\n", pct(lg->first, lg->nlat, 50),
-	    worst_first, d50, d99, u50, u99, (double)(now_us() - t0) / 1e6);
+	    worst_first, d50, d99, u50, u99, elapsed);
 	printf("    cpu over the rounds: gateway %.0f ms (%.2f ms per round), "
 	    "mosquitto %.0f ms, load generator %.0f ms; gateway VmRSS %ld kB, "
-	    "VmHWM %ld kB\n", g1 - g0, (g1 - g0) / lg->rounds, b1 - b0, m1 - m0,
-	    rss, hwm);
+	    "VmHWM %ld kB\n", acc[0][0], acc[0][0] / rounds0, acc[0][1],
+	    acc[0][2], rss, hwm);
 	printf("    chargers saw %.2f SetChargingProfile per charger per round "
 	    "(TxProfile %ld, TxDefaultProfile %ld, max %ld; stack levels "
 	    "%.0f-%.0f), at most %d in one round\n",
@@ -1877,11 +2496,41 @@ run_size(struct lg *lg, const struct opts *o, int n, int mqtt_port)
 		printf("    timed out rounds: %d (%ld charger-rounds without their "
 		    "limit within %d ms)\n", lg->timeouts, lg->missing,
 		    lg->timeout_ms);
+	if (pages > 0) {
+		int rounds1 = n1 + lg->timeouts_pg[1];
+		double p0_50 = pct(sorted, lg->nlat, 50);
+		double p0_99 = pct(sorted, lg->nlat, 99);
+
+		printf("    pages: the lines above are the rounds with no page open; "
+		    "blocks of %d rounds alternate 0 and %d open event streams (GET "
+		    "/api/events, read by this process)\n", lg->block_rounds, pages);
+		printf("    pages=0   p50 %6.1f ms   p99 %6.1f ms   max %6.1f ms   "
+		    "(%d rounds, %d timed out); gateway cpu %.2f ms per round, "
+		    "%.0f ms/s; load generator %.2f ms per round\n", p0_50, p0_99,
+		    lg->nlat ? sorted[lg->nlat - 1] : NAN, rounds0, lg->timeouts,
+		    acc[0][0] / rounds0, acc[0][0] / acc[0][3], acc[0][2] / rounds0);
+		printf("    pages=%-3d p50 %6.1f ms   p99 %6.1f ms   max %6.1f ms   "
+		    "(%d rounds, %d timed out); gateway cpu %.2f ms per round, "
+		    "%.0f ms/s; load generator %.2f ms per round\n", pages,
+		    p1_lat[0], p1_lat[1], p1_max, rounds1, lg->timeouts_pg[1],
+		    acc[1][0] / rounds1, acc[1][0] / acc[1][3],
+		    acc[1][2] / rounds1);
+		printf("    ratio pages=%d / pages=0: p50 %.2f, p99 %.2f, gateway cpu "
+		    "per round %.2f; each stream received %.1f kB/s during the "
+		    "rounds\n", pages, p1_lat[0] / p0_50, p1_lat[1] / p0_99,
+		    (acc[1][0] / rounds1) / (acc[0][0] / rounds0),
+		    acc[1][4] / (pages * acc[1][3]));
+		fflush(stdout);
+		measure_state(lg, n);
+		measure_push(lg, pages, o->push_s);
+		web_stop(lg);
+	}
 	fflush(stdout);
 	free(sorted);
 	free(lg->lat);
 	free(lg->first);
 	free(lg->up);
+	free(lg->paged);
 
 	chargers_close(lg);
 	status = stop_child(gateway_pid, 10000);
@@ -1994,7 +2643,7 @@ hold(struct lg *lg, const struct opts *o, int mqtt_port)
 	} else {
 		struct size_cfg s;
 
-		gateway_for_size(lg, o, n, mqtt_port, &s, config, logp);
+		gateway_for_size(lg, o, n, mqtt_port, 0, &s, config, logp);
 		keep_files = true;
 		printf("hold: gateway %s (pid %d), config %s, log %s\n", lg->url,
 		    (int)gateway_pid, config, logp);
@@ -2123,7 +2772,16 @@ usage(void)
 	    "and report\n"
 	    "                       increases that arrive before every decrease "
 	    "was answered\n"
-	    "  --keep               keep the configurations and logs\n");
+	    "  --pages K            0-100: the installer's page figures with K "
+	    "open pages (default:\n"
+	    "                       10 at 1 000 chargers when no --chargers is "
+	    "given, else none)\n"
+	    "  --page-block R       with pages: rounds per block, 0 and K pages "
+	    "in turn (default %d)\n"
+	    "  --push-seconds S     with pages: seconds per block of the push "
+	    "figures (default %d)\n"
+	    "  --keep               keep the configurations and logs\n",
+	    PAGE_BLOCK_ROUNDS, PUSH_BLOCK_S);
 }
 
 int
@@ -2141,6 +2799,9 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "nagle", no_argument, NULL, 'N' },
 		{ "answer-delay-ms", required_argument, NULL, 'D' },
+		{ "pages", required_argument, NULL, 'P' },
+		{ "page-block", required_argument, NULL, 'B' },
+		{ "push-seconds", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2160,11 +2821,30 @@ main(int argc, char **argv)
 	o.timeout_ms = 5000;
 	o.hi_a = 10;
 	o.lo_a = 8;
+	o.pages = -1;
+	o.page_block = PAGE_BLOCK_ROUNDS;
+	o.push_s = PUSH_BLOCK_S;
 	while ((ch = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (parse_sizes(optarg, &o) != 0)
 				goto bad;
+			o.sizes_given = true;
+			break;
+		case 'P':
+			if (num(optarg, 0, 100, &v) != 0)
+				goto bad;
+			o.pages = (int)v;
+			break;
+		case 'B':
+			if (num(optarg, 1, 100000, &v) != 0)
+				goto bad;
+			o.page_block = (int)v;
+			break;
+		case 'S':
+			if (num(optarg, 1, 3600, &v) != 0)
+				goto bad;
+			o.push_s = (int)v;
 			break;
 		case 'r':
 			if (num(optarg, 1, 100000, &v) != 0)
