@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
@@ -45,6 +46,8 @@ struct web {
 	uint64_t *sent_hashes;
 	size_t nsent;
 	uint64_t sent_rest;
+	uint64_t sent_changes;		/* control_changes() then */
+	int64_t sent_ms;		/* monotonic */
 	bool sent_any;
 };
 
@@ -139,18 +142,59 @@ route_state(struct http_req *r, void *arg)
 	http_reply_json(r, 200, doc);
 }
 
+/* text with its final '}' replaced by tail (the rest of the object). */
+static void
+buf_object_tail(struct evbuffer *b, const char *text, size_t len)
+{
+	evbuffer_add(b, text, len - 1);
+}
+
+/* The event text: rest (an object's text) + "full" + the EVSEs' texts
+ * (those of pick, or all when pick is NULL). Built from the texts printed
+ * for the comparison, so that nothing is printed twice. */
+static char *
+event_text(const char *rest, size_t rlen, bool full, char **texts,
+    size_t *lens, const bool *pick, size_t n)
+{
+	struct evbuffer *b = evbuffer_new();
+	bool first = true;
+	size_t len;
+	char *out;
+
+	if (b == NULL)
+		abort();
+	buf_object_tail(b, rest, rlen);
+	evbuffer_add_printf(b, ",\"full\":%s,\"evses\":[", full ? "true" : "false");
+	for (size_t i = 0; i < n; i++) {
+		if (pick != NULL && !pick[i])
+			continue;
+		if (!first)
+			evbuffer_add(b, ",", 1);
+		evbuffer_add(b, texts[i], lens[i]);
+		first = false;
+	}
+	evbuffer_add(b, "]}", 3);	/* with the NUL */
+	len = evbuffer_get_length(b);
+	out = xmalloc(len);
+	evbuffer_remove(b, out, len);
+	evbuffer_free(b);
+	return out;
+}
+
 /* The live updates: what changed since the last event. */
 static void
 on_push(evutil_socket_t fd, short what, void *arg)
 {
 	struct web *w = arg;
-	bool want_full = http_events_want_full(w->d.http);
-	cJSON *doc, *evses, *partial = NULL, *changed, *e;
+	bool want_full = http_events_want_full(w->d.http), same_set, any = false;
+	int64_t now = isotime_mono_ms();
+	uint64_t changes = control_changes(w->d.control);
+	cJSON *doc, *evses, *e;
 	int *numbers;
-	uint64_t *hashes, rest;
-	size_t n, i = 0, len;
-	bool same_set, rest_changed, any_changed = false;
-	char *full = NULL, *part = NULL, *text;
+	uint64_t *hashes, rest_hash;
+	size_t n, i = 0, rlen = 0, *lens;
+	char **texts, *rest, *full = NULL, *part = NULL;
+	bool *changed;
 
 	(void)fd;
 	(void)what;
@@ -158,63 +202,58 @@ on_push(evutil_socket_t fd, short what, void *arg)
 		w->sent_any = false;
 		return;
 	}
+	/* Nothing happened: nothing to build, but for the ages now and then. */
+	if (w->sent_any && !want_full && changes == w->sent_changes &&
+	    now - w->sent_ms < WEB_IDLE_REFRESH_MS)
+		return;
 	if ((doc = state_doc(w)) == NULL)
 		return;			/* the site is changing: next time */
 	evses = cJSON_DetachItemFromObject(doc, "evses");
 	n = (size_t)cJSON_GetArraySize(evses);
 	numbers = xcalloc(n + 1, sizeof *numbers);
 	hashes = xcalloc(n + 1, sizeof *hashes);
-	changed = cJSON_CreateArray();
+	texts = xcalloc(n + 1, sizeof *texts);
+	lens = xcalloc(n + 1, sizeof *lens);
+	changed = xcalloc(n + 1, sizeof *changed);
 	same_set = w->sent_any && n == w->nsent;
 	cJSON_ArrayForEach(e, evses) {
 		numbers[i] = json_int(e, "evse", 0);
-		text = json_print(e, &len);
-		hashes[i] = hash(text, len);
-		free(text);
+		texts[i] = json_print(e, &lens[i]);
+		hashes[i] = hash(texts[i], lens[i]);
 		if (same_set && numbers[i] != w->sent_numbers[i])
 			same_set = false;
-		if (same_set && hashes[i] != w->sent_hashes[i]) {
-			cJSON_AddItemToArray(changed, cJSON_Duplicate(e, true));
-			any_changed = true;
-		}
+		changed[i] = !same_set || hashes[i] != w->sent_hashes[i];
+		any = any || changed[i];
 		i++;
 	}
-	text = json_print(doc, &len);
-	rest = hash(text, len);
-	free(text);
-	rest_changed = !w->sent_any || rest != w->sent_rest;
+	rest = json_print(doc, &rlen);
+	rest_hash = hash(rest, rlen);
 
-	if (want_full || !same_set) {
-		cJSON *f = cJSON_Duplicate(doc, true);
-
-		cJSON_AddBoolToObject(f, "full", true);
-		cJSON_AddItemReferenceToObject(f, "evses", evses);
-		full = json_print(f, &len);
-		cJSON_Delete(f);
-	}
-	if (!same_set) {
-		/* EVSEs came or went: everyone starts again. */
-		part = full;
-	} else if (any_changed || rest_changed) {
-		partial = cJSON_Duplicate(doc, true);
-		cJSON_AddBoolToObject(partial, "full", false);
-		cJSON_AddItemToObject(partial, "evses", changed);
-		changed = NULL;
-		part = json_print(partial, &len);
-		cJSON_Delete(partial);
-	}
+	if (want_full || !same_set)
+		full = event_text(rest, rlen, true, texts, lens, NULL, n);
+	if (!same_set)
+		part = full;		/* EVSEs came or went: all start again */
+	else if (any || rest_hash != w->sent_rest)
+		part = event_text(rest, rlen, false, texts, lens, changed, n);
 	if (full != NULL || part != NULL)
 		http_events_send(w->d.http, "state", full, part);
 	if (part != full)
 		free(part);
 	free(full);
-	cJSON_Delete(changed);
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	free(lens);
+	free(changed);
+	free(rest);
 	free(w->sent_numbers);
 	free(w->sent_hashes);
 	w->sent_numbers = numbers;
 	w->sent_hashes = hashes;
 	w->nsent = n;
-	w->sent_rest = rest;
+	w->sent_rest = rest_hash;
+	w->sent_changes = changes;
+	w->sent_ms = now;
 	w->sent_any = true;
 	cJSON_Delete(evses);
 	cJSON_Delete(doc);

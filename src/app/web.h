@@ -8,11 +8,15 @@
  * the configuration file read, validated, written and applied, chargers
  * waiting for approval, caps and priorities, history, sessions, the log.
  *
- * Live updates: while at least one page is open, the state is built every
- * WEB_PUSH_MS and compared with the one sent last, EVSE by EVSE (a hash
- * of each EVSE's printed document), so that an event carries only the
- * EVSEs that changed and nothing is sent when nothing did; a page that
- * just opened gets the whole state. With no page open nothing is built.
+ * Live updates: while at least one page is open, every WEB_PUSH_MS the
+ * state is built — unless control says nothing changed since the last
+ * event (control_changes), when it waits up to WEB_IDLE_REFRESH_MS (for
+ * the ages) — and compared with the one sent last, EVSE by EVSE (a hash of
+ * each EVSE's printed document), so that an event carries only the EVSEs
+ * that changed and nothing is sent when nothing did; a page that just
+ * opened gets the whole state. The event's text is put together from the
+ * texts printed for the comparison: each EVSE is printed once per push.
+ * With no page open nothing is built.
  *
  * A configuration change goes through the same parser as --check-config
  * (confedit), is written atomically, and is applied by the gateway's own
@@ -26,6 +30,7 @@
 #include "app/config.h"
 
 #define WEB_PUSH_MS 500
+#define WEB_IDLE_REFRESH_MS 5000
 
 struct web;
 struct http;

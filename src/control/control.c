@@ -129,6 +129,7 @@ struct control {
 	void *status_arg;
 
 	/* for the page */
+	uint64_t changes;		/* inputs and status changes seen */
 	unsigned why;			/* enum runlog_trigger: the next run's */
 	struct runlog *runlog;
 	struct trend *trend;
@@ -171,6 +172,7 @@ trigger(struct control *c, unsigned why)
 	struct timeval tv;
 
 	c->why |= why;
+	c->changes++;
 	if (c->scheduled)
 		return;
 	c->scheduled = true;
@@ -968,6 +970,12 @@ control_state_doc(struct control *c)
 	return doc;
 }
 
+uint64_t
+control_changes(const struct control *c)
+{
+	return c->changes + c->runs;
+}
+
 cJSON *
 control_history_doc(struct control *c)
 {
@@ -1031,6 +1039,7 @@ on_site(const struct site_event *ev, void *arg)
 			evtimer_add(c->reading, &tv);
 		c->why |= RUNLOG_TRIG_READING;
 		c->dirty = true;
+		c->changes++;
 		return;
 	}
 	trigger(c, why_of(ev->type));
@@ -1199,6 +1208,7 @@ void
 control_status_changed(struct control *c)
 {
 	c->dirty = true;
+	c->changes++;
 	if (c->ems != NULL && !evtimer_pending(c->publish, NULL)) {
 		struct timeval tv = { 0, PUBLISH_MS * 1000 };
 

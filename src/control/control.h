@@ -45,6 +45,7 @@
 #define SITEGATE_CONTROL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -127,6 +128,11 @@ cJSON *control_history_doc(struct control *c);
  * /api/trend): {"interval_s": 10, "points": [...]}; the first point is
  * taken at the first allocation. The caller owns it. */
 cJSON *control_trend_doc(struct control *c);
+
+/* A number that moves whenever something control_state_doc() shows may
+ * have changed (an input, a site event, a reading, a run, the uplink's
+ * status); equal numbers: nothing did, save the clock (ages). */
+uint64_t control_changes(const struct control *c);
 
 /* The EMS limit in force changed (ems's on_limit). */
 void control_ems_limit(struct control *c, const struct ems_limit *limit);

@@ -10,6 +10,7 @@
  */
 #include "http/sse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -77,17 +78,61 @@ backlog(const struct stream *st)
 	return bev != NULL ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }
 
+/* An event's bytes, shared by every stream it goes to: each stream's
+ * output holds a reference, and the last one done with it frees it, so
+ * that a whole state sent to ten pages is in memory once. */
+struct shared {
+	int refs;
+	size_t len;
+	char data[];
+};
+
+static struct shared *
+shared_new(const char *event, const char *data)
+{
+	size_t len = strlen("event: \ndata: \n\n") + strlen(event) + strlen(data);
+	struct shared *sh = xmalloc(sizeof *sh + len + 1);
+
+	sh->refs = 1;
+	sh->len = len;
+	snprintf(sh->data, len + 1, "event: %s\ndata: %s\n\n", event, data);
+	return sh;
+}
+
 static void
-put(struct stream *st, const char *event, const char *data)
+shared_unref(const void *data, size_t len, void *arg)
+{
+	struct shared *sh = arg;
+
+	(void)data;
+	(void)len;
+	if (--sh->refs == 0)
+		free(sh);
+}
+
+static void
+put_shared(struct stream *st, struct shared *sh)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL)
 		abort();
-	if (event != NULL)
-		evbuffer_add_printf(b, "event: %s\ndata: %s\n\n", event, data);
-	else
-		evbuffer_add_printf(b, "%s\n\n", data);
+	sh->refs++;
+	if (evbuffer_add_reference(b, sh->data, sh->len, shared_unref, sh) != 0)
+		abort();
+	evhttp_send_reply_chunk(st->req, b);
+	evbuffer_free(b);
+}
+
+/* A line of the stream's own (a comment, the retry time). */
+static void
+put(struct stream *st, const char *line)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		abort();
+	evbuffer_add_printf(b, "%s\n\n", line);
 	evhttp_send_reply_chunk(st->req, b);
 	evbuffer_free(b);
 }
@@ -105,7 +150,7 @@ on_keepalive(evutil_socket_t fd, short what, void *arg)
 		if (backlog(st) > SSE_BACKLOG_MAX)
 			stream_close(st);
 		else
-			put(st, NULL, ": keepalive");
+			put(st, ": keepalive");
 	}
 }
 
@@ -148,7 +193,7 @@ sse_open(struct sse *s, struct evhttp_request *req)
 	}
 	evhttp_connection_set_closecb(con, on_close, st);
 	/* Tell the browser how soon to come back after a drop. */
-	put(st, NULL, "retry: 2000");
+	put(st, "retry: 2000");
 	return 0;
 }
 
@@ -173,14 +218,14 @@ void
 sse_send(struct sse *s, const char *event, const char *full,
     const char *partial)
 {
+	struct shared *f = NULL, *p = NULL;
 	struct stream *st, *next;
 
 	for (st = TAILQ_FIRST(&s->streams); st != NULL; st = next) {
-		const char *data;
+		struct shared **sh = st->started ? &p : &f;
+		const char *data = st->started ? partial : full;
 
 		next = TAILQ_NEXT(st, link);
-		data = st->started ? partial : full;
-
 		if (data == NULL)
 			continue;
 		if (backlog(st) > SSE_BACKLOG_MAX) {
@@ -189,9 +234,15 @@ sse_send(struct sse *s, const char *event, const char *full,
 			stream_close(st);
 			continue;
 		}
-		put(st, event, data);
+		if (*sh == NULL)
+			*sh = shared_new(event, data);
+		put_shared(st, *sh);
 		st->started = true;
 	}
+	if (f != NULL)
+		shared_unref(NULL, 0, f);
+	if (p != NULL)
+		shared_unref(NULL, 0, p);
 }
 
 void
