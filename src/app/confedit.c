@@ -80,64 +80,20 @@ confedit_version(const char *text, size_t len, char out[CONFEDIT_VERSION_LEN])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static void
-line_col(const char *text, const char *at, size_t *line, size_t *col)
-{
-	*line = *col = 1;
-	for (const char *p = text; p < at; p++) {
-		if (*p == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
 /* text[0..len) as JSON with comments: the tree (any JSON value), or NULL
- * with *cause. The same rules as config_parse(): its comment stripping,
- * only white space after the document. */
+ * with *cause — config_parse()'s own reading of the file. */
 static cJSON *
 parse_text(const char *text, size_t len, char **cause)
 {
-	const char *end = NULL, *open;
-	cJSON *root = NULL;
-	size_t line, col;
-	char *buf;
+	char *why = NULL;
+	cJSON *root = config_parse_json(text, len, &why);
 
-	if (len > CONFIG_MAX_FILE_BYTES) {
-		set_cause(cause, "the configuration is %zu bytes, more than the %d "
-		    "allowed", len, CONFIG_MAX_FILE_BYTES);
-		return NULL;
-	}
-	buf = xmalloc(len + 1);
-	memcpy(buf, text, len);
-	if ((open = config_strip_comments(buf, len)) != NULL) {
-		line_col(buf, open, &line, &col);
-		set_cause(cause, "the comment that starts at line %zu, column %zu "
-		    "is never closed with */", line, col);
-		goto out;
-	}
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-	if (root != NULL) {
-		/* As config_parse(): white space, then the end or a NUL. */
-		while (end < buf + len && *end != '\0' && strchr(" \t\r\n", *end))
-			end++;
-		if (end < buf + len && *end != '\0') {
-			cJSON_Delete(root);
-			root = NULL;
-		}
-	}
 	if (root == NULL) {
-		if (end == NULL || end < buf || end > buf + len)
-			end = buf + len;
-		line_col(buf, end, &line, &col);
-		set_cause(cause, "not valid JSON: unexpected text or the end at "
-		    "line %zu, column %zu", line, col);
+		if (cause != NULL)
+			*cause = why;
+		else
+			free(why);
 	}
-out:
-	explicit_bzero(buf, len);
-	free(buf);
 	return root;
 }
 

@@ -1152,7 +1152,11 @@ json_error(struct ctx *c, const char *text, size_t len, const char *at)
 		    line, col);
 }
 
-const char *
+/* Blank out // line comments and block comments outside JSON strings of
+ * s[0..len), in place, keeping every newline so that line and column
+ * numbers of later errors stay true. Returns NULL, or where a block
+ * comment that is never closed starts (s is then partly blanked). */
+static const char *
 config_strip_comments(char *s, size_t len)
 {
 	bool in_string = false;
@@ -1184,6 +1188,68 @@ config_strip_comments(char *s, size_t len)
 	return NULL;
 }
 
+/* text as JSON with comments: the tree (any JSON value), or NULL with the
+ * reason in c. The copy the comments are blanked in is wiped (it holds the
+ * passwords). */
+static cJSON *
+parse_json(struct ctx *c, const char *text, size_t len)
+{
+	const char *end = NULL, *open_comment;
+	cJSON *root = NULL;
+	char *buf;
+
+	if (len > CONFIG_MAX_FILE_BYTES) {
+		err(c, "", "the configuration is %zu bytes, more than the %d "
+		    "allowed", len, CONFIG_MAX_FILE_BYTES);
+		return NULL;
+	}
+	buf = xmalloc(len + 1);
+	memcpy(buf, text, len);
+	if ((open_comment = config_strip_comments(buf, len)) != NULL) {
+		size_t line, col;
+
+		line_col(buf, open_comment, &line, &col);
+		err(c, "", "the comment that starts at line %zu, column %zu is "
+		    "never closed with */", line, col);
+		goto out;
+	}
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (root == NULL) {
+		json_error(c, buf, len, end ? end : cJSON_GetErrorPtr());
+		goto out;
+	}
+	/* Only white space may follow the document. */
+	while (end && end < buf + len && strchr(" \t\r\n", *end))
+		end++;
+	if (end && end < buf + len && *end != '\0') {
+		json_error(c, buf, len, end);
+		cJSON_Delete(root);
+		root = NULL;
+	}
+out:
+	explicit_bzero(buf, len);
+	free(buf);
+	return root;
+}
+
+cJSON *
+config_parse_json(const char *text, size_t len, char **why)
+{
+	struct ctx c = { 0 };
+	cJSON *root = parse_json(&c, text, len);
+
+	if (root != NULL) {
+		free(c.errs);
+		*why = NULL;
+		return root;
+	}
+	/* One reason, without its line break. */
+	if (c.errs != NULL && c.len > 0 && c.errs[c.len - 1] == '\n')
+		c.errs[c.len - 1] = '\0';
+	*why = c.errs;
+	return NULL;
+}
+
 struct config *
 config_parse(const char *text, size_t len, char **errors, int *nerrors)
 {
@@ -1192,41 +1258,15 @@ config_parse(const char *text, size_t len, char **errors, int *nerrors)
 		"control", "mqtt", "upstream", "web", NULL };
 	struct ctx c = { 0 };
 	struct config *cfg = xmalloc(sizeof *cfg);
-	const char *end = NULL, *open_comment;
 	cJSON *root = NULL;
-	char *buf = NULL;
 	int k;
 
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->meter_retention_days = 7;
 	cfg->state_file = xstrdup("/var/lib/sitegate/state.db");
 
-	if (len > CONFIG_MAX_FILE_BYTES) {
-		err(&c, "", "the configuration is %zu bytes, more than the %d "
-		    "allowed", len, CONFIG_MAX_FILE_BYTES);
+	if ((root = parse_json(&c, text, len)) == NULL)
 		goto out;
-	}
-	buf = xmalloc(len + 1);
-	memcpy(buf, text, len);
-	if ((open_comment = config_strip_comments(buf, len)) != NULL) {
-		size_t line, col;
-		line_col(buf, open_comment, &line, &col);
-		err(&c, "", "the comment that starts at line %zu, column %zu is "
-		    "never closed with */", line, col);
-		goto out;
-	}
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-	if (root == NULL) {
-		json_error(&c, buf, len, end ? end : cJSON_GetErrorPtr());
-		goto out;
-	}
-	/* Only white space may follow the document. */
-	while (end && end < buf + len && strchr(" \t\r\n", *end))
-		end++;
-	if (end && end < buf + len && *end != '\0') {
-		json_error(&c, buf, len, end);
-		goto out;
-	}
 	if (!cJSON_IsObject(root)) {
 		char got[64];
 		err(&c, "", "expected a JSON object, got %s", GOT(root));
@@ -1270,10 +1310,6 @@ config_parse(const char *text, size_t len, char **errors, int *nerrors)
 		check_references(&c, cfg);
 out:
 	cJSON_Delete(root);
-	if (buf) {
-		explicit_bzero(buf, len);
-		free(buf);
-	}
 	if (nerrors)
 		*nerrors = c.n;
 	if (c.n > 0) {

@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "control/dispatch.h"
 #include "roles/auth.h"
 #include "types/neutral.h"
@@ -220,12 +222,12 @@ char *config_restart_needed(const struct config *old, const struct config *new);
  * The strings are static. */
 const char *config_restart_key(size_t i);
 
-/* Blank out // line comments and block comments outside JSON strings of
- * s[0..len), in place, keeping every newline so that line and column
- * numbers of later errors stay true. Returns NULL, or where a block
- * comment that is never closed starts (s is then partly blanked). The
- * one comment rule of the file: config_parse() and app/confedit use it. */
-const char *config_strip_comments(char *s, size_t len);
+/* text[0..len) read as config_parse() reads it — JSON with // and block
+ * comments, at most CONFIG_MAX_FILE_BYTES, only white space after the
+ * value — into a tree (any JSON value; the caller frees it), or NULL with
+ * *why (malloc'd, one line: "(top level): not valid JSON: unexpected text
+ * at line 3, column 7"). The copy the comments were blanked in is wiped. */
+cJSON *config_parse_json(const char *text, size_t len, char **why);
 
 
 #endif

@@ -674,16 +674,6 @@ run(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------- status */
 
 static cJSON *
-phases_json(const double *v)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	for (int p = 0; p < 3; p++)
-		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(v[p] * 10) / 10));
-	return a;
-}
-
-static cJSON *
 evse_doc(struct control *c, size_t i)
 {
 	const struct site_evse *e = c->evses[i].evse;
@@ -726,7 +716,7 @@ evse_doc(struct control *c, size_t i)
 	}
 	cJSON_AddNumberToObject(doc, "offered_a", o->limit_a);
 	cJSON_AddNumberToObject(doc, "phases", o->phases);
-	cJSON_AddItemToObject(doc, "measured_a", phases_json(
+	cJSON_AddItemToObject(doc, "measured_a", json_tenths3(
 	    e->reading.have & SITE_HAVE_CURRENT ? e->reading.current_a :
 	    (const double[3]){ 0, 0, 0 }));
 	if (e->reading.have & SITE_HAVE_POWER)
@@ -771,13 +761,13 @@ status_doc(struct control *c)
 	doc = cJSON_CreateObject();
 	cJSON_AddTrueToObject(doc, "online");
 	lim = cJSON_AddObjectToObject(doc, "limit");
-	cJSON_AddItemToObject(lim, "current_a", phases_json(c->root_a));
+	cJSON_AddItemToObject(lim, "current_a", json_tenths3(c->root_a));
 	src = cJSON_AddArrayToObject(lim, "source");
 	for (int p = 0; p < 3; p++)
 		cJSON_AddItemToArray(src, cJSON_CreateString(
 		    source_names[c->root_source[p]]));
-	cJSON_AddItemToObject(doc, "allocated_a", phases_json(allocated));
-	cJSON_AddItemToObject(doc, "measured_a", phases_json(measured));
+	cJSON_AddItemToObject(doc, "allocated_a", json_tenths3(allocated));
+	cJSON_AddItemToObject(doc, "measured_a", json_tenths3(measured));
 	ch = cJSON_AddObjectToObject(doc, "chargers");
 	cJSON_AddNumberToObject(ch, "configured", (double)c->o->nchargers);
 	cJSON_AddNumberToObject(ch, "connected", (double)connected);
@@ -903,10 +893,10 @@ circuits_json(struct control *c)
 		else
 			cJSON_AddStringToObject(x, "parent",
 			    o->circuits[ci->parent_index].id);
-		cJSON_AddItemToObject(x, "max_a", phases_json(ci->max_current_a));
+		cJSON_AddItemToObject(x, "max_a", json_tenths3(ci->max_current_a));
 		allocated_of(c, c->node_of != NULL ? c->node_of[k] : -1, alloc);
-		cJSON_AddItemToObject(x, "allocated_a", phases_json(alloc));
-		cJSON_AddItemToObject(x, "measured_a", phases_json(meas[k]));
+		cJSON_AddItemToObject(x, "allocated_a", json_tenths3(alloc));
+		cJSON_AddItemToObject(x, "measured_a", json_tenths3(meas[k]));
 		cJSON_AddItemToArray(arr, x);
 	}
 	free(meas);

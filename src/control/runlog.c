@@ -296,16 +296,6 @@ runlog_trigger_names(unsigned triggers, char *buf, size_t len)
 }
 
 static cJSON *
-phases3(const double *v)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	for (int p = 0; p < 3; p++)
-		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(v[p] * 10) / 10));
-	return a;
-}
-
-static cJSON *
 run_json(const struct run *r)
 {
 	cJSON *o = cJSON_CreateObject(), *src, *ev;
@@ -318,7 +308,7 @@ run_json(const struct run *r)
 		cJSON_AddNumberToObject(o, "repeats", r->repeats);
 		json_add_time(o, "last_time", r->last_ms);
 	}
-	cJSON_AddItemToObject(o, "limit_a", phases3(r->head.limit_a));
+	cJSON_AddItemToObject(o, "limit_a", json_tenths3(r->head.limit_a));
 	src = cJSON_AddArrayToObject(o, "source");
 	for (int p = 0; p < 3; p++)
 		cJSON_AddItemToArray(src, cJSON_CreateString(

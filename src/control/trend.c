@@ -50,16 +50,6 @@ trend_count(const struct trend *t)
 	return t->count;
 }
 
-static cJSON *
-phases3(const double *v)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	for (int p = 0; p < 3; p++)
-		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(v[p] * 10) / 10));
-	return a;
-}
-
 cJSON *
 trend_json(const struct trend *t)
 {
@@ -73,9 +63,9 @@ trend_json(const struct trend *t)
 		cJSON *o = cJSON_CreateObject();
 
 		json_add_time(o, "time", p->time_ms);
-		cJSON_AddItemToObject(o, "limit_a", phases3(p->limit_a));
-		cJSON_AddItemToObject(o, "allocated_a", phases3(p->allocated_a));
-		cJSON_AddItemToObject(o, "measured_a", phases3(p->measured_a));
+		cJSON_AddItemToObject(o, "limit_a", json_tenths3(p->limit_a));
+		cJSON_AddItemToObject(o, "allocated_a", json_tenths3(p->allocated_a));
+		cJSON_AddItemToObject(o, "measured_a", json_tenths3(p->measured_a));
 		cJSON_AddItemToArray(pts, o);
 	}
 	return doc;

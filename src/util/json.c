@@ -435,3 +435,13 @@ json_print(const cJSON *v, size_t *len)
 		*len = o.len;
 	return o.p;
 }
+
+cJSON *
+json_tenths3(const double *v)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (int p = 0; p < 3; p++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(v[p] * 10) / 10));
+	return a;
+}

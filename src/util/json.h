@@ -47,6 +47,10 @@ void json_add_time(cJSON *obj, const char *key, int64_t ms);
  * longer, always terminated); returns 0 when there is none. */
 int json_find_nul(const char *text, size_t len, char *path, size_t cap);
 
+/* A new array of the three values of v (per phase), each rounded to a
+ * tenth (amperes as the documents show them). */
+cJSON *json_tenths3(const double *v);
+
 /* Print v without whitespace, byte for byte as cJSON_PrintUnformatted()
  * of libcjson 1.7 would, only faster: whole numbers and tenths (every
  * current and power the gateway sends) skip the printf/scanf round trip
