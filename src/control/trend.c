@@ -3,7 +3,6 @@
  */
 #include "control/trend.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 #include "util/json.h"
