@@ -9,13 +9,14 @@
  * on standard output: a newline inside the datagram becomes the two
  * characters "\n", a backslash "\\", any other byte outside printable
  * ASCII "\xHH". Output is flushed after every line. Runs until killed
- * (SIGTERM), then removes PATH.
+ * (SIGTERM), or its parent (the test) goes, then removes PATH.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -47,6 +48,10 @@ main(int argc, char **argv)
 	act.sa_handler = on_term;
 	sigaction(SIGTERM, &act, NULL);
 	sigaction(SIGINT, &act, NULL);
+	/* A test runner killed by its timeout must not leave us behind. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 1;
 
 	strcpy(sa.sun_path, argv[1]);
 	unlink(argv[1]);
