@@ -64,39 +64,59 @@ FUZZ_OPT  = -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefi
 	schema schema-check layers
 all: build/sitegate
 
+# One short line per step ("CC src/transport/ws.c", "AR ...", "LD ...";
+# the sanitized and fuzz trees add "[asan]", "[fuzz]"); V=1 prints the
+# full command lines instead. Only the echo of a command is hidden, never
+# its output: the compiler's errors and warnings always show.
+ifeq ($(V),1)
+Q =
+E = @:
+else
+Q = @
+E = @printf '  %-3s %s\n'
+endif
+
 # ---------------------------------------------------------------- release
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(E) CC $<
+	$(Q)$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
 build/libsitegate.a: $(REL_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(E) AR $@
+	$(Q)ar rcs $@ $^
 
 build/sitegate: build/obj/src/main.o build/libsitegate.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(E) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # ---------------------------------------------------------------- sanitized
 build/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(E) CC "$< [asan]"
+	$(Q)$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
 build/asan/libsitegate.a: $(SAN_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(E) AR $@
+	$(Q)ar rcs $@ $^
 
 build/asan/sitegate: build/asan/obj/src/main.o build/asan/libsitegate.a
-	$(CC) $(SAN_OPT) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(E) LD $@
+	$(Q)$(CC) $(SAN_OPT) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/asan/tests/%: tests/unit/%.c build/asan/libsitegate.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+	$(E) CC "$< [asan]"
+	$(Q)$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
 		build/asan/libsitegate.a $(PKG_LIBS) -lcmocka
 
 # Small C programs the integration tests drive (e.g. our own OCPP client).
 build/asan/tools/%: tests/tools/%.c build/asan/libsitegate.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+	$(E) CC "$< [asan]"
+	$(Q)$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
 		build/asan/libsitegate.a $(PKG_LIBS)
 
 # LD_PRELOAD shims the integration tests put under the gateway (e.g.
@@ -104,25 +124,30 @@ build/asan/tools/%: tests/tools/%.c build/asan/libsitegate.a
 # loaded into the ASan binary, which they must not pull a second runtime into.
 build/shim/%.so: tests/shim/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE) -O2 -fPIC -shared $(CFLAGS) -o $@ $< -ldl
+	$(E) CC $<
+	$(Q)$(CC) $(BASE) -O2 -fPIC -shared $(CFLAGS) -o $@ $< -ldl
 
 # ---------------------------------------------------------------- bench
 build/bench/%: tests/bench/%.c build/libsitegate.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
+	$(E) CC $<
+	$(Q)$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< \
 		build/libsitegate.a $(PKG_LIBS)
 
 # ---------------------------------------------------------------- fuzz (clang)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(BASE) -Wno-unknown-warning-option $(FUZZ_OPT) $(PKG_CFLAGS) -c $< -o $@
+	$(E) CC "$< [fuzz]"
+	$(Q)clang $(BASE) -Wno-unknown-warning-option $(FUZZ_OPT) $(PKG_CFLAGS) -c $< -o $@
 
 build/fuzz/libsitegate.a: $(FUZZ_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(E) AR $@
+	$(Q)ar rcs $@ $^
 
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libsitegate.a
-	clang $(BASE) $(FUZZ_OPT) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< \
+	$(E) CC "$< [fuzz]"
+	$(Q)clang $(BASE) $(FUZZ_OPT) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< \
 		build/fuzz/libsitegate.a $(PKG_LIBS)
 
 # ---------------------------------------------------------------- commands
@@ -191,10 +216,38 @@ fuzz:
 			build/fuzz/corpus/$$n $$seeds 2>&1 | tail -n 12 || exit 1; \
 	done
 
+# The daemon into $(PREFIX)/sbin, the page into $(PREFIX)/share/sitegate/web,
+# the default configuration into $(SYSCONFDIR)/sitegate/sitegate.json with
+# its two relative paths made absolute (the state file under
+# $(LOCALSTATEDIR)/lib/sitegate, the page's folder) -- only when no
+# configuration is there yet: an existing one is never overwritten.
+# SYSCONFDIR is /etc also for PREFIX=/usr/local, not $(PREFIX)/etc: it is
+# where the binary looks without --config (/etc/sitegate/sitegate.json).
+# DESTDIR stages the whole tree (a package build).
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+SG_SHARE = $(DESTDIR)$(PREFIX)/share/sitegate
+SG_CONF  = $(DESTDIR)$(SYSCONFDIR)/sitegate/sitegate.json
 install: build/sitegate
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/sitegate
-	install -m 0755 build/sitegate $(DESTDIR)$(PREFIX)/bin/sitegate
-	install -m 0640 conf/sitegate.json $(DESTDIR)/etc/sitegate/sitegate.json
+	install -d $(DESTDIR)$(PREFIX)/sbin $(SG_SHARE)/web \
+		$(DESTDIR)$(SYSCONFDIR)/sitegate
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/sitegate
+	install -m 0755 build/sitegate $(DESTDIR)$(PREFIX)/sbin/sitegate
+	install -m 0644 $(filter-out web/README.md,$(wildcard web/*)) $(SG_SHARE)/web/
+	@if [ -e $(SG_CONF) ]; then \
+		echo "install: $(SG_CONF) exists: kept as it is (the default is conf/sitegate.json)"; \
+	else \
+		echo "install: $(SG_CONF) (conf/sitegate.json, absolute paths)"; \
+		sed -e 's|"state_file": "var/sitegate.db"|"state_file": "$(LOCALSTATEDIR)/lib/sitegate/sitegate.db"|' \
+		    -e 's|"root": "web"|"root": "$(PREFIX)/share/sitegate/web"|' \
+		    conf/sitegate.json >$(SG_CONF).tmp && \
+		grep -q '"state_file": "/' $(SG_CONF).tmp && \
+		grep -q '"root": "/' $(SG_CONF).tmp && \
+		chmod 0640 $(SG_CONF).tmp && mv $(SG_CONF).tmp $(SG_CONF) || \
+		{ rm -f $(SG_CONF).tmp; \
+		  echo "install: conf/sitegate.json: state_file or web.root not found to rewrite" >&2; \
+		  exit 1; }; \
+	fi
 
 clean:
 	rm -rf build

@@ -14,6 +14,7 @@
 #include "app/gateway.h"
 #include "http/webauth.h"
 #include "site/store.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/sitegate/sitegate.json"
@@ -41,7 +42,9 @@ usage(FILE *f)
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n"
 	    "\n"
-	    "Logs go to stderr. SIGTERM/SIGINT stop cleanly; SIGHUP reloads FILE.\n",
+	    "Logs go to stderr. SIGTERM/SIGINT stop cleanly; SIGHUP reloads FILE.\n"
+	    "Under systemd (Type=notify) it reports READY=1, RELOADING=1 and\n"
+	    "STOPPING=1 to $NOTIFY_SOCKET and feeds WatchdogSec= from its loop.\n",
 	    DEFAULT_CONFIG);
 }
 
@@ -234,9 +237,13 @@ main(int argc, char **argv)
 		return set_web_password(path);
 
 	gw = gateway_new(path, &code);
-	if (gw == NULL)
-		return code;
-	code = gateway_run(gw);
-	gateway_free(gw);
+	if (gw != NULL) {
+		code = gateway_run(gw);
+		gateway_free(gw);
+	}
+	/* The last line, once every module is freed (a start that failed
+	 * freed what it had started): a supervisor reading the log knows
+	 * the process is done and how. */
+	log_info("gateway", "stopped exit=%d", code);
 	return code;
 }

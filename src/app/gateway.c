@@ -4,14 +4,25 @@
  * Module order matters: the store opens before anything that may write to
  * it, and modules are freed in the reverse order of creation so that none
  * outlives what it uses.
+ *
+ * systemd (util/sdnotify; every call a no-op when not started by it):
+ * READY=1 goes out at the end of gateway_new, once every listener is bound
+ * and the state file is open, so a unit ordered after ours finds the ports
+ * taken; RELOADING=1 and READY=1 bracket a SIGHUP reload; STOPPING=1 when
+ * a stop signal arrives. WATCHDOG=1 comes from a timer in the loop itself,
+ * at half the WatchdogSec= period: a thread would keep pinging while the
+ * loop hangs, which is exactly what the watchdog is there to catch.
  */
 #include "app/gateway.h"
 
 #include <event2/event.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "control/control.h"
 #include "control/ems.h"
@@ -24,6 +35,9 @@
 #include "site/store.h"
 #include "util/isotime.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
+
+#define URL_LEN 300	/* a scheme, a host name, a port and a path */
 
 struct gateway {
 	char *config_path;
@@ -42,8 +56,92 @@ struct gateway {
 	struct uplink *uplink;		/* NULL without an upstream section */
 	struct http *http;		/* NULL without a web section */
 	struct web *web;		/* the page's routes, with http */
+	struct event *watchdog;		/* WATCHDOG=1; NULL without WatchdogSec */
+	bool notify_failed;		/* the last message to systemd failed */
+	char chargers_url[URL_LEN];	/* where chargers connect, <id> last */
+	char page_url[URL_LEN];		/* the installer's page; "" without */
 	int exit_code;
 };
+
+/* scheme://host:port/path into buf; a literal IPv6 host in brackets, an
+ * empty one (any address) as 0.0.0.0. */
+static void
+url_format(char *buf, size_t len, const char *scheme, const char *host,
+    unsigned port, const char *path)
+{
+	bool v6;
+
+	if (host == NULL || host[0] == '\0')
+		host = "0.0.0.0";
+	v6 = strchr(host, ':') != NULL;
+	snprintf(buf, len, "%s://%s%s%s:%u%s", scheme, v6 ? "[" : "", host,
+	    v6 ? "]" : "", port, path);
+}
+
+/* Tell systemd (when it listens). A failure is logged once, not at every
+ * watchdog ping, and its end once too. */
+static void notify(struct gateway *gw, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void
+notify(struct gateway *gw, const char *fmt, ...)
+{
+	char msg[SDNOTIFY_MAX];
+	va_list ap;
+	int rc, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		abort();	/* our own fixed messages: a bug */
+	rc = sdnotify_send(msg);
+	if (rc != SDNOTIFY_OK && !gw->notify_failed) {
+		char esc[LOG_ESC_LEN];
+
+		log_warn("gateway", "cannot notify systemd socket=%s error=\"%s\"",
+		    log_esc(esc, sizeof esc, getenv("NOTIFY_SOCKET")),
+		    strerror(errno));
+	} else if (rc == SDNOTIFY_OK && gw->notify_failed) {
+		log_info("gateway", "notifying systemd again");
+	}
+	gw->notify_failed = rc != SDNOTIFY_OK;
+}
+
+/* The STATUS= systemd shows beside the unit (systemctl status). */
+static void
+notify_ready(struct gateway *gw)
+{
+	notify(gw, "READY=1\nSTATUS=ready: chargers on %s%s%s",
+	    gw->chargers_url, gw->page_url[0] ? ", page on " : "", gw->page_url);
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	notify(arg, "WATCHDOG=1");
+}
+
+/* With WatchdogSec= in the unit, a ping at half the period: one late
+ * timer still arrives in time, a hung loop does not. */
+static void
+start_watchdog(struct gateway *gw)
+{
+	uint64_t usec = sdnotify_watchdog_usec();
+	struct timeval half;
+
+	if (usec == 0 || !sdnotify_enabled())
+		return;
+	usec /= 2;
+	half.tv_sec = (time_t)(usec / 1000000);
+	half.tv_usec = (suseconds_t)(usec % 1000000);
+	gw->watchdog = event_new(gw->base, -1, EV_PERSIST, on_watchdog, gw);
+	if (gw->watchdog == NULL || event_add(gw->watchdog, &half) != 0)
+		abort();
+	log_info("gateway", "watchdog ping_ms=%llu",
+	    (unsigned long long)(usec / 1000));
+}
 
 /* libevent's own warnings go through our log. */
 static void
@@ -171,6 +269,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("gateway", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	notify(gw, "STOPPING=1\nSTATUS=stopping");
 	gw->exit_code = GATEWAY_EXIT_OK;
 	event_base_loopexit(gw->base, NULL);
 }
@@ -258,8 +357,6 @@ start_http(struct gateway *gw, const struct http_opts *o)
 {
 	char *cause = NULL;
 	struct http *h = http_new(gw->base, o, gw->store, &cause);
-	const char *host = o->host && o->host[0] ? o->host : "0.0.0.0";
-	bool v6 = strchr(host, ':') != NULL;
 	struct web_deps d = { gw->base, NULL, gw->control, gw->csms, gw->site,
 		gw->store, gw->config_path, web_config, web_reload, gw };
 
@@ -270,8 +367,9 @@ start_http(struct gateway *gw, const struct http_opts *o)
 	}
 	d.http = h;
 	gw->web = web_new(&d);
-	log_info("web", "page at %s://%s%s%s:%u/ root=%s", http_scheme(h),
-	    v6 ? "[" : "", host, v6 ? "]" : "", http_port(h), o->root);
+	url_format(gw->page_url, sizeof gw->page_url, http_scheme(h), o->host,
+	    http_port(h), "/");
+	log_info("web", "page at %s root=%s", gw->page_url, o->root);
 	return h;
 }
 
@@ -382,17 +480,27 @@ reload(struct gateway *gw, char **restart_out, char **errors_out)
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct gateway *gw = arg;
+	struct timespec now;
+
 	(void)sig;
 	(void)what;
 	log_info("gateway", "reloading signal=HUP");
-	reload(arg, NULL, NULL);
+	/* MONOTONIC_USEC: what Type=notify-reload matches the reload by. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	notify(gw, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+	    (unsigned long long)now.tv_sec * 1000000ULL +
+	    (unsigned long long)now.tv_nsec / 1000);
+	/* Refused or applied, the gateway runs on: ready again either way. */
+	reload(gw, NULL, NULL);
+	notify_ready(gw);
 }
 
 struct gateway *
 gateway_new(const char *config_path, int *exit_code)
 {
 	struct gateway *gw = calloc(1, sizeof *gw);
-	char *errors = NULL, *cause = NULL;
+	char *errors = NULL, *cause = NULL, esc[3][LOG_ESC_LEN];
 	int nerrors = 0, serr;
 	int64_t starts = 0;
 
@@ -492,9 +600,18 @@ gateway_new(const char *config_path, int *exit_code)
 		goto fail;
 	}
 
+	url_format(gw->chargers_url, sizeof gw->chargers_url,
+	    gw->cfg->ocpp.tls ? "wss" : "ws", gw->cfg->ocpp.listen.host,
+	    csms_port(gw->csms), "/ocpp/<id>");
+	start_watchdog(gw);
 	log_info("gateway", "ready version=%s site=%s config=%s state=%s "
-	    "starts=%lld", SITEGATE_VERSION, gw->cfg->site_id, config_path,
-	    gw->cfg->state_file, (long long)starts);
+	    "starts=%lld chargers=%s page=%s", SITEGATE_VERSION,
+	    log_esc(esc[0], sizeof esc[0], gw->cfg->site_id),
+	    log_esc(esc[1], sizeof esc[1], config_path),
+	    log_esc(esc[2], sizeof esc[2], gw->cfg->state_file),
+	    (long long)starts, gw->chargers_url,
+	    gw->page_url[0] ? gw->page_url : "off");
+	notify_ready(gw);
 	*exit_code = GATEWAY_EXIT_OK;
 	return gw;
 fail:
@@ -525,6 +642,8 @@ gateway_free(struct gateway *gw)
 	control_free(gw->control);
 	ems_free(gw->ems);
 	csms_free(gw->csms);
+	if (gw->watchdog)
+		event_free(gw->watchdog);
 	if (gw->flush_timer)
 		event_free(gw->flush_timer);
 	if (gw->prune_timer)

@@ -1277,6 +1277,12 @@ csms_count(const struct csms *cs)
 	return cs->nconns;
 }
 
+uint16_t
+csms_port(const struct csms *cs)
+{
+	return ws_server_port(cs->srv);
+}
+
 void
 csms_free(struct csms *cs)
 {

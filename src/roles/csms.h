@@ -102,6 +102,10 @@ int csms_reconfigure(struct csms *cs, const struct csms_opts *o);
 /* Connected chargers. */
 size_t csms_count(const struct csms *cs);
 
+/* The port the chargers' listener is bound to (the one chosen when the
+ * configuration said 0). */
+uint16_t csms_port(const struct csms *cs);
+
 /* Close every connection of charger_id cleanly (1000, "disconnected by
  * the installer"): the site is told at once that it disconnected
  * (site_charger_disconnected, synchronously), commands to it fail from
