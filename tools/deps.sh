@@ -40,9 +40,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Run apt-get (through sudo, which keeps no environment: hence env) with
-# its output appended to the log; on failure show the end of the log.
+# its output appended to the log; on failure show the end of the log. An
+# apt already running (unattended-upgrades on a fresh box) is waited for,
+# up to 5 minutes, rather than failed on.
 apt() {
-	if ! $SUDO env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get "$@" \
+	if ! $SUDO env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get \
+	    -o DPkg::Lock::Timeout=300 "$@" \
 	    >>"$log" 2>&1; then
 		echo "deps: apt-get $1 failed; the last 50 lines of $log:" >&2
 		tail -n 50 "$log" >&2

@@ -68,7 +68,7 @@ mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 
 pkgs() { chroot "$root" dpkg-query -W -f '${Package}\n' | sort; }
-size() { du -sm --exclude=root/sitegate "$root" | cut -f1; }
+size() { du -smx --exclude=root/sitegate "$root" 2>/dev/null | cut -f1; }
 
 pkgs >"$log/pkgs.0"
 mb0=$(size)
