@@ -252,4 +252,6 @@ install: build/sitegate
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# Dependency files of the object trees only (build/ also holds other
+# things, such as a Debian root with its own *.d folders).
+-include $(shell find build/obj build/asan build/fuzz build/bench build/shim -type f -name '*.d' 2>/dev/null)
