@@ -60,6 +60,14 @@ tar -C "$root" -xf "$cache"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
     >"$root/etc/hosts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The network's own trust comes along, as a newcomer's machine has its
+# network's: where this machine reaches the registries through a proxy
+# with its own CA, the root gets this machine's CA bundle for node/npm.
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+	mkdir -p "$root/etc/ssl"
+	cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/host-ca.crt"
+fi
+env="NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt npm_config_cafile=/etc/ssl/host-ca.crt"
 mkdir -p "$root/root/sitegate"
 git -C "$top" archive HEAD | tar -C "$root/root/sitegate" -xf -
 mount -t proc proc "$root/proc"
@@ -75,7 +83,7 @@ mb0=$(size)
 
 echo "fresh-root: make run"
 t0=$(date +%s)
-chroot "$root" sh -c 'cd /root/sitegate && exec make run' >"$log/run.log" 2>&1 &
+chroot "$root" env $env sh -c 'cd /root/sitegate && exec make run' >"$log/run.log" 2>&1 &
 pid=$!
 until grep -q 'gateway: ready' "$log/run.log" 2>/dev/null; do
 	kill -0 "$pid" 2>/dev/null || { tail -n 40 "$log/run.log"; echo "fresh-root: make run ended before ready" >&2; exit 1; }
@@ -101,7 +109,7 @@ echo "fresh-root: make run ready after $((t1 - t0)) s, stopped cleanly;" \
 echo "fresh-root: make check"
 t0=$(date +%s)
 rc=0
-chroot "$root" sh -c 'cd /root/sitegate && CI=true exec make check' >"$log/check.log" 2>&1 || rc=$?
+chroot "$root" env $env sh -c 'cd /root/sitegate && CI=true exec make check' >"$log/check.log" 2>&1 || rc=$?
 t1=$(date +%s)
 pkgs >"$log/pkgs.2"
 mb2=$(size)
