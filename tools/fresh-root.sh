@@ -63,11 +63,12 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 # The network's own trust comes along, as a newcomer's machine has its
 # network's: where this machine reaches the registries through a proxy
 # with its own CA, the root gets this machine's CA bundle for node/npm.
+env="CI_ROOT=1"
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
 	mkdir -p "$root/etc/ssl"
 	cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/host-ca.crt"
+	env="NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt npm_config_cafile=/etc/ssl/host-ca.crt"
 fi
-env="NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt npm_config_cafile=/etc/ssl/host-ca.crt"
 mkdir -p "$root/root/sitegate"
 git -C "$top" archive HEAD | tar -C "$root/root/sitegate" -xf -
 mount -t proc proc "$root/proc"
