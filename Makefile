@@ -7,6 +7,7 @@
 #   make layers     check that includes look down and the pure code links nothing
 #   make fuzz       build the libFuzzer targets with clang and run each a while
 #   make install    install the binary and the default configuration (PREFIX, DESTDIR)
+#   make deb        build build/sitegate_<version>_<arch>.deb (offline, debhelper)
 #
 # Two build trees: build/ is optimised, build/asan/ carries the sanitizers and
 # is what the tests run. Every .c under src/ (except src/main.c) and policy/
@@ -26,6 +27,11 @@ RUN_DEBS   = gcc libc6-dev make pkg-config libevent-dev libssl-dev libcjson-dev 
              libsqlite3-dev libmosquitto-dev libwslay-dev
 CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm sqlite3 chromium
 FUZZ_DEBS  = $(RUN_DEBS) clang libclang-rt-14-dev
+# make deb: the Debian tools, systemd-analyze (the unit checks), man-db (the
+# manual pages lintian reads); debootstrap and systemd-nspawn for the
+# package's install test (tests/integration/package.test.js).
+PKG_DEBS   = $(RUN_DEBS) debhelper dpkg-dev fakeroot lintian systemd man-db \
+             debootstrap systemd-container
 FUZZ_SECONDS ?= 30
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -60,7 +66,7 @@ FUZZ_OBJS:= $(LIBSRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_BIN := $(FUZZERS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_OPT  = -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all run check bench fuzz deps deps-check npm-deps unit integration install clean \
+.PHONY: all run check bench fuzz deb deps deps-check npm-deps unit integration install clean \
 	schema schema-check layers
 all: build/sitegate
 
@@ -248,6 +254,31 @@ install: build/sitegate
 		  echo "install: conf/sitegate.json: state_file or web.root not found to rewrite" >&2; \
 		  exit 1; }; \
 	fi
+
+# The package is built by dpkg-buildpackage in a copy of the checkout
+# (build/deb-src/), so the checkout stays clean and its build/ is not reused:
+# the binary in the .deb is the package build's own. No network: the build
+# dependencies are installed first, and nothing in it calls npm.
+DEB_VERSION := $(shell head -n 1 packaging/debian/changelog | cut -d' ' -f2 | tr -d '()')
+DEB_ARCH     = $(shell dpkg --print-architecture)
+DEB_INPUTS  := Makefile README.md $(shell find src policy web docs packaging sim tools \
+                 -type f 2>/dev/null)
+deb:
+	@tools/deps.sh $(PKG_DEBS)
+	@$(MAKE) --no-print-directory build/sitegate_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+build/sitegate_$(DEB_VERSION)_%.deb: $(DEB_INPUTS)
+	@rm -rf build/deb-src && mkdir -p build/deb-src/sitegate-$(DEB_VERSION)
+	@tar -cf - --exclude=./build --exclude=./var --exclude=./tests \
+		--exclude=./.git . | tar -xf - -C build/deb-src/sitegate-$(DEB_VERSION)
+	@cp -R packaging/debian build/deb-src/sitegate-$(DEB_VERSION)/debian
+	@echo "deb: dpkg-buildpackage in build/deb-src (log: build/deb-src/build.log)"
+	@cd build/deb-src/sitegate-$(DEB_VERSION) && \
+		DEB_BUILD_OPTIONS=parallel=$(JOBS) dpkg-buildpackage -b -uc -us \
+		>../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	@mv build/deb-src/sitegate_$(DEB_VERSION)_$*.deb $@
+	@rm -rf build/deb-src/sitegate-$(DEB_VERSION)
+	@echo "deb: $@"
 
 clean:
 	rm -rf build
