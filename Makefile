@@ -7,6 +7,8 @@
 #   make layers     check that includes look down and the pure code links nothing
 #   make fuzz       build the libFuzzer targets with clang and run each a while
 #   make install    install the binary and the default configuration (PREFIX, DESTDIR)
+#   make sim        build build/sitegate-sim, the simulated chargers (sim/)
+#   make demo       a live depot: broker, gateway, 20 simulated chargers, an EMS
 #
 # Two build trees: build/ is optimised, build/asan/ carries the sanitizers and
 # is what the tests run. Every .c under src/ (except src/main.c) and policy/
@@ -160,7 +162,7 @@ run: deps
 check: deps-check
 	@$(MAKE) --no-print-directory -j$(JOBS) npm-deps schema-check \
 		build/asan/sitegate \
-		$(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO) build/sitegate
+		$(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO) build/sitegate $(SIM_CHECK)
 	@tools/check-layers.sh build/obj
 	@tests/run.sh $(UNIT_BIN)
 
@@ -198,5 +200,38 @@ install: build/sitegate
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------- simulator
+# sitegate-sim: sim/*.c linked against the gateway's library (its ws, rpc,
+# schema and config reading); outside src/ so the library does not take it.
+SIM_SRCS  := $(sort $(wildcard sim/*.c))
+SIM_BIN    = build/sitegate-sim
+SIM_CHECK  = build/asan/sitegate-sim build/sitegate-sim
+DEMO_DEBS  = $(RUN_DEBS) mosquitto mosquitto-clients
+.PHONY: sim demo
+
+build/sim/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/asan/sim/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/sitegate-sim: $(SIM_SRCS:%.c=build/sim/obj/%.o) build/libsitegate.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/sitegate-sim: $(SIM_SRCS:%.c=build/asan/sim/obj/%.o) \
+		build/asan/libsitegate.a
+	$(CC) $(SAN_OPT) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+sim: build/sitegate-sim
+
+# tools/demo.sh: builds (make all sim), starts mosquitto, the gateway, the
+# simulator and an EMS; Ctrl-C stops them in that order.
+demo:
+	@tools/deps.sh $(DEMO_DEBS)
+	@$(MAKE) --no-print-directory all sim
+	@tools/demo.sh
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,1309 @@
+/*
+ * cp — one simulated charger (see cp.h).
+ *
+ * Design: a cp owns at most one connection at a time (ws while the
+ * handshake runs, rpc once open). Everything it sends goes through
+ * send_call(); the session steps chain through the answers (each answer's
+ * callback sends the next message), so an EVSE is always in one state and
+ * the gateway sees the order a real charger keeps. A connection lost in
+ * the middle leaves the EVSE's session as it is, as in a real charger; a
+ * car that arrives while the charger is offline waits for the owner to
+ * plug it again.
+ *
+ * The configuration store (what discovery reads) is one table of 1.6 keys
+ * and 2.0.1 component/variable pairs; the quirks change three entries of
+ * it. This and the profile reading grew out of tests/bench/bench_control.c.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ocpp/schema.h"
+#include "sim/cp.h"
+#include "util/isotime.h"
+#include "util/json.h"
+
+#define PROFILES_MAX 32
+#define PERIODS_MAX 24
+#define DAY_MS (86400LL * 1000)
+
+enum purpose { P_MAX = 0, P_TXDEFAULT, P_TX, P_OTHER };
+
+struct profile {
+	int id, evse, stack;
+	enum purpose purpose;
+	char tx[64];
+	char kind;			/* 'A'bsolute, 'R'elative, 'C' recurring */
+	bool weekly;
+	int64_t received, start, valid_from, valid_to;	/* ms; 0: none */
+	double duration_s;		/* < 0: none */
+	bool watts;
+	int nper;
+	struct {
+		double start_s, limit;
+		int phases;		/* 0: not given */
+	} per[PERIODS_MAX];
+};
+
+struct evse {
+	struct cp *cp;
+	int id;
+	enum cp_evse_state state;
+	bool has_car;
+	struct ev ev;
+	char tx_id[64];
+	int64_t tx_start;
+	int seq_no;			/* 2.0.1: the next TransactionEvent's */
+	double meter_wh;		/* the meter's register */
+	double offered_a;
+	int offered_phases;
+	bool has_limit;
+	bool reported_suspended;
+};
+
+struct cp {
+	struct event_base *base;
+	const struct rpc_handlers *handlers;
+	struct spec_charger spec;
+	char url[256], id_tag[32];
+	double voltage;
+	int reconnect_s;
+	bool verbose;
+	struct ws_conn *ws;
+	struct rpc *rpc;
+	bool booted, freeing;
+	int meter_interval_s;
+	char measurands[256];
+	struct event *retry, *meter;
+	struct evse evses[SPEC_EVSES_MAX];
+	struct profile prof[PROFILES_MAX];
+	int nprof;
+	struct cp_stats st;
+};
+
+static void connect_now(struct cp *cp);
+static void apply_limits(struct cp *cp);
+
+/* ------------------------------------------------------------ sending */
+
+static cJSON *
+stamp(cJSON *o, const char *key)
+{
+	char ts[ISOTIME_LEN];
+
+	cJSON_AddStringToObject(o, key, isotime_format(isotime_now_ms(), ts));
+	return o;
+}
+
+static void
+bug(struct cp *cp, const char *what, const char *action, const char *why)
+{
+	cp->st.bugs++;
+	fprintf(stderr, "sitegate-sim: %s: bug: %s %s: %s\n", cp->spec.id, what,
+	    action, why);
+}
+
+/* Send a CALL (payload taken); false when it could not be (not open, our
+ * payload invalid). cb runs only when true was returned. */
+static bool
+send_call(struct cp *cp, const char *action, cJSON *payload, rpc_result_fn cb,
+    void *arg)
+{
+	struct schema_error serr;
+
+	if (cp->rpc == NULL) {
+		cJSON_Delete(payload);
+		return false;
+	}
+	if (schema_validate(cp->spec.v, action, SCHEMA_REQUEST, payload,
+	    &serr) != SCHEMA_OK) {
+		bug(cp, "our", action, serr.description);
+		cJSON_Delete(payload);
+		return false;
+	}
+	return rpc_call(cp->rpc, action, payload, cb, arg) == RPC_OK;
+}
+
+/* Answer a CALL after checking the answer against its schema. */
+static void
+answer(struct cp *cp, struct rpc_call *call, cJSON *res)
+{
+	struct schema_error serr;
+
+	if (schema_validate(cp->spec.v, rpc_call_action(call), SCHEMA_RESPONSE,
+	    res, &serr) != SCHEMA_OK)
+		bug(cp, "our answer to", rpc_call_action(call), serr.description);
+	rpc_reply(call, res);
+}
+
+static cJSON *
+status_obj(const char *status)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "status", status);
+	return o;
+}
+
+static bool
+ok_result(const struct rpc_response *res)
+{
+	return res->outcome == RPC_OUTCOME_RESULT;
+}
+
+static void
+status16(struct cp *cp, int connector, const char *status)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "connectorId", connector);
+	cJSON_AddStringToObject(o, "errorCode", "NoError");
+	cJSON_AddStringToObject(o, "status", status);
+	send_call(cp, "StatusNotification", stamp(o, "timestamp"), NULL, NULL);
+}
+
+static void
+status201(struct cp *cp, int evse, const char *status)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	stamp(o, "timestamp");
+	cJSON_AddStringToObject(o, "connectorStatus", status);
+	cJSON_AddNumberToObject(o, "evseId", evse);
+	cJSON_AddNumberToObject(o, "connectorId", 1);
+	send_call(cp, "StatusNotification", o, NULL, NULL);
+}
+
+static void
+add_sample(cJSON *arr, bool v16, double value, const char *measurand,
+    const char *phase, const char *unit)
+{
+	cJSON *s = cJSON_CreateObject();
+
+	if (v16) {
+		char buf[32];
+
+		snprintf(buf, sizeof buf, "%.1f", value);
+		cJSON_AddStringToObject(s, "value", buf);
+		cJSON_AddStringToObject(s, "measurand", measurand);
+		if (phase)
+			cJSON_AddStringToObject(s, "phase", phase);
+		cJSON_AddStringToObject(s, "unit", unit);
+	} else {
+		cJSON_AddNumberToObject(s, "value", round(value * 10) / 10);
+		cJSON_AddStringToObject(s, "measurand", measurand);
+		if (phase)
+			cJSON_AddStringToObject(s, "phase", phase);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(s,
+		    "unitOfMeasure"), "unit", unit);
+	}
+	cJSON_AddItemToArray(arr, s);
+}
+
+/* One meterValue: current per charger phase, power, energy, SoC. */
+static cJSON *
+meter_value(struct cp *cp, struct evse *e)
+{
+	static const char *const ph[] = { "L1", "L2", "L3" };
+	bool v16 = cp->spec.v == OCPP_V16;
+	cJSON *mv = cJSON_CreateObject(), *sv;
+	struct cp_evse_view view;
+	double w = 0;
+
+	cp_evse_view(cp, e->id, &view);
+	stamp(mv, "timestamp");
+	sv = cJSON_AddArrayToObject(mv, "sampledValue");
+	for (int i = 0; i < cp->spec.phases; i++) {
+		add_sample(sv, v16, view.amps[i], "Current.Import", ph[i], "A");
+		w += view.amps[i] * cp->voltage;
+	}
+	add_sample(sv, v16, w, "Power.Active.Import", NULL, "W");
+	add_sample(sv, v16, e->meter_wh, "Energy.Active.Import.Register", NULL,
+	    "Wh");
+	if (e->has_car && strstr(cp->measurands, "SoC") != NULL)
+		add_sample(sv, v16, e->ev.soc * 100, "SoC", NULL, "Percent");
+	return mv;
+}
+
+/* 2.0.1 TransactionEvent of this EVSE's transaction. */
+static cJSON *
+tx_event(struct evse *e, const char *type, const char *trigger,
+    const char *state)
+{
+	cJSON *o = cJSON_CreateObject(), *ti, *ev;
+
+	cJSON_AddStringToObject(o, "eventType", type);
+	stamp(o, "timestamp");
+	cJSON_AddStringToObject(o, "triggerReason", trigger);
+	cJSON_AddNumberToObject(o, "seqNo", e->seq_no++);
+	ti = cJSON_AddObjectToObject(o, "transactionInfo");
+	cJSON_AddStringToObject(ti, "transactionId", e->tx_id);
+	if (state != NULL)
+		cJSON_AddStringToObject(ti, "chargingState", state);
+	ev = cJSON_AddObjectToObject(o, "evse");
+	cJSON_AddNumberToObject(ev, "id", e->id);
+	cJSON_AddNumberToObject(ev, "connectorId", 1);
+	return o;
+}
+
+static void
+send_meter(struct cp *cp, struct evse *e)
+{
+	cJSON *o;
+
+	if (cp->spec.v == OCPP_V16) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "connectorId", e->id);
+		cJSON_AddNumberToObject(o, "transactionId",
+		    strtol(e->tx_id, NULL, 10));
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "meterValue"),
+		    meter_value(cp, e));
+		if (send_call(cp, "MeterValues", o, NULL, NULL))
+			cp->st.meters++;
+		return;
+	}
+	o = tx_event(e, "Updated", "MeterValuePeriodic", NULL);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "meterValue"),
+	    meter_value(cp, e));
+	if (send_call(cp, "TransactionEvent", o, NULL, NULL))
+		cp->st.meters++;
+}
+
+static void
+on_meter_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct cp *cp = arg;
+	struct timeval tv = { cp->meter_interval_s, 0 };
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < cp->spec.evses; i++) {
+		struct evse *e = &cp->evses[i];
+
+		if (cp->booted && (e->state == CP_EVSE_CHARGING ||
+		    e->state == CP_EVSE_SUSPENDED))
+			send_meter(cp, e);
+	}
+	evtimer_add(cp->meter, &tv);
+}
+
+/* ------------------------------------------------------------ sessions */
+
+static void
+on_started16(struct rpc *rpc, const struct rpc_response *res, void *arg)
+{
+	struct evse *e = arg;
+	struct cp *cp = e->cp;
+	const char *st;
+
+	(void)rpc;
+	if (!ok_result(res) || e->state != CP_EVSE_STARTING)
+		return;
+	st = json_str(cJSON_GetObjectItemCaseSensitive(res->payload,
+	    "idTagInfo"), "status");
+	snprintf(e->tx_id, sizeof e->tx_id, "%d",
+	    json_int(res->payload, "transactionId", 0));
+	if (st == NULL || strcmp(st, "Accepted") != 0) {
+		/* A real charger ends a transaction whose tag is refused. */
+		cp_unplug(cp, e->id);
+		return;
+	}
+	e->tx_start = isotime_now_ms();
+	e->state = CP_EVSE_CHARGING;
+	cp->st.sessions++;
+	status16(cp, e->id, "Charging");
+	apply_limits(cp);
+	send_meter(cp, e);
+}
+
+static void
+on_authorized(struct rpc *rpc, const struct rpc_response *res, void *arg)
+{
+	struct evse *e = arg;
+	struct cp *cp = e->cp;
+	const char *st;
+	cJSON *o;
+
+	(void)rpc;
+	if (!ok_result(res) || e->state != CP_EVSE_STARTING)
+		return;
+	st = json_str(cJSON_GetObjectItemCaseSensitive(res->payload,
+	    cp->spec.v == OCPP_V16 ? "idTagInfo" : "idTokenInfo"), "status");
+	if (st == NULL || strcmp(st, "Accepted") != 0) {
+		e->state = CP_EVSE_STOPPING;
+		cp_unplug(cp, e->id);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (cp->spec.v == OCPP_V16) {
+		cJSON_AddNumberToObject(o, "connectorId", e->id);
+		cJSON_AddStringToObject(o, "idTag", cp->id_tag);
+		cJSON_AddNumberToObject(o, "meterStart", (int)e->meter_wh);
+		send_call(cp, "StartTransaction", stamp(o, "timestamp"),
+		    on_started16, e);
+		return;
+	}
+	cJSON_Delete(o);
+	snprintf(e->tx_id, sizeof e->tx_id, "%.16s-%d-%ld", cp->spec.id, e->id,
+	    cp->st.sessions + 1);
+	e->seq_no = 0;
+	o = tx_event(e, "Started", "Authorized", "Charging");
+	{
+		cJSON *tok = cJSON_AddObjectToObject(o, "idToken");
+
+		cJSON_AddStringToObject(tok, "idToken", cp->id_tag);
+		cJSON_AddStringToObject(tok, "type", "ISO14443");
+	}
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "meterValue"),
+	    meter_value(cp, e));
+	e->tx_start = isotime_now_ms();
+	e->state = CP_EVSE_CHARGING;
+	cp->st.sessions++;
+	send_call(cp, "TransactionEvent", o, NULL, NULL);
+	apply_limits(cp);
+}
+
+int
+cp_plug(struct cp *cp, int evse, const struct ev_params *car)
+{
+	struct evse *e;
+	cJSON *o, *tok;
+
+	if (evse < 1 || evse > cp->spec.evses || !cp->booted)
+		return -1;
+	e = &cp->evses[evse - 1];
+	if (e->state != CP_EVSE_FREE)
+		return -1;
+	ev_init(&e->ev, car);
+	e->has_car = true;
+	e->state = CP_EVSE_STARTING;
+	e->reported_suspended = false;
+	o = cJSON_CreateObject();
+	if (cp->spec.v == OCPP_V16) {
+		status16(cp, evse, "Preparing");
+		cJSON_AddStringToObject(o, "idTag", cp->id_tag);
+	} else {
+		status201(cp, evse, "Occupied");
+		tok = cJSON_AddObjectToObject(o, "idToken");
+		cJSON_AddStringToObject(tok, "idToken", cp->id_tag);
+		cJSON_AddStringToObject(tok, "type", "ISO14443");
+	}
+	if (!send_call(cp, "Authorize", o, on_authorized, e)) {
+		e->state = CP_EVSE_FREE;
+		e->has_car = false;
+		return -1;
+	}
+	return 0;
+}
+
+/* Drop what belonged to the transaction (its TxProfiles). */
+static void
+end_tx(struct cp *cp, struct evse *e)
+{
+	int k = 0;
+
+	for (int i = 0; i < cp->nprof; i++)
+		if (!(cp->prof[i].purpose == P_TX && cp->prof[i].evse == e->id))
+			cp->prof[k++] = cp->prof[i];
+	cp->nprof = k;
+	e->tx_id[0] = '\0';
+}
+
+void
+cp_unplug(struct cp *cp, int evse)
+{
+	struct evse *e;
+	bool tx;
+	cJSON *o;
+
+	if (evse < 1 || evse > cp->spec.evses)
+		return;
+	e = &cp->evses[evse - 1];
+	if (e->state == CP_EVSE_FREE)
+		return;
+	tx = e->tx_id[0] != '\0' && e->state != CP_EVSE_STARTING;
+	e->has_car = false;
+	e->ev.draw_a = 0;
+	if (tx && cp->spec.v == OCPP_V16) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "transactionId",
+		    strtol(e->tx_id, NULL, 10));
+		cJSON_AddNumberToObject(o, "meterStop", (int)e->meter_wh);
+		cJSON_AddStringToObject(o, "reason", "EVDisconnected");
+		send_call(cp, "StopTransaction", stamp(o, "timestamp"), NULL,
+		    NULL);
+		status16(cp, evse, "Finishing");
+	} else if (tx) {
+		o = tx_event(e, "Ended", "EVDeparted", "Idle");
+		cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(o,
+		    "transactionInfo"), "stoppedReason", "EVDisconnected");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "meterValue"),
+		    meter_value(cp, e));
+		send_call(cp, "TransactionEvent", o, NULL, NULL);
+	}
+	end_tx(cp, e);
+	if (cp->spec.v == OCPP_V16)
+		status16(cp, evse, "Available");
+	else
+		status201(cp, evse, "Available");
+	e->state = CP_EVSE_FREE;
+	e->offered_a = 0;
+	apply_limits(cp);
+}
+
+/* The charging state changed (the car paused or resumed). */
+static void
+report_state(struct cp *cp, struct evse *e, bool suspended)
+{
+	if (e->reported_suspended == suspended)
+		return;
+	e->reported_suspended = suspended;
+	e->state = suspended ? CP_EVSE_SUSPENDED : CP_EVSE_CHARGING;
+	if (cp->spec.v == OCPP_V16) {
+		status16(cp, e->id, !suspended ? "Charging" :
+		    ev_full(&e->ev) ? "SuspendedEV" : "SuspendedEVSE");
+		return;
+	}
+	send_call(cp, "TransactionEvent", tx_event(e, "Updated",
+	    "ChargingStateChanged", !suspended ? "Charging" :
+	    ev_full(&e->ev) ? "SuspendedEV" : "SuspendedEVSE"), NULL, NULL);
+}
+
+void
+cp_tick(struct cp *cp, double dt_s)
+{
+	for (int i = 0; i < cp->spec.evses; i++) {
+		struct evse *e = &cp->evses[i];
+		double a;
+
+		if (!e->has_car || (e->state != CP_EVSE_CHARGING &&
+		    e->state != CP_EVSE_SUSPENDED))
+			continue;
+		a = e->ev.draw_a;
+		ev_step(&e->ev, e->offered_a, e->offered_phases, dt_s);
+		e->meter_wh += a * cp->voltage * ev_phases(&e->ev,
+		    e->offered_phases) * dt_s / 3600.0;
+		if (ev_full(&e->ev)) {
+			cp_unplug(cp, e->id);	/* full: the driver leaves */
+			continue;
+		}
+		if (cp->booted)
+			report_state(cp, e, e->ev.draw_a <= 0 &&
+			    ev_wants(&e->ev, e->offered_a) <= 0);
+	}
+}
+
+/* ------------------------------------------------------------ profiles */
+
+static int64_t
+period_start(const struct profile *p, int64_t t, int64_t tx_start)
+{
+	int64_t base = p->start ? p->start : p->received;
+
+	if (p->kind == 'R')
+		return tx_start ? tx_start : p->received;
+	if (p->kind == 'C' && t >= base) {
+		int64_t len = p->weekly ? 7 * DAY_MS : DAY_MS;
+
+		return base + (t - base) / len * len;
+	}
+	return base;
+}
+
+/* The period of p in force at t, or -1. */
+static int
+period_at(const struct profile *p, int64_t t, int64_t tx_start)
+{
+	int64_t start = period_start(p, t, tx_start);
+	double sec;
+	int cur = -1;
+
+	if ((p->valid_from && t < p->valid_from) ||
+	    (p->valid_to && t >= p->valid_to) || t < start)
+		return -1;
+	sec = (double)(t - start) / 1000.0;
+	if (p->duration_s >= 0 && sec >= p->duration_s)
+		return -1;
+	for (int i = 0; i < p->nper; i++)
+		if (p->per[i].start_s <= sec)
+			cur = i;
+	return cur;
+}
+
+/* The highest stack level with a limit at t among the profiles matching;
+ * its index and period, or -1. */
+static int
+pick(const struct cp *cp, int64_t t, int64_t tx_start, enum purpose purpose,
+    int evse, const char *tx, int *period)
+{
+	int best = -1;
+
+	for (int i = 0; i < cp->nprof; i++) {
+		const struct profile *p = &cp->prof[i];
+		int k;
+
+		if (p->purpose != purpose || p->evse != evse ||
+		    (tx != NULL && strcmp(p->tx, tx) != 0))
+			continue;
+		if (best >= 0 && p->stack <= cp->prof[best].stack)
+			continue;
+		if ((k = period_at(p, t, tx_start)) >= 0) {
+			best = i;
+			*period = k;
+		}
+	}
+	return best;
+}
+
+/* A period as A per phase on phases of an EVSE with `have` phases. */
+static double
+to_amps(const struct cp *cp, const struct profile *p, int k, int have,
+    int *phases)
+{
+	int asked = (cp->spec.quirks & SPEC_Q_IGNORE_PHASES) ||
+	    p->per[k].phases == 0 ? have : p->per[k].phases;
+	int n = asked < have ? asked : have;
+
+	*phases = n;
+	return p->watts ? p->per[k].limit / (cp->voltage * n) :
+	    p->per[k].limit;
+}
+
+/* Every EVSE's offer now; a car's draw falls at once with it. */
+static void
+apply_limits(struct cp *cp)
+{
+	int64_t t = isotime_now_ms();
+	int k, mk, i, mi;
+
+	mi = pick(cp, t, 0, P_MAX, 0, NULL, &mk);
+	for (int n = 0; n < cp->spec.evses; n++) {
+		struct evse *e = &cp->evses[n];
+		bool running = e->tx_id[0] != '\0' &&
+		    (e->state == CP_EVSE_CHARGING || e->state == CP_EVSE_SUSPENDED);
+		double a = cp->spec.max_a;
+		int ph = cp->spec.phases;
+
+		i = running ? pick(cp, t, e->tx_start, P_TX, e->id, e->tx_id, &k) :
+		    -1;
+		if (i < 0)
+			i = pick(cp, t, e->tx_start, P_TXDEFAULT, e->id, NULL, &k);
+		if (i < 0)
+			i = pick(cp, t, e->tx_start, P_TXDEFAULT, 0, NULL, &k);
+		e->has_limit = i >= 0 || mi >= 0;
+		if (i >= 0) {
+			a = to_amps(cp, &cp->prof[i], k, cp->spec.phases, &ph);
+			if (a > cp->spec.max_a)
+				a = cp->spec.max_a;
+		}
+		if (mi >= 0) {
+			int mph;
+			double cap = to_amps(cp, &cp->prof[mi], mk,
+			    cp->spec.phases, &mph);
+
+			/* Shared among the EVSEs (the simple way: evenly). */
+			cap /= cp->spec.evses;
+			if (a > cap)
+				a = cap;
+		}
+		e->offered_a = a;
+		e->offered_phases = ph;
+		if (e->has_car)
+			ev_step(&e->ev, a, ph, 0);
+	}
+}
+
+static enum purpose
+purpose_of(const char *s)
+{
+	if (s == NULL)
+		return P_OTHER;
+	if (!strcmp(s, "TxProfile"))
+		return P_TX;
+	if (!strcmp(s, "TxDefaultProfile"))
+		return P_TXDEFAULT;
+	if (!strcmp(s, "ChargePointMaxProfile") ||
+	    !strcmp(s, "ChargingStationMaxProfile"))
+		return P_MAX;
+	return P_OTHER;
+}
+
+static int64_t
+time_of(const cJSON *o, const char *key)
+{
+	int64_t ms = 0;
+
+	return json_time(o, key, &ms) == 0 ? ms : 0;
+}
+
+/* Read the profile of a SetChargingProfile into p; NULL or why it is
+ * refused. */
+static const char *
+read_profile(struct cp *cp, const cJSON *payload, struct profile *p)
+{
+	bool v16 = cp->spec.v == OCPP_V16;
+	const cJSON *prof, *sched, *periods, *txj;
+	const char *kind, *unit;
+
+	memset(p, 0, sizeof *p);
+	p->received = isotime_now_ms();
+	p->evse = json_int(payload, v16 ? "connectorId" : "evseId", -1);
+	prof = cJSON_GetObjectItemCaseSensitive(payload, v16 ?
+	    "csChargingProfiles" : "chargingProfile");
+	sched = v16 ? cJSON_GetObjectItemCaseSensitive(prof, "chargingSchedule") :
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(prof,
+	    "chargingSchedule"), 0);
+	p->id = json_int(prof, v16 ? "chargingProfileId" : "id", 0);
+	p->stack = json_int(prof, "stackLevel", 0);
+	p->purpose = purpose_of(json_str(prof, "chargingProfilePurpose"));
+	txj = cJSON_GetObjectItemCaseSensitive(prof, "transactionId");
+	if (cJSON_IsNumber(txj))
+		snprintf(p->tx, sizeof p->tx, "%d", txj->valueint);
+	else
+		json_copy(p->tx, sizeof p->tx, prof, "transactionId");
+	kind = json_str(prof, "chargingProfileKind");
+	p->kind = kind && !strcmp(kind, "Relative") ? 'R' :
+	    kind && !strcmp(kind, "Recurring") ? 'C' : 'A';
+	p->weekly = json_str(prof, "recurrencyKind") &&
+	    !strcmp(json_str(prof, "recurrencyKind"), "Weekly");
+	p->valid_from = time_of(prof, "validFrom");
+	p->valid_to = time_of(prof, "validTo");
+	p->start = time_of(sched, "startSchedule");
+	p->duration_s = json_num(sched, "duration", -1);
+	unit = json_str(sched, "chargingRateUnit");
+	p->watts = unit != NULL && !strcmp(unit, "W");
+	periods = cJSON_GetObjectItemCaseSensitive(sched,
+	    "chargingSchedulePeriod");
+	for (const cJSON *q = periods ? periods->child : NULL; q != NULL;
+	    q = q->next) {
+		if (p->nper == PERIODS_MAX)
+			return "InvalidSchedule";
+		p->per[p->nper].start_s = json_num(q, "startPeriod", 0);
+		p->per[p->nper].limit = json_num(q, "limit", 0);
+		p->per[p->nper].phases = json_int(q, "numberPhases", 0);
+		p->nper++;
+	}
+	if (p->evse < 0 || p->evse > cp->spec.evses)
+		return "UnknownEVSE";
+	if (p->nper == 0 || p->per[0].start_s != 0)
+		return "InvalidSchedule";
+	if (p->purpose == P_OTHER)
+		return "InvalidProfile";
+	if (p->purpose == P_TX && (cp->spec.quirks & SPEC_Q_REJECT_TX))
+		return "TxProfileNotSupported";
+	if (p->stack > ((cp->spec.quirks & SPEC_Q_STACK0) ? 0 : 3))
+		return "InvalidStackLevel";
+	if (!p->watts && (cp->spec.quirks & SPEC_Q_W_ONLY))
+		return "UnsupportedRateUnit";
+	if (p->purpose == P_TX) {
+		struct evse *e = p->evse > 0 ? &cp->evses[p->evse - 1] : NULL;
+
+		if (e == NULL || e->tx_id[0] == '\0' ||
+		    e->state == CP_EVSE_STARTING)
+			return "TxNotFound";
+		if (p->tx[0] == '\0')
+			snprintf(p->tx, sizeof p->tx, "%s", e->tx_id);
+		if (strcmp(p->tx, e->tx_id) != 0)
+			return "TxNotFound";
+	}
+	return NULL;
+}
+
+/* --verbose: one line per SetChargingProfile, as the charger read it. */
+static void
+print_profile(const struct cp *cp, const struct profile *p, const char *why)
+{
+	static const char *const names[] = { "ChargePointMaxProfile",
+		"TxDefaultProfile", "TxProfile", "?" };
+	char ts[ISOTIME_LEN];
+
+	printf("%.23s %s evse %d %s id %d stack %d limit %.1f %s%s%s -> %s%s%s\n",
+	    isotime_format(isotime_now_ms(), ts), cp->spec.id, p->evse,
+	    names[p->purpose], p->id, p->stack, p->nper ? p->per[0].limit : 0,
+	    p->watts ? "W" : "A", p->tx[0] ? " tx " : "", p->tx,
+	    why ? "Rejected" : "Accepted", why ? " " : "", why ? why : "");
+	fflush(stdout);
+}
+
+static void
+h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
+    void *arg)
+{
+	struct cp *cp = rpc_arg(rpc);
+	struct profile p;
+	const char *why;
+	int k = 0;
+
+	(void)arg;
+	cp->st.profiles++;
+	why = read_profile(cp, payload, &p);
+	if (why == NULL) {
+		for (int i = 0; i < cp->nprof; i++) {
+			const struct profile *q = &cp->prof[i];
+
+			if (q->id == p.id || (cp->spec.v == OCPP_V16 &&
+			    q->stack == p.stack && q->purpose == p.purpose &&
+			    q->evse == p.evse))
+				continue;
+			cp->prof[k++] = *q;
+		}
+		if (k == PROFILES_MAX)
+			why = "TooManyProfiles";
+	}
+	if (why != NULL) {
+		cJSON *r = status_obj("Rejected");
+
+		cp->st.rejected++;
+		if (cp->spec.v != OCPP_V16)
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(r,
+			    "statusInfo"), "reasonCode", why);
+		answer(cp, call, r);
+		if (cp->verbose)
+			print_profile(cp, &p, why);
+		return;
+	}
+	if (cp->verbose)
+		print_profile(cp, &p, NULL);
+	cp->nprof = k;
+	cp->prof[cp->nprof++] = p;
+	answer(cp, call, status_obj("Accepted"));
+	apply_limits(cp);
+}
+
+static void
+h_clear_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
+    void *arg)
+{
+	struct cp *cp = rpc_arg(rpc);
+	bool v16 = cp->spec.v == OCPP_V16;
+	const cJSON *crit = v16 ? payload :
+	    cJSON_GetObjectItemCaseSensitive(payload, "chargingProfileCriteria");
+	int id = json_int(payload, v16 ? "id" : "chargingProfileId", -1);
+	int evse = json_int(crit, v16 ? "connectorId" : "evseId", -1);
+	int stack = json_int(crit, "stackLevel", -1);
+	const char *ps = json_str(crit, "chargingProfilePurpose");
+	enum purpose purpose = purpose_of(ps);
+	int k = 0, before = cp->nprof;
+
+	(void)arg;
+	for (int i = 0; i < cp->nprof; i++) {
+		const struct profile *q = &cp->prof[i];
+		bool match = id >= 0 ? q->id == id :
+		    (evse < 0 || q->evse == evse) && (ps == NULL ||
+		    q->purpose == purpose) && (stack < 0 || q->stack == stack);
+
+		if (!match)
+			cp->prof[k++] = *q;
+	}
+	cp->nprof = k;
+	answer(cp, call, status_obj(k < before ? "Accepted" : "Unknown"));
+	apply_limits(cp);
+}
+
+/* ------------------------------------------------------------ discovery */
+
+/* The configuration store: 1.6 keys (component "") and 2.0.1
+ * component/variable pairs; NULL when unknown. */
+static const char *
+config_value(struct cp *cp, const char *component, const char *name,
+    char *buf, size_t len)
+{
+	static const struct {
+		const char *component, *name, *value;
+	} fixed[] = {
+		{ "", "SupportedFeatureProfiles", "Core,SmartCharging" },
+		{ "", "ChargingScheduleMaxPeriods", "24" },
+		{ "", "MaxChargingProfilesInstalled", "10" },
+		{ "", "ConnectorSwitch3to1PhaseSupported", "false" },
+		{ "SmartChargingCtrlr", "Enabled", "true" },
+		{ "SmartChargingCtrlr", "Available", "true" },
+		{ "SmartChargingCtrlr", "PeriodsPerSchedule", "24" },
+		{ "SmartChargingCtrlr", "Entries", "10" },
+		{ "SmartChargingCtrlr", "ACPhaseSwitchingSupported", "false" },
+		{ "SampledDataCtrlr", "Enabled", "true" },
+	};
+	bool w = (cp->spec.quirks & SPEC_Q_W_ONLY) != 0;
+	bool s0 = (cp->spec.quirks & SPEC_Q_STACK0) != 0;
+
+	if (component == NULL || name == NULL)
+		return NULL;
+	if ((!strcmp(component, "") && !strcmp(name, "MeterValueSampleInterval")) ||
+	    (!strcmp(component, "SampledDataCtrlr") &&
+	    !strcmp(name, "TxUpdatedInterval"))) {
+		snprintf(buf, len, "%d", cp->meter_interval_s);
+		return buf;
+	}
+	if ((!strcmp(component, "") && !strcmp(name, "MeterValuesSampledData")) ||
+	    (!strcmp(component, "SampledDataCtrlr") &&
+	    !strcmp(name, "TxUpdatedMeasurands")))
+		return cp->measurands;
+	if (!strcmp(component, "") && !strcmp(name, "NumberOfConnectors")) {
+		snprintf(buf, len, "%d", cp->spec.evses);
+		return buf;
+	}
+	if ((!strcmp(component, "") && !strcmp(name, "ChargeProfileMaxStackLevel")) ||
+	    (!strcmp(component, "SmartChargingCtrlr") &&
+	    !strcmp(name, "ProfileStackLevel")))
+		return s0 ? "0" : "3";
+	if (!strcmp(component, "") &&
+	    !strcmp(name, "ChargingScheduleAllowedChargingRateUnit"))
+		return w ? "Power" : "Current,Power";
+	if (!strcmp(component, "SmartChargingCtrlr") && !strcmp(name, "RateUnit"))
+		return w ? "W" : "A,W";
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		if (!strcmp(fixed[i].component, component) &&
+		    !strcmp(fixed[i].name, name))
+			return fixed[i].value;
+	return NULL;
+}
+
+/* Write a configuration value; an OCPP status word, or NULL (unknown). */
+static const char *
+config_set(struct cp *cp, const char *component, const char *name,
+    const char *value)
+{
+	char buf[16];
+
+	if (component == NULL || name == NULL || value == NULL)
+		return NULL;
+	if ((!strcmp(component, "") && !strcmp(name, "MeterValueSampleInterval")) ||
+	    (!strcmp(component, "SampledDataCtrlr") &&
+	    !strcmp(name, "TxUpdatedInterval"))) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || v < 0 ||
+		    v > 86400)
+			return "Rejected";
+		/* 0 means "no sampling": a real meter still reports; 10 s. */
+		cp->meter_interval_s = v > 0 ? (int)v : 10;
+		return "Accepted";
+	}
+	if ((!strcmp(component, "") && !strcmp(name, "MeterValuesSampledData")) ||
+	    (!strcmp(component, "SampledDataCtrlr") &&
+	    !strcmp(name, "TxUpdatedMeasurands"))) {
+		snprintf(cp->measurands, sizeof cp->measurands, "%s", value);
+		return "Accepted";
+	}
+	if (config_value(cp, component, name, buf, sizeof buf) != NULL)
+		return "Rejected";	/* read-only */
+	return NULL;
+}
+
+static void
+h_get_configuration(struct rpc *rpc, struct rpc_call *call,
+    const cJSON *payload, void *arg)
+{
+	static const char *const all[] = { "SupportedFeatureProfiles",
+		"ChargeProfileMaxStackLevel",
+		"ChargingScheduleAllowedChargingRateUnit",
+		"ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
+		"NumberOfConnectors", "ConnectorSwitch3to1PhaseSupported",
+		"MeterValueSampleInterval", "MeterValuesSampledData" };
+	struct cp *cp = rpc_arg(rpc);
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(payload, "key");
+	cJSON *res = cJSON_CreateObject();
+	cJSON *known = cJSON_AddArrayToObject(res, "configurationKey");
+	cJSON *unknown = cJSON_CreateArray();
+	const char *names[64];
+	int n = 0;
+
+	(void)arg;
+	if (cJSON_GetArraySize(keys) > 0) {
+		for (const cJSON *k = keys->child; k && n < 64; k = k->next)
+			names[n++] = k->valuestring;
+	} else {
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			names[n++] = all[i];
+	}
+	for (int i = 0; i < n; i++) {
+		char buf[32];
+		const char *v = config_value(cp, "", names[i], buf, sizeof buf);
+		cJSON *kv;
+
+		if (v == NULL) {
+			cJSON_AddItemToArray(unknown, cJSON_CreateString(names[i]));
+			continue;
+		}
+		kv = cJSON_CreateObject();
+		cJSON_AddStringToObject(kv, "key", names[i]);
+		cJSON_AddBoolToObject(kv, "readonly", strcmp(names[i],
+		    "MeterValueSampleInterval") != 0 && strcmp(names[i],
+		    "MeterValuesSampledData") != 0);
+		cJSON_AddStringToObject(kv, "value", v);
+		cJSON_AddItemToArray(known, kv);
+	}
+	if (cJSON_GetArraySize(unknown) > 0)
+		cJSON_AddItemToObject(res, "unknownKey", unknown);
+	else
+		cJSON_Delete(unknown);
+	answer(cp, call, res);
+}
+
+static void
+h_change_configuration(struct rpc *rpc, struct rpc_call *call,
+    const cJSON *payload, void *arg)
+{
+	struct cp *cp = rpc_arg(rpc);
+	const char *st = config_set(cp, "", json_str(payload, "key"),
+	    json_str(payload, "value"));
+
+	(void)arg;
+	answer(cp, call, status_obj(st ? st : "NotSupported"));
+}
+
+/* 2.0.1 GetVariables and SetVariables: one result per item. */
+static void
+h_variables(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
+    void *arg)
+{
+	struct cp *cp = rpc_arg(rpc);
+	bool set = strcmp(rpc_call_action(call), "SetVariables") == 0;
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(payload, set ?
+	    "setVariableData" : "getVariableData");
+	cJSON *res = cJSON_CreateObject();
+	cJSON *out = cJSON_AddArrayToObject(res, set ? "setVariableResult" :
+	    "getVariableResult");
+
+	(void)arg;
+	for (const cJSON *it = items ? items->child : NULL; it; it = it->next) {
+		const cJSON *comp = cJSON_GetObjectItemCaseSensitive(it, "component");
+		const cJSON *var = cJSON_GetObjectItemCaseSensitive(it, "variable");
+		const char *cn = json_str(comp, "name"), *vn = json_str(var, "name");
+		bool known = cn && (!strcmp(cn, "SmartChargingCtrlr") ||
+		    !strcmp(cn, "SampledDataCtrlr"));
+		cJSON *r = cJSON_CreateObject();
+		const char *st, *v;
+		char buf[32];
+
+		if (set) {
+			st = known ? config_set(cp, cn, vn, json_str(it,
+			    "attributeValue")) : NULL;
+			cJSON_AddStringToObject(r, "attributeStatus", st ? st :
+			    known ? "UnknownVariable" : "UnknownComponent");
+		} else {
+			v = known ? config_value(cp, cn, vn, buf, sizeof buf) :
+			    NULL;
+			cJSON_AddStringToObject(r, "attributeStatus", v ?
+			    "Accepted" : known ? "UnknownVariable" :
+			    "UnknownComponent");
+			if (v != NULL)
+				cJSON_AddStringToObject(r, "attributeValue", v);
+		}
+		cJSON_AddItemToObject(r, "component", cJSON_Duplicate(comp, true));
+		cJSON_AddItemToObject(r, "variable", cJSON_Duplicate(var, true));
+		cJSON_AddItemToArray(out, r);
+	}
+	answer(cp, call, res);
+}
+
+/* What a simulated charger declines. */
+struct other {
+	enum ocpp_version v;
+	const char *action, *status;
+};
+
+static const struct other others[] = {
+	{ OCPP_V16, "GetCompositeSchedule", "Rejected" },
+	{ OCPP_V16, "TriggerMessage", "Rejected" },
+	{ OCPP_V16, "RemoteStartTransaction", "Rejected" },
+	{ OCPP_V16, "RemoteStopTransaction", "Rejected" },
+	{ OCPP_V16, "ChangeAvailability", "Accepted" },
+	{ OCPP_V16, "Reset", "Rejected" },
+	{ OCPP_V16, "UnlockConnector", "NotSupported" },
+	{ OCPP_V16, "ClearCache", "Accepted" },
+	{ OCPP_V16, "DataTransfer", "UnknownVendorId" },
+	{ OCPP_V201, "GetCompositeSchedule", "Rejected" },
+	{ OCPP_V201, "GetChargingProfiles", "NoProfiles" },
+	{ OCPP_V201, "TriggerMessage", "Rejected" },
+	{ OCPP_V201, "RequestStartTransaction", "Rejected" },
+	{ OCPP_V201, "RequestStopTransaction", "Rejected" },
+	{ OCPP_V201, "ChangeAvailability", "Accepted" },
+	{ OCPP_V201, "Reset", "Rejected" },
+	{ OCPP_V201, "UnlockConnector", "UnlockFailed" },
+	{ OCPP_V201, "ClearCache", "Accepted" },
+	{ OCPP_V201, "DataTransfer", "UnknownVendorId" },
+	{ OCPP_V201, "GetBaseReport", "NotSupported" },
+};
+
+static void
+h_other(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
+    void *arg)
+{
+	const struct other *o = arg;
+
+	(void)payload;
+	answer(rpc_arg(rpc), call, status_obj(o->status));
+}
+
+struct rpc_handlers *
+cp_handlers_new(void)
+{
+	struct rpc_handlers *h = rpc_handlers_new();
+
+	if (h == NULL)
+		return NULL;
+	rpc_handlers_add(h, OCPP_V16, "GetConfiguration", h_get_configuration,
+	    NULL);
+	rpc_handlers_add(h, OCPP_V16, "ChangeConfiguration",
+	    h_change_configuration, NULL);
+	rpc_handlers_add(h, OCPP_V201, "GetVariables", h_variables, NULL);
+	rpc_handlers_add(h, OCPP_V201, "SetVariables", h_variables, NULL);
+	for (int v = OCPP_V16; v <= OCPP_V201; v++) {
+		rpc_handlers_add(h, (enum ocpp_version)v, "SetChargingProfile",
+		    h_set_profile, NULL);
+		rpc_handlers_add(h, (enum ocpp_version)v, "ClearChargingProfile",
+		    h_clear_profile, NULL);
+	}
+	for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+		rpc_handlers_add(h, others[i].v, others[i].action, h_other,
+		    (void *)&others[i]);
+	return h;
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void
+retry_later(struct cp *cp, int s)
+{
+	struct timeval tv = { s, (cp->spec.id[strlen(cp->spec.id) - 1] % 10) *
+	    100000 };
+
+	if (!cp->freeing)
+		evtimer_add(cp->retry, &tv);
+}
+
+static void send_boot(struct cp *cp);
+
+static void
+on_boot(struct rpc *rpc, const struct rpc_response *res, void *arg)
+{
+	struct cp *cp = arg;
+	const char *st;
+
+	(void)rpc;
+	if (!ok_result(res))
+		return;
+	st = json_str(res->payload, "status");
+	if (st == NULL || strcmp(st, "Accepted") != 0) {
+		int s = json_int(res->payload, "interval", 10);
+
+		retry_later(cp, s > 0 && s < 300 ? s : 10);
+		return;
+	}
+	cp->booted = true;
+	for (int i = 1; i <= cp->spec.evses; i++) {
+		struct evse *e = &cp->evses[i - 1];
+		bool busy = e->state == CP_EVSE_CHARGING ||
+		    e->state == CP_EVSE_SUSPENDED;
+
+		if (cp->spec.v == OCPP_V16)
+			status16(cp, i, busy ? "Charging" : "Available");
+		else
+			status201(cp, i, busy ? "Occupied" : "Available");
+	}
+}
+
+static void
+send_boot(struct cp *cp)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (cp->spec.v == OCPP_V16) {
+		cJSON_AddStringToObject(o, "chargePointVendor", "sitegate");
+		cJSON_AddStringToObject(o, "chargePointModel", "sitegate-sim");
+		cJSON_AddStringToObject(o, "chargePointSerialNumber", cp->spec.id);
+	} else {
+		cJSON *cs = cJSON_AddObjectToObject(o, "chargingStation");
+
+		cJSON_AddStringToObject(cs, "model", "sitegate-sim");
+		cJSON_AddStringToObject(cs, "vendorName", "sitegate");
+		cJSON_AddStringToObject(cs, "serialNumber", cp->spec.id);
+		cJSON_AddStringToObject(o, "reason", "PowerUp");
+	}
+	send_call(cp, "BootNotification", o, on_boot, cp);
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct cp *cp = arg;
+
+	(void)fd;
+	(void)what;
+	if (cp->rpc != NULL)
+		send_boot(cp);		/* Pending/Rejected: boot again */
+	else if (cp->ws == NULL)
+		connect_now(cp);
+}
+
+static void
+on_disconnect(struct rpc *rpc, const struct ws_close_info *info, void *arg)
+{
+	struct cp *cp = arg;
+
+	(void)rpc;
+	(void)info;
+	cp->rpc = NULL;
+	cp->booted = false;
+	cp->st.drops++;
+	retry_later(cp, cp->reconnect_s);
+}
+
+static void
+on_open(struct ws_conn *conn, void *arg)
+{
+	struct cp *cp = arg;
+	struct rpc_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.version = cp->spec.v;
+	o.handlers = cp->handlers;
+	o.call_timeout_ms = 30000;
+	o.queue_max = 256;
+	o.on_disconnect = on_disconnect;
+	o.arg = cp;
+	o.log_module = "sim";
+	o.action_known = schema_has_action;
+	cp->ws = NULL;
+	cp->rpc = rpc_new(cp->base, conn, &o);
+	cp->st.connects++;
+	send_boot(cp);
+}
+
+static void
+on_close(struct ws_conn *conn, const struct ws_close_info *info, void *arg)
+{
+	struct cp *cp = arg;
+
+	(void)conn;
+	(void)info;
+	cp->ws = NULL;
+	retry_later(cp, cp->reconnect_s);
+}
+
+static const struct ws_handler handler = { on_open, NULL, on_close };
+
+static void
+connect_now(struct cp *cp)
+{
+	struct ws_client_opts o;
+	char *cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.url = cp->url;
+	o.id = cp->spec.id;
+	o.protocol = cp->spec.v == OCPP_V16 ? "ocpp1.6" : "ocpp2.0.1";
+	o.password = cp->spec.password[0] ? cp->spec.password : NULL;
+	o.limits.handshake_timeout_ms = 30000;
+	cp->ws = ws_connect(cp->base, &o, &handler, cp, &cause);
+	if (cp->ws == NULL) {
+		fprintf(stderr, "sitegate-sim: %s: %s\n", cp->spec.id, cause);
+		free(cause);
+		retry_later(cp, cp->reconnect_s);
+	}
+}
+
+/* ------------------------------------------------------------ life */
+
+struct cp *
+cp_new(struct event_base *base, const struct rpc_handlers *h,
+    const struct spec_charger *spec, const struct cp_opts *opts)
+{
+	struct cp *cp = calloc(1, sizeof *cp);
+
+	if (cp == NULL)
+		return NULL;
+	cp->base = base;
+	cp->handlers = h;
+	cp->spec = *spec;
+	snprintf(cp->url, sizeof cp->url, "%s", opts->url);
+	snprintf(cp->id_tag, sizeof cp->id_tag, "%s", opts->id_tag ?
+	    opts->id_tag : "SIM-TAG");
+	cp->voltage = opts->voltage_v > 0 ? opts->voltage_v : 230;
+	cp->reconnect_s = opts->reconnect_s > 0 ? opts->reconnect_s : 5;
+	cp->verbose = opts->verbose;
+	cp->meter_interval_s = 10;
+	snprintf(cp->measurands, sizeof cp->measurands,
+	    "Energy.Active.Import.Register");
+	for (int i = 0; i < SPEC_EVSES_MAX; i++) {
+		cp->evses[i].cp = cp;
+		cp->evses[i].id = i + 1;
+		cp->evses[i].offered_phases = spec->phases;
+	}
+	cp->retry = evtimer_new(base, on_retry, cp);
+	cp->meter = evtimer_new(base, on_meter_timer, cp);
+	if (cp->retry == NULL || cp->meter == NULL) {
+		cp_free(cp);
+		return NULL;
+	}
+	return cp;
+}
+
+void
+cp_start(struct cp *cp)
+{
+	struct timeval tv = { cp->meter_interval_s, 0 };
+
+	evtimer_add(cp->meter, &tv);
+	connect_now(cp);
+}
+
+void
+cp_free(struct cp *cp)
+{
+	if (cp == NULL)
+		return;
+	cp->freeing = true;
+	rpc_free(cp->rpc);
+	ws_conn_free(cp->ws);
+	if (cp->retry)
+		event_free(cp->retry);
+	if (cp->meter)
+		event_free(cp->meter);
+	free(cp);
+}
+
+bool
+cp_booted(const struct cp *cp)
+{
+	return cp->booted;
+}
+
+const struct spec_charger *
+cp_spec(const struct cp *cp)
+{
+	return &cp->spec;
+}
+
+const struct cp_stats *
+cp_stats(const struct cp *cp)
+{
+	return &cp->st;
+}
+
+void
+cp_evse_view(const struct cp *cp, int evse, struct cp_evse_view *out)
+{
+	const struct evse *e = &cp->evses[evse - 1];
+	int n;
+
+	memset(out, 0, sizeof *out);
+	out->state = e->state;
+	out->offered_a = e->offered_a;
+	out->has_limit = e->has_limit;
+	if (!e->has_car)
+		return;
+	out->soc = e->ev.soc;
+	if (e->state != CP_EVSE_CHARGING && e->state != CP_EVSE_SUSPENDED)
+		return;
+	n = ev_phases(&e->ev, e->offered_phases);
+	for (int i = 0; i < n && i < 3; i++)
+		out->amps[i] = e->ev.draw_a;
+}
