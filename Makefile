@@ -206,9 +206,11 @@ clean:
 # schema and config reading); outside src/ so the library does not take it.
 SIM_SRCS  := $(sort $(wildcard sim/*.c))
 SIM_BIN    = build/sitegate-sim
-SIM_CHECK  = build/asan/sitegate-sim build/sitegate-sim
+# What make check adds for tests/integration/demo.test.js: the sanitized
+# simulator, and mosquitto_pub (the demo's EMS).
+SIM_CHECK  = build/asan/sitegate-sim demo-deps
 DEMO_DEBS  = $(RUN_DEBS) mosquitto mosquitto-clients
-.PHONY: sim demo
+.PHONY: sim demo demo-deps
 
 build/sim/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -225,7 +227,10 @@ build/asan/sitegate-sim: $(SIM_SRCS:%.c=build/asan/sim/obj/%.o) \
 		build/asan/libsitegate.a
 	$(CC) $(SAN_OPT) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-sim: build/sitegate-sim
+sim: $(SIM_BIN)
+
+demo-deps:
+	@tools/deps.sh mosquitto-clients
 
 # tools/demo.sh: builds (make all sim), starts mosquitto, the gateway, the
 # simulator and an EMS; Ctrl-C stops them in that order.

@@ -10,9 +10,11 @@
  * car that arrives while the charger is offline waits for the owner to
  * plug it again.
  *
- * The configuration store (what discovery reads) is one table of 1.6 keys
- * and 2.0.1 component/variable pairs; the quirks change three entries of
- * it. This and the profile reading grew out of tests/bench/bench_control.c.
+ * The configuration store (what discovery reads) is sim/cpconf.h, shared
+ * with the load generator of tests/bench/bench_control.c, which this
+ * module grew out of. A CALL from the gateway that breaks its schema is
+ * refused as a strict charger does, counted (cp_stats.invalid) and
+ * printed to stderr.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,6 +26,7 @@
 
 #include "ocpp/schema.h"
 #include "sim/cp.h"
+#include "sim/cpconf.h"
 #include "util/isotime.h"
 #include "util/json.h"
 
@@ -76,8 +79,8 @@ struct cp {
 	struct ws_conn *ws;
 	struct rpc *rpc;
 	bool booted, freeing;
-	int meter_interval_s;
-	char measurands[256];
+	bool told_failure;		/* since the last connection */
+	struct cpconf conf;		/* what discovery reads and writes */
 	struct event *retry, *meter;
 	struct evse evses[SPEC_EVSES_MAX];
 	struct profile prof[PROFILES_MAX];
@@ -140,6 +143,26 @@ answer(struct cp *cp, struct rpc_call *call, cJSON *res)
 	rpc_reply(call, res);
 }
 
+/* A strict charger refuses a CALL that breaks its schema (and a gateway
+ * that sends one has a bug worth seeing). Returns true when it did. */
+static bool
+refuse_invalid(struct cp *cp, struct rpc_call *call, const cJSON *payload)
+{
+	struct schema_error serr;
+	int rc = schema_validate(cp->spec.v, rpc_call_action(call),
+	    SCHEMA_REQUEST, payload, &serr);
+
+	if (rc == SCHEMA_OK)
+		return false;
+	cp->st.invalid++;
+	fprintf(stderr, "sitegate-sim: %s: invalid %s from the gateway: %s\n",
+	    cp->spec.id, rpc_call_action(call), serr.description);
+	rpc_reply_error(call, rc == SCHEMA_TYPE ? OCPP_ERR_TYPE :
+	    rc == SCHEMA_OCCURRENCE ? OCPP_ERR_OCCURRENCE : OCPP_ERR_PROPERTY,
+	    serr.description, NULL);
+	return true;
+}
+
 static cJSON *
 status_obj(const char *status)
 {
@@ -178,32 +201,6 @@ status201(struct cp *cp, int evse, const char *status)
 	send_call(cp, "StatusNotification", o, NULL, NULL);
 }
 
-static void
-add_sample(cJSON *arr, bool v16, double value, const char *measurand,
-    const char *phase, const char *unit)
-{
-	cJSON *s = cJSON_CreateObject();
-
-	if (v16) {
-		char buf[32];
-
-		snprintf(buf, sizeof buf, "%.1f", value);
-		cJSON_AddStringToObject(s, "value", buf);
-		cJSON_AddStringToObject(s, "measurand", measurand);
-		if (phase)
-			cJSON_AddStringToObject(s, "phase", phase);
-		cJSON_AddStringToObject(s, "unit", unit);
-	} else {
-		cJSON_AddNumberToObject(s, "value", round(value * 10) / 10);
-		cJSON_AddStringToObject(s, "measurand", measurand);
-		if (phase)
-			cJSON_AddStringToObject(s, "phase", phase);
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(s,
-		    "unitOfMeasure"), "unit", unit);
-	}
-	cJSON_AddItemToArray(arr, s);
-}
-
 /* One meterValue: current per charger phase, power, energy, SoC. */
 static cJSON *
 meter_value(struct cp *cp, struct evse *e)
@@ -218,14 +215,14 @@ meter_value(struct cp *cp, struct evse *e)
 	stamp(mv, "timestamp");
 	sv = cJSON_AddArrayToObject(mv, "sampledValue");
 	for (int i = 0; i < cp->spec.phases; i++) {
-		add_sample(sv, v16, view.amps[i], "Current.Import", ph[i], "A");
+		cpconf_add_sample(sv, v16, view.amps[i], "Current.Import", ph[i], "A");
 		w += view.amps[i] * cp->voltage;
 	}
-	add_sample(sv, v16, w, "Power.Active.Import", NULL, "W");
-	add_sample(sv, v16, e->meter_wh, "Energy.Active.Import.Register", NULL,
+	cpconf_add_sample(sv, v16, w, "Power.Active.Import", NULL, "W");
+	cpconf_add_sample(sv, v16, e->meter_wh, "Energy.Active.Import.Register", NULL,
 	    "Wh");
-	if (e->has_car && strstr(cp->measurands, "SoC") != NULL)
-		add_sample(sv, v16, e->ev.soc * 100, "SoC", NULL, "Percent");
+	if (e->has_car && strstr(cp->conf.measurands, "SoC") != NULL)
+		cpconf_add_sample(sv, v16, e->ev.soc * 100, "SoC", NULL, "Percent");
 	return mv;
 }
 
@@ -277,7 +274,7 @@ static void
 on_meter_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct cp *cp = arg;
-	struct timeval tv = { cp->meter_interval_s, 0 };
+	struct timeval tv = { cp->conf.meter_interval_s, 0 };
 
 	(void)fd;
 	(void)what;
@@ -740,6 +737,10 @@ h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 
 	(void)arg;
 	cp->st.profiles++;
+	if (refuse_invalid(cp, call, payload)) {
+		cp->st.rejected++;
+		return;
+	}
 	why = read_profile(cp, payload, &p);
 	if (why == NULL) {
 		for (int i = 0; i < cp->nprof; i++) {
@@ -790,6 +791,8 @@ h_clear_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	int k = 0, before = cp->nprof;
 
 	(void)arg;
+	if (refuse_invalid(cp, call, payload))
+		return;
 	for (int i = 0; i < cp->nprof; i++) {
 		const struct profile *q = &cp->prof[i];
 		bool match = id >= 0 ? q->id == id :
@@ -806,144 +809,15 @@ h_clear_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 
 /* ------------------------------------------------------------ discovery */
 
-/* The configuration store: 1.6 keys (component "") and 2.0.1
- * component/variable pairs; NULL when unknown. */
-static const char *
-config_value(struct cp *cp, const char *component, const char *name,
-    char *buf, size_t len)
-{
-	static const struct {
-		const char *component, *name, *value;
-	} fixed[] = {
-		{ "", "SupportedFeatureProfiles", "Core,SmartCharging" },
-		{ "", "ChargingScheduleMaxPeriods", "24" },
-		{ "", "MaxChargingProfilesInstalled", "10" },
-		{ "", "ConnectorSwitch3to1PhaseSupported", "false" },
-		{ "SmartChargingCtrlr", "Enabled", "true" },
-		{ "SmartChargingCtrlr", "Available", "true" },
-		{ "SmartChargingCtrlr", "PeriodsPerSchedule", "24" },
-		{ "SmartChargingCtrlr", "Entries", "10" },
-		{ "SmartChargingCtrlr", "ACPhaseSwitchingSupported", "false" },
-		{ "SampledDataCtrlr", "Enabled", "true" },
-	};
-	bool w = (cp->spec.quirks & SPEC_Q_W_ONLY) != 0;
-	bool s0 = (cp->spec.quirks & SPEC_Q_STACK0) != 0;
-
-	if (component == NULL || name == NULL)
-		return NULL;
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValueSampleInterval")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedInterval"))) {
-		snprintf(buf, len, "%d", cp->meter_interval_s);
-		return buf;
-	}
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValuesSampledData")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedMeasurands")))
-		return cp->measurands;
-	if (!strcmp(component, "") && !strcmp(name, "NumberOfConnectors")) {
-		snprintf(buf, len, "%d", cp->spec.evses);
-		return buf;
-	}
-	if ((!strcmp(component, "") && !strcmp(name, "ChargeProfileMaxStackLevel")) ||
-	    (!strcmp(component, "SmartChargingCtrlr") &&
-	    !strcmp(name, "ProfileStackLevel")))
-		return s0 ? "0" : "3";
-	if (!strcmp(component, "") &&
-	    !strcmp(name, "ChargingScheduleAllowedChargingRateUnit"))
-		return w ? "Power" : "Current,Power";
-	if (!strcmp(component, "SmartChargingCtrlr") && !strcmp(name, "RateUnit"))
-		return w ? "W" : "A,W";
-	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-		if (!strcmp(fixed[i].component, component) &&
-		    !strcmp(fixed[i].name, name))
-			return fixed[i].value;
-	return NULL;
-}
-
-/* Write a configuration value; an OCPP status word, or NULL (unknown). */
-static const char *
-config_set(struct cp *cp, const char *component, const char *name,
-    const char *value)
-{
-	char buf[16];
-
-	if (component == NULL || name == NULL || value == NULL)
-		return NULL;
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValueSampleInterval")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedInterval"))) {
-		char *end;
-		long v;
-
-		errno = 0;
-		v = strtol(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || v < 0 ||
-		    v > 86400)
-			return "Rejected";
-		/* 0 means "no sampling": a real meter still reports; 10 s. */
-		cp->meter_interval_s = v > 0 ? (int)v : 10;
-		return "Accepted";
-	}
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValuesSampledData")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedMeasurands"))) {
-		snprintf(cp->measurands, sizeof cp->measurands, "%s", value);
-		return "Accepted";
-	}
-	if (config_value(cp, component, name, buf, sizeof buf) != NULL)
-		return "Rejected";	/* read-only */
-	return NULL;
-}
-
 static void
 h_get_configuration(struct rpc *rpc, struct rpc_call *call,
     const cJSON *payload, void *arg)
 {
-	static const char *const all[] = { "SupportedFeatureProfiles",
-		"ChargeProfileMaxStackLevel",
-		"ChargingScheduleAllowedChargingRateUnit",
-		"ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
-		"NumberOfConnectors", "ConnectorSwitch3to1PhaseSupported",
-		"MeterValueSampleInterval", "MeterValuesSampledData" };
 	struct cp *cp = rpc_arg(rpc);
-	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(payload, "key");
-	cJSON *res = cJSON_CreateObject();
-	cJSON *known = cJSON_AddArrayToObject(res, "configurationKey");
-	cJSON *unknown = cJSON_CreateArray();
-	const char *names[64];
-	int n = 0;
 
 	(void)arg;
-	if (cJSON_GetArraySize(keys) > 0) {
-		for (const cJSON *k = keys->child; k && n < 64; k = k->next)
-			names[n++] = k->valuestring;
-	} else {
-		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-			names[n++] = all[i];
-	}
-	for (int i = 0; i < n; i++) {
-		char buf[32];
-		const char *v = config_value(cp, "", names[i], buf, sizeof buf);
-		cJSON *kv;
-
-		if (v == NULL) {
-			cJSON_AddItemToArray(unknown, cJSON_CreateString(names[i]));
-			continue;
-		}
-		kv = cJSON_CreateObject();
-		cJSON_AddStringToObject(kv, "key", names[i]);
-		cJSON_AddBoolToObject(kv, "readonly", strcmp(names[i],
-		    "MeterValueSampleInterval") != 0 && strcmp(names[i],
-		    "MeterValuesSampledData") != 0);
-		cJSON_AddStringToObject(kv, "value", v);
-		cJSON_AddItemToArray(known, kv);
-	}
-	if (cJSON_GetArraySize(unknown) > 0)
-		cJSON_AddItemToObject(res, "unknownKey", unknown);
-	else
-		cJSON_Delete(unknown);
-	answer(cp, call, res);
+	if (!refuse_invalid(cp, call, payload))
+		answer(cp, call, cpconf_get_configuration(&cp->conf, payload));
 }
 
 static void
@@ -951,56 +825,23 @@ h_change_configuration(struct rpc *rpc, struct rpc_call *call,
     const cJSON *payload, void *arg)
 {
 	struct cp *cp = rpc_arg(rpc);
-	const char *st = config_set(cp, "", json_str(payload, "key"),
-	    json_str(payload, "value"));
 
 	(void)arg;
-	answer(cp, call, status_obj(st ? st : "NotSupported"));
+	if (!refuse_invalid(cp, call, payload))
+		answer(cp, call, cpconf_change_configuration(&cp->conf, payload));
 }
 
-/* 2.0.1 GetVariables and SetVariables: one result per item. */
+/* 2.0.1 GetVariables and SetVariables. */
 static void
 h_variables(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
 {
 	struct cp *cp = rpc_arg(rpc);
-	bool set = strcmp(rpc_call_action(call), "SetVariables") == 0;
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(payload, set ?
-	    "setVariableData" : "getVariableData");
-	cJSON *res = cJSON_CreateObject();
-	cJSON *out = cJSON_AddArrayToObject(res, set ? "setVariableResult" :
-	    "getVariableResult");
 
 	(void)arg;
-	for (const cJSON *it = items ? items->child : NULL; it; it = it->next) {
-		const cJSON *comp = cJSON_GetObjectItemCaseSensitive(it, "component");
-		const cJSON *var = cJSON_GetObjectItemCaseSensitive(it, "variable");
-		const char *cn = json_str(comp, "name"), *vn = json_str(var, "name");
-		bool known = cn && (!strcmp(cn, "SmartChargingCtrlr") ||
-		    !strcmp(cn, "SampledDataCtrlr"));
-		cJSON *r = cJSON_CreateObject();
-		const char *st, *v;
-		char buf[32];
-
-		if (set) {
-			st = known ? config_set(cp, cn, vn, json_str(it,
-			    "attributeValue")) : NULL;
-			cJSON_AddStringToObject(r, "attributeStatus", st ? st :
-			    known ? "UnknownVariable" : "UnknownComponent");
-		} else {
-			v = known ? config_value(cp, cn, vn, buf, sizeof buf) :
-			    NULL;
-			cJSON_AddStringToObject(r, "attributeStatus", v ?
-			    "Accepted" : known ? "UnknownVariable" :
-			    "UnknownComponent");
-			if (v != NULL)
-				cJSON_AddStringToObject(r, "attributeValue", v);
-		}
-		cJSON_AddItemToObject(r, "component", cJSON_Duplicate(comp, true));
-		cJSON_AddItemToObject(r, "variable", cJSON_Duplicate(var, true));
-		cJSON_AddItemToArray(out, r);
-	}
-	answer(cp, call, res);
+	if (!refuse_invalid(cp, call, payload))
+		answer(cp, call, cpconf_variables(&cp->conf,
+		    !strcmp(rpc_call_action(call), "SetVariables"), payload));
 }
 
 /* What a simulated charger declines. */
@@ -1037,9 +878,10 @@ h_other(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
 {
 	const struct other *o = arg;
+	struct cp *cp = rpc_arg(rpc);
 
-	(void)payload;
-	answer(rpc_arg(rpc), call, status_obj(o->status));
+	if (!refuse_invalid(cp, call, payload))
+		answer(cp, call, status_obj(o->status));
 }
 
 struct rpc_handlers *
@@ -1174,6 +1016,7 @@ on_open(struct ws_conn *conn, void *arg)
 	cp->ws = NULL;
 	cp->rpc = rpc_new(cp->base, conn, &o);
 	cp->st.connects++;
+	cp->told_failure = false;
 	send_boot(cp);
 }
 
@@ -1183,8 +1026,22 @@ on_close(struct ws_conn *conn, const struct ws_close_info *info, void *arg)
 	struct cp *cp = arg;
 
 	(void)conn;
-	(void)info;
 	cp->ws = NULL;
+	/* Say why once, not at every retry. */
+	if (!cp->told_failure) {
+		cp->told_failure = true;
+		if (info->http_status > 0)
+			fprintf(stderr, "sitegate-sim: %s: refused by the gateway: "
+			    "HTTP %d%s%s; retrying every %d s\n", cp->spec.id,
+			    info->http_status, info->http_status == 401 ?
+			    " (wrong password?)" : info->http_status == 404 ?
+			    " (unknown charger id?)" : "", "", cp->reconnect_s);
+		else
+			fprintf(stderr, "sitegate-sim: %s: cannot connect to %s: "
+			    "%s; retrying every %d s\n", cp->spec.id, cp->url,
+			    info->reason[0] ? info->reason : "no connection",
+			    cp->reconnect_s);
+	}
 	retry_later(cp, cp->reconnect_s);
 }
 
@@ -1229,9 +1086,8 @@ cp_new(struct event_base *base, const struct rpc_handlers *h,
 	cp->voltage = opts->voltage_v > 0 ? opts->voltage_v : 230;
 	cp->reconnect_s = opts->reconnect_s > 0 ? opts->reconnect_s : 5;
 	cp->verbose = opts->verbose;
-	cp->meter_interval_s = 10;
-	snprintf(cp->measurands, sizeof cp->measurands,
-	    "Energy.Active.Import.Register");
+	cpconf_init(&cp->conf, spec->evses, (spec->quirks & SPEC_Q_W_ONLY) != 0,
+	    (spec->quirks & SPEC_Q_STACK0) != 0);
 	for (int i = 0; i < SPEC_EVSES_MAX; i++) {
 		cp->evses[i].cp = cp;
 		cp->evses[i].id = i + 1;
@@ -1249,7 +1105,7 @@ cp_new(struct event_base *base, const struct rpc_handlers *h,
 void
 cp_start(struct cp *cp)
 {
-	struct timeval tv = { cp->meter_interval_s, 0 };
+	struct timeval tv = { cp->conf.meter_interval_s, 0 };
 
 	evtimer_add(cp->meter, &tv);
 	connect_now(cp);

@@ -77,6 +77,7 @@ struct cp_evse_view {
 struct cp_stats {
 	long profiles, rejected;	/* SetChargingProfile received, refused */
 	long sessions, meters, bugs;
+	long invalid;			/* CALLs from the gateway off-schema */
 	long connects, drops;
 };
 

@@ -412,7 +412,8 @@ main(int argc, char **argv)
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
 	if (!s.quiet && !s.tty)
-		printf(PROG ": %d chargers to %s\n", n, s.url);
+		printf(PROG ": %d charger%s to %s\n", n, n == 1 ? "" : "s",
+		    s.url);
 	for (int i = 0; i < n; i++)
 		cp_start(s.cps[i]);
 	event_base_dispatch(s.base);

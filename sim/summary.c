@@ -36,6 +36,7 @@ summary_collect(struct cp *const *cps, int n, struct summary *s)
 		s->sessions += st->sessions;
 		s->meters += st->meters;
 		s->bugs += st->bugs;
+		s->invalid += st->invalid;
 		for (int e = 1; e <= sp->evses; e++) {
 			struct cp_evse_view v;
 
@@ -70,12 +71,17 @@ summary_print(FILE *f, bool tty, const struct summary *s, const char *url,
 
 	isotime_format(isotime_now_ms(), ts);
 	if (!tty) {
+		char lim[48] = "-";
+
+		if (s->limited > 0)
+			snprintf(lim, sizeof lim, "%.1f-%.1f A", s->lim_min,
+			    s->lim_max);
 		fprintf(f, "%.19s connected %d/%d charging %d suspended %d "
-		    "L1 %.1f L2 %.1f L3 %.1f A limits %.1f-%.1f A profiles %ld "
-		    "rejected %ld sessions %ld\n", ts, s->booted, s->chargers,
+		    "L1 %.1f L2 %.1f L3 %.1f A limits %s profiles %ld "
+		    "rejected %ld sessions %ld%s\n", ts, s->booted, s->chargers,
 		    s->charging, s->suspended, s->grid_a[0], s->grid_a[1],
-		    s->grid_a[2], s->lim_min, s->lim_max, s->profiles,
-		    s->rejected, s->sessions);
+		    s->grid_a[2], lim, s->profiles, s->rejected, s->sessions,
+		    s->invalid ? " INVALID-CALLS (see stderr)" : "");
 		fflush(f);
 		return;
 	}
@@ -96,8 +102,11 @@ summary_print(FILE *f, bool tty, const struct summary *s, const char *url,
 	else
 		fprintf(f, "  limits    no EVSE with a car has a profile yet\n");
 	fprintf(f, "  profiles  %ld received, %ld rejected; %ld sessions, "
-	    "%ld meter values%s\n", s->profiles, s->rejected, s->sessions,
-	    s->meters, s->bugs ? "; BUGS (see stderr)" : "");
+	    "%ld meter values", s->profiles, s->rejected, s->sessions,
+	    s->meters);
+	if (s->invalid > 0)
+		fprintf(f, "; %ld invalid CALLs from the gateway", s->invalid);
+	fprintf(f, "%s\n", s->bugs ? "; BUGS (see stderr)" : "");
 	fflush(f);
 }
 
@@ -139,6 +148,7 @@ summary_json(FILE *f, struct cp *const *cps, int n, const struct summary *s)
 	cJSON_AddNumberToObject(o, "rejected", (double)s->rejected);
 	cJSON_AddNumberToObject(o, "sessions", (double)s->sessions);
 	cJSON_AddNumberToObject(o, "bugs", (double)s->bugs);
+	cJSON_AddNumberToObject(o, "invalid", (double)s->invalid);
 	list = cJSON_AddArrayToObject(o, "evses");
 	for (int i = 0; i < n; i++) {
 		const struct spec_charger *sp = cp_spec(cps[i]);

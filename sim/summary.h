@@ -24,7 +24,7 @@ struct summary {
 	double grid_a[3];		/* drawn, per grid phase */
 	int limited;			/* EVSEs with a car and a profile */
 	double lim_min, lim_max, lim_sum;	/* their offers, A */
-	long profiles, rejected, sessions, meters, bugs;
+	long profiles, rejected, sessions, meters, bugs, invalid;
 };
 
 /* The totals over cps[0..n). */

@@ -62,7 +62,11 @@ EMS_PID= SIM_PID= GW_PID= BROKER_PID= SLEEPER=
 stop_one() {
 	local name=$1 pid=$2 sig=$3
 	[ -n "$pid" ] || return 0
-	kill -"$sig" "$pid" 2>/dev/null || return 0
+	if ! kill -"$sig" "$pid" 2>/dev/null; then
+		wait "$pid" 2>/dev/null
+		say "$name had stopped already"
+		return 0
+	fi
 	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -241,8 +245,11 @@ SIM_PID=$LAST_PID
 
 # ------------------------------------------------------------ EMS
 
+# In this script's process group: a Ctrl-C must not end it before its
+# turn (ignored here, and so in its sleep and mosquitto_pub too).
 ems() {
 	local sleeper=
+	trap '' INT
 	trap '[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM
 	while :; do
 		for a in $LIMITS; do

@@ -135,6 +135,7 @@ it('make demo: chargers charge, every published limit is respected, Ctrl-C leave
       assert.ok(charging >= 10, `at most ${charging} cars charging at once`);
       assert.ok(lines.some((l) => l.grid_a.some((a) => a > 0)), 'no current drawn');
       assert.equal(lines.at(-1).bugs, 0, 'the simulator found a bug of its own (see sim.log)');
+      assert.equal(lines.at(-1).invalid, 0, 'the gateway sent CALLs that break the schema (see sim.log)');
 
       // Every limit, once settled.
       const limits = fs.readFileSync(path.join(dir, 'limits.log'), 'utf8').split('\n').filter(Boolean)
@@ -146,6 +147,12 @@ it('make demo: chargers charge, every published limit is respected, Ctrl-C leave
       let checked = 0;
       for (const [k, lim] of limits.entries()) {
         const end = k + 1 < limits.length ? limits[k + 1].ms : tStop;
+        // One published in the last 2 s before the stop may not be
+        // allocated before the gateway stops: nothing to check.
+        if (k === limits.length - 1 && lim.ms > tStop - 2000) {
+          report.push(`${lim.a} A: published within 2 s of the stop, not checked`);
+          continue;
+        }
         assert.ok(settled[k] !== null, `limit ${lim.a} A (at ${lim.ms}) never settled`);
         const inside = lines.filter((l) => l.ms > settled[k] && l.ms < end);
         for (const l of inside) {
