@@ -81,7 +81,7 @@ struct cp {
 	bool booted, freeing;
 	bool told_failure;		/* since the last connection */
 	struct cpconf conf;		/* what discovery reads and writes */
-	struct event *retry, *meter;
+	struct event *retry, *meter, *heartbeat;
 	struct evse evses[SPEC_EVSES_MAX];
 	struct profile prof[PROFILES_MAX];
 	int nprof;
@@ -743,13 +743,17 @@ h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 	}
 	why = read_profile(cp, payload, &p);
 	if (why == NULL) {
-		for (int i = 0; i < cp->nprof; i++) {
+		for (int i = 0; i < cp->nprof && why == NULL; i++) {
 			const struct profile *q = &cp->prof[i];
+			bool same_slot = q->stack == p.stack &&
+			    q->purpose == p.purpose && q->evse == p.evse;
 
-			if (q->id == p.id || (cp->spec.v == OCPP_V16 &&
-			    q->stack == p.stack && q->purpose == p.purpose &&
-			    q->evse == p.evse))
+			/* The same id replaces; 1.6 also replaces the same
+			 * stack level and purpose, 2.0.1 refuses it. */
+			if (q->id == p.id || (cp->spec.v == OCPP_V16 && same_slot))
 				continue;
+			if (same_slot)
+				why = "DuplicateProfile";
 			cp->prof[k++] = *q;
 		}
 		if (k == PROFILES_MAX)
@@ -923,6 +927,19 @@ retry_later(struct cp *cp, int s)
 
 static void send_boot(struct cp *cp);
 
+/* Heartbeat at the interval the boot answer gave (a gateway closes a
+ * connection that stays silent too long). */
+static void
+on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct cp *cp = arg;
+
+	(void)fd;
+	(void)what;
+	if (cp->booted)
+		send_call(cp, "Heartbeat", cJSON_CreateObject(), NULL, NULL);
+}
+
 static void
 on_boot(struct rpc *rpc, const struct rpc_response *res, void *arg)
 {
@@ -940,6 +957,13 @@ on_boot(struct rpc *rpc, const struct rpc_response *res, void *arg)
 		return;
 	}
 	cp->booted = true;
+	{
+		int s = json_int(res->payload, "interval", 300);
+		struct timeval tv = { s >= 10 && s <= 86400 ? s : 300, 0 };
+
+		event_del(cp->heartbeat);
+		event_add(cp->heartbeat, &tv);
+	}
 	for (int i = 1; i <= cp->spec.evses; i++) {
 		struct evse *e = &cp->evses[i - 1];
 		bool busy = e->state == CP_EVSE_CHARGING ||
@@ -994,6 +1018,7 @@ on_disconnect(struct rpc *rpc, const struct ws_close_info *info, void *arg)
 	(void)info;
 	cp->rpc = NULL;
 	cp->booted = false;
+	event_del(cp->heartbeat);
 	cp->st.drops++;
 	retry_later(cp, cp->reconnect_s);
 }
@@ -1095,7 +1120,8 @@ cp_new(struct event_base *base, const struct rpc_handlers *h,
 	}
 	cp->retry = evtimer_new(base, on_retry, cp);
 	cp->meter = evtimer_new(base, on_meter_timer, cp);
-	if (cp->retry == NULL || cp->meter == NULL) {
+	cp->heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, cp);
+	if (cp->retry == NULL || cp->meter == NULL || cp->heartbeat == NULL) {
 		cp_free(cp);
 		return NULL;
 	}
@@ -1123,6 +1149,8 @@ cp_free(struct cp *cp)
 		event_free(cp->retry);
 	if (cp->meter)
 		event_free(cp->meter);
+	if (cp->heartbeat)
+		event_free(cp->heartbeat);
 	free(cp);
 }
 

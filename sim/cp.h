@@ -5,7 +5,8 @@
  *
  *   connect (HTTP Basic when it has a password; again every few seconds
  *   when refused or dropped) -> BootNotification (again after the
- *   interval when Pending or Rejected) -> every EVSE Available ->
+ *   interval when Pending or Rejected; once Accepted, a Heartbeat at the
+ *   interval) -> every EVSE Available ->
  *   capability discovery answered from its configuration store (its
  *   quirks show there) -> sessions as the owner plugs cars in:
  *
@@ -17,7 +18,8 @@
  *
  * Charging profiles are installed as OCPP says (purposes, stack levels,
  * schedules, validity, replacement by id and, in 1.6, by stack level and
- * purpose) and give each EVSE its offer: the TxProfile of the running
+ * purpose; 2.0.1 refuses another id at the same stack level and purpose)
+ * and give each EVSE its offer: the TxProfile of the running
  * transaction, else the EVSE's TxDefaultProfile, else EVSE 0's, else the
  * hardware maximum; a ChargePointMax/ChargingStationMaxProfile caps each
  * EVSE. W become A per phase with the schedule's numberPhases (or the

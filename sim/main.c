@@ -51,10 +51,12 @@ struct sim {
 	int nslots;
 	uint64_t rng;
 	double arrival_s, stay_s;
+	int car_phases;			/* 0: mixed */
+	double car_max_a;		/* 0: mixed */
 	bool quiet, tty;
 	FILE *json;
 	const char *url;
-	int64_t started;
+	int64_t started, last_tick;
 };
 
 /* xorshift64*: a seeded stream, the same for the same --seed. */
@@ -81,7 +83,9 @@ expo_ms(struct sim *s, double mean_s)
 }
 
 /* A car: battery, state of charge, its on-board charger. About a
- * quarter are 1-phase, a quarter take less than a charger offers. */
+ * quarter are 1-phase, a quarter take less than a charger offers (unless
+ * --car-phases, --car-max-a say otherwise). The draws are the same for
+ * every option, so a seed gives the same batteries either way. */
 static void
 new_car(struct sim *s, const struct spec_charger *sp, struct ev_params *p)
 {
@@ -91,6 +95,10 @@ new_car(struct sim *s, const struct spec_charger *sp, struct ev_params *p)
 	p->target_soc = uniform(s, 0.8, 1.0);
 	p->phases = rnd(s) < 0.25 ? 1 : 3;
 	p->max_a = rnd(s) < 0.25 ? uniform(s, 10, 16) : sp->max_a;
+	if (s->car_phases > 0)
+		p->phases = s->car_phases;
+	if (s->car_max_a > 0)
+		p->max_a = s->car_max_a;
 	p->ramp_a_per_s = uniform(s, 2, 6);
 	p->taper_soc = 0.8;
 	p->voltage_v = 230;
@@ -102,10 +110,17 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	struct sim *s = arg;
 	int64_t now = isotime_mono_ms();
 
+	double dt;
+
 	(void)fd;
 	(void)what;
+	/* The time that really passed: a busy machine runs late ticks. */
+	dt = (double)(now - s->last_tick) / 1000.0;
+	s->last_tick = now;
+	if (dt < 0 || dt > 5)
+		dt = TICK_MS / 1000.0;
 	for (int i = 0; i < s->n; i++)
-		cp_tick(s->cps[i], TICK_MS / 1000.0);
+		cp_tick(s->cps[i], dt);
 	for (int i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slots[i];
 		struct cp_evse_view v;
@@ -224,6 +239,11 @@ usage(FILE *f)
 	    "(default 30)\n"
 	    "  --stay-s S           mean time a car stays unless full first "
 	    "(default 1800)\n"
+	    "  --car-phases 1|3     every car on 1 or 3 phases (default: a "
+	    "quarter 1-phase)\n"
+	    "  --car-max-a A        every car takes up to A per phase (default: "
+	    "the charger's,\n"
+	    "                       a quarter 10-16 A)\n"
 	    "  --duration-s S       stop after S seconds (default: at Ctrl-C)\n"
 	    "  --seed N             the random stream of cars (default 1)\n"
 	    "  --summary-s S        the live summary every S seconds (default "
@@ -258,6 +278,8 @@ main(int argc, char **argv)
 		{ "json-summary", required_argument, NULL, 'j' },
 		{ "id-tag", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "car-phases", required_argument, NULL, 'C' },
+		{ "car-max-a", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -266,7 +288,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *json = NULL, *id_tag = "SIM-TAG";
 	char password[128] = "";
 	bool verbose = false;
-	double chargers = -1, duration = 0, summary_s = 1, seed = 1;
+	double v, chargers = -1, duration = 0, summary_s = 1, seed = 1;
 	struct event *tick, *sum = NULL, *js = NULL, *sigint, *sigterm;
 	struct event *end = NULL;
 	struct rpc_handlers *h;
@@ -319,6 +341,15 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			if (num(optarg, 0.1, 3600, &summary_s) != 0)
+				goto bad;
+			break;
+		case 'C':
+			if (num(optarg, 1, 3, &v) != 0 || (v != 1 && v != 3))
+				goto bad;
+			s.car_phases = (int)v;
+			break;
+		case 'M':
+			if (num(optarg, 6, 80, &s.car_max_a) != 0)
 				goto bad;
 			break;
 		default:
@@ -378,7 +409,7 @@ main(int argc, char **argv)
 	s.slots = calloc((size_t)s.nslots, sizeof *s.slots);
 	if (s.slots == NULL)
 		goto nomem;
-	s.started = isotime_mono_ms();
+	s.started = s.last_tick = isotime_mono_ms();
 	for (int i = 0, k = 0; i < n; i++)
 		for (int e = 1; e <= specs[i].evses; e++, k++) {
 			s.slots[k].cp = s.cps[i];
