@@ -305,7 +305,9 @@ on_started16(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	snprintf(e->tx_id, sizeof e->tx_id, "%d",
 	    json_int(res->payload, "transactionId", 0));
 	if (st == NULL || strcmp(st, "Accepted") != 0) {
-		/* A real charger ends a transaction whose tag is refused. */
+		/* A real charger ends a transaction whose tag is refused:
+		 * StopTransaction, then the car leaves. */
+		e->state = CP_EVSE_SUSPENDED;
 		cp_unplug(cp, e->id);
 		return;
 	}
@@ -345,8 +347,10 @@ on_authorized(struct rpc *rpc, const struct rpc_response *res, void *arg)
 		return;
 	}
 	cJSON_Delete(o);
-	snprintf(e->tx_id, sizeof e->tx_id, "%.16s-%d-%ld", cp->spec.id, e->id,
-	    cp->st.sessions + 1);
+	/* Unique across runs too: a gateway's state file remembers the
+	 * transactions of the last one. */
+	snprintf(e->tx_id, sizeof e->tx_id, "%.16s-%d-%llx", cp->spec.id, e->id,
+	    (unsigned long long)isotime_now_ms());
 	e->seq_no = 0;
 	o = tx_event(e, "Started", "Authorized", "Charging");
 	{
@@ -370,11 +374,11 @@ cp_plug(struct cp *cp, int evse, const struct ev_params *car)
 	struct evse *e;
 	cJSON *o, *tok;
 
-	if (evse < 1 || evse > cp->spec.evses || !cp->booted)
-		return -1;
+	if (evse < 1 || evse > cp->spec.evses)
+		return CP_E_ARG;
 	e = &cp->evses[evse - 1];
-	if (e->state != CP_EVSE_FREE)
-		return -1;
+	if (!cp->booted || e->state != CP_EVSE_FREE)
+		return CP_E_STATE;
 	ev_init(&e->ev, car);
 	e->has_car = true;
 	e->state = CP_EVSE_STARTING;
@@ -392,9 +396,9 @@ cp_plug(struct cp *cp, int evse, const struct ev_params *car)
 	if (!send_call(cp, "Authorize", o, on_authorized, e)) {
 		e->state = CP_EVSE_FREE;
 		e->has_car = false;
-		return -1;
+		return CP_E_STATE;
 	}
-	return 0;
+	return CP_OK;
 }
 
 /* Drop what belonged to the transaction (its TxProfiles). */

@@ -51,6 +51,12 @@
 
 struct cp;
 
+enum cp_err {
+	CP_OK = 0,
+	CP_E_ARG = -1,		/* no such EVSE */
+	CP_E_STATE = -2,	/* not booted, or the EVSE is not free */
+};
+
 struct cp_opts {
 	const char *url;		/* ws://host:port/path (no identity) */
 	double voltage_v;		/* phase voltage (230) */
@@ -98,7 +104,8 @@ void cp_start(struct cp *cp);
 void cp_free(struct cp *cp);
 
 /* Plug a car into EVSE evse (1-based) when it is free and the charger is
- * booted: the session starts. Returns 0, or -1 when it cannot now. */
+ * booted: the session starts. Returns CP_OK, CP_E_ARG, or CP_E_STATE
+ * (try again later). */
 int cp_plug(struct cp *cp, int evse, const struct ev_params *car);
 
 /* The car on evse leaves: the session ends (if any) and it unplugs. */

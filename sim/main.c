@@ -137,7 +137,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 			struct ev_params car;
 
 			new_car(s, cp_spec(sl->cp), &car);
-			if (cp_plug(sl->cp, sl->evse, &car) == 0) {
+			if (cp_plug(sl->cp, sl->evse, &car) == CP_OK) {
 				sl->busy = true;
 				sl->next_ms = now + expo_ms(s, s->stay_s);
 			}

@@ -49,6 +49,12 @@ for f in "$MOSQUITTO" mosquitto_pub; do
 	}
 done
 
+# The page's usual port taken (another gateway, make run): any free one.
+if [ -z "${DEMO_WEB:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
+	say "127.0.0.1:8080 is taken: the page gets a free port"
+	WEB=127.0.0.1:0
+fi
+
 rm -rf "$DIR"
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
