@@ -229,6 +229,15 @@ build/asan/sitegate-sim: $(SIM_SRCS:%.c=build/asan/sim/obj/%.o) \
 
 sim: $(SIM_BIN)
 
+# tests/unit/test_sim.c: the pure parts of the simulator, linked with their
+# objects (the pattern rule for unit tests links the library only).
+SIM_PURE = build/asan/sim/obj/sim/ev.o build/asan/sim/obj/sim/spec.o
+build/asan/tests/test_sim: tests/unit/test_sim.c $(SIM_PURE) \
+		build/asan/libsitegate.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(SIM_PURE) \
+		build/asan/libsitegate.a $(PKG_LIBS) -lcmocka
+
 demo-deps:
 	@tools/deps.sh mosquitto-clients
 

@@ -68,12 +68,14 @@ ev_step(struct ev *ev, double offered_a, int offered_phases, double dt_s)
 		ev->soc = clamp(ev->soc + wh / (ev->p.battery_kwh * 1000.0), 0,
 		    1);
 	}
-	if (want <= ev->draw_a)
+	if (want <= ev->draw_a) {
 		ev->draw_a = want;		/* down at once */
-	else if (ev->draw_a < EV_MIN_A)
-		ev->draw_a = EV_MIN_A;		/* starts at the minimum */
-	else
-		ev->draw_a = ev->draw_a + up < want ? ev->draw_a + up : want;
+	} else {
+		/* Up from where it is, or from the minimum it starts at. */
+		double from = ev->draw_a < EV_MIN_A ? EV_MIN_A : ev->draw_a;
+
+		ev->draw_a = from + up < want ? from + up : want;
+	}
 	return ev->draw_a;
 }
 
