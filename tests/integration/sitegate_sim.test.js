@@ -264,7 +264,7 @@ itSim('quirks: reject_tx_profile, w_only, stack_level_0, ignore_number_phases', 
 
 itSim('a 1-phase car on a 3-phase charger, taking less than offered, ramping up', async (csms, sim) => {
   const s = sim([{ id: 'P1', version: '2.0.1', phases: 3, max_current_a: 32 },
-    { id: 'P2', version: '1.6', phases: 3, max_current_a: 32 }], ['--car-phases', '1', '--car-max-a', '13']);
+    { id: 'P2', version: '1.6', phases: 3, max_current_a: 32 }], ['--car-phases', '1', '--car-max-a', '20']);
   const tx = await session(csms, 'P1');
   // Paused first (0 A), so that the ramp starts from nothing.
   assert.equal((await csms.clients.get('P1').call('SetChargingProfile',
@@ -272,24 +272,24 @@ itSim('a 1-phase car on a 3-phase charger, taking less than offered, ramping up'
   await s.evse('P1', (e) => e.amps.join() === '0,0,0', Date.now());
   // 2.0.1: another id at the same stack level and purpose is refused.
   assert.equal((await csms.clients.get('P1').call('SetChargingProfile',
-    txProfile(false, { tx, limit: 20, id: 8 }))).status, 'Rejected');
+    txProfile(false, { tx, limit: 32, id: 8 }))).status, 'Rejected');
   const t = Date.now();
   assert.equal((await csms.clients.get('P1').call('SetChargingProfile',
-    txProfile(false, { tx, limit: 20 }))).status, 'Accepted');
-  await s.evse('P1', (e) => e.amps.join() === '13,0,0', t);
-  // What it drew on the way never exceeded 13 A nor left L1, and it
-  // ramped: from 6 A up at 2-6 A/s, over more than a second, so at least
-  // one line (one a second) caught it on the way.
+    txProfile(false, { tx, limit: 32 }))).status, 'Accepted');
+  await s.evse('P1', (e) => e.amps.join() === '20,0,0', t);
+  // What it drew on the way never exceeded 20 A nor left L1, and it
+  // ramped: from 6 A up at 2-6 A/s, over more than 2 s, so at least one
+  // line (one a second) caught it on the way.
   const l1 = [];
   for (const l of s.lines()) {
     const e = l.evses.find((x) => x.charger === 'P1');
-    assert.ok(e.amps[0] <= 13 && e.amps[1] === 0 && e.amps[2] === 0, JSON.stringify(e));
+    assert.ok(e.amps[0] <= 20 && e.amps[1] === 0 && e.amps[2] === 0, JSON.stringify(e));
     if (l.ms > t) l1.push(e.amps[0]);
   }
-  assert.ok(l1.some((a) => a >= 6 && a < 13), `no line while ramping: ${l1}`);
+  assert.ok(l1.some((a) => a >= 6 && a < 20), `no line while ramping: ${l1}`);
   // The meter says so too.
   const mv = await csms.waitFor((m) => m.id === 'P1' && m.method === 'TransactionEvent' && m.t > t + 500 &&
     m.params.meterValue && m.params.meterValue[0].sampledValue.some((x) => x.measurand === 'Current.Import' &&
-      x.phase === 'L1' && x.value === 13), 20000);
+      x.phase === 'L1' && x.value === 20), 20000);
   assert.ok(mv.params.meterValue[0].sampledValue.some((x) => x.phase === 'L2' && x.value === 0));
 });
