@@ -206,8 +206,8 @@ clean:
 # schema and config reading); outside src/ so the library does not take it.
 SIM_SRCS  := $(sort $(wildcard sim/*.c))
 SIM_BIN    = build/sitegate-sim
-# What make check adds for tests/integration/demo.test.js: the sanitized
-# simulator, and mosquitto_pub (the demo's EMS).
+# What make check adds for tests/integration/demo and sitegate_sim: the
+# sanitized simulator, and mosquitto_pub (the demo's EMS).
 SIM_CHECK  = build/asan/sitegate-sim demo-deps
 DEMO_DEBS  = $(RUN_DEBS) mosquitto mosquitto-clients
 .PHONY: sim demo demo-deps
@@ -231,7 +231,8 @@ sim: $(SIM_BIN)
 
 # tests/unit/test_sim.c: the pure parts of the simulator, linked with their
 # objects (the pattern rule for unit tests links the library only).
-SIM_PURE = build/asan/sim/obj/sim/ev.o build/asan/sim/obj/sim/spec.o
+SIM_PURE = build/asan/sim/obj/sim/ev.o build/asan/sim/obj/sim/spec.o \
+	   build/asan/sim/obj/sim/prof.o
 build/asan/tests/test_sim: tests/unit/test_sim.c $(SIM_PURE) \
 		build/asan/libsitegate.a
 	@mkdir -p $(@D)

@@ -27,30 +27,10 @@
 #include "ocpp/schema.h"
 #include "sim/cp.h"
 #include "sim/cpconf.h"
+#include "sim/prof.h"
 #include "util/isotime.h"
 #include "util/json.h"
 
-#define PROFILES_MAX 32
-#define PERIODS_MAX 24
-#define DAY_MS (86400LL * 1000)
-
-enum purpose { P_MAX = 0, P_TXDEFAULT, P_TX, P_OTHER };
-
-struct profile {
-	int id, evse, stack;
-	enum purpose purpose;
-	char tx[64];
-	char kind;			/* 'A'bsolute, 'R'elative, 'C' recurring */
-	bool weekly;
-	int64_t received, start, valid_from, valid_to;	/* ms; 0: none */
-	double duration_s;		/* < 0: none */
-	bool watts;
-	int nper;
-	struct {
-		double start_s, limit;
-		int phases;		/* 0: not given */
-	} per[PERIODS_MAX];
-};
 
 struct evse {
 	struct cp *cp;
@@ -83,8 +63,7 @@ struct cp {
 	struct cpconf conf;		/* what discovery reads and writes */
 	struct event *retry, *meter, *heartbeat;
 	struct evse evses[SPEC_EVSES_MAX];
-	struct profile prof[PROFILES_MAX];
-	int nprof;
+	struct prof_set *prof;		/* the profiles it holds */
 	struct cp_stats st;
 };
 
@@ -405,12 +384,7 @@ cp_plug(struct cp *cp, int evse, const struct ev_params *car)
 static void
 end_tx(struct cp *cp, struct evse *e)
 {
-	int k = 0;
-
-	for (int i = 0; i < cp->nprof; i++)
-		if (!(cp->prof[i].purpose == P_TX && cp->prof[i].evse == e->id))
-			cp->prof[k++] = cp->prof[i];
-	cp->nprof = k;
+	prof_set_end_tx(cp->prof, e->id);
 	e->tx_id[0] = '\0';
 }
 
@@ -500,78 +474,16 @@ cp_tick(struct cp *cp, double dt_s)
 
 /* ------------------------------------------------------------ profiles */
 
-static int64_t
-period_start(const struct profile *p, int64_t t, int64_t tx_start)
+/* The transaction of e, as sim/prof needs it: one that runs. */
+static struct prof_tx
+tx_of(const struct evse *e)
 {
-	int64_t base = p->start ? p->start : p->received;
+	struct prof_tx t = { NULL, e->tx_start };
 
-	if (p->kind == 'R')
-		return tx_start ? tx_start : p->received;
-	if (p->kind == 'C' && t >= base) {
-		int64_t len = p->weekly ? 7 * DAY_MS : DAY_MS;
-
-		return base + (t - base) / len * len;
-	}
-	return base;
-}
-
-/* The period of p in force at t, or -1. */
-static int
-period_at(const struct profile *p, int64_t t, int64_t tx_start)
-{
-	int64_t start = period_start(p, t, tx_start);
-	double sec;
-	int cur = -1;
-
-	if ((p->valid_from && t < p->valid_from) ||
-	    (p->valid_to && t >= p->valid_to) || t < start)
-		return -1;
-	sec = (double)(t - start) / 1000.0;
-	if (p->duration_s >= 0 && sec >= p->duration_s)
-		return -1;
-	for (int i = 0; i < p->nper; i++)
-		if (p->per[i].start_s <= sec)
-			cur = i;
-	return cur;
-}
-
-/* The highest stack level with a limit at t among the profiles matching;
- * its index and period, or -1. */
-static int
-pick(const struct cp *cp, int64_t t, int64_t tx_start, enum purpose purpose,
-    int evse, const char *tx, int *period)
-{
-	int best = -1;
-
-	for (int i = 0; i < cp->nprof; i++) {
-		const struct profile *p = &cp->prof[i];
-		int k;
-
-		if (p->purpose != purpose || p->evse != evse ||
-		    (tx != NULL && strcmp(p->tx, tx) != 0))
-			continue;
-		if (best >= 0 && p->stack <= cp->prof[best].stack)
-			continue;
-		if ((k = period_at(p, t, tx_start)) >= 0) {
-			best = i;
-			*period = k;
-		}
-	}
-	return best;
-}
-
-/* A period as A per phase on phases of an EVSE with `have` phases. */
-static double
-to_amps(const struct cp *cp, const struct profile *p, int k, int have,
-    int *phases)
-{
-	int asked = (cp->spec.quirks & SPEC_Q_IGNORE_PHASES) ||
-	    p->per[k].phases == 0 ? have : p->per[k].phases;
-	int n = asked < have ? asked : have;
-
-	*phases = n;
-	return p->watts ? p->per[k].limit / (cp->voltage * n) :
-	    p->per[k].limit;
+	if (e->tx_id[0] != '\0' && (e->state == CP_EVSE_CHARGING ||
+	    e->state == CP_EVSE_SUSPENDED))
+		t.id = e->tx_id;
+	return t;
 }
 
 /* Every EVSE's offer now; a car's draw falls at once with it. */
@@ -579,154 +491,32 @@ static void
 apply_limits(struct cp *cp)
 {
 	int64_t t = isotime_now_ms();
-	int k, mk, i, mi;
 
-	mi = pick(cp, t, 0, P_MAX, 0, NULL, &mk);
 	for (int n = 0; n < cp->spec.evses; n++) {
 		struct evse *e = &cp->evses[n];
-		bool running = e->tx_id[0] != '\0' &&
-		    (e->state == CP_EVSE_CHARGING || e->state == CP_EVSE_SUSPENDED);
-		double a = cp->spec.max_a;
-		int ph = cp->spec.phases;
+		struct prof_tx tx = tx_of(e);
+		struct prof_offer o;
 
-		i = running ? pick(cp, t, e->tx_start, P_TX, e->id, e->tx_id, &k) :
-		    -1;
-		if (i < 0)
-			i = pick(cp, t, e->tx_start, P_TXDEFAULT, e->id, NULL, &k);
-		if (i < 0)
-			i = pick(cp, t, e->tx_start, P_TXDEFAULT, 0, NULL, &k);
-		e->has_limit = i >= 0 || mi >= 0;
-		if (i >= 0) {
-			a = to_amps(cp, &cp->prof[i], k, cp->spec.phases, &ph);
-			if (a > cp->spec.max_a)
-				a = cp->spec.max_a;
-		}
-		if (mi >= 0) {
-			int mph;
-			double cap = to_amps(cp, &cp->prof[mi], mk,
-			    cp->spec.phases, &mph);
-
-			/* Shared among the EVSEs (the simple way: evenly). */
-			cap /= cp->spec.evses;
-			if (a > cap)
-				a = cap;
-		}
-		e->offered_a = a;
-		e->offered_phases = ph;
+		prof_set_offer(cp->prof, e->id, &tx, t, &o);
+		e->offered_a = o.a;
+		e->offered_phases = o.phases;
+		e->has_limit = o.limited;
 		if (e->has_car)
-			ev_step(&e->ev, a, ph, 0);
+			ev_step(&e->ev, o.a, o.phases, 0);
 	}
-}
-
-static enum purpose
-purpose_of(const char *s)
-{
-	if (s == NULL)
-		return P_OTHER;
-	if (!strcmp(s, "TxProfile"))
-		return P_TX;
-	if (!strcmp(s, "TxDefaultProfile"))
-		return P_TXDEFAULT;
-	if (!strcmp(s, "ChargePointMaxProfile") ||
-	    !strcmp(s, "ChargingStationMaxProfile"))
-		return P_MAX;
-	return P_OTHER;
-}
-
-static int64_t
-time_of(const cJSON *o, const char *key)
-{
-	int64_t ms = 0;
-
-	return json_time(o, key, &ms) == 0 ? ms : 0;
-}
-
-/* Read the profile of a SetChargingProfile into p; NULL or why it is
- * refused. */
-static const char *
-read_profile(struct cp *cp, const cJSON *payload, struct profile *p)
-{
-	bool v16 = cp->spec.v == OCPP_V16;
-	const cJSON *prof, *sched, *periods, *txj;
-	const char *kind, *unit;
-
-	memset(p, 0, sizeof *p);
-	p->received = isotime_now_ms();
-	p->evse = json_int(payload, v16 ? "connectorId" : "evseId", -1);
-	prof = cJSON_GetObjectItemCaseSensitive(payload, v16 ?
-	    "csChargingProfiles" : "chargingProfile");
-	sched = v16 ? cJSON_GetObjectItemCaseSensitive(prof, "chargingSchedule") :
-	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(prof,
-	    "chargingSchedule"), 0);
-	p->id = json_int(prof, v16 ? "chargingProfileId" : "id", 0);
-	p->stack = json_int(prof, "stackLevel", 0);
-	p->purpose = purpose_of(json_str(prof, "chargingProfilePurpose"));
-	txj = cJSON_GetObjectItemCaseSensitive(prof, "transactionId");
-	if (cJSON_IsNumber(txj))
-		snprintf(p->tx, sizeof p->tx, "%d", txj->valueint);
-	else
-		json_copy(p->tx, sizeof p->tx, prof, "transactionId");
-	kind = json_str(prof, "chargingProfileKind");
-	p->kind = kind && !strcmp(kind, "Relative") ? 'R' :
-	    kind && !strcmp(kind, "Recurring") ? 'C' : 'A';
-	p->weekly = json_str(prof, "recurrencyKind") &&
-	    !strcmp(json_str(prof, "recurrencyKind"), "Weekly");
-	p->valid_from = time_of(prof, "validFrom");
-	p->valid_to = time_of(prof, "validTo");
-	p->start = time_of(sched, "startSchedule");
-	p->duration_s = json_num(sched, "duration", -1);
-	unit = json_str(sched, "chargingRateUnit");
-	p->watts = unit != NULL && !strcmp(unit, "W");
-	periods = cJSON_GetObjectItemCaseSensitive(sched,
-	    "chargingSchedulePeriod");
-	for (const cJSON *q = periods ? periods->child : NULL; q != NULL;
-	    q = q->next) {
-		if (p->nper == PERIODS_MAX)
-			return "InvalidSchedule";
-		p->per[p->nper].start_s = json_num(q, "startPeriod", 0);
-		p->per[p->nper].limit = json_num(q, "limit", 0);
-		p->per[p->nper].phases = json_int(q, "numberPhases", 0);
-		p->nper++;
-	}
-	if (p->evse < 0 || p->evse > cp->spec.evses)
-		return "UnknownEVSE";
-	if (p->nper == 0 || p->per[0].start_s != 0)
-		return "InvalidSchedule";
-	if (p->purpose == P_OTHER)
-		return "InvalidProfile";
-	if (p->purpose == P_TX && (cp->spec.quirks & SPEC_Q_REJECT_TX))
-		return "TxProfileNotSupported";
-	if (p->stack > ((cp->spec.quirks & SPEC_Q_STACK0) ? 0 : 3))
-		return "InvalidStackLevel";
-	if (!p->watts && (cp->spec.quirks & SPEC_Q_W_ONLY))
-		return "UnsupportedRateUnit";
-	if (p->purpose == P_TX) {
-		struct evse *e = p->evse > 0 ? &cp->evses[p->evse - 1] : NULL;
-
-		if (e == NULL || e->tx_id[0] == '\0' ||
-		    e->state == CP_EVSE_STARTING)
-			return "TxNotFound";
-		if (p->tx[0] == '\0')
-			snprintf(p->tx, sizeof p->tx, "%s", e->tx_id);
-		if (strcmp(p->tx, e->tx_id) != 0)
-			return "TxNotFound";
-	}
-	return NULL;
 }
 
 /* --verbose: one line per SetChargingProfile, as the charger read it. */
 static void
-print_profile(const struct cp *cp, const struct profile *p, const char *why)
+print_profile(const struct cp *cp, const struct prof_read *r, const char *why)
 {
-	static const char *const names[] = { "ChargePointMaxProfile",
-		"TxDefaultProfile", "TxProfile", "?" };
 	char ts[ISOTIME_LEN];
 
 	printf("%.23s %s evse %d %s id %d stack %d limit %.1f %s%s%s -> %s%s%s\n",
-	    isotime_format(isotime_now_ms(), ts), cp->spec.id, p->evse,
-	    names[p->purpose], p->id, p->stack, p->nper ? p->per[0].limit : 0,
-	    p->watts ? "W" : "A", p->tx[0] ? " tx " : "", p->tx,
-	    why ? "Rejected" : "Accepted", why ? " " : "", why ? why : "");
+	    isotime_format(isotime_now_ms(), ts), cp->spec.id, r->evse,
+	    r->purpose, r->id, r->stack, r->limit, r->watts ? "W" : "A",
+	    r->tx[0] ? " tx " : "", r->tx, why ? "Rejected" : "Accepted",
+	    why ? " " : "", why ? why : "");
 	fflush(stdout);
 }
 
@@ -735,9 +525,9 @@ h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
 {
 	struct cp *cp = rpc_arg(rpc);
-	struct profile p;
+	struct prof_tx txs[SPEC_EVSES_MAX];
+	struct prof_read r;
 	const char *why;
-	int k = 0;
 
 	(void)arg;
 	cp->st.profiles++;
@@ -745,40 +535,21 @@ h_set_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
 		cp->st.rejected++;
 		return;
 	}
-	why = read_profile(cp, payload, &p);
-	if (why == NULL) {
-		for (int i = 0; i < cp->nprof && why == NULL; i++) {
-			const struct profile *q = &cp->prof[i];
-			bool same_slot = q->stack == p.stack &&
-			    q->purpose == p.purpose && q->evse == p.evse;
-
-			/* The same id replaces; 1.6 also replaces the same
-			 * stack level and purpose, 2.0.1 refuses it. */
-			if (q->id == p.id || (cp->spec.v == OCPP_V16 && same_slot))
-				continue;
-			if (same_slot)
-				why = "DuplicateProfile";
-			cp->prof[k++] = *q;
-		}
-		if (k == PROFILES_MAX)
-			why = "TooManyProfiles";
-	}
+	for (int i = 0; i < cp->spec.evses; i++)
+		txs[i] = tx_of(&cp->evses[i]);
+	why = prof_set_install(cp->prof, payload, txs, isotime_now_ms(), &r);
+	if (cp->verbose)
+		print_profile(cp, &r, why);
 	if (why != NULL) {
-		cJSON *r = status_obj("Rejected");
+		cJSON *res = status_obj("Rejected");
 
 		cp->st.rejected++;
 		if (cp->spec.v != OCPP_V16)
-			cJSON_AddStringToObject(cJSON_AddObjectToObject(r,
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(res,
 			    "statusInfo"), "reasonCode", why);
-		answer(cp, call, r);
-		if (cp->verbose)
-			print_profile(cp, &p, why);
+		answer(cp, call, res);
 		return;
 	}
-	if (cp->verbose)
-		print_profile(cp, &p, NULL);
-	cp->nprof = k;
-	cp->prof[cp->nprof++] = p;
 	answer(cp, call, status_obj("Accepted"));
 	apply_limits(cp);
 }
@@ -788,30 +559,12 @@ h_clear_profile(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
 {
 	struct cp *cp = rpc_arg(rpc);
-	bool v16 = cp->spec.v == OCPP_V16;
-	const cJSON *crit = v16 ? payload :
-	    cJSON_GetObjectItemCaseSensitive(payload, "chargingProfileCriteria");
-	int id = json_int(payload, v16 ? "id" : "chargingProfileId", -1);
-	int evse = json_int(crit, v16 ? "connectorId" : "evseId", -1);
-	int stack = json_int(crit, "stackLevel", -1);
-	const char *ps = json_str(crit, "chargingProfilePurpose");
-	enum purpose purpose = purpose_of(ps);
-	int k = 0, before = cp->nprof;
 
 	(void)arg;
 	if (refuse_invalid(cp, call, payload))
 		return;
-	for (int i = 0; i < cp->nprof; i++) {
-		const struct profile *q = &cp->prof[i];
-		bool match = id >= 0 ? q->id == id :
-		    (evse < 0 || q->evse == evse) && (ps == NULL ||
-		    q->purpose == purpose) && (stack < 0 || q->stack == stack);
-
-		if (!match)
-			cp->prof[k++] = *q;
-	}
-	cp->nprof = k;
-	answer(cp, call, status_obj(k < before ? "Accepted" : "Unknown"));
+	answer(cp, call, status_obj(prof_set_clear(cp->prof, payload) > 0 ?
+	    "Accepted" : "Unknown"));
 	apply_limits(cp);
 }
 
@@ -1125,7 +878,14 @@ cp_new(struct event_base *base, const struct rpc_handlers *h,
 	cp->retry = evtimer_new(base, on_retry, cp);
 	cp->meter = evtimer_new(base, on_meter_timer, cp);
 	cp->heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, cp);
-	if (cp->retry == NULL || cp->meter == NULL || cp->heartbeat == NULL) {
+	{
+		struct prof_opts po = { spec->v, spec->evses, spec->phases,
+			spec->max_a, cp->voltage, spec->quirks };
+
+		cp->prof = prof_set_new(&po);
+	}
+	if (cp->retry == NULL || cp->meter == NULL || cp->heartbeat == NULL ||
+	    cp->prof == NULL) {
 		cp_free(cp);
 		return NULL;
 	}
@@ -1155,6 +915,7 @@ cp_free(struct cp *cp)
 		event_free(cp->meter);
 	if (cp->heartbeat)
 		event_free(cp->heartbeat);
+	prof_set_free(cp->prof);
 	free(cp);
 }
 

@@ -16,15 +16,9 @@
  *            TransactionEvent Updated (meter values, charging state) ...,
  *            TransactionEvent Ended, Available
  *
- * Charging profiles are installed as OCPP says (purposes, stack levels,
- * schedules, validity, replacement by id and, in 1.6, by stack level and
- * purpose; 2.0.1 refuses another id at the same stack level and purpose)
- * and give each EVSE its offer: the TxProfile of the running
- * transaction, else the EVSE's TxDefaultProfile, else EVSE 0's, else the
- * hardware maximum; a ChargePointMax/ChargingStationMaxProfile caps each
- * EVSE. W become A per phase with the schedule's numberPhases (or the
- * EVSE's phases). The car (sim/ev) follows the offer: a lower offer
- * applies as soon as the profile is accepted, a higher one ramps.
+ * Charging profiles are installed as OCPP says (sim/prof) and give each
+ * EVSE its offer; the car (sim/ev) follows it: a lower offer applies as
+ * soon as the profile is accepted, a higher one ramps.
  *
  * Quirks (sim/spec.h): reject_tx_profile, w_only (discovery says W, A
  * schedules are rejected), stack_level_0 (maximum stack level 0),

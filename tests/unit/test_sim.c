@@ -3,9 +3,11 @@
  * dropping at once, taper, pause below 6 A, its own maximum, 1-phase,
  * filling the battery), the charger specs (spec: the file read as the
  * gateway reads its configuration, every refusal, generated chargers,
- * grid phases) and the configuration store (cpconf: discovery answers,
- * writes, quirks). Linked with sim/ev.o and sim/spec.o (Makefile, "the
- * simulator").
+ * grid phases), the profiles (prof: one table of SetChargingProfile and
+ * ClearChargingProfile steps, each with the answer and the offer after
+ * it, for both versions and every quirk) and the configuration store
+ * (cpconf: discovery answers, writes, quirks). Linked with the objects of
+ * sim/ev.c, sim/spec.c and sim/prof.c (Makefile, "the simulator").
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +21,9 @@
 
 #include "sim/cpconf.h"
 #include "sim/ev.h"
+#include "sim/prof.h"
 #include "sim/spec.h"
+#include "util/isotime.h"
 
 static const struct ev_params car3 = {
 	.battery_kwh = 50, .soc = 0.2, .target_soc = 0.9, .max_a = 32,
@@ -248,6 +252,226 @@ test_spec_values(void **state)
 	assert_int_equal(spec_quirk_parse("W_ONLY"), 0);
 }
 
+#define T0 1800000000000LL	/* the time of every step, ms */
+
+/* A SetChargingProfile payload. v16; evse; id; stack; purpose; tx ("" for
+ * none); unit; limit; phases (0: none); valid_to (ms, 0: none); periods
+ * after the first: start s and limit (0 0: none). */
+static cJSON *
+set_payload(bool v16, int evse, int id, int stack, const char *purpose,
+    const char *tx, const char *unit, double limit, int phases,
+    int64_t valid_to, double p2_start, double p2_limit)
+{
+	cJSON *o = cJSON_CreateObject(), *prof, *sched, *per, *q;
+	char ts[ISOTIME_LEN];
+
+	cJSON_AddNumberToObject(o, v16 ? "connectorId" : "evseId", evse);
+	prof = cJSON_AddObjectToObject(o, v16 ? "csChargingProfiles" :
+	    "chargingProfile");
+	cJSON_AddNumberToObject(prof, v16 ? "chargingProfileId" : "id", id);
+	cJSON_AddNumberToObject(prof, "stackLevel", stack);
+	cJSON_AddStringToObject(prof, "chargingProfilePurpose", purpose);
+	cJSON_AddStringToObject(prof, "chargingProfileKind", "Absolute");
+	if (tx[0] != '\0') {
+		if (v16)
+			cJSON_AddNumberToObject(prof, "transactionId", atoi(tx));
+		else
+			cJSON_AddStringToObject(prof, "transactionId", tx);
+	}
+	if (valid_to)
+		cJSON_AddStringToObject(prof, "validTo",
+		    isotime_format(valid_to, ts));
+	if (v16) {
+		sched = cJSON_AddObjectToObject(prof, "chargingSchedule");
+	} else {
+		sched = cJSON_CreateObject();
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(prof,
+		    "chargingSchedule"), sched);
+		cJSON_AddNumberToObject(sched, "id", 1);
+	}
+	cJSON_AddStringToObject(sched, "startSchedule",
+	    isotime_format(T0 - 10000, ts));
+	cJSON_AddStringToObject(sched, "chargingRateUnit", unit);
+	per = cJSON_AddArrayToObject(sched, "chargingSchedulePeriod");
+	q = cJSON_CreateObject();
+	cJSON_AddNumberToObject(q, "startPeriod", 0);
+	cJSON_AddNumberToObject(q, "limit", limit);
+	if (phases)
+		cJSON_AddNumberToObject(q, "numberPhases", phases);
+	cJSON_AddItemToArray(per, q);
+	if (p2_start > 0) {
+		q = cJSON_CreateObject();
+		cJSON_AddNumberToObject(q, "startPeriod", p2_start);
+		cJSON_AddNumberToObject(q, "limit", p2_limit);
+		cJSON_AddItemToArray(per, q);
+	}
+	return o;
+}
+
+/* One table: steps on one charger, each an install (or a clear, or the
+ * end of the transaction) with the answer wanted and the offer to EVSE 1
+ * after it, at T0 + at_ms. */
+static void
+test_prof(void **state)
+{
+	enum { SET, CLEAR_ID, END_TX };
+	static const struct {
+		const char *what;
+		bool v16;
+		unsigned quirks;
+		int op, id, stack, evse;
+		const char *purpose, *tx, *unit;
+		double limit;
+		int phases;
+		int64_t valid_to;
+		double p2_start, p2_limit;
+		const char *why;	/* NULL: installed */
+		int64_t at_ms;
+		double want_a;
+		int want_phases;
+		bool limited;
+	} steps[] = {
+		/* 1.6, 3 phases, 32 A, transaction "7" on EVSE 1 */
+		{ "1.6 base", true, 0, SET, 1, 0, 0, "TxDefaultProfile", "", "A",
+		  16, 0, 0, 0, 0, NULL, 0, 16, 3, true },
+		{ "1.6 idle EVSE", true, 0, SET, 2, 1, 1, "TxDefaultProfile", "",
+		  "A", 0, 0, 0, 0, 0, NULL, 0, 0, 3, true },
+		{ "1.6 TxProfile", true, 0, SET, 3, 1, 1, "TxProfile", "7", "A",
+		  20, 0, 0, 0, 0, NULL, 0, 20, 3, true },
+		{ "1.6 another transaction", true, 0, SET, 4, 1, 1, "TxProfile",
+		  "8", "A", 10, 0, 0, 0, 0, "TxNotFound", 0, 20, 3, true },
+		{ "1.6 same stack and purpose replaces", true, 0, SET, 4, 1, 1,
+		  "TxProfile", "7", "A", 10, 0, 0, 0, 0, NULL, 0, 10, 3, true },
+		{ "1.6 above the hardware", true, 0, SET, 4, 1, 1, "TxProfile",
+		  "7", "A", 40, 0, 0, 0, 0, NULL, 0, 32, 3, true },
+		{ "1.6 W on one phase", true, 0, SET, 4, 1, 1, "TxProfile", "7",
+		  "W", 6900, 1, 0, 0, 0, NULL, 0, 30, 1, true },
+		{ "1.6 expired: the default beneath", true, 0, SET, 4, 1, 1,
+		  "TxProfile", "7", "A", 20, 0, T0 - 1, 0, 0, NULL, 0, 0, 3,
+		  true },
+		{ "1.6 stack above 3", true, 0, SET, 5, 4, 1, "TxProfile", "7",
+		  "A", 20, 0, 0, 0, 0, "InvalidStackLevel", 0, 0, 3, true },
+		{ "1.6 periods over time", true, 0, SET, 4, 1, 1, "TxProfile",
+		  "7", "A", 20, 0, 0, 15, 8, NULL, 0, 20, 3, true },
+		{ "1.6 ...the second period", true, 0, SET, 4, 1, 1, "TxProfile",
+		  "7", "A", 20, 0, 0, 15, 8, NULL, 6000, 8, 3, true },
+		{ "1.6 transaction ends", true, 0, END_TX, 0, 0, 1, "", "", "",
+		  0, 0, 0, 0, 0, NULL, 0, 0, 3, true },
+		{ "1.6 idle profile cleared", true, 0, CLEAR_ID, 2, 0, 0, "", "",
+		  "", 0, 0, 0, 0, 0, NULL, 0, 16, 3, true },
+		{ "1.6 charger maximum", true, 0, SET, 6, 0, 0,
+		  "ChargePointMaxProfile", "", "A", 12, 0, 0, 0, 0, NULL, 0, 12,
+		  3, true },
+	};
+	static const struct {
+		const char *what;
+		unsigned quirks;
+		const char *purpose, *unit;
+		int id, stack, phases;
+		double limit;
+		const char *why;
+		double want_a;
+		int want_phases;
+	} v201[] = {
+		{ "2.0.1 TxProfile", 0, "TxProfile", "A", 1, 1, 0, 20, NULL, 20, 3 },
+		{ "2.0.1 another id, same stack and purpose", 0, "TxProfile", "A",
+		  2, 1, 0, 10, "DuplicateProfile", 20, 3 },
+		{ "reject_tx_profile", SPEC_Q_REJECT_TX, "TxProfile", "A", 1, 1, 0,
+		  20, "TxProfileNotSupported", 32, 3 },
+		{ "stack_level_0", SPEC_Q_STACK0, "TxProfile", "A", 1, 1, 0, 20,
+		  "InvalidStackLevel", 32, 3 },
+		{ "stack_level_0, at 0", SPEC_Q_STACK0, "TxProfile", "A", 1, 0, 0,
+		  20, NULL, 20, 3 },
+		{ "w_only, A", SPEC_Q_W_ONLY, "TxProfile", "A", 1, 1, 0, 20,
+		  "UnsupportedRateUnit", 32, 3 },
+		{ "w_only, W", SPEC_Q_W_ONLY, "TxProfile", "W", 1, 1, 0, 6900,
+		  NULL, 10, 3 },
+		{ "ignore_number_phases", SPEC_Q_IGNORE_PHASES, "TxProfile", "W",
+		  1, 1, 1, 6900, NULL, 10, 3 },
+		{ "numberPhases honoured", 0, "TxProfile", "W", 1, 1, 1, 6900,
+		  NULL, 30, 1 },
+	};
+	struct prof_opts po = { OCPP_V16, 1, 3, 32, 230, 0 };
+	struct prof_tx tx[1] = { { "7", T0 - 60000 } };
+	struct prof_set *s = prof_set_new(&po);
+	struct prof_offer o;
+
+	(void)state;
+	assert_non_null(s);
+	prof_set_offer(s, 1, &tx[0], T0, &o);
+	assert_true(o.a == 32 && o.phases == 3 && !o.limited);
+	for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+		const char *why = NULL;
+
+		if (steps[i].op == SET) {
+			cJSON *p = set_payload(true, steps[i].evse, steps[i].id,
+			    steps[i].stack, steps[i].purpose, steps[i].tx,
+			    steps[i].unit, steps[i].limit, steps[i].phases,
+			    steps[i].valid_to, steps[i].p2_start,
+			    steps[i].p2_limit);
+
+			why = prof_set_install(s, p, tx, T0, NULL);
+			cJSON_Delete(p);
+		} else if (steps[i].op == CLEAR_ID) {
+			cJSON *p = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(p, "id", steps[i].id);
+			assert_int_equal(prof_set_clear(s, p), 1);
+			cJSON_Delete(p);
+		} else {
+			prof_set_end_tx(s, 1);
+			tx[0].id = "";
+		}
+		if ((why == NULL) != (steps[i].why == NULL) ||
+		    (why && strcmp(why, steps[i].why) != 0))
+			fail_msg("%s: answered %s, want %s", steps[i].what,
+			    why ? why : "installed", steps[i].why ?
+			    steps[i].why : "installed");
+		prof_set_offer(s, 1, &tx[0], T0 + steps[i].at_ms, &o);
+		if (o.a < steps[i].want_a - 1e-9 || o.a > steps[i].want_a + 1e-9 ||
+		    o.phases != steps[i].want_phases ||
+		    o.limited != steps[i].limited)
+			fail_msg("%s: offer %.2f A on %d phases, want %.2f on %d",
+			    steps[i].what, o.a, o.phases, steps[i].want_a,
+			    steps[i].want_phases);
+	}
+	prof_set_free(s);
+
+	/* 2.0.1: each case on a fresh charger with the first case's
+	 * TxProfile installed first where it says DuplicateProfile. */
+	for (size_t i = 0; i < sizeof v201 / sizeof *v201; i++) {
+		struct prof_opts p2 = { OCPP_V201, 1, 3, 32, 230, v201[i].quirks };
+		struct prof_tx t2[1] = { { "T-1", T0 - 60000 } };
+		cJSON *p;
+		const char *why;
+
+		s = prof_set_new(&p2);
+		if (v201[i].why && !strcmp(v201[i].why, "DuplicateProfile")) {
+			p = set_payload(false, 1, 1, 1, "TxProfile", "T-1", "A", 20,
+			    0, 0, 0, 0);
+			assert_null(prof_set_install(s, p, t2, T0, NULL));
+			cJSON_Delete(p);
+		}
+		p = set_payload(false, 1, v201[i].id, v201[i].stack,
+		    v201[i].purpose, "T-1", v201[i].unit, v201[i].limit,
+		    v201[i].phases, 0, 0, 0);
+		why = prof_set_install(s, p, t2, T0, NULL);
+		cJSON_Delete(p);
+		if ((why == NULL) != (v201[i].why == NULL) ||
+		    (why && strcmp(why, v201[i].why) != 0))
+			fail_msg("%s: answered %s, want %s", v201[i].what,
+			    why ? why : "installed", v201[i].why ? v201[i].why :
+			    "installed");
+		prof_set_offer(s, 1, &t2[0], T0, &o);
+		if (o.a < v201[i].want_a - 1e-9 || o.a > v201[i].want_a + 1e-9 ||
+		    o.phases != v201[i].want_phases)
+			fail_msg("%s: offer %.2f A on %d phases, want %.2f on %d",
+			    v201[i].what, o.a, o.phases, v201[i].want_a,
+			    v201[i].want_phases);
+		prof_set_free(s);
+	}
+}
+
 static void
 test_cpconf(void **state)
 {
@@ -312,6 +536,7 @@ main(void)
 		cmocka_unit_test(test_ev_taper_and_full),
 		cmocka_unit_test(test_spec_load),
 		cmocka_unit_test(test_spec_values),
+		cmocka_unit_test(test_prof),
 		cmocka_unit_test(test_cpconf),
 	};
 
