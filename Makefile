@@ -8,6 +8,8 @@
 #   make fuzz       build the libFuzzer targets with clang and run each a while
 #   make install    install the binary and the default configuration (PREFIX, DESTDIR)
 #   make deb        build build/sitegate_<version>_<arch>.deb (offline, debhelper)
+#   make sim        build build/sitegate-sim, the simulated chargers (sim/)
+#   make demo       a live depot: broker, gateway, 20 simulated chargers, an EMS
 #
 # Two build trees: build/ is optimised, build/asan/ carries the sanitizers and
 # is what the tests run. Every .c under src/ (except src/main.c) and policy/
@@ -191,7 +193,7 @@ run: deps
 check: deps-check
 	@$(MAKE) --no-print-directory -j$(JOBS) npm-deps schema-check \
 		build/asan/sitegate \
-		$(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO) build/sitegate
+		$(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO) build/sitegate $(SIM_CHECK)
 	@tools/check-layers.sh build/obj
 	@tests/run.sh $(UNIT_BIN)
 
@@ -282,6 +284,59 @@ build/sitegate_$(DEB_VERSION)_%.deb: $(DEB_INPUTS)
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------- simulator
+# sitegate-sim: sim/*.c linked against the gateway's library (its ws, rpc,
+# schema and config reading); outside src/ so the library does not take it.
+SIM_SRCS  := $(sort $(wildcard sim/*.c))
+SIM_BIN    = build/sitegate-sim
+# What make check adds for tests/integration/demo and sitegate_sim: the
+# sanitized simulator, and mosquitto_pub (the demo's EMS).
+SIM_CHECK  = build/asan/sitegate-sim demo-deps
+DEMO_DEBS  = $(RUN_DEBS) mosquitto mosquitto-clients
+.PHONY: sim demo demo-deps
+
+build/sim/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(E) CC $<
+	$(Q)$(CC) $(BASE) $(REL_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/asan/sim/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(E) CC "$< [asan]"
+	$(Q)$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/sitegate-sim: $(SIM_SRCS:%.c=build/sim/obj/%.o) build/libsitegate.a
+	$(E) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/sitegate-sim: $(SIM_SRCS:%.c=build/asan/sim/obj/%.o) \
+		build/asan/libsitegate.a
+	$(E) LD $@
+	$(Q)$(CC) $(SAN_OPT) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+sim: $(SIM_BIN)
+
+# tests/unit/test_sim.c: the pure parts of the simulator, linked with their
+# objects (the pattern rule for unit tests links the library only).
+SIM_PURE = build/asan/sim/obj/sim/ev.o build/asan/sim/obj/sim/spec.o \
+	   build/asan/sim/obj/sim/prof.o
+build/asan/tests/test_sim: tests/unit/test_sim.c $(SIM_PURE) \
+		build/asan/libsitegate.a
+	@mkdir -p $(@D)
+	$(E) LD $@
+	$(Q)$(CC) $(BASE) $(SAN_OPT) $(PKG_CFLAGS) $(CFLAGS) -o $@ $< $(SIM_PURE) \
+		build/asan/libsitegate.a $(PKG_LIBS) -lcmocka
+
+demo-deps:
+	@tools/deps.sh mosquitto-clients
+
+# tools/demo.sh: builds (make all sim), starts mosquitto, the gateway, the
+# simulator and an EMS; Ctrl-C stops them in that order.
+demo:
+	@tools/deps.sh $(DEMO_DEBS)
+	@$(MAKE) --no-print-directory all sim
+	@tools/demo.sh
 
 # Dependency files of the object trees only (build/ also holds other
 # things, such as a Debian root with its own *.d folders).

@@ -20,7 +20,8 @@
  *   3. The load generator: N chargers on sitegate's own ws client and rpc
  *      layer, as real ones behave: BootNotification; the gateway's
  *      capability discovery answered (smart charging on, units A and W,
- *      stack levels 3); its configuration writes accepted; a transaction
+ *      stack levels 3; the configuration store is sim/cpconf.h, shared
+ *      with sitegate-sim); its configuration writes accepted; a transaction
  *      started (1.6 StartTransaction + StatusNotification Charging, 2.0.1
  *      StatusNotification Occupied + TransactionEvent Started, chargingState
  *      Charging); MeterValues with Current.Import per phase at the interval
@@ -157,6 +158,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "tests/bench/procstat.h"
+#include "sim/cpconf.h"
 
 #define PROG "bench_control"
 #define BATCH 100		/* connections opened at a time */
@@ -194,8 +196,7 @@ struct charger {
 	double energy_wh;
 	double draw_a;			/* what the car draws: its last offer */
 	double installed_a;		/* dynamic limit last accepted (32: none) */
-	int meter_interval_s;		/* as the gateway configured it */
-	char measurands[256];
+	struct cpconf conf;		/* what discovery reads and writes */
 	struct event *meter;
 	/* the round running */
 	bool done;
@@ -1130,32 +1131,6 @@ send_call(struct charger *c, const char *action, cJSON *payload,
 		die("%s: rpc_call %s refused", c->id, action);
 }
 
-static void
-add_sample(cJSON *arr, bool v16, double value, const char *measurand,
-    const char *phase, const char *unit)
-{
-	cJSON *s = cJSON_CreateObject();
-
-	if (v16) {
-		char buf[32];
-
-		snprintf(buf, sizeof buf, "%.1f", value);
-		cJSON_AddStringToObject(s, "value", buf);
-		cJSON_AddStringToObject(s, "measurand", measurand);
-		if (phase)
-			cJSON_AddStringToObject(s, "phase", phase);
-		cJSON_AddStringToObject(s, "unit", unit);
-	} else {
-		cJSON_AddNumberToObject(s, "value", round(value * 10) / 10);
-		cJSON_AddStringToObject(s, "measurand", measurand);
-		if (phase)
-			cJSON_AddStringToObject(s, "phase", phase);
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(s,
-		    "unitOfMeasure"), "unit", unit);
-	}
-	cJSON_AddItemToArray(arr, s);
-}
-
 /* MeterValues: the car draws its last offer on every phase. */
 static void
 send_meter(struct charger *c, rpc_result_fn cb)
@@ -1164,7 +1139,7 @@ send_meter(struct charger *c, rpc_result_fn cb)
 	bool v16 = c->v == OCPP_V16;
 	static const char *const ph[] = { "L1", "L2", "L3" };
 
-	c->energy_wh += c->draw_a * 230 * 3 * c->meter_interval_s / 3600.0;
+	c->energy_wh += c->draw_a * 230 * 3 * c->conf.meter_interval_s / 3600.0;
 	if (v16) {
 		cJSON_AddNumberToObject(o, "connectorId", 1);
 		if (c->tx_id[0])
@@ -1178,10 +1153,10 @@ send_meter(struct charger *c, rpc_result_fn cb)
 	stamp(mv, "timestamp");
 	sv = cJSON_AddArrayToObject(mv, "sampledValue");
 	for (int i = 0; i < 3; i++)
-		add_sample(sv, v16, c->draw_a, "Current.Import", ph[i], "A");
-	add_sample(sv, v16, c->draw_a * 230 * 3, "Power.Active.Import", NULL,
+		cpconf_add_sample(sv, v16, c->draw_a, "Current.Import", ph[i], "A");
+	cpconf_add_sample(sv, v16, c->draw_a * 230 * 3, "Power.Active.Import", NULL,
 	    "W");
-	add_sample(sv, v16, c->energy_wh, "Energy.Active.Import.Register", NULL,
+	cpconf_add_sample(sv, v16, c->energy_wh, "Energy.Active.Import.Register", NULL,
 	    "Wh");
 	send_call(c, "MeterValues", o, cb);
 	c->lg->seen.meters++;
@@ -1191,7 +1166,7 @@ static void
 on_meter_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct charger *c = arg;
-	struct timeval tv = { c->meter_interval_s, 0 };
+	struct timeval tv = { c->conf.meter_interval_s, 0 };
 
 	(void)fd;
 	(void)what;
@@ -1227,7 +1202,7 @@ on_first_meter(struct rpc *rpc, const struct rpc_response *res, void *arg)
 	c->active = true;
 	c->lg->nactive++;
 	/* Spread the periodic meter values over the interval. */
-	tv.tv_sec = (c->n * 31L) % c->meter_interval_s;
+	tv.tv_sec = (c->n * 31L) % c->conf.meter_interval_s;
 	tv.tv_usec = (c->n * 7919L) % 1000 * 1000;
 	evtimer_add(c->meter, &tv);
 	check_ready(c);
@@ -1389,135 +1364,18 @@ refuse_invalid(struct charger *c, struct rpc_call *call, const cJSON *p)
 	return true;
 }
 
-/* The charger's configuration as the gateway's discovery reads it: 1.6
- * keys (component "") and 2.0.1 component/variable pairs. */
-static const char *
-config_value(struct charger *c, const char *component, const char *name,
-    char *buf, size_t len)
-{
-	static const struct {
-		const char *component, *name, *value;
-	} fixed[] = {
-		{ "", "SupportedFeatureProfiles", "Core,SmartCharging" },
-		{ "", "ChargeProfileMaxStackLevel", "3" },
-		{ "", "ChargingScheduleAllowedChargingRateUnit", "Current,Power" },
-		{ "", "ChargingScheduleMaxPeriods", "24" },
-		{ "", "MaxChargingProfilesInstalled", "10" },
-		{ "", "NumberOfConnectors", "1" },
-		{ "", "ConnectorSwitch3to1PhaseSupported", "false" },
-		{ "SmartChargingCtrlr", "Enabled", "true" },
-		{ "SmartChargingCtrlr", "Available", "true" },
-		{ "SmartChargingCtrlr", "RateUnit", "A,W" },
-		{ "SmartChargingCtrlr", "ProfileStackLevel", "3" },
-		{ "SmartChargingCtrlr", "PeriodsPerSchedule", "24" },
-		{ "SmartChargingCtrlr", "Entries", "10" },
-		{ "SmartChargingCtrlr", "ACPhaseSwitchingSupported", "false" },
-		{ "SampledDataCtrlr", "Enabled", "true" },
-	};
-
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValueSampleInterval")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedInterval"))) {
-		snprintf(buf, len, "%d", c->meter_interval_s);
-		return buf;
-	}
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValuesSampledData")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedMeasurands")))
-		return c->measurands;
-	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-		if (!strcmp(fixed[i].component, component) &&
-		    !strcmp(fixed[i].name, name))
-			return fixed[i].value;
-	return NULL;
-}
-
-/* Write a configuration value; returns an OCPP status word. */
-static const char *
-config_set(struct charger *c, const char *component, const char *name,
-    const char *value)
-{
-	char buf[16];
-
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValueSampleInterval")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedInterval"))) {
-		char *end;
-		long v;
-
-		errno = 0;
-		v = strtol(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || v < 0 ||
-		    v > 86400)
-			return "Rejected";
-		/* 0 would mean "no sampling": keep sending, every 10 s. */
-		c->meter_interval_s = v > 0 ? (int)v : 10;
-		return "Accepted";
-	}
-	if ((!strcmp(component, "") && !strcmp(name, "MeterValuesSampledData")) ||
-	    (!strcmp(component, "SampledDataCtrlr") &&
-	    !strcmp(name, "TxUpdatedMeasurands"))) {
-		snprintf(c->measurands, sizeof c->measurands, "%s", value);
-		return "Accepted";
-	}
-	if (config_value(c, component, name, buf, sizeof buf) != NULL)
-		return "Rejected";	/* read-only here */
-	return NULL;			/* unknown */
-}
-
+/* Capability discovery, answered from the charger's configuration store
+ * (sim/cpconf.h, shared with sitegate-sim). */
 static void
 h_get_configuration(struct rpc *rpc, struct rpc_call *call,
     const cJSON *payload, void *arg)
 {
 	struct charger *c = rpc_arg(rpc);
-	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(payload, "key");
-	cJSON *res = cJSON_CreateObject();
-	cJSON *known = cJSON_AddArrayToObject(res, "configurationKey");
-	cJSON *unknown = cJSON_CreateArray();
-	static const char *const all[] = { "SupportedFeatureProfiles",
-		"ChargeProfileMaxStackLevel",
-		"ChargingScheduleAllowedChargingRateUnit",
-		"ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled",
-		"NumberOfConnectors", "ConnectorSwitch3to1PhaseSupported",
-		"MeterValueSampleInterval", "MeterValuesSampledData" };
-	const char *names[64];
-	int nnames = 0;
 
 	(void)arg;
-	if (refuse_invalid(c, call, payload)) {
-		cJSON_Delete(res);
-		cJSON_Delete(unknown);
+	if (refuse_invalid(c, call, payload))
 		return;
-	}
-	if (cJSON_GetArraySize(keys) > 0) {
-		for (const cJSON *k = keys->child; k && nnames < 64; k = k->next)
-			names[nnames++] = k->valuestring;
-	} else {
-		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-			names[nnames++] = all[i];
-	}
-	for (int i = 0; i < nnames; i++) {
-		char buf[32];
-		const char *v = config_value(c, "", names[i], buf, sizeof buf);
-
-		if (v == NULL) {
-			cJSON_AddItemToArray(unknown, cJSON_CreateString(names[i]));
-		} else {
-			cJSON *kv = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(kv, "key", names[i]);
-			cJSON_AddBoolToObject(kv, "readonly", strcmp(names[i],
-			    "MeterValueSampleInterval") != 0 && strcmp(names[i],
-			    "MeterValuesSampledData") != 0);
-			cJSON_AddStringToObject(kv, "value", v);
-			cJSON_AddItemToArray(known, kv);
-		}
-	}
-	if (cJSON_GetArraySize(unknown) > 0)
-		cJSON_AddItemToObject(res, "unknownKey", unknown);
-	else
-		cJSON_Delete(unknown);
-	answer(call, res);
+	answer(call, cpconf_get_configuration(&c->conf, payload));
 	c->discovered = true;
 	check_ready(c);
 }
@@ -1527,64 +1385,25 @@ h_change_configuration(struct rpc *rpc, struct rpc_call *call,
     const cJSON *payload, void *arg)
 {
 	struct charger *c = rpc_arg(rpc);
-	const char *st;
 
 	(void)arg;
 	if (refuse_invalid(c, call, payload))
 		return;
-	st = config_set(c, "", json_str(payload, "key"),
-	    json_str(payload, "value"));
-	answer(call, status_obj(st ? st : "NotSupported"));
+	answer(call, cpconf_change_configuration(&c->conf, payload));
 }
 
-/* 2.0.1 GetVariables and SetVariables: one result per item, the
- * component and variable echoed. */
+/* 2.0.1 GetVariables and SetVariables. */
 static void
 h_variables(struct rpc *rpc, struct rpc_call *call, const cJSON *payload,
     void *arg)
 {
 	struct charger *c = rpc_arg(rpc);
 	bool set = strcmp(rpc_call_action(call), "SetVariables") == 0;
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(payload, set ?
-	    "setVariableData" : "getVariableData");
-	cJSON *res = cJSON_CreateObject();
-	cJSON *out = cJSON_AddArrayToObject(res, set ? "setVariableResult" :
-	    "getVariableResult");
 
 	(void)arg;
-	if (refuse_invalid(c, call, payload)) {
-		cJSON_Delete(res);
+	if (refuse_invalid(c, call, payload))
 		return;
-	}
-	for (const cJSON *it = items ? items->child : NULL; it; it = it->next) {
-		const cJSON *comp = cJSON_GetObjectItemCaseSensitive(it, "component");
-		const cJSON *var = cJSON_GetObjectItemCaseSensitive(it, "variable");
-		const char *cn = json_str(comp, "name"), *vn = json_str(var, "name");
-		cJSON *r = cJSON_CreateObject();
-		bool comp_known = !strcmp(cn, "SmartChargingCtrlr") ||
-		    !strcmp(cn, "SampledDataCtrlr");
-		const char *st;
-		char buf[32];
-
-		if (set) {
-			st = comp_known ? config_set(c, cn, vn, json_str(it,
-			    "attributeValue")) : NULL;
-			cJSON_AddStringToObject(r, "attributeStatus", st ? st :
-			    comp_known ? "UnknownVariable" : "UnknownComponent");
-		} else {
-			const char *v = comp_known ? config_value(c, cn, vn, buf,
-			    sizeof buf) : NULL;
-
-			cJSON_AddStringToObject(r, "attributeStatus", v ? "Accepted" :
-			    comp_known ? "UnknownVariable" : "UnknownComponent");
-			if (v != NULL)
-				cJSON_AddStringToObject(r, "attributeValue", v);
-		}
-		cJSON_AddItemToObject(r, "component", cJSON_Duplicate(comp, true));
-		cJSON_AddItemToObject(r, "variable", cJSON_Duplicate(var, true));
-		cJSON_AddItemToArray(out, r);
-	}
-	answer(call, res);
+	answer(call, cpconf_variables(&c->conf, set, payload));
 	if (!set) {
 		c->discovered = true;
 		check_ready(c);
@@ -1984,9 +1803,7 @@ chargers_connect(struct lg *lg, int n)
 		c->v = i % 2 == 0 ? OCPP_V16 : OCPP_V201;
 		c->draw_a = 16;
 		c->installed_a = 32;
-		c->meter_interval_s = 10;
-		snprintf(c->measurands, sizeof c->measurands,
-		    "Energy.Active.Import.Register");
+		cpconf_init(&c->conf, 1, false, false);
 		c->meter = evtimer_new(lg->base, on_meter_timer, c);
 	}
 	launch(lg, BATCH);
