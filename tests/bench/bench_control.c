@@ -49,6 +49,12 @@
  * set-up fails (a process does not start, a charger is refused or
  * disconnected, or no charger ever receives a profile).
  *
+ * Another job on the box: --hog N runs N processes that only burn CPU (at
+ * nice 0) for the whole run, and --nice N starts the gateway at nice N, as
+ * the packaged unit's Nice= does, so that one can compare the control loop
+ * with a CPU hog beside it with and without the unit's priority (cgroup
+ * weights, CPUWeight=, need systemd and are not applied here).
+ *
  * The three processes share the machine's cores; a real site has the
  * chargers and the EMS on other machines, so the figures here are an upper
  * bound on what the gateway adds, inflated by the load generator's own
@@ -1963,6 +1969,9 @@ struct opts {
 	const char *url;
 	int pages;			/* -1: PAGES_DEFAULT at 1 000 by default */
 	int page_block, push_s;
+	bool nice_given;		/* --nice: the gateway's nice value */
+	int nice;
+	int hogs;			/* --hog: busy processes beside it */
 };
 
 /* Pages for a size: --pages for every size; without it, PAGES_DEFAULT at
@@ -2001,7 +2010,34 @@ gateway_for_size(struct lg *lg, const struct opts *o, int n, int mqtt_port,
 		set_web_password(o->bin, config, pwlog);
 	}
 	port = start_gateway(o->bin, config, logp);
+	/* As the unit's Nice= would (the packaged unit says -5). */
+	if (o->nice_given && setpriority(PRIO_PROCESS, (id_t)gateway_pid,
+	    o->nice) != 0)
+		die("setpriority %d: %s", o->nice, strerror(errno));
 	snprintf(lg->url, sizeof lg->url, "ws://127.0.0.1:%d/ocpp", port);
+}
+
+/* --hog N: N processes that only burn CPU at nice 0 beside the gateway
+ * (another job on the box: a build, an update), for the whole run; they
+ * die with this process. */
+static void
+start_hogs(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			volatile unsigned long x = 0;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+				_exit(1);
+			for (;;)
+				x++;
+		}
+	}
 }
 
 /* ------------------------------------------------------------ the page's
@@ -2597,6 +2633,10 @@ usage(void)
 	    "in turn (default %d)\n"
 	    "  --push-seconds S     with pages: seconds per block of the push "
 	    "figures (default %d)\n"
+	    "  --nice N             run the gateway at nice N (-20..19), as a "
+	    "unit's Nice= would\n"
+	    "  --hog N              N busy processes beside it for the whole "
+	    "run (another job on the box)\n"
 	    "  --keep               keep the configurations and logs\n",
 	    PAGE_BLOCK_ROUNDS, PUSH_BLOCK_S);
 }
@@ -2619,6 +2659,8 @@ main(int argc, char **argv)
 		{ "pages", required_argument, NULL, 'P' },
 		{ "page-block", required_argument, NULL, 'B' },
 		{ "push-seconds", required_argument, NULL, 'S' },
+		{ "nice", required_argument, NULL, 'i' },
+		{ "hog", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2662,6 +2704,17 @@ main(int argc, char **argv)
 			if (num(optarg, 1, 3600, &v) != 0)
 				goto bad;
 			o.push_s = (int)v;
+			break;
+		case 'i':
+			if (num(optarg, -20, 19, &v) != 0)
+				goto bad;
+			o.nice = (int)v;
+			o.nice_given = true;
+			break;
+		case 'g':
+			if (num(optarg, 0, 64, &v) != 0)
+				goto bad;
+			o.hogs = (int)v;
 			break;
 		case 'r':
 			if (num(optarg, 1, 100000, &v) != 0)
@@ -2748,6 +2801,12 @@ main(int argc, char **argv)
 	if (o.url == NULL) {
 		mqtt_port = start_broker(top_dir, o.nagle);
 		mq_start(&lg, mqtt_port);
+	}
+	if (o.hogs > 0) {
+		printf("beside the gateway: %d busy process%s at nice 0 for the "
+		    "whole run; the gateway at nice %d\n", o.hogs,
+		    o.hogs == 1 ? "" : "es", o.nice_given ? o.nice : 0);
+		start_hogs(o.hogs);
 	}
 	cpu_model(cpu, sizeof cpu);
 	if (o.hold) {
