@@ -29,10 +29,12 @@ RUN_DEBS   = gcc libc6-dev make pkg-config libevent-dev libssl-dev libcjson-dev 
              libsqlite3-dev libmosquitto-dev libwslay-dev
 CHECK_DEBS = $(RUN_DEBS) libcmocka-dev mosquitto openssl nodejs npm sqlite3 chromium
 FUZZ_DEBS  = $(RUN_DEBS) clang libclang-rt-14-dev
-# make deb: the Debian tools, systemd-analyze (the unit checks), man-db (the
-# manual pages lintian reads); debootstrap and systemd-nspawn for the
-# package's install test (tests/integration/package.test.js).
-PKG_DEBS   = $(RUN_DEBS) debhelper dpkg-dev fakeroot lintian systemd man-db \
+# make deb: the Debian tools (build-essential: dpkg-buildpackage refuses to
+# build without it, as a fresh root showed), systemd-analyze (the unit
+# checks), man-db (the manual pages lintian reads); debootstrap and
+# systemd-nspawn for the package's install test
+# (tests/integration/package.test.js).
+PKG_DEBS   = $(RUN_DEBS) build-essential debhelper dpkg-dev fakeroot lintian systemd man-db \
              debootstrap systemd-container
 FUZZ_SECONDS ?= 30
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
