@@ -35,6 +35,7 @@ cleanup() {
 	for m in dev/pts dev proc sys; do
 		mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"
 	done
+	mountpoint -q "$root" 2>/dev/null && umount -l "$root"
 	return 0
 }
 trap cleanup EXIT INT TERM
@@ -71,6 +72,10 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
 fi
 mkdir -p "$root/root/sitegate"
 git -C "$top" archive HEAD | tar -C "$root/root/sitegate" -xf -
+# The root is a mount point of its own, as a machine's / is: the package
+# test's own chroot (unshare --propagation) needs that.
+mount --bind "$root" "$root"
+mount --make-private "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"
