@@ -504,8 +504,9 @@ lines_array(const char *lines)
 }
 
 /* Validate doc against the file on disk (current), write it and apply it
- * as SIGHUP does; answers r. extra (may be NULL) joins a success. */
-static void
+ * as SIGHUP does; answers r. extra (may be NULL) joins a success. Returns
+ * whether the new file is in force. */
+static bool
 save(struct web *w, struct http_req *r, const char *current, size_t len,
     const cJSON *doc, cJSON *extra)
 {
@@ -521,7 +522,7 @@ save(struct web *w, struct http_req *r, const char *current, size_t len,
 		cJSON_Delete(extra);
 		http_reply_invalid(r, n == 1 ? "the configuration has 1 error" :
 		    "the configuration has errors", errors);
-		return;
+		return false;
 	}
 	rc = confedit_write(w->d.config_path, text, strlen(text), &cause);
 	if (rc == CONFEDIT_ERR_UNSYNCED) {
@@ -536,7 +537,7 @@ save(struct web *w, struct http_req *r, const char *current, size_t len,
 		free(cause);
 		free(text);
 		cJSON_Delete(extra);
-		return;
+		return false;
 	}
 	confedit_version(text, strlen(text), version);
 	free(text);
@@ -549,13 +550,14 @@ save(struct web *w, struct http_req *r, const char *current, size_t len,
 		    rerr ? rerr : "?");
 		free(rerr);
 		cJSON_Delete(extra);
-		return;
+		return false;
 	}
 	ok = extra != NULL ? extra : cJSON_CreateObject();
 	cJSON_AddStringToObject(ok, "version", version);
 	cJSON_AddItemToObject(ok, "restart_needed", lines_array(restart));
 	free(restart);
 	http_reply_json(r, 200, ok);
+	return true;
 }
 
 static void
@@ -666,6 +668,7 @@ route_approve(struct http_req *r, void *arg)
 	cJSON *pub, *errors = NULL, *extra;
 	size_t len = 0;
 	int index;
+	bool saved;
 	struct ocpp_command cmd;
 
 	if (waiting_charger(w, id) == NULL) {
@@ -712,9 +715,11 @@ route_approve(struct http_req *r, void *arg)
 	cJSON_AddStringToObject(extra, "charger", id);
 	if (gen[0] != '\0')
 		cJSON_AddStringToObject(extra, "password", gen);
-	save(w, r, text, len, pub, extra);
+	saved = save(w, r, text, len, pub, extra);
 	cJSON_Delete(pub);
 	free(text);
+	if (!saved)
+		return;
 	/* Accepted at its next boot: ask for one now. */
 	memset(&cmd, 0, sizeof cmd);
 	cmd.type = OCPP_CMD_TRIGGER;
